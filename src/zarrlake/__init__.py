@@ -1,0 +1,58 @@
+"""zarrlake: build, grow, repair and find Zarr archives.
+
+The curated public API. Submodules: ``storage`` (store URLs, atomic primitives),
+``encoding`` (compression specs, chunk planning, CF packing), ``meta`` (inspection and
+metadata health), ``errors`` (one error tree rooted at :class:`ZarrlakeError`).
+"""
+
+from zarrlake._version import __version__
+from zarrlake.encoding import (
+    ChunkPlan,
+    CompressionSpec,
+    Packing,
+    choose_packing,
+    parse_compression,
+    plan_chunks,
+)
+from zarrlake.errors import (
+    AlreadyExistsError,
+    ConflictError,
+    CorruptError,
+    InvalidInputError,
+    LockedError,
+    MissingDependencyError,
+    NotFoundError,
+    OutOfRangeError,
+    StorageError,
+    UnsupportedSchemeError,
+    ZarrlakeError,
+)
+from zarrlake.meta import StoreInfo, inspect_store
+from zarrlake.storage import atomic_put, open_store, parse_url, put_if_absent
+
+__all__ = [
+    "AlreadyExistsError",
+    "ChunkPlan",
+    "CompressionSpec",
+    "ConflictError",
+    "CorruptError",
+    "InvalidInputError",
+    "LockedError",
+    "MissingDependencyError",
+    "NotFoundError",
+    "OutOfRangeError",
+    "Packing",
+    "StorageError",
+    "StoreInfo",
+    "UnsupportedSchemeError",
+    "ZarrlakeError",
+    "__version__",
+    "atomic_put",
+    "choose_packing",
+    "inspect_store",
+    "open_store",
+    "parse_compression",
+    "parse_url",
+    "plan_chunks",
+    "put_if_absent",
+]

@@ -1,0 +1,62 @@
+"""The ``zarrlake`` command line: one module per command group, errors printed plainly."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+from rich.markup import escape
+
+from zarrlake._version import __version__
+from zarrlake._warnings import silence_known_zarr_warnings
+from zarrlake.cli import info as _info
+from zarrlake.cli._common import err_console
+from zarrlake.errors import InvalidInputError, NotFoundError, ZarrlakeError
+
+app = typer.Typer(
+    name="zarrlake",
+    help="Build, grow, repair and find Zarr archives.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.command("info")(_info.info)
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        print(f"zarrlake {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version_callback, is_eager=True, help="Print the version."
+    ),
+) -> None:
+    """Build, grow, repair and find Zarr archives."""
+
+
+def exit_code(error: ZarrlakeError) -> int:
+    """Exit status for an error: 2 for bad input or a missing thing, 1 otherwise."""
+    return 2 if isinstance(error, (InvalidInputError, NotFoundError)) else 1
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the CLI; zarrlake errors become one readable line and an exit status."""
+    silence_known_zarr_warnings()
+    try:
+        app(args=argv, standalone_mode=False)
+    except ZarrlakeError as error:
+        err_console.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False)
+        sys.exit(exit_code(error))
+    except typer.Abort:
+        sys.exit(130)
+    except Exception as error:  # click usage errors
+        import click
+
+        if isinstance(error, click.ClickException):
+            error.show()
+            sys.exit(error.exit_code)
+        raise

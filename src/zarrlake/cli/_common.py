@@ -1,0 +1,70 @@
+"""Options and helpers shared by the CLI command groups."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from zarrlake.errors import InvalidInputError
+
+console = Console()
+err_console = Console(stderr=True)
+
+StorageOptionArg = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--storage-option",
+        "-o",
+        help="Storage option KEY=VALUE for remote stores (repeatable), e.g. "
+        "-o endpoint_url=http://127.0.0.1:9000 -o anon=true. Values are parsed as JSON "
+        "when they can be.",
+    ),
+]
+
+
+def parse_storage_options(pairs: list[str] | None) -> dict[str, Any] | None:
+    """Turn repeated ``KEY=VALUE`` options into a dict (JSON values where they parse).
+
+    Parameters
+    ----------
+    pairs
+        The ``-o`` option values.
+
+    Returns
+    -------
+    dict or None
+        ``None`` when no option was given.
+
+    Raises
+    ------
+    InvalidInputError
+        For an entry without ``=``.
+    """
+    if not pairs:
+        return None
+    options: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise InvalidInputError(
+                f"storage option {pair!r} is not KEY=VALUE",
+                subject="--storage-option",
+                hint="write it as -o key=value",
+            )
+        try:
+            options[key] = json.loads(value)
+        except ValueError:
+            options[key] = value
+    return options
+
+
+def human_bytes(size: float) -> str:
+    """Format a byte count with binary units (``12.3 MiB``)."""
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if abs(size) < 1024 or unit == "TiB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} PiB"

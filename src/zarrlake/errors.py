@@ -1,0 +1,127 @@
+"""One error tree for everything zarrlake raises on purpose.
+
+Every error derives from :class:`ZarrlakeError` and, where it fits, also from the
+builtin a caller would naturally catch (``NotFoundError`` is a ``KeyError``,
+``InvalidInputError`` a ``ValueError``, ``StorageError`` an ``OSError``), so code
+written against plain Python keeps working.
+
+Every message names the thing at fault (a URL, key, variable, dimension or option)
+in ``subject`` and, when there is one, what to do about it in ``hint``.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AlreadyExistsError",
+    "ConflictError",
+    "CorruptError",
+    "InvalidInputError",
+    "LockedError",
+    "MissingDependencyError",
+    "NotFoundError",
+    "OutOfRangeError",
+    "StorageError",
+    "UnsupportedSchemeError",
+    "ZarrlakeError",
+]
+
+
+class ZarrlakeError(Exception):
+    """Root of the zarrlake error tree.
+
+    Parameters
+    ----------
+    message
+        What went wrong, naming the thing at fault.
+    subject
+        The URL, key, variable, dimension or option the error is about.
+    hint
+        What the user can do about it.
+    """
+
+    def __init__(self, message: str, *, subject: str | None = None, hint: str | None = None):
+        self.message = message
+        self.subject = subject
+        self.hint = hint
+        super().__init__(message)
+
+    def __str__(self) -> str:
+        if self.hint:
+            return f"{self.message} — {self.hint}"
+        return self.message
+
+    def __reduce__(self) -> tuple[object, ...]:
+        # Errors cross process boundaries (worker pools, Dask); keep keyword fields.
+        return (_rebuild, (type(self), self.message, self.subject, self.hint, self.__dict__))
+
+
+def _rebuild(
+    cls: type[ZarrlakeError],
+    message: str,
+    subject: str | None,
+    hint: str | None,
+    state: dict[str, object],
+) -> ZarrlakeError:
+    error = cls.__new__(cls)
+    ZarrlakeError.__init__(error, message, subject=subject, hint=hint)
+    error.__dict__.update(state)
+    return error
+
+
+class NotFoundError(ZarrlakeError, KeyError):
+    """A store, key, array, variable or record does not exist."""
+
+
+class AlreadyExistsError(ZarrlakeError, FileExistsError):
+    """Something that must not exist yet already does."""
+
+
+class LockedError(ZarrlakeError):
+    """Another writer holds the lock of an archive.
+
+    Parameters
+    ----------
+    message
+        What is locked and by whom.
+    owner
+        The lock owner's record (host, pid, start time, command), if known.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        subject: str | None = None,
+        hint: str | None = None,
+        owner: dict[str, object] | None = None,
+    ):
+        super().__init__(message, subject=subject, hint=hint)
+        self.owner = owner
+
+
+class ConflictError(ZarrlakeError):
+    """A change conflicts with the current state (for example a concurrent write)."""
+
+
+class InvalidInputError(ZarrlakeError, ValueError):
+    """Bad input: an option, spec, file, dimension or value that cannot be used."""
+
+
+class OutOfRangeError(InvalidInputError):
+    """Values fall outside a fixed range (for example a CF packing range)."""
+
+
+class UnsupportedSchemeError(InvalidInputError):
+    """A URL scheme that zarrlake cannot open (or cannot open without an extra)."""
+
+
+class CorruptError(ZarrlakeError):
+    """Stored data or metadata cannot be decoded."""
+
+
+class StorageError(ZarrlakeError, OSError):
+    """The storage layer failed (I/O, permissions, an unreachable server)."""
+
+
+class MissingDependencyError(ZarrlakeError, ImportError):
+    """An optional dependency is needed but not installed."""

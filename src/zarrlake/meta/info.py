@@ -1,0 +1,259 @@
+"""Describe a Zarr store: its tree, arrays, codecs and stored bytes (``zarrlake info``)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import os
+from collections.abc import Mapping
+from typing import Any, Literal
+
+import numpy as np
+import zarr.api.asynchronous as zasync
+from pydantic import BaseModel, Field
+from zarr.abc.store import Store
+from zarr.core.array import AsyncArray
+from zarr.core.group import AsyncGroup
+
+from zarrlake.encoding.compression import describe_codecs
+from zarrlake.errors import CorruptError, NotFoundError
+from zarrlake.storage import aread_bytes, open_store, store_url
+from zarrlake.storage._sync import run
+from zarrlake.storage.listing import alist_keys
+
+__all__ = ["ArrayInfo", "GroupInfo", "StoreInfo", "ainspect_store", "inspect_store"]
+
+_CONCURRENCY = 32
+
+
+class ArrayInfo(BaseModel):
+    """One array of a store."""
+
+    kind: Literal["array"] = "array"
+    path: str
+    shape: tuple[int, ...]
+    dtype: str
+    chunks: tuple[int, ...]
+    shards: tuple[int, ...] | None = None
+    dimension_names: tuple[str | None, ...] | None = None
+    compression: str
+    filters: list[str] = Field(default_factory=list)
+    fill_value: Any = None
+    cf_fill_value: Any = Field(default=None, description="the CF _FillValue attribute, if any")
+    zarr_format: int
+    nbytes: int
+    stored_bytes: int = Field(description="bytes of chunk objects (metadata documents excluded)")
+    metadata_bytes: int = 0
+    chunks_written: int
+    chunks_total: int
+
+    @property
+    def ratio(self) -> float | None:
+        """Uncompressed over stored bytes (``None`` when nothing is stored)."""
+        return self.nbytes / self.stored_bytes if self.stored_bytes else None
+
+
+class GroupInfo(BaseModel):
+    """One group of a store, with its children."""
+
+    kind: Literal["group"] = "group"
+    path: str
+    zarr_format: int
+    attributes: int = 0
+    children: list[GroupInfo | ArrayInfo] = Field(default_factory=list)
+
+
+class StoreInfo(BaseModel):
+    """What ``zarrlake info`` reports about a store."""
+
+    url: str
+    zarr_format: int
+    consolidated: bool
+    root: GroupInfo | ArrayInfo
+    n_groups: int
+    n_arrays: int
+    nbytes: int
+    stored_bytes: int
+
+    @property
+    def ratio(self) -> float | None:
+        """Uncompressed over stored bytes for all arrays together."""
+        return self.nbytes / self.stored_bytes if self.stored_bytes else None
+
+
+def inspect_store(
+    url: str | os.PathLike[str] | Store, *, storage_options: Mapping[str, Any] | None = None
+) -> StoreInfo:
+    """Describe the Zarr hierarchy at ``url`` from its real metadata documents.
+
+    Parameters
+    ----------
+    url
+        A store URL (local, ``memory://``, ``s3://``) or an open store.
+    storage_options
+        Options for remote stores.
+
+    Returns
+    -------
+    StoreInfo
+        The tree, with per-array shape, dtype, chunks, codecs, fill value and bytes.
+
+    Raises
+    ------
+    NotFoundError
+        When no Zarr group or array is at the URL.
+    CorruptError
+        When the root metadata document is not valid JSON.
+    """
+    store = open_store(url, mode="r", storage_options=storage_options)
+    return run(ainspect_store(store))
+
+
+async def ainspect_store(store: Store) -> StoreInfo:
+    """Asynchronous :func:`inspect_store` on an open store."""
+    url = store_url(store)
+    zarr_format, consolidated = await _root_format(store, url)
+    node = await zasync.open(store=store, mode="r", zarr_format=zarr_format, use_consolidated=False)
+    semaphore = asyncio.Semaphore(_CONCURRENCY)
+    if isinstance(node, AsyncArray):
+        sizes = await alist_keys(store, "")
+        root: GroupInfo | ArrayInfo = _array_info(node, "", sizes)
+        arrays: list[GroupInfo | ArrayInfo] = [root]
+        groups: list[GroupInfo] = []
+    else:
+        root, array_infos, groups = await _group_tree(node, store, semaphore)
+        arrays = list(array_infos)
+    return StoreInfo(
+        url=url,
+        zarr_format=zarr_format,
+        consolidated=consolidated,
+        root=root,
+        n_groups=len(groups),
+        n_arrays=len(arrays),
+        nbytes=sum(a.nbytes for a in arrays if isinstance(a, ArrayInfo)),
+        stored_bytes=sum(a.stored_bytes for a in arrays if isinstance(a, ArrayInfo)),
+    )
+
+
+async def _root_format(store: Store, url: str) -> tuple[Literal[2, 3], bool]:
+    v3, zgroup, zarray, zmetadata = await asyncio.gather(
+        aread_bytes(store, "zarr.json"),
+        aread_bytes(store, ".zgroup"),
+        aread_bytes(store, ".zarray"),
+        aread_bytes(store, ".zmetadata"),
+    )
+    if v3 is not None:
+        try:
+            document = json.loads(v3)
+        except ValueError as exc:
+            raise CorruptError(
+                f"{url}/zarr.json is not valid JSON: {exc}",
+                subject=f"{url}/zarr.json",
+                hint="run 'zarrlake meta repair' or restore it from a backup",
+            ) from exc
+        return 3, bool(document.get("consolidated_metadata"))
+    if zgroup is not None or zarray is not None:
+        return 2, zmetadata is not None
+    raise NotFoundError(
+        f"no Zarr group or array at {url}: neither zarr.json nor .zgroup/.zarray exists",
+        subject=url,
+        hint="check the URL points at the archive's root",
+    )
+
+
+async def _group_tree(
+    root_group: AsyncGroup, store: Store, semaphore: asyncio.Semaphore
+) -> tuple[GroupInfo, list[ArrayInfo], list[GroupInfo]]:
+    root = GroupInfo(
+        path="", zarr_format=root_group.metadata.zarr_format, attributes=len(root_group.attrs)
+    )
+    members = [
+        item
+        async for item in root_group.members(max_depth=None, use_consolidated_for_children=False)
+    ]
+    members.sort(key=lambda item: item[0])
+
+    async def describe(path: str, node: AsyncArray[Any]) -> ArrayInfo:
+        async with semaphore:
+            return _array_info(node, path, await alist_keys(store, path))
+
+    array_nodes = [(p, n) for p, n in members if isinstance(n, AsyncArray)]
+    described = await asyncio.gather(*(describe(p, n) for p, n in array_nodes))
+    by_path: dict[str, GroupInfo | ArrayInfo] = {"": root}
+    groups: list[GroupInfo] = []
+    for path, node in members:
+        if isinstance(node, AsyncGroup):
+            info = GroupInfo(
+                path=path, zarr_format=node.metadata.zarr_format, attributes=len(node.attrs)
+            )
+            groups.append(info)
+            by_path[path] = info
+    for array_info in described:
+        by_path[array_info.path] = array_info
+    for path, _ in members:
+        parent = by_path.get(path.rsplit("/", 1)[0] if "/" in path else "")
+        if isinstance(parent, GroupInfo):
+            parent.children.append(by_path[path])
+    return root, list(described), groups
+
+
+def _array_info(node: AsyncArray[Any], path: str, key_sizes: Mapping[str, int]) -> ArrayInfo:
+    metadata = node.metadata
+    zarr_format = metadata.zarr_format
+    if zarr_format == 3:
+        names = getattr(metadata, "dimension_names", None)
+        meta_keys = {f"{path}/zarr.json" if path else "zarr.json"}
+    else:
+        raw = node.attrs.get("_ARRAY_DIMENSIONS")
+        names = tuple(raw) if isinstance(raw, list) else None
+        meta_keys = {f"{path}/{k}" if path else k for k in (".zarray", ".zattrs")}
+    chunk_keys = [k for k in key_sizes if k not in meta_keys and not _is_hidden(k)]
+    itemsize = np.dtype(str(node.dtype)).itemsize if _is_numpy_dtype(node) else 0
+    grid = node.shards or node.chunks
+    return ArrayInfo(
+        path=path,
+        shape=tuple(node.shape),
+        dtype=str(node.dtype),
+        chunks=tuple(node.chunks),
+        shards=node.shards,
+        dimension_names=tuple(names) if names is not None else None,
+        compression=str(describe_codecs(node.compressors)),
+        filters=[str(getattr(f, "codec_id", None) or type(f).__name__) for f in node.filters],
+        fill_value=_jsonable(node.metadata.fill_value),
+        cf_fill_value=_jsonable(node.attrs.get("_FillValue")),
+        zarr_format=zarr_format,
+        nbytes=math.prod(node.shape) * itemsize,
+        stored_bytes=sum(key_sizes[k] for k in chunk_keys),
+        metadata_bytes=sum(size for k, size in key_sizes.items() if k in meta_keys),
+        chunks_written=len(chunk_keys),
+        chunks_total=math.prod(
+            math.ceil(s / c) if c else 0 for s, c in zip(node.shape, grid, strict=True)
+        ),
+    )
+
+
+def _is_hidden(key: str) -> bool:
+    return key.rsplit("/", 1)[-1].startswith(".")
+
+
+def _is_numpy_dtype(node: AsyncArray[Any]) -> bool:
+    try:
+        np.dtype(str(node.dtype))
+    except TypeError:
+        return False
+    return True
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, (bytes, bytearray)):
+        return value.hex()
+    if isinstance(value, complex):
+        return [value.real, value.imag]
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    return str(value)

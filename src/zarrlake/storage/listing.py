@@ -1,0 +1,87 @@
+"""Listing and sizing keys with one listing call per prefix where the store allows it."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+
+from zarr.abc.store import Store
+from zarr.storage import FsspecStore, LocalStore, MemoryStore
+
+__all__ = ["alist_keys", "astored_bytes"]
+
+
+def _local_sizes(root: Path, prefix: str) -> dict[str, int]:
+    base = root / prefix if prefix else root
+    sizes: dict[str, int] = {}
+    if not base.is_dir():
+        return sizes
+    for directory, _, files in os.walk(base):
+        for name in files:
+            path = Path(directory) / name
+            try:
+                sizes[path.relative_to(root).as_posix()] = path.stat().st_size
+            except FileNotFoundError:  # removed while we walked
+                continue
+    return sizes
+
+
+async def _key_sizes(store: Store, prefix: str) -> dict[str, int]:
+    if prefix and not prefix.endswith("/"):
+        prefix += "/"
+    if isinstance(store, LocalStore):
+        return await asyncio.to_thread(_local_sizes, Path(store.root), prefix)
+    if isinstance(store, MemoryStore):
+        return {
+            key: len(value)
+            for key, value in list(store._store_dict.items())
+            if key.startswith(prefix)
+        }
+    if isinstance(store, FsspecStore):
+        root = store.path.rstrip("/")
+        try:
+            found = await store.fs._find(f"{root}/{prefix}", detail=True)
+        except FileNotFoundError:
+            return {}
+        start = len(root) + 1
+        return {path[start:]: int(info.get("size") or 0) for path, info in found.items()}
+    keys = [key async for key in store.list_prefix(prefix)]
+    sizes = await asyncio.gather(*(store.getsize(k) for k in keys))
+    return dict(zip(keys, sizes, strict=True))
+
+
+async def alist_keys(store: Store, prefix: str = "") -> dict[str, int]:
+    """Return every key under ``prefix`` with its size in bytes.
+
+    Parameters
+    ----------
+    store
+        Any zarr store.
+    prefix
+        A key prefix; treated as a directory (``"a"`` lists ``a/...``, not ``ab/...``).
+
+    Returns
+    -------
+    dict
+        Key (relative to the store root) to size.
+    """
+    return await _key_sizes(store, prefix)
+
+
+async def astored_bytes(store: Store, prefix: str = "") -> int:
+    """Return the bytes stored under ``prefix`` (one listing on object stores).
+
+    Parameters
+    ----------
+    store
+        Any zarr store.
+    prefix
+        A key prefix, treated as a directory.
+
+    Returns
+    -------
+    int
+        The summed size of all keys under the prefix.
+    """
+    return sum((await _key_sizes(store, prefix)).values())
