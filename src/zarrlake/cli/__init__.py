@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from typing import Annotated
 
 import typer
 from rich.markup import escape
@@ -31,9 +32,12 @@ def _version_callback(value: bool) -> None:
 
 @app.callback()
 def _root(
-    version: bool = typer.Option(
-        False, "--version", callback=_version_callback, is_eager=True, help="Print the version."
-    ),
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version_callback, is_eager=True, help="Print the version."
+        ),
+    ] = False,
 ) -> None:
     """Build, grow, repair and find Zarr archives."""
 
@@ -47,16 +51,7 @@ def main(argv: list[str] | None = None) -> None:
     """Run the CLI; zarrlake errors become one readable line and an exit status."""
     silence_known_zarr_warnings()
     try:
-        app(args=argv, standalone_mode=False)
+        app(args=argv)
     except ZarrlakeError as error:
         err_console.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False)
         sys.exit(exit_code(error))
-    except typer.Abort:
-        sys.exit(130)
-    except Exception as error:  # click usage errors
-        import click
-
-        if isinstance(error, click.ClickException):
-            error.show()
-            sys.exit(error.exit_code)
-        raise

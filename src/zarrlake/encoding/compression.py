@@ -177,7 +177,7 @@ class CompressionSpec:
             return [ZstdCodec(level=level)]
         if self.method == "gzip":
             return [GzipCodec(level=level)]
-        from numcodecs.zarr3 import LZ4
+        from zarr.codecs.numcodecs import LZ4
 
         with warnings.catch_warnings():
             # zarr v3 has no core lz4 codec; numcodecs' portable one is the standard choice.

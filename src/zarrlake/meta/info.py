@@ -24,8 +24,6 @@ from zarrlake.storage.listing import alist_keys
 
 __all__ = ["ArrayInfo", "GroupInfo", "StoreInfo", "ainspect_store", "inspect_store"]
 
-_CONCURRENCY = 32
-
 
 class ArrayInfo(BaseModel):
     """One array of a store."""
@@ -115,14 +113,13 @@ async def ainspect_store(store: Store) -> StoreInfo:
     url = store_url(store)
     zarr_format, consolidated = await _root_format(store, url)
     node = await zasync.open(store=store, mode="r", zarr_format=zarr_format, use_consolidated=False)
-    semaphore = asyncio.Semaphore(_CONCURRENCY)
     if isinstance(node, AsyncArray):
         sizes = await alist_keys(store, "")
         root: GroupInfo | ArrayInfo = _array_info(node, "", sizes)
         arrays: list[GroupInfo | ArrayInfo] = [root]
         groups: list[GroupInfo] = []
     else:
-        root, array_infos, groups = await _group_tree(node, store, semaphore)
+        root, array_infos, groups = await _group_tree(node, store)
         arrays = list(array_infos)
     return StoreInfo(
         url=url,
@@ -162,24 +159,37 @@ async def _root_format(store: Store, url: str) -> tuple[Literal[2, 3], bool]:
     )
 
 
+async def _collect(iterator: Any) -> list[Any]:
+    return [item async for item in iterator]
+
+
+def _attribute_keys(sizes: Mapping[str, int], array_paths: set[str]) -> dict[str, dict[str, int]]:
+    """Give each key to the array whose folder holds it (keys of groups are dropped)."""
+    by_array: dict[str, dict[str, int]] = {}
+    for key, size in sizes.items():
+        parent = key
+        while "/" in parent:
+            parent = parent.rsplit("/", 1)[0]
+            if parent in array_paths:
+                by_array.setdefault(parent, {})[key] = size
+                break
+    return by_array
+
+
 async def _group_tree(
-    root_group: AsyncGroup, store: Store, semaphore: asyncio.Semaphore
+    root_group: AsyncGroup, store: Store
 ) -> tuple[GroupInfo, list[ArrayInfo], list[GroupInfo]]:
     root = GroupInfo(
         path="", zarr_format=root_group.metadata.zarr_format, attributes=len(root_group.attrs)
     )
-    members = [
-        item
-        async for item in root_group.members(max_depth=None, use_consolidated_for_children=False)
-    ]
+    members, all_sizes = await asyncio.gather(
+        _collect(root_group.members(max_depth=None, use_consolidated_for_children=False)),
+        alist_keys(store, ""),
+    )
     members.sort(key=lambda item: item[0])
-
-    async def describe(path: str, node: AsyncArray[Any]) -> ArrayInfo:
-        async with semaphore:
-            return _array_info(node, path, await alist_keys(store, path))
-
     array_nodes = [(p, n) for p, n in members if isinstance(n, AsyncArray)]
-    described = await asyncio.gather(*(describe(p, n) for p, n in array_nodes))
+    sizes_by_array = _attribute_keys(all_sizes, {p for p, _ in array_nodes})
+    described = [_array_info(n, p, sizes_by_array.get(p, {})) for p, n in array_nodes]
     by_path: dict[str, GroupInfo | ArrayInfo] = {"": root}
     groups: list[GroupInfo] = []
     for path, node in members:

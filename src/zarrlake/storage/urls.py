@@ -339,26 +339,36 @@ def _apply_mode(store: Store, location: StoreLocation, mode: str) -> None:
 
 def _require_bucket(store: FsspecStore, location: StoreLocation) -> None:
     bucket = location.path.split("/", 1)[0]
+    if not hasattr(store.fs, "_call_s3"):
+        return  # not S3: the first read or write reports a missing container
     try:
-        exists = run(store.fs._exists(bucket))
+        # head_bucket, not fs._exists: the latter reports an unreachable endpoint as
+        # "no such bucket", which sends users looking in the wrong place.
+        run(store.fs._call_s3("head_bucket", Bucket=bucket))
+    except FileNotFoundError:
+        raise NotFoundError(
+            f"bucket {location.scheme}://{bucket} does not exist",
+            subject=location.url,
+            hint="create the bucket first; zarrlake never creates buckets",
+        ) from None
     except PermissionError as exc:
         raise StorageError(
             f"access to {location.scheme}://{bucket} was denied: {exc}",
             subject=location.url,
             hint="check the credentials in storage_options",
         ) from exc
-    except OSError as exc:
+    except TypeError as exc:  # s3fs passes unknown options on to the session lazily
+        raise InvalidInputError(
+            f"storage_options for {location.url} were rejected: {exc}",
+            subject="storage_options",
+            hint="check the option names accepted by s3fs.S3FileSystem",
+        ) from exc
+    except Exception as exc:  # botocore's connection errors are not OSErrors
         raise StorageError(
             f"cannot reach {location.url}: {exc}",
             subject=location.url,
-            hint="check the endpoint and the network",
+            hint="check the endpoint_url and the network",
         ) from exc
-    if not exists:
-        raise NotFoundError(
-            f"bucket {location.scheme}://{bucket} does not exist",
-            subject=location.url,
-            hint="create the bucket first; zarrlake never creates buckets",
-        )
 
 
 def store_url(store: Store) -> str:

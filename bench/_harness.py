@@ -1,0 +1,58 @@
+"""Run a benchmark candidate in a fresh process and measure wall time and peak RSS."""
+
+from __future__ import annotations
+
+import multiprocessing
+import resource
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+DATA = Path(__file__).resolve().parent / "data"
+
+
+@dataclass
+class Measurement:
+    name: str
+    seconds: float
+    peak_rss_mib: float
+    result: Any = None
+
+
+def _child(fn: Callable[..., Any], args: tuple[Any, ...], queue: Any) -> None:
+    start = time.perf_counter()
+    result = fn(*args)
+    elapsed = time.perf_counter() - start
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    queue.put((elapsed, peak, result))
+
+
+def isolated(name: str, fn: Callable[..., Any], *args: Any, repeat: int = 3) -> Measurement:
+    """Run ``fn(*args)`` ``repeat`` times, each in a new process; keep the median time."""
+    context = multiprocessing.get_context("spawn")
+    runs = []
+    for _ in range(repeat):
+        queue = context.Queue()
+        process = context.Process(target=_child, args=(fn, args, queue))
+        process.start()
+        runs.append(queue.get())
+        process.join()
+        if process.exitcode != 0:
+            raise RuntimeError(f"{name} failed with exit code {process.exitcode}")
+    seconds = statistics.median(r[0] for r in runs)
+    return Measurement(name, seconds, max(r[1] for r in runs), runs[-1][2])
+
+
+def report(title: str, baseline: Measurement, ours: Measurement) -> None:
+    """Print both measurements and the ratios."""
+    speedup = baseline.seconds / ours.seconds if ours.seconds else float("inf")
+    print(f"\n== {title}")
+    for m in (baseline, ours):
+        print(f"  {m.name:<40} {m.seconds:8.3f} s   peak RSS {m.peak_rss_mib:8.1f} MiB")
+    print(
+        f"  ratio: {speedup:.2f}x faster than the baseline; "
+        f"peak RSS {ours.peak_rss_mib - baseline.peak_rss_mib:+.1f} MiB vs baseline"
+    )

@@ -1,0 +1,5 @@
+"""``python -m zarrlake`` runs the CLI."""
+
+from zarrlake.cli import main
+
+main()
