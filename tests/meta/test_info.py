@@ -83,3 +83,15 @@ def test_corrupt_root_document(store_target: StoreTarget) -> None:
     atomic_put(store_target.open("a"), "zarr.json", b"{not json")
     with pytest.raises(CorruptError, match="zarr.json is not valid JSON"):
         inspect_store(store_target.url, storage_options=store_target.storage_options)
+
+
+def test_cf_fill_value_written_by_xarray_is_decoded(tmp_path) -> None:
+    import xarray as xr
+
+    ds = xr.Dataset({"v": (("x",), np.array([1.0, np.nan], dtype="float32"))})
+    ds["p"] = (("x",), np.array([1, 2], dtype="int16"), {}, {"_FillValue": -9})
+    ds.to_zarr(tmp_path / "a.zarr", zarr_format=3, consolidated=True)
+    info = inspect_store(tmp_path / "a.zarr")
+    by_path = {child.path: child for child in info.root.children}
+    assert by_path["v"].cf_fill_value == "nan"  # stored by xarray as base64 float64
+    assert by_path["p"].cf_fill_value == -9

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import math
 import os
@@ -231,7 +232,7 @@ def _array_info(node: AsyncArray[Any], path: str, key_sizes: Mapping[str, int]) 
         compression=str(describe_codecs(node.compressors)),
         filters=[str(getattr(f, "codec_id", None) or type(f).__name__) for f in node.filters],
         fill_value=_jsonable(node.metadata.fill_value),
-        cf_fill_value=_jsonable(node.attrs.get("_FillValue")),
+        cf_fill_value=_jsonable(_cf_fill_value(node.attrs.get("_FillValue"), itemsize, node)),
         zarr_format=zarr_format,
         nbytes=math.prod(node.shape) * itemsize,
         stored_bytes=sum(key_sizes[k] for k in chunk_keys),
@@ -241,6 +242,21 @@ def _array_info(node: AsyncArray[Any], path: str, key_sizes: Mapping[str, int]) 
             math.ceil(s / c) if c else 0 for s, c in zip(node.shape, grid, strict=True)
         ),
     )
+
+
+def _cf_fill_value(value: Any, itemsize: int, node: AsyncArray[Any]) -> Any:
+    """Decode xarray's base64 form of float ``_FillValue`` attributes (Zarr format 3)."""
+    if not isinstance(value, str) or not itemsize:
+        return value
+    try:
+        raw = base64.b64decode(value, validate=True)
+    except ValueError:
+        return value
+    # xarray writes the value as the array's dtype, or as float64 for float arrays
+    for dtype in (np.dtype(str(node.dtype)), np.dtype("<f8")):
+        if len(raw) == dtype.itemsize:
+            return np.frombuffer(raw, dtype=dtype)[0]
+    return value
 
 
 def _is_hidden(key: str) -> bool:
