@@ -72,13 +72,22 @@ def _fsync_dir(directory: Path) -> None:
 
 
 def _write_temp(directory: Path, name: str, data: bytes) -> Path:
-    directory.mkdir(parents=True, exist_ok=True)
     tmp = directory / f".{name}.{uuid.uuid4().hex}.tmp"
-    with open(tmp, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    return tmp
+    for attempt in range(20):
+        directory.mkdir(parents=True, exist_ok=True)
+        try:
+            handle = open(tmp, "wb")  # noqa: SIM115 - closed below
+        except FileNotFoundError:
+            # another process removed the (empty) folder between mkdir and open
+            if attempt == 19:
+                raise
+            continue
+        with handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        return tmp
+    raise AssertionError("unreachable")
 
 
 def _local_atomic_put(path: Path, data: bytes) -> None:

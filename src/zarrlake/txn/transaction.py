@@ -1,0 +1,277 @@
+"""Transactions: lock, stage, journal, apply in a safe order, commit, clean up.
+
+Usage::
+
+    with Transaction(store, operation="append") as txn:
+        ds.to_zarr(txn.staging, append_dim="time", consolidated=False)
+        result = txn.commit()
+
+Everything a writer does goes to ``txn.staging`` (a copy-on-write overlay); the target
+changes only inside :meth:`Transaction.commit`, in this order: backups of overwritten
+keys, the journal, new and changed chunks, metadata documents, the consolidated
+commit document, deletes; then the journal is removed. Leaving the ``with`` block
+without committing discards the staged changes; a leftover journal from a crashed
+writer is recovered when the next transaction starts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import uuid
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any
+
+from zarr.abc.store import Store
+
+from zarrlake.errors import CorruptError, InvalidInputError
+from zarrlake.storage._sync import run
+from zarrlake.storage.atomic import aatomic_put, adelete_key, aread_bytes
+from zarrlake.storage.urls import store_url
+from zarrlake.txn.documents import (
+    adetect_format,
+    commit_key,
+    consolidated_updates,
+    dumps,
+    is_metadata_key,
+    is_private_key,
+)
+from zarrlake.txn.journal import (
+    JOURNAL_KEY,
+    Journal,
+    RecoveryResult,
+    adiscard_backups,
+    arecover,
+    backup_key,
+    gather_limited,
+    sha256,
+)
+from zarrlake.txn.lock import ArchiveLock, LockOptions
+from zarrlake.txn.staging import StagingStore
+
+__all__ = ["CommitResult", "Transaction", "recover"]
+
+
+@dataclass
+class CommitResult:
+    """What a commit changed."""
+
+    txn_id: str
+    created: int = 0
+    overwritten: int = 0
+    deleted: int = 0
+    unchanged: int = 0
+    bytes_written: int = 0
+    seconds: float = 0.0
+    recovered: RecoveryResult = "clean"
+    keys: list[str] = field(default_factory=list, repr=False)
+
+    @property
+    def changed(self) -> bool:
+        """Whether the commit changed anything."""
+        return bool(self.created or self.overwritten or self.deleted)
+
+
+class Transaction:
+    """One atomic change of an archive.
+
+    Parameters
+    ----------
+    store
+        The archive's store, writable.
+    operation
+        A name for the journal and reports (``append``, ``repair``, ...).
+    lock_options
+        How to take the archive lock.
+    consolidate
+        Keep consolidated metadata fresh (the commit point). Without it the commit
+        document is the root metadata document, and recovery always rolls back.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        operation: str = "write",
+        lock_options: LockOptions | None = None,
+        consolidate: bool = True,
+    ) -> None:
+        if store.read_only:
+            raise InvalidInputError(
+                f"cannot change {store_url(store)}: it was opened read-only",
+                subject=store_url(store),
+                hint="open it with mode='r+' or 'a'",
+            )
+        self.store = store
+        self.operation = operation
+        self.consolidate = consolidate
+        self.lock = ArchiveLock(store, lock_options)
+        self.txn_id = uuid.uuid4().hex
+        self.staging = StagingStore(store)
+        self.recovered: RecoveryResult = "clean"
+        self._open = False
+        self._committed = False
+
+    def begin(self) -> Transaction:
+        """Take the lock and recover what a crashed writer left behind."""
+        self.lock.acquire()
+        try:
+            self.recovered = run(arecover(self.store))
+        except BaseException:
+            self.lock.release()
+            raise
+        self._open = True
+        return self
+
+    def __enter__(self) -> Transaction:
+        return self.begin()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.end()
+
+    def end(self) -> None:
+        """Discard anything staged and not committed, and release the lock."""
+        self.staging = StagingStore(self.store)
+        if self._open:
+            self._open = False
+            self.lock.release()
+
+    def commit(self) -> CommitResult:
+        """Apply the staged changes atomically; see the module docstring.
+
+        Returns
+        -------
+        CommitResult
+            Counts of created, overwritten and deleted keys.
+
+        Raises
+        ------
+        ConflictError
+            When the lock was taken by another writer (nothing was changed).
+        """
+        if not self._open:
+            raise InvalidInputError("commit() outside an open transaction", subject="transaction")
+        if self._committed:
+            raise InvalidInputError("this transaction was already committed", subject="transaction")
+        started = time.perf_counter()
+        result = run(self._acommit())
+        result.seconds = time.perf_counter() - started
+        result.recovered = self.recovered
+        self._committed = True
+        return result
+
+    async def _acommit(self) -> CommitResult:
+        staging = self.staging
+        deleted_keys = set(staging.deleted)
+        for prefix in staging.deleted_prefixes:
+            deleted_keys.update([k async for k in self.store.list_prefix(prefix)])
+        deleted_keys = {
+            k for k in deleted_keys if not is_private_key(k) and k not in staging.staged
+        }
+        writes = {k: v.to_bytes() for k, v in staging.staged.items() if not is_private_key(k)}
+
+        zarr_format = await adetect_format(staging)
+        commit_doc_key = commit_key(zarr_format) if zarr_format else None
+        if self.consolidate and zarr_format is not None:
+            changed = _changed_documents(writes, deleted_keys, self.store)
+            updates = await consolidated_updates(self.store, staging, zarr_format, changed)
+            writes.update({k: dumps(doc) for k, doc in updates.items()})
+
+        keys = sorted(set(writes) | deleted_keys)
+        olds = await asyncio.gather(*(aread_bytes(self.store, k) for k in keys))
+        old = dict(zip(keys, olds, strict=True))
+        unchanged = [k for k, v in writes.items() if old[k] == v]  # no-op rewrites
+        for key in unchanged:
+            del writes[key]
+        deleted_keys = {k for k in deleted_keys if old[k] is not None}
+        result = CommitResult(self.txn_id, unchanged=len(unchanged))
+        if not writes and not deleted_keys:
+            return result
+
+        journal = Journal(
+            txn_id=self.txn_id,
+            owner_id=self.lock.owner.owner_id if self.lock.owner else None,
+            operation=self.operation,
+        )
+        backups: dict[str, bytes] = {}
+        for key in sorted(writes) + sorted(deleted_keys):
+            previous = old[key]
+            if previous is None:
+                journal.created_keys.append(key)
+                continue
+            index = len(backups)
+            backups[backup_key(self.txn_id, index)] = previous
+            (journal.deleted if key in deleted_keys else journal.overwritten)[key] = index
+        if commit_doc_key is not None and commit_doc_key in writes:
+            journal.commit_key = commit_doc_key
+            journal.commit_old_sha256 = sha256(old[commit_doc_key])
+            journal.commit_new_sha256 = sha256(writes[commit_doc_key])
+
+        await gather_limited(aatomic_put(self.store, k, v) for k, v in backups.items())
+        await aatomic_put(self.store, JOURNAL_KEY, journal.to_bytes())
+        await asyncio.to_thread(self.lock.verify)
+
+        chunks = {k: v for k, v in writes.items() if not is_metadata_key(k)}
+        metadata = {k: v for k, v in writes.items() if is_metadata_key(k) and k != commit_doc_key}
+        await gather_limited(aatomic_put(self.store, k, v) for k, v in chunks.items())
+        await gather_limited(aatomic_put(self.store, k, v) for k, v in metadata.items())
+        if commit_doc_key in writes:
+            await aatomic_put(self.store, commit_doc_key, writes[commit_doc_key])
+        await gather_limited(adelete_key(self.store, k) for k in sorted(deleted_keys))
+
+        await adelete_key(self.store, JOURNAL_KEY)
+        if backups:
+            await adiscard_backups(self.store, self.txn_id)
+        result.created = len(journal.created_keys)
+        result.overwritten = len(journal.overwritten)
+        result.deleted = len(journal.deleted)
+        result.bytes_written = sum(len(v) for v in writes.values())
+        result.keys = sorted(writes)
+        return result
+
+
+def _changed_documents(
+    writes: dict[str, bytes], deleted: set[str], store: Store
+) -> dict[str, dict[str, Any] | None]:
+    changed: dict[str, dict[str, Any] | None] = {}
+    for key, data in writes.items():
+        if not is_metadata_key(key) or key.endswith(".zmetadata"):
+            continue
+        try:
+            changed[key] = json.loads(data)
+        except ValueError as exc:
+            raise CorruptError(
+                f"a writer staged invalid JSON for {store_url(store)}/{key}: {exc}",
+                subject=key,
+            ) from exc
+    for key in deleted:
+        if is_metadata_key(key) and not key.endswith(".zmetadata"):
+            changed[key] = None
+    return changed
+
+
+def recover(store: Store, lock_options: LockOptions | None = None) -> RecoveryResult:
+    """Recover an interrupted transaction under the archive lock.
+
+    Parameters
+    ----------
+    store
+        The archive's store, writable.
+    lock_options
+        How to take the lock (a crashed writer's lock on this host is broken
+        automatically).
+
+    Returns
+    -------
+    str
+        ``clean``, ``rolled_back`` or ``rolled_forward``.
+    """
+    with ArchiveLock(store, lock_options):
+        return run(arecover(store))
