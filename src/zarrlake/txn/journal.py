@@ -77,6 +77,9 @@ class Journal(BaseModel):
     created_keys: list[str] = Field(default_factory=list)
     overwritten: dict[str, int] = Field(default_factory=dict)
     deleted: dict[str, int] = Field(default_factory=dict)
+    roll_forward: bool = Field(
+        False, description="recovery finishes the deletes instead of undoing (a clear)"
+    )
 
     def to_bytes(self) -> bytes:
         """Serialize as JSON."""
@@ -180,8 +183,12 @@ async def arecover(store: Store) -> RecoveryResult:
         if await alist_keys(store, TXN_PREFIX):
             await adiscard_backups(store)  # backups of a transaction that never journaled
         return "clean"
-    committed = False
-    if journal.commit_key and journal.commit_new_sha256 != journal.commit_old_sha256:
+    committed = journal.roll_forward
+    if (
+        not committed
+        and journal.commit_key
+        and journal.commit_new_sha256 != journal.commit_old_sha256
+    ):
         current = sha256(await aread_bytes(store, journal.commit_key))
         committed = current == journal.commit_new_sha256
     if committed:

@@ -88,6 +88,9 @@ class Transaction:
     consolidate
         Keep consolidated metadata fresh (the commit point). Without it the commit
         document is the root metadata document, and recovery always rolls back.
+    lock
+        A lock this process already holds (and has recovered under) for several
+        transactions in a row; the transaction then neither takes nor releases it.
     """
 
     def __init__(
@@ -97,6 +100,7 @@ class Transaction:
         operation: str = "write",
         lock_options: LockOptions | None = None,
         consolidate: bool = True,
+        lock: ArchiveLock | None = None,
     ) -> None:
         if store.read_only:
             raise InvalidInputError(
@@ -107,7 +111,8 @@ class Transaction:
         self.store = store
         self.operation = operation
         self.consolidate = consolidate
-        self.lock = ArchiveLock(store, lock_options)
+        self._own_lock = lock is None
+        self.lock = lock if lock is not None else ArchiveLock(store, lock_options)
         self.txn_id = uuid.uuid4().hex
         self.staging = StagingStore(store)
         self.recovered: RecoveryResult = "clean"
@@ -116,6 +121,13 @@ class Transaction:
 
     def begin(self) -> Transaction:
         """Take the lock and recover what a crashed writer left behind."""
+        if not self._own_lock:
+            if self.lock.owner is None:
+                raise InvalidInputError(
+                    "the lock passed to Transaction is not held", subject="lock"
+                )
+            self._open = True
+            return self
         self.lock.acquire()
         try:
             self.recovered = run(arecover(self.store))
@@ -141,7 +153,8 @@ class Transaction:
         self.staging = StagingStore(self.store)
         if self._open:
             self._open = False
-            self.lock.release()
+            if self._own_lock:
+                self.lock.release()
 
     def commit(self) -> CommitResult:
         """Apply the staged changes atomically; see the module docstring.
@@ -166,6 +179,40 @@ class Transaction:
         result.recovered = self.recovered
         self._committed = True
         return result
+
+    def clear(self) -> int:
+        """Delete everything in the archive but zarrlake's own keys, at once.
+
+        Used to replace an archive (``force_new``). Backing up a whole archive would be
+        absurd, so this is journaled to roll forward: a crash during it is finished by
+        recovery. The root documents go first, so the archive stops being one at once.
+
+        Returns
+        -------
+        int
+            The number of keys deleted.
+        """
+        if not self._open:
+            raise InvalidInputError("clear() outside an open transaction", subject="transaction")
+        return run(self._aclear())
+
+    async def _aclear(self) -> int:
+        keys = [k async for k in self.store.list() if not is_private_key(k)]
+        if not keys:
+            return 0
+        journal = Journal(
+            txn_id=self.txn_id,
+            operation="clear",
+            roll_forward=True,
+            deleted=dict.fromkeys(keys, -1),
+        )
+        await aatomic_put(self.store, JOURNAL_KEY, journal.to_bytes())
+        await asyncio.to_thread(self.lock.verify)
+        roots = [k for k in keys if "/" not in k and is_metadata_key(k)]
+        await gather_limited(adelete_key(self.store, k) for k in roots)
+        await gather_limited(adelete_key(self.store, k) for k in keys if k not in roots)
+        await adelete_key(self.store, JOURNAL_KEY)
+        return len(keys)
 
     async def _acommit(self) -> CommitResult:
         staging = self.staging

@@ -1,0 +1,329 @@
+"""Append slices to an archive, one transaction per slice, under one lock per run."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import xarray as xr
+from zarr.abc.store import Store
+
+from zarrlake.append.config import AppendConfig, load_append_config
+from zarrlake.append.encoding import creation_encoding, target_packing
+from zarrlake.append.sources import open_slice, resolve_slice_source
+from zarrlake.append.validate import TargetState, check_slice, merged_attrs, read_target_state
+from zarrlake.config import ConfigSource
+from zarrlake.encoding.packing import OutOfRangePolicy, Packing
+from zarrlake.errors import AlreadyExistsError, InvalidInputError
+from zarrlake.storage import open_store, store_url
+from zarrlake.storage._sync import run
+from zarrlake.txn import ArchiveLock, Transaction, arecover
+from zarrlake.txn.documents import adetect_format
+from zarrlake.txn.staging import StagingStore
+
+__all__ = ["AppendResult", "SliceReport", "append", "zappend"]
+
+
+@dataclass
+class SliceReport:
+    """What happened to one slice."""
+
+    name: str
+    status: Literal["created", "appended", "skipped", "validated"]
+    steps: int
+    first_label: str | None = None
+    last_label: str | None = None
+    seconds: float = 0.0
+    bytes_written: int = 0
+    reason: str = ""
+
+
+@dataclass
+class AppendResult:
+    """The outcome of an append run."""
+
+    target: str
+    zarr_format: int | None
+    dry_run: bool
+    length: int = 0
+    recovered: str = "clean"
+    slices: list[SliceReport] = field(default_factory=list)
+
+    @property
+    def appended(self) -> int:
+        """Slices written (including the one that created the target)."""
+        return sum(r.status in ("created", "appended") for r in self.slices)
+
+    @property
+    def skipped(self) -> int:
+        """Slices whose labels were already in the target."""
+        return sum(r.status == "skipped" for r in self.slices)
+
+
+def _label(value: Any) -> str:
+    if isinstance(value, np.datetime64):
+        return str(np.datetime_as_string(value, unit="auto"))
+    return str(value)
+
+
+def _evaluate_attrs(attrs: dict[str, Any], ds: xr.Dataset, permit_eval: bool) -> dict[str, Any]:
+    if not permit_eval:
+        return attrs
+
+    def lower_bound(var: xr.DataArray) -> Any:
+        return var.values.min()
+
+    def upper_bound(var: xr.DataArray) -> Any:
+        return var.values.max()
+
+    namespace = {"ds": ds, "np": np, "lower_bound": lower_bound, "upper_bound": upper_bound}
+    evaluated: dict[str, Any] = {}
+    for key, value in attrs.items():
+        if isinstance(value, str) and value.startswith("{{") and value.endswith("}}"):
+            try:
+                # permit_eval is the user's explicit opt-in to zappend's expression attrs
+                result = eval(value[2:-2].strip(), {"__builtins__": {}}, namespace)
+            except Exception as exc:
+                raise InvalidInputError(
+                    f"attribute {key!r}: expression {value!r} failed: {exc}",
+                    subject=f"attrs.{key}",
+                ) from exc
+            evaluated[key] = _label(result) if isinstance(result, np.generic) else result
+        else:
+            evaluated[key] = value
+    return evaluated
+
+
+class _Appender:
+    """One append run: the store, the target's state, the lock."""
+
+    def __init__(self, config: AppendConfig, store: Store, target: str) -> None:
+        self.config = config
+        self.store = store
+        self.target = target
+        self.lock: ArchiveLock | None = None
+        self.dry_staging: StagingStore | None = None
+        self.zarr_format: int | None = None
+        self.state = TargetState(exists=False)
+        self.packings: dict[str, Packing] = {}
+        self.result = AppendResult(target=target, zarr_format=None, dry_run=config.dry_run)
+
+    def start(self) -> None:
+        if self.config.dry_run:
+            self.dry_staging = StagingStore(self.store)
+        else:
+            self.lock = ArchiveLock(self.store, self.config.lock)
+            self.lock.acquire()
+            self.result.recovered = run(arecover(self.store))
+            if self.config.force_new:
+                self._clear_target()
+        view = self.dry_staging or self.store
+        if self.config.force_new and self.dry_staging is not None:
+            run(self.dry_staging.clear())
+        self.zarr_format = run(adetect_format(view))
+        self.state = read_target_state(view, self.config.append_dim, self.zarr_format)
+        self.result.zarr_format = self.zarr_format
+        for name, variable in self.state.variables.items():
+            packing = target_packing(variable.encoding, variable.attrs, name)
+            if packing is not None:
+                self.packings[name] = packing
+
+    def _clear_target(self) -> None:
+        with Transaction(self.store, operation="force_new", lock=self.lock) as txn:
+            if run(adetect_format(self.store)) is None and not run(
+                StagingStore(self.store).is_empty("")
+            ):
+                raise AlreadyExistsError(
+                    f"force_new refuses to clear {self.target}: it holds files but no Zarr archive",
+                    subject=self.target,
+                    hint="point target_dir at a Zarr archive or an empty location",
+                )
+            txn.clear()
+
+    def stop(self) -> None:
+        if self.lock is not None:
+            self.lock.release()
+            self.lock = None
+
+    def add(self, ds: xr.Dataset, name: str) -> SliceReport:
+        started = time.perf_counter()
+        check = check_slice(ds, self.state, self.config, name)
+        dim = self.config.append_dim
+        steps = int(ds.sizes.get(dim, 0))
+        labels = check.dataset[dim].values if dim in check.dataset.coords else np.array([])
+        report = SliceReport(
+            name=name,
+            status="skipped",
+            steps=steps,
+            first_label=_label(labels[0]) if labels.size else None,
+            last_label=_label(labels[-1]) if labels.size else None,
+            reason=check.reason,
+        )
+        if check.action == "skip":
+            report.seconds = time.perf_counter() - started
+            return report
+        creating = check.action == "create"
+        write = self._prepare(check.dataset, creating, name)
+        if self.dry_staging is not None:
+            self._write(write, self.dry_staging, creating)
+            report.status = "validated"
+        else:
+            with Transaction(self.store, operation="append", lock=self.lock) as txn:
+                self._write(write, txn.staging, creating)
+                commit = txn.commit()
+            report.bytes_written = commit.bytes_written
+            report.status = "created" if creating else "appended"
+        self.state.after_append(write, dim)
+        if creating:
+            self.zarr_format = self.zarr_format or self.config.format_for_new_target
+            self.state.zarr_format = self.zarr_format
+            self.result.zarr_format = self.zarr_format
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def _prepare(self, ds: xr.Dataset, creating: bool, name: str) -> xr.Dataset:
+        config = self.config
+        if creating:
+            fmt = config.format_for_new_target
+            self.encoding, new_packings = creation_encoding(ds, config, fmt)
+            self.packings.update(new_packings)
+        for variable, packing in self.packings.items():
+            if variable in ds.variables:
+                settings = config.variable(variable).encoding
+                policy: OutOfRangePolicy = "error"
+                if settings is not None and settings.packing is not None:
+                    policy = settings.packing.out_of_range
+                values = ds[variable].values
+                checked = packing.check_range(values, policy=policy, name=variable, where=name)
+                if checked is not values:
+                    ds[variable] = ds[variable].copy(data=checked.astype(ds[variable].dtype))
+        attrs = merged_attrs(config.attrs_update_mode, self.state.attrs, ds.attrs, creating)
+        ds = ds.copy()
+        ds.attrs = attrs
+        for key in ds.variables:
+            variable_name = str(key)
+            variable_config = config.variable(variable_name)
+            if creating and variable_config.attrs:
+                ds[key].attrs.update(variable_config.attrs)
+            if not creating and variable_name in self.state.variables:
+                ds[key].attrs = dict(self.state.variables[variable_name].attrs)
+            ds[key].encoding = {}
+        return ds
+
+    def _write(self, ds: xr.Dataset, staging: StagingStore, creating: bool) -> None:
+        config = self.config
+        if config.attrs:
+            preview = ds if creating else None
+            ds.attrs.update(_evaluate_attrs(dict(config.attrs), preview or ds, config.permit_eval))
+        if creating:
+            ds.to_zarr(
+                staging,
+                mode="w-",
+                encoding=self.encoding,
+                zarr_format=config.format_for_new_target,
+                consolidated=False,
+            )
+        else:
+            ds.to_zarr(
+                staging,
+                append_dim=config.append_dim,
+                zarr_format=self.zarr_format,
+                consolidated=False,
+            )
+
+
+def _iter_items(slices: Any) -> Iterable[Any]:
+    if isinstance(slices, (str, os.PathLike, xr.Dataset)):
+        return [slices]
+    return slices  # type: ignore[no-any-return]
+
+
+def append(
+    slices: Iterable[Any] | Any,
+    target: str | os.PathLike[str] | None = None,
+    config: ConfigSource | Sequence[ConfigSource] | AppendConfig | None = None,
+    **overrides: Any,
+) -> AppendResult:
+    """Append slices to an archive (creating it from the first slice when missing).
+
+    Each slice is validated against the configuration and the target first, then
+    written as one transaction (see :mod:`zarrlake.txn`): after a crash the target is
+    exactly its state after some whole number of slices, and the next run recovers and
+    carries on. One lock is held for the run. Slices whose labels are already in the
+    target are skipped (``on_existing="skip"``), so re-running a list is idempotent.
+
+    Parameters
+    ----------
+    slices
+        Paths/URLs, Datasets, context managers, slice-source objects, or, with
+        ``slice_source``, the arguments for that function (like ``map``).
+    target
+        The archive's path or URL (overrides ``target_dir``).
+    config
+        A config file/URL, dict, :class:`AppendConfig`, or a list merged in order.
+    **overrides
+        Options that win over ``config`` (``append_dim="time"``, ``dry_run=True``, ...).
+
+    Returns
+    -------
+    AppendResult
+        A report per slice.
+
+    Raises
+    ------
+    InvalidInputError
+        For a bad option or an invalid slice (nothing is changed by that slice).
+    LockedError
+        When another writer holds the target's lock.
+    """
+    if target is not None:
+        overrides["target_dir"] = os.fspath(target)
+    settings = load_append_config(config, **overrides)
+    if not settings.target_dir:
+        raise InvalidInputError(
+            "no target given", subject="target_dir", hint="pass target= or set target_dir"
+        )
+    store = open_store(
+        settings.target_dir, mode="a", storage_options=settings.target_storage_options
+    )
+    if settings.dry_run:  # reads only: every write goes to a staging overlay
+        store = store.with_read_only(True)
+    appender = _Appender(settings, store, store_url(store))
+    source: Callable[..., Any] | None = resolve_slice_source(settings.slice_source)
+    appender.start()
+    try:
+        for index, item in enumerate(_iter_items(slices)):
+            with open_slice(item, index, settings, source) as (ds, name):
+                appender.result.slices.append(appender.add(ds, name))
+    finally:
+        appender.stop()
+    appender.result.length = appender.state.sizes.get(settings.append_dim, 0)
+    return appender.result
+
+
+def zappend(
+    slices: Iterable[Any] | Any,
+    config: ConfigSource | Sequence[ConfigSource] | None = None,
+    **kwargs: Any,
+) -> AppendResult:
+    """Create or update a Zarr dataset from slices: zappend's API, on zarrlake's engine.
+
+    Parameters
+    ----------
+    slices
+        An iterable of paths/URLs or Datasets (or items for ``slice_source``).
+    config
+        A path/URI, a dict, ``None``, or a sequence of them merged in order.
+    **kwargs
+        Config values overriding ``config`` (``target_dir``, ``append_dim``, ...).
+
+    Returns
+    -------
+    AppendResult
+        What was appended.
+    """
+    return append(slices, None, config, **kwargs)

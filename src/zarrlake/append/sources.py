@@ -1,0 +1,197 @@
+"""Slice sources: what ``append`` accepts as slices and how each becomes a Dataset.
+
+A slice item may be
+
+* an ``xarray.Dataset``;
+* a path or URL of a NetCDF/HDF5 file or a Zarr store (``slice_engine`` and
+  ``slice_storage_options`` apply; with ``slice_polling`` the item is waited for until
+  it exists and is complete);
+* a context manager whose ``__enter__`` returns one of these;
+* an object with ``get_dataset()`` and optionally ``close()`` (zappend's ``SliceSource``);
+* with ``slice_source`` set, any value: it is passed to that function (a tuple as
+  positional arguments, a dict as keyword arguments), like ``map``.
+
+Each slice is loaded into memory before it is validated, so a slice is read once and
+its file is closed before the target changes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import os
+import time
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
+from pathlib import Path
+from typing import Any
+
+import xarray as xr
+
+from zarrlake.append.config import AppendConfig, SlicePollingConfig
+from zarrlake.errors import InvalidInputError, NotFoundError
+
+__all__ = ["open_slice", "resolve_slice_source"]
+
+
+def resolve_slice_source(source: str | Callable[..., Any] | None) -> Callable[..., Any] | None:
+    """Import ``module:function`` (or ``module.function``) or return the callable as is.
+
+    Raises
+    ------
+    InvalidInputError
+        When the name cannot be imported or is not callable.
+    """
+    if source is None or callable(source):
+        return source
+    module_name, sep, attribute = source.partition(":")
+    if not sep:
+        module_name, _, attribute = source.rpartition(".")
+    try:
+        target = getattr(importlib.import_module(module_name), attribute)
+    except (ImportError, AttributeError, ValueError) as exc:
+        raise InvalidInputError(
+            f"slice_source {source!r} cannot be imported: {exc}",
+            subject="slice_source",
+            hint="write it as 'package.module:function'",
+        ) from exc
+    if not callable(target):
+        raise InvalidInputError(f"slice_source {source!r} is not callable", subject="slice_source")
+    return target  # type: ignore[no-any-return]
+
+
+def _is_zarr(path: str) -> bool:
+    if path.rstrip("/").endswith(".zarr"):
+        return True
+    local = Path(path)
+    return local.is_dir() and any((local / n).exists() for n in ("zarr.json", ".zgroup"))
+
+
+def _exists(path: str, options: dict[str, Any] | None) -> bool:
+    if "://" in path and not path.startswith("file://"):
+        import fsspec
+
+        fs, _, paths = fsspec.get_fs_token_paths(path, storage_options=options or {})
+        return bool(fs.exists(paths[0]))
+    return Path(path.removeprefix("file://")).exists()
+
+
+def _size(path: str) -> int:
+    local = Path(path.removeprefix("file://"))
+    if local.is_dir():
+        return sum(p.stat().st_size for p in local.rglob("*") if p.is_file())
+    return local.stat().st_size if local.exists() else -1
+
+
+def _open_path(path: str, config: AppendConfig) -> xr.Dataset:
+    options = config.slice_storage_options
+    try:
+        if _is_zarr(path):
+            ds = xr.open_zarr(path, storage_options=options, consolidated=None)
+        elif "://" in path and not path.startswith("file://"):
+            import fsspec
+
+            with fsspec.open(path, "rb", **(options or {})) as handle:
+                remote: xr.Dataset = xr.open_dataset(
+                    handle, engine=config.slice_engine or "h5netcdf"
+                )
+                return remote.load()
+        else:
+            ds = xr.open_dataset(path.removeprefix("file://"), engine=config.slice_engine)
+        with ds:
+            loaded: xr.Dataset = ds.load()
+            return loaded
+    except FileNotFoundError:
+        raise NotFoundError(
+            f"slice {path} does not exist",
+            subject=path,
+            hint="check the path, or enable slice_polling to wait for it",
+        ) from None
+    except (OSError, ValueError, KeyError, RuntimeError) as exc:
+        raise InvalidInputError(
+            f"slice {path} cannot be read: {exc}",
+            subject=path,
+            hint="check that the file is a complete NetCDF/HDF5 file or Zarr store",
+        ) from exc
+
+
+def _poll(path: str, config: AppendConfig, polling: SlicePollingConfig) -> xr.Dataset:
+    deadline = time.monotonic() + polling.timeout
+    last_size = None
+    last_error: Exception | None = None
+    while True:
+        if _exists(path, config.slice_storage_options):
+            size = _size(path) if "://" not in path else None
+            if size is None or size == last_size:
+                try:
+                    return _open_path(path, config)
+                except (InvalidInputError, NotFoundError) as exc:
+                    last_error = exc  # still being written
+            last_size = size
+        if time.monotonic() >= deadline:
+            state = "is still incomplete" if last_error else "did not appear"
+            raise NotFoundError(
+                f"slice {path} {state} after waiting {polling.timeout:g} s"
+                + (f" (last error: {last_error})" if last_error else ""),
+                subject=path,
+                hint="raise slice_polling.timeout, or check the producer of this slice",
+            )
+        time.sleep(polling.interval)
+
+
+@contextlib.contextmanager
+def open_slice(
+    item: Any, index: int, config: AppendConfig, source: Callable[..., Any] | None
+) -> Iterator[tuple[xr.Dataset, str]]:
+    """Turn a slice item into a loaded Dataset and a name for messages.
+
+    Parameters
+    ----------
+    item
+        The slice item (see the module docstring).
+    index
+        Its position, for names of in-memory slices.
+    config
+        The append configuration.
+    source
+        The resolved ``slice_source`` function, if any.
+
+    Yields
+    ------
+    tuple
+        The dataset (loaded) and the slice's name.
+    """
+    with contextlib.ExitStack() as stack:
+        if source is not None:
+            kwargs = dict(config.slice_source_kwargs or {})
+            if isinstance(item, tuple):
+                item = source(*item, **kwargs)
+            elif isinstance(item, dict):
+                item = source(**item, **kwargs)
+            else:
+                item = source(item, **kwargs)
+        name = f"slice #{index}"
+        for _ in range(3):  # a context manager or slice source may yield a path
+            if isinstance(item, xr.Dataset):
+                break
+            if isinstance(item, (str, os.PathLike)):
+                name = os.fspath(item)
+                polling = config.polling
+                item = _poll(name, config, polling) if polling else _open_path(name, config)
+                break
+            if isinstance(item, AbstractContextManager) or hasattr(item, "__enter__"):
+                item = stack.enter_context(item)
+                continue
+            if hasattr(item, "get_dataset"):
+                if hasattr(item, "close"):
+                    stack.callback(item.close)
+                item = item.get_dataset()
+                continue
+            break
+        if not isinstance(item, xr.Dataset):
+            raise InvalidInputError(
+                f"{name} is a {type(item).__name__}, not a Dataset, path or slice source",
+                subject=name,
+                hint="pass xarray Datasets, paths/URLs, or set slice_source to a function",
+            )
+        yield item.load(), name

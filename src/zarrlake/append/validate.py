@@ -1,0 +1,429 @@
+"""Validate a slice against the configuration and the target before anything changes.
+
+The target's state (dims, variables, their decoded dtypes and encodings, the labels of
+the append dimension, the fixed coordinates) is read once per run and updated after
+each commit, so validating a slice costs the same at step 10 and at step 10,000.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+from zarr.abc.store import Store
+
+from zarrlake.append.config import AppendConfig
+from zarrlake.errors import InvalidInputError
+
+__all__ = ["SliceCheck", "TargetState", "check_slice", "read_target_state"]
+
+
+@dataclass
+class VariableState:
+    """What the target stores for one variable."""
+
+    dims: tuple[str, ...]
+    dtype: np.dtype[Any]
+    encoding: dict[str, Any]
+    attrs: dict[str, Any]
+
+
+@dataclass
+class TargetState:
+    """The target as validation needs it."""
+
+    exists: bool
+    zarr_format: int | None = None
+    sizes: dict[str, int] = field(default_factory=dict)
+    variables: dict[str, VariableState] = field(default_factory=dict)
+    labels: np.ndarray[Any, Any] = field(default_factory=lambda: np.array([]))
+    fixed_coords: dict[str, np.ndarray[Any, Any]] = field(default_factory=dict)
+    attrs: dict[str, Any] = field(default_factory=dict)
+
+    def after_append(self, ds: xr.Dataset, append_dim: str) -> None:
+        """Update the state with a slice that was just committed."""
+        if not self.exists:
+            fresh = state_from_dataset(ds, append_dim, self.zarr_format)
+            self.__dict__.update(fresh.__dict__)
+            return
+        self.sizes[append_dim] += ds.sizes[append_dim]
+        if append_dim in ds.coords:
+            self.labels = np.concatenate([self.labels, ds[append_dim].values])
+        self.attrs = dict(ds.attrs)
+
+
+def state_from_dataset(ds: xr.Dataset, append_dim: str, zarr_format: int | None) -> TargetState:
+    """Build the state of a target from a dataset view of it."""
+    variables = {
+        str(name): VariableState(
+            dims=tuple(str(d) for d in var.dims),
+            dtype=var.dtype,
+            encoding=dict(var.encoding),
+            attrs=dict(var.attrs),
+        )
+        for name, var in ds.variables.items()
+    }
+    fixed = {
+        str(name): np.asarray(var.values)
+        for name, var in ds.coords.items()
+        if append_dim not in var.dims and var.ndim == 1
+    }
+    labels = ds[append_dim].values if append_dim in ds.coords else np.array([])
+    return TargetState(
+        exists=True,
+        zarr_format=zarr_format,
+        sizes={str(k): int(v) for k, v in ds.sizes.items()},
+        variables=variables,
+        labels=np.asarray(labels),
+        fixed_coords=fixed,
+        attrs=dict(ds.attrs),
+    )
+
+
+def read_target_state(store: Store, append_dim: str, zarr_format: int | None) -> TargetState:
+    """Read the target's state (``exists=False`` when the store holds no dataset).
+
+    Parameters
+    ----------
+    store
+        The target's store (or a staging overlay of it).
+    append_dim
+        The append dimension.
+    zarr_format
+        The target's format, when known.
+
+    Returns
+    -------
+    TargetState
+        The state.
+    """
+    if zarr_format is None:
+        return TargetState(exists=False)
+    with xr.open_zarr(store, consolidated=None, zarr_format=zarr_format, chunks=None) as ds:
+        if append_dim not in ds.dims:
+            raise InvalidInputError(
+                f"the target has no dimension {append_dim!r} (it has {sorted(map(str, ds.dims))})",
+                subject=append_dim,
+                hint="set append_dim to one of the target's dimensions",
+            )
+        return state_from_dataset(ds, append_dim, zarr_format)
+
+
+@dataclass
+class SliceCheck:
+    """The outcome of validating one slice."""
+
+    action: Literal["create", "append", "skip"]
+    dataset: xr.Dataset
+    reason: str = ""
+
+
+def _fail(name: str, message: str, subject: str, hint: str | None = None) -> InvalidInputError:
+    return InvalidInputError(f"{name}: {message}", subject=subject, hint=hint)
+
+
+def _select_variables(ds: xr.Dataset, config: AppendConfig, name: str) -> xr.Dataset:
+    names = {str(v) for v in ds.variables}
+    for option in ("included_variables", "excluded_variables"):
+        for variable in getattr(config, option) or []:
+            if variable not in names:
+                raise _fail(
+                    name,
+                    f"{option} names {variable!r}, which the slice does not have",
+                    variable,
+                    f"the slice has {sorted(names)}",
+                )
+    if config.included_variables:
+        keep = set(config.included_variables)
+        for variable in list(keep):
+            keep.update(str(d) for d in ds[variable].dims if d in ds.variables)
+        ds = ds.drop_vars([v for v in ds.variables if str(v) not in keep])
+    if config.excluded_variables:
+        ds = ds.drop_vars(config.excluded_variables)
+    return ds
+
+
+def _check_structure(ds: xr.Dataset, config: AppendConfig, name: str) -> None:
+    dim = config.append_dim
+    if dim not in ds.dims:
+        raise _fail(
+            name,
+            f"has no append dimension {dim!r} (dims: {sorted(map(str, ds.dims))})",
+            dim,
+            "set append_dim, or fix the slice",
+        )
+    for fixed, size in (config.fixed_dims or {}).items():
+        if fixed not in ds.dims:
+            raise _fail(name, f"lacks the fixed dimension {fixed!r}", fixed)
+        if ds.sizes[fixed] != size:
+            raise _fail(
+                name,
+                f"dimension {fixed!r} has size {ds.sizes[fixed]}, fixed_dims says {size}",
+                fixed,
+            )
+    for variable, settings in (config.variables or {}).items():
+        if variable == "*":
+            continue
+        if variable not in ds.variables:
+            raise _fail(
+                name,
+                f"the configured variable {variable!r} is missing",
+                variable,
+                "add it to the slice, or exclude it",
+            )
+        if settings.dims is not None and list(map(str, ds[variable].dims)) != settings.dims:
+            raise _fail(
+                name,
+                f"variable {variable!r} has dims {list(map(str, ds[variable].dims))}, "
+                f"configured {settings.dims}",
+                variable,
+            )
+    if dim in ds.coords:
+        _check_labels(ds[dim].values, config, name, previous=None)
+
+
+def _check_labels(
+    labels: np.ndarray[Any, Any], config: AppendConfig, name: str, previous: Any
+) -> None:
+    dim = config.append_dim
+    values = np.concatenate([[previous], labels]) if previous is not None else labels
+    if values.size < 2:
+        return
+    steps = np.diff(values)
+    zero = steps.dtype.type(0)
+    decreasing = config.append_step == "-"
+    ok = (steps < zero) if decreasing else (steps > zero)
+    if not ok.all():
+        where = "after the target's last label" if previous is not None else "within the slice"
+        order = "decreasing" if decreasing else "increasing"
+        bad = values[1:][~ok][0]
+        raise _fail(
+            name,
+            f"labels of {dim!r} must be strictly {order} {where}; {bad} is not",
+            dim,
+            "append slices in order, or set append_step",
+        )
+    step = config.append_step
+    if step in (None, "+", "-"):
+        return
+    expected: Any = pd.Timedelta(step).to_timedelta64() if isinstance(step, str) else step
+    if np.issubdtype(values.dtype, np.datetime64) != isinstance(step, str):
+        raise _fail(
+            name, f"append_step {step!r} does not fit labels of type {values.dtype}", "append_step"
+        )
+    if not (steps == expected).all():
+        raise _fail(
+            name,
+            f"steps between labels of {dim!r} must be {step}; found "
+            f"{sorted({str(s) for s in steps[steps != expected]})[:3]}",
+            "append_step",
+        )
+
+
+def _castable(values: np.ndarray[Any, Any], target: np.dtype[Any]) -> bool:
+    source = values.dtype
+    if np.can_cast(source, target, "safe"):
+        return True
+    if source.kind == "f" and target.kind == "f":
+        finite = values[np.isfinite(values)]
+        return finite.size == 0 or bool(np.abs(finite).max() <= np.finfo(target).max)
+    if source.kind in "iuf" and target.kind in "iu":
+        if source.kind == "f" and not np.all(np.isfinite(values)):
+            return False
+        info = np.iinfo(target)
+        return values.size == 0 or bool(
+            values.min() >= info.min
+            and values.max() <= info.max
+            and np.all(values == np.round(values))
+        )
+    if source.kind in "iu" and target.kind == "f":
+        return bool(np.all(values.astype(target).astype(source) == values))
+    return bool(source == target)
+
+
+def _check_against_target(
+    ds: xr.Dataset, state: TargetState, config: AppendConfig, name: str
+) -> xr.Dataset:
+    dim = config.append_dim
+    static = [v for v in ds.variables if dim not in ds[v].dims]
+    for variable in static:
+        key = str(variable)
+        if key in state.fixed_coords:
+            mine = np.asarray(ds[variable].values)
+            theirs = state.fixed_coords[key]
+            if mine.shape != theirs.shape or not np.array_equal(
+                mine, theirs, equal_nan=mine.dtype.kind == "f"
+            ):
+                raise _fail(
+                    name,
+                    f"coordinate {key!r} differs from the target's (a different grid)",
+                    key,
+                    "regrid the slice to the target's grid",
+                )
+    ds = ds.drop_vars(static)
+    appended = {n for n, v in state.variables.items() if dim in v.dims}
+    for variable in ds.variables:
+        key = str(variable)
+        if key not in state.variables:
+            raise _fail(
+                name,
+                f"variable {key!r} is not in the target",
+                key,
+                "exclude it (excluded_variables), or start a new target",
+            )
+        target = state.variables[key]
+        dims = tuple(map(str, ds[variable].dims))
+        if dims != target.dims:
+            raise _fail(
+                name, f"variable {key!r} has dims {list(dims)}, the target {list(target.dims)}", key
+            )
+        for d in dims:
+            if d != dim and ds.sizes[d] != state.sizes[d]:
+                raise _fail(
+                    name,
+                    f"dimension {d!r} of variable {key!r} has size {ds.sizes[d]}, "
+                    f"the target {state.sizes[d]}",
+                    d,
+                )
+        _check_dtype(ds[variable], target, key, name)
+    missing = sorted(appended - {str(v) for v in ds.variables})
+    if missing:
+        raise _fail(
+            name,
+            f"lacks variable(s) {missing} that the target has along {dim!r}",
+            missing[0],
+            "add them to the slice, or exclude them from the target",
+        )
+    return ds
+
+
+def _check_dtype(
+    variable: xr.Variable | xr.DataArray, target: VariableState, key: str, name: str
+) -> None:
+    values = np.asarray(variable.values)
+    if target.dtype.kind == "M" or values.dtype.kind == "M":
+        if values.dtype.kind != target.dtype.kind:
+            raise _fail(name, f"variable {key!r} is {values.dtype}, the target {target.dtype}", key)
+        _check_time_encoding(values, target, key, name)
+        return
+    if values.dtype.kind == "O" or target.dtype.kind == "O":
+        if values.dtype.kind != target.dtype.kind:
+            raise _fail(name, f"variable {key!r} is {values.dtype}, the target {target.dtype}", key)
+        return
+    if not _castable(values, target.dtype):
+        raise _fail(
+            name,
+            f"variable {key!r} of dtype {values.dtype} cannot be stored as the target's "
+            f"{target.dtype} without loss",
+            key,
+            "cast the slice, or configure a wider dtype for a new target",
+        )
+
+
+def _check_time_encoding(
+    values: np.ndarray[Any, Any], target: VariableState, key: str, name: str
+) -> None:
+    units = target.encoding.get("units")
+    if not units:
+        return
+    calendar = target.encoding.get("calendar", "proleptic_gregorian")
+    dtype = target.encoding.get("dtype", np.dtype("int64"))
+    try:
+        encoded, _, _ = xr.coding.times.encode_cf_datetime(values, units, calendar, dtype)
+        decoded = xr.coding.times.decode_cf_datetime(encoded, units, calendar)
+    except (ValueError, OverflowError, TypeError) as exc:
+        raise _fail(
+            name,
+            f"times of {key!r} cannot be stored in the target's units {units!r} "
+            f"(calendar {calendar}): {exc}",
+            key,
+        ) from exc
+    if not np.array_equal(np.asarray(decoded, dtype=values.dtype), values):
+        raise _fail(
+            name,
+            f"times of {key!r} are not representable in the target's units {units!r} "
+            f"with dtype {np.dtype(dtype)}",
+            key,
+            "use times on the target's resolution",
+        )
+
+
+def check_slice(ds: xr.Dataset, state: TargetState, config: AppendConfig, name: str) -> SliceCheck:
+    """Validate one slice; return what to do with it and the dataset to write.
+
+    Parameters
+    ----------
+    ds
+        The loaded slice.
+    state
+        The target's state.
+    config
+        The append configuration.
+    name
+        The slice's name for messages.
+
+    Returns
+    -------
+    SliceCheck
+        ``create`` (first slice of a new target), ``append``, or ``skip`` (its labels
+        are already in the target and ``on_existing`` is ``skip``).
+
+    Raises
+    ------
+    InvalidInputError
+        Naming the slice and the variable, dimension or option at fault.
+    """
+    ds = _select_variables(ds, config, name)
+    _check_structure(ds, config, name)
+    if not state.exists:
+        return SliceCheck("create", ds)
+    dim = config.append_dim
+    if dim in ds.coords and state.labels.size:
+        labels = ds[dim].values
+        if labels.dtype.kind != state.labels.dtype.kind:
+            raise _fail(
+                name,
+                f"labels of {dim!r} are {labels.dtype}, the target's {state.labels.dtype}",
+                dim,
+            )
+        present = np.isin(labels, state.labels)
+        if present.all():
+            if config.on_existing == "skip":
+                return SliceCheck("skip", ds, "its labels are already in the target")
+            raise _fail(
+                name,
+                f"its labels of {dim!r} ({labels[0]} .. {labels[-1]}) are already in the target",
+                dim,
+                "set on_existing to 'skip' to re-run a list of slices",
+            )
+        if present.any():
+            raise _fail(
+                name,
+                f"some labels of {dim!r} ({labels[present][:3]}) are already in the target and "
+                "some are not",
+                dim,
+                "a slice must not overlap the target",
+            )
+        _check_labels(labels, config, name, previous=state.labels[-1])
+    ds = _check_against_target(ds, state, config, name)
+    return SliceCheck("append", ds)
+
+
+def merged_attrs(
+    mode: str,
+    target_attrs: Mapping[Any, Any],
+    slice_attrs: Mapping[Any, Any],
+    creating: bool,
+) -> dict[Hashable, Any]:
+    """Global attributes after a slice, before configured attrs are applied."""
+    if mode == "ignore":
+        return {} if creating else dict(target_attrs)
+    if creating or mode == "replace":
+        return dict(slice_attrs)
+    if mode == "update":
+        return {**target_attrs, **slice_attrs}
+    return dict(target_attrs)
