@@ -6,6 +6,7 @@ metadata health), ``errors`` (one error tree rooted at :class:`ZarrlakeError`).
 """
 
 from zarrlake._version import __version__
+from zarrlake.append import AppendConfig, AppendResult, append, zappend
 from zarrlake.encoding import (
     ChunkPlan,
     CompressionSpec,
@@ -29,14 +30,18 @@ from zarrlake.errors import (
 )
 from zarrlake.meta import StoreInfo, inspect_store
 from zarrlake.storage import atomic_put, open_store, parse_url, put_if_absent
+from zarrlake.txn import LockOptions, Transaction, recover
 
 __all__ = [
     "AlreadyExistsError",
+    "AppendConfig",
+    "AppendResult",
     "ChunkPlan",
     "CompressionSpec",
     "ConflictError",
     "CorruptError",
     "InvalidInputError",
+    "LockOptions",
     "LockedError",
     "MissingDependencyError",
     "NotFoundError",
@@ -44,9 +49,11 @@ __all__ = [
     "Packing",
     "StorageError",
     "StoreInfo",
+    "Transaction",
     "UnsupportedSchemeError",
     "ZarrlakeError",
     "__version__",
+    "append",
     "atomic_put",
     "choose_packing",
     "inspect_store",
@@ -55,4 +62,6 @@ __all__ = [
     "parse_url",
     "plan_chunks",
     "put_if_absent",
+    "recover",
+    "zappend",
 ]

@@ -198,8 +198,8 @@ class AppendConfig(BaseModel):
             import pandas as pd
 
             try:
-                if pd.Timedelta(value) <= pd.Timedelta(0):
-                    raise ValueError("must be positive")
+                if pd.Timedelta(value) == pd.Timedelta(0):
+                    raise ValueError("must not be zero")
             except ValueError as exc:
                 raise ValueError(f"append_step {value!r} is not '+', '-' or a time delta") from exc
         if isinstance(value, (int, float)) and value == 0:

@@ -6,11 +6,13 @@ import os
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 import xarray as xr
 from zarr.abc.store import Store
+from zarr.storage import LocalStore, MemoryStore
 
 from zarrlake.append.config import AppendConfig, load_append_config
 from zarrlake.append.encoding import creation_encoding, target_packing
@@ -246,6 +248,8 @@ def append(
     slices: Iterable[Any] | Any,
     target: str | os.PathLike[str] | None = None,
     config: ConfigSource | Sequence[ConfigSource] | AppendConfig | None = None,
+    *,
+    on_slice: Callable[[SliceReport], None] | None = None,
     **overrides: Any,
 ) -> AppendResult:
     """Append slices to an archive (creating it from the first slice when missing).
@@ -265,6 +269,8 @@ def append(
         The archive's path or URL (overrides ``target_dir``).
     config
         A config file/URL, dict, :class:`AppendConfig`, or a list merged in order.
+    on_slice
+        Called with each slice's report as soon as it is done (for progress).
     **overrides
         Options that win over ``config`` (``append_dim="time"``, ``dry_run=True``, ...).
 
@@ -290,15 +296,21 @@ def append(
     store = open_store(
         settings.target_dir, mode="a", storage_options=settings.target_storage_options
     )
+    url = store_url(store)
     if settings.dry_run:  # reads only: every write goes to a staging overlay
+        if isinstance(store, LocalStore) and not Path(store.root).exists():
+            store = MemoryStore()  # a target that does not exist yet reads as empty
         store = store.with_read_only(True)
-    appender = _Appender(settings, store, store_url(store))
+    appender = _Appender(settings, store, url)
     source: Callable[..., Any] | None = resolve_slice_source(settings.slice_source)
     appender.start()
     try:
         for index, item in enumerate(_iter_items(slices)):
             with open_slice(item, index, settings, source) as (ds, name):
-                appender.result.slices.append(appender.add(ds, name))
+                report = appender.add(ds, name)
+            appender.result.slices.append(report)
+            if on_slice is not None:
+                on_slice(report)
     finally:
         appender.stop()
     appender.result.length = appender.state.sizes.get(settings.append_dim, 0)

@@ -45,11 +45,13 @@ def _compressors(encoding: EncodingConfig, zarr_format: int, name: str) -> dict[
 
 
 def _chunks(
-    encoding: EncodingConfig | None, var: xr.Variable, append_dim: str, name: str
+    encoding: EncodingConfig | None, var: xr.Variable, name: str, *, from_default: bool
 ) -> tuple[int, ...]:
     if encoding is not None and "chunks" in encoding.model_fields_set:
         if encoding.chunks is None:
             return tuple(max(1, s) for s in var.shape)
+        if from_default and len(encoding.chunks) != var.ndim:
+            return tuple(max(1, s) for s in var.shape)  # '*' chunks fit only same-rank variables
         if len(encoding.chunks) != var.ndim:
             raise InvalidInputError(
                 f"variable {name!r}: chunks {encoding.chunks} has {len(encoding.chunks)} entries "
@@ -90,7 +92,16 @@ def creation_encoding(
         name = str(variable_name)
         settings = config.variable(name)
         encoding = settings.encoding
-        entry: dict[str, Any] = {"chunks": _chunks(encoding, var, config.append_dim, name)}
+        if var.dtype.kind == "M" and (encoding is None or encoding.units is None):
+            entry_units = {"units": time_units(var.values, config.append_step), "dtype": "int64"}
+        else:
+            entry_units = {}
+        own = (config.variables or {}).get(name)
+        from_default = (
+            own is None or own.encoding is None or "chunks" not in own.encoding.model_fields_set
+        )
+        entry: dict[str, Any] = {"chunks": _chunks(encoding, var, name, from_default=from_default)}
+        entry.update(entry_units)
         if encoding is None:
             encodings[name] = entry
             continue
@@ -117,6 +128,40 @@ def creation_encoding(
             entry.update(packing.encoding())
         encodings[name] = entry
     return encodings, packings
+
+
+_NS_PER_UNIT = {
+    "days": 86_400 * 10**9,
+    "hours": 3_600 * 10**9,
+    "minutes": 60 * 10**9,
+    "seconds": 10**9,
+    "milliseconds": 10**6,
+    "microseconds": 10**3,
+    "nanoseconds": 1,
+}
+
+
+def time_units(values: np.ndarray[Any, Any], append_step: str | int | float | None) -> str:
+    """Choose CF time units for a new target so later appends stay representable.
+
+    xarray picks the coarsest units that fit the first slice (a single midnight label
+    gets ``days``), after which hourly appends no longer fit an integer encoding. Here
+    the units are the coarsest unit dividing a time-delta ``append_step``, else seconds,
+    and finer only when the first slice needs it; the reference is the first label's day.
+    """
+    import pandas as pd
+
+    times = values.astype("datetime64[ns]")
+    times = times[~np.isnat(times)]
+    reference = times.min().astype("datetime64[D]") if times.size else np.datetime64("1970-01-01")
+    offsets = (times - reference).astype("int64")
+    limit = _NS_PER_UNIT["seconds"]
+    if isinstance(append_step, str) and append_step not in ("+", "-"):
+        limit = max(limit, int(pd.Timedelta(append_step).value))
+    for unit, size in _NS_PER_UNIT.items():  # coarsest first
+        if size <= limit and limit % size == 0 and np.all(offsets % size == 0):
+            return f"{unit} since {np.datetime_as_string(reference, unit='D')}"
+    raise AssertionError("nanoseconds divide everything")
 
 
 def _packing(encoding: EncodingConfig, var: xr.Variable, name: str) -> Packing:

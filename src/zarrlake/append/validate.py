@@ -7,7 +7,8 @@ each commit, so validating a slice costs the same at step 10 and at step 10,000.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping
+import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -195,7 +196,7 @@ def _check_labels(
         return
     steps = np.diff(values)
     zero = steps.dtype.type(0)
-    decreasing = config.append_step == "-"
+    decreasing = _decreasing(config.append_step)
     ok = (steps < zero) if decreasing else (steps > zero)
     if not ok.all():
         where = "after the target's last label" if previous is not None else "within the slice"
@@ -222,6 +223,16 @@ def _check_labels(
             f"{sorted({str(s) for s in steps[steps != expected]})[:3]}",
             "append_step",
         )
+
+
+def _decreasing(step: str | int | float | None) -> bool:
+    if step is None or step == "+":
+        return False
+    if step == "-":
+        return True
+    if isinstance(step, str):
+        return bool(pd.Timedelta(step) < pd.Timedelta(0))
+    return step < 0
 
 
 def _castable(values: np.ndarray[Any, Any], target: np.dtype[Any]) -> bool:
@@ -333,8 +344,13 @@ def _check_time_encoding(
     calendar = target.encoding.get("calendar", "proleptic_gregorian")
     dtype = target.encoding.get("dtype", np.dtype("int64"))
     try:
-        encoded, _, _ = xr.coding.times.encode_cf_datetime(values, units, calendar, dtype)
-        decoded = xr.coding.times.decode_cf_datetime(encoded, units, calendar)
+        with warnings.catch_warnings():
+            # xarray warns and silently switches units when times do not fit
+            warnings.simplefilter("ignore")
+            encoded, used_units, _ = xr.coding.times.encode_cf_datetime(
+                values, units, calendar, dtype
+            )
+        decoded = xr.coding.times.decode_cf_datetime(encoded, used_units, calendar)
     except (ValueError, OverflowError, TypeError) as exc:
         raise _fail(
             name,
@@ -342,7 +358,7 @@ def _check_time_encoding(
             f"(calendar {calendar}): {exc}",
             key,
         ) from exc
-    if not np.array_equal(np.asarray(decoded, dtype=values.dtype), values):
+    if used_units != units or not np.array_equal(np.asarray(decoded, dtype=values.dtype), values):
         raise _fail(
             name,
             f"times of {key!r} are not representable in the target's units {units!r} "
@@ -418,7 +434,7 @@ def merged_attrs(
     target_attrs: Mapping[Any, Any],
     slice_attrs: Mapping[Any, Any],
     creating: bool,
-) -> dict[Hashable, Any]:
+) -> dict[Any, Any]:
     """Global attributes after a slice, before configured attrs are applied."""
     if mode == "ignore":
         return {} if creating else dict(target_attrs)

@@ -10,6 +10,7 @@ from rich.markup import escape
 
 from zarrlake._version import __version__
 from zarrlake._warnings import silence_known_zarr_warnings
+from zarrlake.cli import append as _append
 from zarrlake.cli import info as _info
 from zarrlake.cli._common import err_console
 from zarrlake.errors import InvalidInputError, NotFoundError, ZarrlakeError
@@ -22,6 +23,8 @@ app = typer.Typer(
     add_completion=False,
 )
 app.command("info")(_info.info)
+app.command("append")(_append.append_command)
+app.command("recover")(_append.recover_command)
 
 
 def _version_callback(value: bool) -> None:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 from pathlib import Path
 
 from zarr.abc.store import Store
 from zarr.storage import FsspecStore, LocalStore, MemoryStore
 
-__all__ = ["alist_keys", "astored_bytes"]
+__all__ = ["alist_keys", "astored_bytes", "prune_empty_dirs"]
 
 
 def _local_sizes(root: Path, prefix: str) -> dict[str, int]:
@@ -85,3 +86,30 @@ async def astored_bytes(store: Store, prefix: str = "") -> int:
         The summed size of all keys under the prefix.
     """
     return sum((await _key_sizes(store, prefix)).values())
+
+
+def prune_empty_dirs(store: Store, prefix: str = "") -> None:
+    """Remove folders that deletes left empty under ``prefix`` (local stores only).
+
+    Object stores have no folders; on local disks an empty folder where an array used to
+    be makes zarr warn that it is "not recognized as a component of a Zarr hierarchy".
+
+    Parameters
+    ----------
+    store
+        Any store (only ``LocalStore`` has folders to prune).
+    prefix
+        The folder to prune below (and including, when it ends up empty).
+    """
+    if not isinstance(store, LocalStore) or store.read_only:
+        return
+    root = Path(store.root)
+    base = root / prefix if prefix else root
+    if not base.is_dir():
+        return
+    for directory in sorted((p for p in base.rglob("*") if p.is_dir()), reverse=True):
+        with contextlib.suppress(OSError):  # not empty, or removed by someone else
+            directory.rmdir()
+    if base != root:
+        with contextlib.suppress(OSError):
+            base.rmdir()

@@ -32,7 +32,7 @@ from zarr.abc.store import Store
 
 from zarrlake.errors import CorruptError
 from zarrlake.storage.atomic import aatomic_put, adelete_key, aread_bytes
-from zarrlake.storage.listing import alist_keys
+from zarrlake.storage.listing import alist_keys, prune_empty_dirs
 from zarrlake.storage.urls import store_url
 from zarrlake.txn.documents import is_metadata_key
 
@@ -199,6 +199,8 @@ async def arecover(store: Store) -> RecoveryResult:
         result = "rolled_back"
     await adelete_key(store, JOURNAL_KEY)
     await adiscard_backups(store, journal.txn_id)
+    if result == "rolled_back":
+        await asyncio.to_thread(prune_empty_dirs, store)
     return result
 
 

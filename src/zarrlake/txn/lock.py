@@ -17,7 +17,6 @@ checks again right before its commit point and aborts if the lock was taken from
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import socket
@@ -27,19 +26,17 @@ import time
 import uuid
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 import psutil
 from pydantic import BaseModel, Field
 from zarr.abc.store import Store
-from zarr.storage import LocalStore
 
 from zarrlake.errors import ConflictError, InvalidInputError, LockedError
 from zarrlake.storage._sync import run
 from zarrlake.storage.atomic import aatomic_put, adelete_key, aput_if_absent, aread_bytes
-from zarrlake.storage.listing import alist_keys
+from zarrlake.storage.listing import alist_keys, prune_empty_dirs
 from zarrlake.storage.urls import store_url
 
 __all__ = ["LOCK_KEY", "ArchiveLock", "LockOptions", "LockOwner", "read_lock"]
@@ -128,20 +125,6 @@ class LockOwner:
             f"pid {self.pid} on {self.host} since {self.acquired} "
             f"(last heartbeat {self.age():.0f} s ago; command: {self.command or '?'})"
         )
-
-
-def _remove_empty_private_dirs(store: Store) -> None:
-    """Remove ``.zarrlake`` folders a local store left empty (zarr warns about them)."""
-    if not isinstance(store, LocalStore):
-        return
-    root = Path(store.root) / ".zarrlake"
-    if not root.is_dir():
-        return
-    for directory in sorted((p for p in root.rglob("*") if p.is_dir()), reverse=True):
-        with contextlib.suppress(OSError):
-            directory.rmdir()
-    with contextlib.suppress(OSError):
-        root.rmdir()
 
 
 async def read_lock(store: Store) -> LockOwner | None:
@@ -298,7 +281,7 @@ class ArchiveLock:
         if self._broke:
             self._forget_break_markers()
         self.owner = None
-        _remove_empty_private_dirs(self.store)
+        prune_empty_dirs(self.store, ".zarrlake")
 
     def _forget_break_markers(self) -> None:
         markers = run(alist_keys(self.store, ".zarrlake"))

@@ -29,6 +29,7 @@ from zarr.abc.store import Store
 from zarrlake.errors import CorruptError, InvalidInputError
 from zarrlake.storage._sync import run
 from zarrlake.storage.atomic import aatomic_put, adelete_key, aread_bytes
+from zarrlake.storage.listing import prune_empty_dirs
 from zarrlake.storage.urls import store_url
 from zarrlake.txn.documents import (
     adetect_format,
@@ -212,6 +213,7 @@ class Transaction:
         await gather_limited(adelete_key(self.store, k) for k in roots)
         await gather_limited(adelete_key(self.store, k) for k in keys if k not in roots)
         await adelete_key(self.store, JOURNAL_KEY)
+        await asyncio.to_thread(prune_empty_dirs, self.store)
         return len(keys)
 
     async def _acommit(self) -> CommitResult:

@@ -1,0 +1,138 @@
+"""``zarrlake append`` and ``zarrlake recover``."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from zarrlake.append import AppendConfig, SliceReport, append
+from zarrlake.cli._common import StorageOptionArg, console, human_bytes, parse_storage_options
+from zarrlake.config import config_help
+from zarrlake.storage import open_store
+from zarrlake.txn import LockOptions, recover
+
+
+def _help_config(value: str | None) -> None:
+    if value:
+        typer.echo(config_help(AppendConfig, value))
+        raise typer.Exit()
+
+
+def append_command(
+    slices: Annotated[
+        list[str] | None, typer.Argument(help="Slice files or URLs (NetCDF, HDF5, Zarr), in order.")
+    ] = None,
+    target: Annotated[
+        str | None, typer.Option("--target", "-t", help="Target archive path or URL (target_dir).")
+    ] = None,
+    config: Annotated[
+        list[str] | None,
+        typer.Option("--config", "-c", help="Config JSON/YAML file; several are merged in order."),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Validate only; write nothing.")
+    ] = False,
+    force_new: Annotated[
+        bool, typer.Option("--force-new", help="Replace an existing target.")
+    ] = False,
+    wait_lock: Annotated[
+        bool | None,
+        typer.Option(
+            "--wait-lock/--no-wait-lock", help="Wait for a locked target, or fail at once."
+        ),
+    ] = None,
+    lock_timeout: Annotated[
+        float | None, typer.Option("--lock-timeout", help="Seconds to wait for the lock.")
+    ] = None,
+    break_lock: Annotated[
+        bool, typer.Option("--break-lock", help="Break a stale lock left by a writer elsewhere.")
+    ] = False,
+    storage_option: StorageOptionArg = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    help_config: Annotated[
+        str | None,
+        typer.Option(
+            "--help-config",
+            callback=_help_config,
+            is_eager=True,
+            help="Show every config option (json or md) and exit.",
+        ),
+    ] = None,
+) -> None:
+    """Append slices to a Zarr archive; each slice is one transaction."""
+    lock: dict[str, object] = {}
+    if wait_lock is not None:
+        lock["wait"] = wait_lock
+    if lock_timeout is not None:
+        lock["timeout"] = lock_timeout
+    if break_lock:
+        lock["break_stale"] = True
+    overrides: dict[str, object] = {"dry_run": dry_run or None, "force_new": force_new or None}
+    options = parse_storage_options(storage_option)
+    if options:
+        overrides["target_storage_options"] = options
+    if lock:
+        overrides["lock"] = lock
+    items = slices or []
+    with Progress(
+        TextColumn("[bold]append"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=console,
+        disable=as_json,
+        transient=True,
+    ) as progress:
+        task = progress.add_task("", total=len(items) or None)
+
+        def advance(report: SliceReport) -> None:
+            progress.update(task, advance=1, description=f"{report.name}: {report.status}")
+
+        result = append(items, target, config or None, on_slice=advance, **overrides)
+    if as_json:
+        payload = asdict(result) | {"appended": result.appended, "skipped": result.skipped}
+        console.print_json(json.dumps(payload, default=str))
+        return
+    table = Table(title=f"{result.target} (zarr v{result.zarr_format})")
+    for column in ("slice", "status", "steps", "labels", "bytes", "seconds"):
+        table.add_column(column)
+    for report in result.slices:
+        labels = f"{report.first_label} .. {report.last_label}" if report.first_label else ""
+        table.add_row(
+            report.name,
+            report.status,
+            str(report.steps),
+            labels,
+            human_bytes(report.bytes_written),
+            f"{report.seconds:.2f}",
+        )
+    console.print(table)
+    verb = "would append" if result.dry_run else "appended"
+    console.print(
+        f"{verb} {result.appended} slice(s), skipped {result.skipped}; "
+        f"length along the append dimension: {result.length}; recovery: {result.recovered}"
+    )
+
+
+def recover_command(
+    url: Annotated[str, typer.Argument(help="Archive path or URL.")],
+    break_lock: Annotated[
+        bool, typer.Option("--break-lock", help="Break a stale lock left by a writer elsewhere.")
+    ] = False,
+    storage_option: StorageOptionArg = None,
+) -> None:
+    """Finish or roll back an interrupted write, so the archive is whole again."""
+    store = open_store(url, mode="r+", storage_options=parse_storage_options(storage_option))
+    outcome = recover(store, LockOptions(break_stale=break_lock, wait=False))
+    messages = {
+        "clean": "nothing to recover",
+        "rolled_back": "an interrupted write was rolled back",
+        "rolled_forward": "an interrupted write had committed; its clean-up was finished",
+    }
+    console.print(f"{url}: {messages[outcome]}")
