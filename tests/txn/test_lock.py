@@ -4,6 +4,7 @@ import json
 import multiprocessing
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -135,6 +136,24 @@ def test_lost_lock_is_noticed_and_never_deleted(store_target: StoreTarget) -> No
         lock.verify()
     lock.release()
     assert run(read_lock(store)).owner_id == "forged"  # we never delete someone else's lock
+
+
+def test_a_breaker_that_died_mid_break_blocks_nobody(store_target: StoreTarget) -> None:
+    store = store_target.open("a")
+    dead = json.loads(_forged(socket.gethostname(), age=0))
+    dead["pid"], dead["owner_id"] = _dead_pid(), "dead-writer"
+    atomic_put(store, LOCK_KEY, json.dumps(dead).encode())
+    # a breaker (also dead now) claimed the break of that lock but never took it over
+    breaker = dict(dead, owner_id="dead-breaker")
+    atomic_put(store, ".zarrlake/broken-dead-writer", json.dumps(breaker).encode())
+    with ArchiveLock(store, NO_WAIT) as lock:
+        assert run(read_lock(store)).owner_id == lock.owner.owner_id
+
+
+def _dead_pid() -> int:
+    process = subprocess.Popen([sys.executable, "-c", "pass"])
+    process.wait()
+    return process.pid
 
 
 BREAKER = """

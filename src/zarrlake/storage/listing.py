@@ -10,7 +10,7 @@ from pathlib import Path
 from zarr.abc.store import Store
 from zarr.storage import FsspecStore, LocalStore, MemoryStore
 
-__all__ = ["alist_keys", "astored_bytes", "prune_empty_dirs"]
+__all__ = ["aclear", "alist_keys", "astored_bytes", "prune_empty_dirs"]
 
 
 def _local_sizes(root: Path, prefix: str) -> dict[str, int]:
@@ -86,6 +86,37 @@ async def astored_bytes(store: Store, prefix: str = "") -> int:
         The summed size of all keys under the prefix.
     """
     return sum((await _key_sizes(store, prefix)).values())
+
+
+async def aclear(store: Store, prefix: str = "") -> int:
+    """Delete every key under ``prefix``; return how many were deleted.
+
+    zarr's own ``FsspecStore.clear`` stops at its first already-deleted sub-path and
+    leaves a half-cleared store; this lists the keys once and deletes exactly those
+    (in batches of up to 1000 per request on S3).
+
+    Parameters
+    ----------
+    store
+        A writable store.
+    prefix
+        The folder to clear (everything when empty).
+
+    Returns
+    -------
+    int
+        The number of keys deleted.
+    """
+    keys = sorted(await alist_keys(store, prefix))
+    if isinstance(store, FsspecStore):
+        root = store.path.rstrip("/")
+        if keys:
+            await store.fs._rm([f"{root}/{k}" for k in keys])
+    else:
+        for key in keys:
+            await store.delete(key)
+    await asyncio.to_thread(prune_empty_dirs, store, prefix)
+    return len(keys)
 
 
 def prune_empty_dirs(store: Store, prefix: str = "") -> None:

@@ -11,7 +11,8 @@ Supported locations:
     An S3 bucket through s3fs (:class:`zarr.storage.FsspecStore`); needs
     ``pip install 'zarrlake[s3]'``. ``storage_options`` are passed to s3fs; ``endpoint``
     and ``region`` are accepted as short names for ``endpoint_url`` and the client's
-    ``region_name``.
+    ``region_name``. Listing caches are off unless asked for (``use_listings_cache``):
+    other processes write to archives, and a stale listing hides their keys.
 any other fsspec protocol
     Opened through fsspec when its implementation is installed (``gs://`` with gcsfs,
     ``az://`` with adlfs, ...).
@@ -281,6 +282,9 @@ def _open_fsspec(location: StoreLocation, *, read_only: bool) -> FsspecStore:
     options = dict(location.storage_options)
     if scheme in ("s3", "s3a"):
         options = _normalize_s3_options(options)
+    # Another process may write at any time (that is what locks and journals are for);
+    # a cached listing would hide its keys from clear(), recovery and emptiness checks.
+    options.setdefault("use_listings_cache", False)
     try:
         fs_class = fsspec.get_filesystem_class(scheme)
     except ImportError as exc:
@@ -334,7 +338,9 @@ def _apply_mode(store: Store, location: StoreLocation, mode: str) -> None:
             hint="choose another location, or open with mode='w' to replace it",
         )
     if mode == "w" and not empty:
-        run(store.clear())
+        from zarrlake.storage.listing import aclear
+
+        run(aclear(store))
 
 
 def _require_bucket(store: FsspecStore, location: StoreLocation) -> None:

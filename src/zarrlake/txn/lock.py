@@ -7,9 +7,15 @@ older than ``stale_after`` seconds is stale.
 
 Breaking a lock must not let two breakers both win either: a breaker first creates
 ``.zarrlake/broken-<owner id>`` with put-if-absent; only the one that created it
-replaces the lock. A lock is broken automatically when its owner is provably dead
-(same host, that pid no longer runs the process that took the lock), and otherwise
-only when asked (``break_stale=True``, ``--break-lock``).
+replaces the lock. A breaker that died before replacing the lock is itself broken the
+same way (``broken-<owner id>.<breaker id>``), so a crash mid-break blocks nobody.
+
+A lock is broken automatically when its owner is provably dead (same host, that pid no
+longer runs the process that took the lock), and otherwise only when asked
+(``break_stale=True``, ``--break-lock``). Like any lease without fencing, breaking the
+lock of a writer that is alive but missed its heartbeats for ``stale_after`` seconds
+can overlap with it for a moment; each writer re-checks ownership right before its
+commit point, so set ``stale_after`` well above the heartbeat interval.
 
 A holder checks on every heartbeat that the lock is still its own; a transaction
 checks again right before its commit point and aborts if the lock was taken from it.
@@ -197,8 +203,13 @@ class ArchiveLock:
 
     def _break(self, holder: LockOwner, owner: LockOwner) -> bool:
         marker = f"{_BROKEN_PREFIX}{holder.owner_id}"
-        if not run(aput_if_absent(self.store, marker, owner.to_bytes())):
-            return False  # another breaker won; the lock is theirs now
+        while not run(aput_if_absent(self.store, marker, owner.to_bytes())):
+            data = run(aread_bytes(self.store, marker))
+            breaker = LockOwner.from_bytes(data) if data is not None else None
+            if breaker is None or not self._may_break(breaker):
+                return False  # another breaker is at work (or won); the lock will be theirs
+            # that breaker died before finishing: compete for its turn, one winner again
+            marker = f"{marker}.{breaker.owner_id}"
         current = run(read_lock(self.store))
         if current is None or current.owner_id != holder.owner_id:
             return False  # released (and maybe retaken) meanwhile: try a normal acquire

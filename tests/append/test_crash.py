@@ -1,0 +1,130 @@
+"""Crash safety, tested by crashing: SIGKILL writers and recoveries at random moments."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from tests.append.slices import expected_checksums, make_slice, step_checksum
+from tests.conftest import StoreTarget, make_target
+from zarrlake.storage import read_bytes
+from zarrlake.txn import JOURNAL_KEY, recover
+
+SLICES = 20
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _start(*args: str) -> subprocess.Popen[str]:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tests.append.workers", *args],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    line = process.stdout.readline()  # type: ignore[union-attr]
+    assert line.strip() == "READY", process.stderr.read()  # type: ignore[union-attr]
+    return process
+
+
+def _kill_after(process: subprocess.Popen[str], delay: float) -> bool:
+    """SIGKILL ``process`` after ``delay`` s; return whether it was still working."""
+    time.sleep(delay)
+    alive = process.poll() is None
+    if alive:
+        os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    process.stdout.close()  # type: ignore[union-attr]
+    process.stderr.close()  # type: ignore[union-attr]
+    return alive
+
+
+def _verify(target: StoreTarget, expected: list[str]) -> int:
+    """The target is exactly the first k slices; return k."""
+    if read_bytes(target.open("a"), "zarr.json") is None:
+        return 0  # killed before the first commit: no archive yet is a good state
+    store = target.open("r")
+    with xr.open_zarr(store, consolidated=True) as ds:
+        k = ds.sizes["time"]
+        assert k <= SLICES
+        np.testing.assert_array_equal(ds["time"].values, make_slice(0, k)["time"].values)
+        assert len(np.unique(ds["time"].values)) == k  # no duplicate label
+        assert not np.isnan(ds["temp"].values).any()  # no NaN (never-written) step
+        ds.load()
+        assert [step_checksum(ds, i) for i in range(k)] == expected[:k]
+    with xr.open_zarr(store, consolidated=False) as plain:  # the documents agree too
+        assert plain.sizes["time"] == k
+    return k
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore:Object at .zarrlake is not recognized")
+@pytest.mark.parametrize("kind", ["local", "s3"])
+def test_sigkill_at_random_moments(
+    kind: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    target = make_target(kind, request, tmp_path)
+    options = ["--options", json.dumps(target.storage_options)]
+    # commits of these tiny slices take milliseconds; slowing each store write of the
+    # commit (in the writer process only) makes kills land inside commits often
+    slow = ["--slow", "0.004" if kind == "local" else "0.03"]
+    expected = expected_checksums(SLICES)
+    rng = random.Random(20261121)
+
+    # how long an uninterrupted run takes, on a scratch target of the same kind
+    scratch = make_target(kind, request, tmp_path / "scratch")
+    started = time.monotonic()
+    full = _start(
+        "append", scratch.url, str(SLICES), *slow, "--options", json.dumps(scratch.storage_options)
+    )
+    full.communicate(timeout=300)
+    duration = time.monotonic() - started
+    assert full.returncode == 0
+
+    writer_kills = recovery_kills = interrupted_recoveries = 0
+    seen_lengths: set[int] = set()
+    wanted_writer_kills = 30 if kind == "local" else 12
+    while writer_kills < wanted_writer_kills:
+        writer = _start("append", target.url, str(SLICES), *slow, *options)
+        if _kill_after(writer, rng.uniform(0, duration)):
+            writer_kills += 1
+        if read_bytes(target.open("a"), JOURNAL_KEY) is not None and rng.random() < 0.7:
+            recoverer = _start("slow-recover", target.url, *options)
+            if _kill_after(recoverer, rng.uniform(0, 0.12)):
+                recovery_kills += 1
+                if read_bytes(target.open("a"), JOURNAL_KEY) is not None:
+                    interrupted_recoveries += 1
+        recover(target.open("a"))
+        k = _verify(target, expected)
+        seen_lengths.add(k)
+        if k == SLICES:  # start over, so kills also hit the creation of a target
+            if target.kind == "local":
+                shutil.rmtree(target.url)
+            else:
+                target.open("w")
+
+    assert writer_kills >= wanted_writer_kills
+    assert recovery_kills >= 3 and interrupted_recoveries >= 1, (
+        recovery_kills,
+        interrupted_recoveries,
+    )
+    assert len(seen_lengths) >= 4  # kills landed at many different points of the run
+    print(
+        f"{kind}: {writer_kills} writer kills, {recovery_kills} recovery kills "
+        f"({interrupted_recoveries} mid-recovery), lengths seen {sorted(seen_lengths)}"
+    )
+    final = _start("append", target.url, str(SLICES), *options)
+    _, err = final.communicate(timeout=300)
+    assert final.returncode == 0, err
+    assert _verify(target, expected) == SLICES
