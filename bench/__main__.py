@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHMARKS = ["info"]
+BENCHMARKS = ["info", "append"]
 
 
 def main() -> None:

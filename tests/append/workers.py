@@ -27,7 +27,9 @@ def _options(argv: list[str]) -> dict | None:
 
 def _slow_down(module, delay: float) -> None:
     """Make a module's store writes slower, so a kill can land inside them."""
-    for name in ("aatomic_put", "adelete_key"):
+    for name in ("aatomic_put", "adelete_key", "aatomic_put_many"):
+        if not hasattr(module, name):
+            continue
         original = getattr(module, name)
 
         async def slow(*args, _original=original, **kwargs):

@@ -146,6 +146,14 @@ def _crash_after(
             return await _original(*args, **kwargs)
 
         monkeypatch.setattr(module, name, counting)
+    if hasattr(module, "aatomic_put_many"):
+        put = module.aatomic_put  # the counting one
+
+        async def many(store, items, limit=32):
+            for key, value in items.items():  # each key of a batch is a crash point
+                await put(store, key, value)
+
+        monkeypatch.setattr(module, "aatomic_put_many", many)
     return calls
 
 

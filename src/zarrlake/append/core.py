@@ -57,8 +57,8 @@ class AppendResult:
 
     @property
     def appended(self) -> int:
-        """Slices written (including the one that created the target)."""
-        return sum(r.status in ("created", "appended") for r in self.slices)
+        """Count slices written (the first one included), or in a dry run, to be written."""
+        return sum(r.status in ("created", "appended", "validated") for r in self.slices)
 
     @property
     def skipped(self) -> int:

@@ -33,6 +33,7 @@ from zarrlake.storage.urls import store_url
 
 __all__ = [
     "aatomic_put",
+    "aatomic_put_many",
     "adelete_key",
     "aput_if_absent",
     "aread_bytes",
@@ -90,14 +91,15 @@ def _write_temp(directory: Path, name: str, data: bytes) -> Path:
     raise AssertionError("unreachable")
 
 
-def _local_atomic_put(path: Path, data: bytes) -> None:
+def _local_atomic_put(path: Path, data: bytes, sync_dir: bool = True) -> None:
     tmp = _write_temp(path.parent, path.name, data)
     try:
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    _fsync_dir(path.parent)
+    if sync_dir:
+        _fsync_dir(path.parent)
 
 
 def _local_put_if_absent(path: Path, data: bytes) -> bool:
@@ -278,6 +280,48 @@ async def adelete_key(store: Store, key: str) -> None:
         return
     except OSError as exc:
         raise _storage_error(store, key, "delete", exc) from exc
+
+
+async def aatomic_put_many(store: Store, items: dict[str, bytes], limit: int = 32) -> None:
+    """Atomically replace many keys, concurrently; each key obeys :func:`aatomic_put`.
+
+    On local stores every file is fsynced and each directory once at the end, so the
+    whole batch is durable when this returns.
+
+    Parameters
+    ----------
+    store
+        A writable store.
+    items
+        Key to new bytes.
+    limit
+        At most this many writes at a time.
+    """
+    if not items:
+        return
+    semaphore = asyncio.Semaphore(limit)
+    if isinstance(store, LocalStore):
+        _check_writable(store, next(iter(items)))
+        root = Path(store.root)
+
+        async def put_local(key: str, data: bytes) -> None:
+            _check_key(key)
+            async with semaphore:
+                try:
+                    await asyncio.to_thread(_local_atomic_put, root / key, data, False)
+                except OSError as exc:
+                    raise _storage_error(store, key, "write", exc) from exc
+
+        await asyncio.gather(*(put_local(k, v) for k, v in items.items()))
+        directories = {(root / key).parent for key in items}
+        await asyncio.gather(*(asyncio.to_thread(_fsync_dir, d) for d in directories))
+        return
+
+    async def put(key: str, data: bytes) -> None:
+        async with semaphore:
+            await aatomic_put(store, key, data)
+
+    await asyncio.gather(*(put(k, v) for k, v in items.items()))
 
 
 def atomic_put(store: Store, key: str, data: bytes) -> None:

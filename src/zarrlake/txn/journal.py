@@ -21,6 +21,7 @@ recovered by running recovery again.
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import json
 from collections.abc import Awaitable, Iterable
@@ -77,6 +78,9 @@ class Journal(BaseModel):
     created_keys: list[str] = Field(default_factory=list)
     overwritten: dict[str, int] = Field(default_factory=dict)
     deleted: dict[str, int] = Field(default_factory=dict)
+    inline_backups: dict[int, str] = Field(
+        default_factory=dict, description="small backups kept in the journal (base64)"
+    )
     roll_forward: bool = Field(
         False, description="recovery finishes the deletes instead of undoing (a clear)"
     )
@@ -122,7 +126,10 @@ async def aread_journal(store: Store) -> Journal | None:
 
 async def _restore(store: Store, journal: Journal, keys: dict[str, int]) -> None:
     async def restore(key: str, index: int) -> None:
-        old = await aread_bytes(store, backup_key(journal.txn_id, index))
+        if index in journal.inline_backups:
+            old: bytes | None = base64.b64decode(journal.inline_backups[index])
+        else:
+            old = await aread_bytes(store, backup_key(journal.txn_id, index))
         if old is None:
             raise CorruptError(
                 f"backup {index} of {key!r} for transaction {journal.txn_id} is missing in "
@@ -198,7 +205,8 @@ async def arecover(store: Store) -> RecoveryResult:
         await _rollback(store, journal)
         result = "rolled_back"
     await adelete_key(store, JOURNAL_KEY)
-    await adiscard_backups(store, journal.txn_id)
+    if len(journal.inline_backups) < len(journal.overwritten) + len(journal.deleted):
+        await adiscard_backups(store, journal.txn_id)
     if result == "rolled_back":
         await asyncio.to_thread(prune_empty_dirs, store)
     return result

@@ -17,6 +17,7 @@ writer is recovered when the next transaction starts.
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import time
 import uuid
@@ -28,7 +29,7 @@ from zarr.abc.store import Store
 
 from zarrlake.errors import CorruptError, InvalidInputError
 from zarrlake.storage._sync import run
-from zarrlake.storage.atomic import aatomic_put, adelete_key, aread_bytes
+from zarrlake.storage.atomic import aatomic_put, aatomic_put_many, adelete_key, aread_bytes
 from zarrlake.storage.listing import prune_empty_dirs
 from zarrlake.storage.urls import store_url
 from zarrlake.txn.documents import (
@@ -54,6 +55,10 @@ from zarrlake.txn.staging import StagingStore
 
 __all__ = ["CommitResult", "Transaction", "recover"]
 
+# Old bytes up to this size (metadata documents, small chunks) travel inside the journal
+# instead of as separate backup objects: one write instead of several per commit.
+_INLINE_BACKUP_BYTES = 256 * 1024
+
 
 @dataclass
 class CommitResult:
@@ -65,6 +70,7 @@ class CommitResult:
     deleted: int = 0
     unchanged: int = 0
     bytes_written: int = 0
+    backup_bytes: int = 0
     seconds: float = 0.0
     recovered: RecoveryResult = "clean"
     keys: list[str] = field(default_factory=list, repr=False)
@@ -250,27 +256,29 @@ class Transaction:
             operation=self.operation,
         )
         backups: dict[str, bytes] = {}
-        for key in sorted(writes) + sorted(deleted_keys):
+        for index, key in enumerate(sorted(writes) + sorted(deleted_keys)):
             previous = old[key]
             if previous is None:
                 journal.created_keys.append(key)
                 continue
-            index = len(backups)
-            backups[backup_key(self.txn_id, index)] = previous
+            if len(previous) <= _INLINE_BACKUP_BYTES:
+                journal.inline_backups[index] = base64.b64encode(previous).decode()
+            else:
+                backups[backup_key(self.txn_id, index)] = previous
             (journal.deleted if key in deleted_keys else journal.overwritten)[key] = index
         if commit_doc_key is not None and commit_doc_key in writes:
             journal.commit_key = commit_doc_key
             journal.commit_old_sha256 = sha256(old[commit_doc_key])
             journal.commit_new_sha256 = sha256(writes[commit_doc_key])
 
-        await gather_limited(aatomic_put(self.store, k, v) for k, v in backups.items())
+        await aatomic_put_many(self.store, backups)
         await aatomic_put(self.store, JOURNAL_KEY, journal.to_bytes())
         await asyncio.to_thread(self.lock.verify)
 
         chunks = {k: v for k, v in writes.items() if not is_metadata_key(k)}
         metadata = {k: v for k, v in writes.items() if is_metadata_key(k) and k != commit_doc_key}
-        await gather_limited(aatomic_put(self.store, k, v) for k, v in chunks.items())
-        await gather_limited(aatomic_put(self.store, k, v) for k, v in metadata.items())
+        await aatomic_put_many(self.store, chunks)
+        await aatomic_put_many(self.store, metadata)
         if commit_doc_key in writes:
             await aatomic_put(self.store, commit_doc_key, writes[commit_doc_key])
         await gather_limited(adelete_key(self.store, k) for k in sorted(deleted_keys))
@@ -280,6 +288,7 @@ class Transaction:
             await adiscard_backups(self.store, self.txn_id)
         result.created = len(journal.created_keys)
         result.overwritten = len(journal.overwritten)
+        result.backup_bytes = sum(len(v) for v in backups.values())
         result.deleted = len(journal.deleted)
         result.bytes_written = sum(len(v) for v in writes.values())
         result.keys = sorted(writes)
