@@ -395,3 +395,19 @@ def test_bad_config_names_the_option(tmp_path: Path, monkeypatch: pytest.MonkeyP
         zappend([], tmp_path / "nope.yaml")
     with pytest.raises(InvalidInputError, match="no target given"):
         zappend([make_slice(0)])
+
+
+def test_times_are_converted_to_the_targets_calendar(store_target: StoreTarget) -> None:
+    def day(date: str) -> xr.Dataset:
+        return make_slice(0).assign_coords(time=[np.datetime64(date, "ns")])
+
+    encoding = {"units": "days since 2028-01-01", "calendar": "noleap"}
+    _append(store_target, [day("2028-02-27")], variables={"time": {"encoding": encoding}})
+    _append(store_target, [day("2028-02-28")], append_step="1D")
+    before = snapshot(store_target.open("r"), private=True)
+    with pytest.raises(InvalidInputError, match="do not exist in the target's calendar 'noleap'"):
+        _append(store_target, [day("2028-02-29")])
+    assert snapshot(store_target.open("r"), private=True) == before
+    _append(store_target, [day("2028-03-01")], append_step="1D")  # one noleap day later
+    raw = xr.open_zarr(store_target.open("r"), consolidated=True, decode_times=False)
+    assert raw["time"].values.tolist() == [57, 58, 59]

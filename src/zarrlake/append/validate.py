@@ -194,10 +194,8 @@ def _check_labels(
     values = np.concatenate([[previous], labels]) if previous is not None else labels
     if values.size < 2:
         return
-    steps = np.diff(values)
-    zero = steps.dtype.type(0)
     decreasing = _decreasing(config.append_step)
-    ok = (steps < zero) if decreasing else (steps > zero)
+    ok = (values[1:] < values[:-1]) if decreasing else (values[1:] > values[:-1])
     if not ok.all():
         where = "after the target's last label" if previous is not None else "within the slice"
         order = "decreasing" if decreasing else "increasing"
@@ -211,16 +209,24 @@ def _check_labels(
     step = config.append_step
     if step in (None, "+", "-"):
         return
-    expected: Any = pd.Timedelta(step).to_timedelta64() if isinstance(step, str) else step
-    if np.issubdtype(values.dtype, np.datetime64) != isinstance(step, str):
+    is_time = values.dtype.kind in "MO"
+    if is_time != isinstance(step, str):
         raise _fail(
             name, f"append_step {step!r} does not fit labels of type {values.dtype}", "append_step"
         )
-    if not (steps == expected).all():
+    steps = values[1:] - values[:-1]
+    if isinstance(step, str):
+        delta = pd.Timedelta(step)
+        expected: Any = (
+            delta.to_pytimedelta() if values.dtype.kind == "O" else delta.to_timedelta64()
+        )
+    else:
+        expected = step
+    if not all(s == expected for s in steps):
         raise _fail(
             name,
             f"steps between labels of {dim!r} must be {step}; found "
-            f"{sorted({str(s) for s in steps[steps != expected]})[:3]}",
+            f"{sorted({str(s) for s in steps if s != expected})[:3]}",
             "append_step",
         )
 
@@ -312,6 +318,41 @@ def _check_against_target(
     return ds
 
 
+def _to_target_calendar(ds: xr.Dataset, state: TargetState, name: str) -> xr.Dataset:
+    """Express datetime64 variables in the calendar of a target decoded to cftime."""
+    updates = {}
+    for key, variable in ds.variables.items():
+        target = state.variables.get(str(key))
+        if target is None or target.dtype.kind != "O" or variable.dtype.kind != "M":
+            continue
+        units = target.encoding.get("units")
+        calendar = target.encoding.get("calendar")
+        if not units or not calendar:
+            continue
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                encoded, used_units, _ = xr.coding.times.encode_cf_datetime(
+                    variable.values, units, calendar
+                )
+            converted = xr.coding.times.decode_cf_datetime(
+                encoded, used_units, calendar, use_cftime=True
+            )
+        except (ValueError, OverflowError, TypeError) as exc:
+            raise _fail(
+                name,
+                f"times of {str(key)!r} do not exist in the target's calendar {calendar!r}: {exc}",
+                str(key),
+                "drop or move those dates, or start a target in a standard calendar",
+            ) from exc
+        updates[key] = variable.copy(data=np.asarray(converted, dtype=object))
+    if not updates:
+        return ds
+    coords = {k: v for k, v in updates.items() if k in ds.coords}
+    data = {k: v for k, v in updates.items() if k not in ds.coords}
+    return ds.assign_coords(coords).assign(data)
+
+
 def _check_dtype(
     variable: xr.Variable | xr.DataArray, target: VariableState, key: str, name: str
 ) -> None:
@@ -397,6 +438,7 @@ def check_slice(ds: xr.Dataset, state: TargetState, config: AppendConfig, name: 
     _check_structure(ds, config, name)
     if not state.exists:
         return SliceCheck("create", ds)
+    ds = _to_target_calendar(ds, state, name)
     dim = config.append_dim
     if dim in ds.coords and state.labels.size:
         labels = ds[dim].values
