@@ -1,4 +1,4 @@
-"""``make demo``: generate a small NetCDF dataset, write it to Zarr, show ``zarrlake info``.
+"""``make demo``: generate daily NetCDF files, append them to Zarr, show ``zarrlake info``.
 
 Run with ``python -m zarrlake.demo [OUTPUT_DIR]`` (default ``demo-output``).
 """
@@ -13,17 +13,17 @@ import numpy as np
 import xarray as xr
 
 from zarrlake._warnings import silence_known_zarr_warnings
+from zarrlake.append import append
 from zarrlake.cli._common import console
 from zarrlake.cli.info import render_tree
 from zarrlake.encoding import choose_packing, plan_chunks
-from zarrlake.encoding.dataset import apply_packing_policy, dataset_encoding
 from zarrlake.meta import inspect_store
 
 __all__ = ["make_era5_like", "run_demo"]
 
 
 def make_era5_like(
-    n_time: int = 48, n_lat: int = 73, n_lon: int = 144, seed: int = 0
+    n_time: int = 48, n_lat: int = 73, n_lon: int = 144, seed: int = 0, start: str = "2026-01-01"
 ) -> xr.Dataset:
     """Build a small ERA5-like dataset (hourly 2 m temperature and precipitation).
 
@@ -33,6 +33,8 @@ def make_era5_like(
         Sizes of the time, latitude and longitude dimensions.
     seed
         Random seed, so runs are reproducible.
+    start
+        The first day.
 
     Returns
     -------
@@ -40,7 +42,7 @@ def make_era5_like(
         Variables ``t2m`` (K) and ``tp`` (m) with CF attributes.
     """
     rng = np.random.default_rng(seed)
-    time = np.datetime64("2026-01-01T00", "ns") + np.arange(n_time) * np.timedelta64(1, "h")
+    time = np.datetime64(f"{start}T00", "ns") + np.arange(n_time) * np.timedelta64(1, "h")
     lat = np.linspace(90, -90, n_lat, dtype="float32")
     lon = np.linspace(0, 360, n_lon, endpoint=False, dtype="float32")
     hours = np.arange(n_time)[:, None, None]
@@ -75,13 +77,15 @@ def make_era5_like(
     )
 
 
-def run_demo(output: Path) -> Path:
-    """Generate inputs, write the Zarr archive and print its info tree.
+def run_demo(output: Path, days: int = 3) -> Path:
+    """Generate daily NetCDF files, append them to a Zarr archive, print its info tree.
 
     Parameters
     ----------
     output
-        Folder for the generated NetCDF file and the archive (replaced if present).
+        Folder for the generated NetCDF files and the archive (replaced if present).
+    days
+        How many daily files to generate and append.
 
     Returns
     -------
@@ -92,27 +96,48 @@ def run_demo(output: Path) -> Path:
         shutil.rmtree(output)
     inputs = output / "inputs"
     inputs.mkdir(parents=True)
-    source = inputs / "era5_like_2026-01-01.nc"
-    make_era5_like().to_netcdf(source, engine="netcdf4")
-    console.print(f"[bold]1.[/] generated {source} ({source.stat().st_size / 2**20:.1f} MiB)")
-
-    ds = xr.open_dataset(source, engine="netcdf4")
-    t2m = ds["t2m"]
-    packing = {"t2m": choose_packing(t2m.attrs["valid_min"], t2m.attrs["valid_max"], "int16")}
-    ds = apply_packing_policy(ds, packing, policy="error", where=str(source))
-    encoding = dataset_encoding(
-        ds, compression="blosc:zstd:3", zarr_format=3, target_chunk_bytes="1MiB", packing=packing
-    )
-    plan = plan_chunks(t2m.dims, t2m.shape, "int16", target_chunk_bytes="1MiB")  # type: ignore[arg-type]
+    files = []
+    for day in range(days):
+        date = str(np.datetime64("2026-01-01") + np.timedelta64(day, "D"))
+        path = inputs / f"era5_like_{date}.nc"
+        make_era5_like(n_time=24, seed=day, start=date).to_netcdf(path, engine="netcdf4")
+        files.append(path)
+    size = sum(p.stat().st_size for p in files) / 2**20
     console.print(
-        f"[bold]2.[/] planned chunks {plan.as_dict()} (balanced: a series read touches "
-        f"{plan.chunks_per_series_read} chunks, a map read {plan.chunks_per_map_read}); "
-        f"t2m packed as int16, max error {packing['t2m'].max_abs_error:.4f} K"
+        f"[bold]1.[/] generated {len(files)} daily NetCDF files in {inputs} ({size:.1f} MiB)"
     )
+
+    sample = make_era5_like(n_time=24 * days)["t2m"]
+    plan = plan_chunks(sample.dims, sample.shape, "int16", target_chunk_bytes="1MiB", align_to=24)  # type: ignore[arg-type]
+    packing = choose_packing(180.0, 340.0, "int16")
+    console.print(
+        f"[bold]2.[/] planned chunks {plan.as_dict()} (balanced, aligned to one file = 24 steps); "
+        f"t2m packed as int16 over [180, 340] K, max error {packing.max_abs_error:.4f} K"
+    )
+    config = {
+        "append_dim": "time",
+        "append_step": "1h",
+        "variables": {
+            "*": {"encoding": {"compression": "blosc:zstd:3", "chunks": list(plan.chunks)}},
+            "time": {"encoding": {"chunks": [plan.chunks[0]]}},
+            "t2m": {
+                "encoding": {"packing": {"dtype": "int16", "valid_min": 180, "valid_max": 340}}
+            },
+        },
+        "attrs": {"history": "appended by zarrlake demo"},
+    }
     archive = output / "era5_like.zarr"
-    ds.to_zarr(archive, mode="w", encoding=encoding, zarr_format=3, consolidated=True)
-    ds.close()
-    console.print(f"[bold]3.[/] wrote {archive}; zarrlake info {archive}:")
+    first = append(files, archive, config)
+    console.print(
+        f"[bold]3.[/] appended {first.appended} files to {archive} as transactions "
+        f"({first.length} hourly steps)"
+    )
+    again = append(files, archive, config)
+    console.print(
+        f"[bold]4.[/] re-ran the same list: {again.appended} appended, {again.skipped} skipped "
+        "(appends are idempotent)"
+    )
+    console.print(f"[bold]5.[/] zarrlake info {archive}:")
     console.print(render_tree(inspect_store(archive)))
     return archive
 
