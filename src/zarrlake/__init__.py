@@ -28,7 +28,17 @@ from zarrlake.errors import (
     UnsupportedSchemeError,
     ZarrlakeError,
 )
-from zarrlake.meta import StoreInfo, inspect_store
+from zarrlake.meta import (
+    Report,
+    StoreInfo,
+    consolidate,
+    consolidate_metadata,
+    inspect_store,
+    list_arrays,
+    list_zarr_arrays,
+    validate,
+    validate_metadata,
+)
 from zarrlake.storage import atomic_put, open_store, parse_url, put_if_absent
 from zarrlake.txn import LockOptions, Transaction, recover
 
@@ -47,6 +57,7 @@ __all__ = [
     "NotFoundError",
     "OutOfRangeError",
     "Packing",
+    "Report",
     "StorageError",
     "StoreInfo",
     "Transaction",
@@ -56,12 +67,18 @@ __all__ = [
     "append",
     "atomic_put",
     "choose_packing",
+    "consolidate",
+    "consolidate_metadata",
     "inspect_store",
+    "list_arrays",
+    "list_zarr_arrays",
     "open_store",
     "parse_compression",
     "parse_url",
     "plan_chunks",
     "put_if_absent",
     "recover",
+    "validate",
+    "validate_metadata",
     "zappend",
 ]

@@ -1,0 +1,188 @@
+"""Walk a Zarr hierarchy by its metadata documents, tolerating damage.
+
+The walk lists only group folders (one ``list_dir`` each) and reads only metadata
+documents, concurrently; chunk keys are never listed. Unlike zarr's own walk it does
+not stop at the first problem: invalid JSON, documents of the other Zarr format, and
+folders that hold nodes but lack their own group document are recorded for
+validation and repair.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from zarr.abc.store import Store
+
+from zarrlake.storage.atomic import aread_bytes
+from zarrlake.txn.documents import METADATA_NAMES
+
+__all__ = ["Hierarchy", "Node", "awalk"]
+
+_V3 = ("zarr.json",)
+_V2 = (".zarray", ".zgroup", ".zattrs")
+_CONCURRENCY = 64
+# Names that are chunk keys or chunk folders rather than child nodes.
+_CHUNKISH = re.compile(r"^(c|\d+([./]\d+)*)$")
+
+
+@dataclass
+class Node:
+    """A group or array found in the hierarchy."""
+
+    path: str
+    kind: Literal["group", "array"]
+    zarr_format: int
+    document: dict[str, Any]
+    attributes: dict[str, Any]
+
+
+@dataclass
+class Hierarchy:
+    """What a walk found."""
+
+    zarr_format: int | None
+    nodes: dict[str, Node] = field(default_factory=dict)
+    documents: dict[str, dict[str, Any]] = field(default_factory=dict)
+    raw: dict[str, bytes] = field(default_factory=dict)
+    invalid: dict[str, str] = field(default_factory=dict)
+    folders_without_document: list[str] = field(default_factory=list)
+    requests: int = 0
+
+    @property
+    def arrays(self) -> dict[str, Node]:
+        """Array nodes by path."""
+        return {p: n for p, n in self.nodes.items() if n.kind == "array"}
+
+    @property
+    def groups(self) -> dict[str, Node]:
+        """Group nodes by path ("" is the root)."""
+        return {p: n for p, n in self.nodes.items() if n.kind == "group"}
+
+
+def _join(prefix: str, name: str) -> str:
+    return f"{prefix}/{name}" if prefix else name
+
+
+async def awalk(store: Store, *, root_format: int | None = None) -> Hierarchy:
+    """Walk the hierarchy of ``store``.
+
+    Parameters
+    ----------
+    store
+        The store.
+    root_format
+        The root's format when known (saves probing the other format's documents).
+
+    Returns
+    -------
+    Hierarchy
+        Nodes, parsed documents (with their raw bytes), invalid documents, and folders
+        that hold nodes below them but no document of their own.
+    """
+    semaphore = asyncio.Semaphore(_CONCURRENCY)
+    result = Hierarchy(zarr_format=root_format)
+
+    async def read(key: str) -> None:
+        async with semaphore:
+            data = await aread_bytes(store, key)
+            result.requests += 1
+        if data is None:
+            return
+        result.raw[key] = data
+        try:
+            document = json.loads(data)
+        except ValueError as exc:
+            result.invalid[key] = str(exc)
+            return
+        if not isinstance(document, dict):
+            result.invalid[key] = "not a JSON object"
+            return
+        result.documents[key] = document
+
+    async def probe(path: str, preferred: tuple[str, ...]) -> None:
+        await asyncio.gather(*(read(_join(path, n)) for n in preferred))
+        if not any(_join(path, n) in result.raw for n in preferred):
+            other = _V2 if preferred == _V3 else _V3
+            await asyncio.gather(*(read(_join(path, n)) for n in other))
+
+    async def children(path: str) -> list[str]:
+        async with semaphore:
+            entries = [e async for e in store.list_dir(f"{path}/" if path else "")]
+            result.requests += 1
+        names = [e.rstrip("/") for e in entries]
+        return [
+            _join(path, n)
+            for n in names
+            if n not in METADATA_NAMES and not n.startswith(".zarrlake") and not n.startswith(".")
+        ]
+
+    preferred = _V2 if root_format == 2 else _V3
+    await probe("", preferred)
+    root = _classify(result, "")
+    if root is not None:
+        result.zarr_format = root.zarr_format
+        preferred = _V3 if root.zarr_format == 3 else _V2
+    if root is not None and root.kind == "array":
+        return result
+
+    pending = [""]
+    while pending:
+        listings = await asyncio.gather(*(children(p) for p in pending))
+        candidates = [c for listing in listings for c in listing]
+        await asyncio.gather(*(probe(c, preferred) for c in candidates))
+        pending = []
+        for path in candidates:
+            node = _classify(result, path)
+            if node is None:
+                if _has_any(result, path):
+                    continue  # a document exists but is invalid: do not guess its kind
+                if not _CHUNKISH.match(path.rsplit("/", 1)[-1]):
+                    pending.append(path)  # may hold nodes whose group document is missing
+                continue
+            if node.kind == "group":
+                pending.append(path)
+    _note_missing_group_documents(result)
+    return result
+
+
+def _has_any(result: Hierarchy, path: str) -> bool:
+    return any(_join(path, n) in result.raw for n in (*_V3, *_V2))
+
+
+def _classify(result: Hierarchy, path: str) -> Node | None:
+    v3 = result.documents.get(_join(path, "zarr.json"))
+    if v3 is not None and v3.get("node_type") in ("group", "array"):
+        node = Node(
+            path=path,
+            kind=v3["node_type"],
+            zarr_format=int(v3.get("zarr_format", 3)),
+            document=v3,
+            attributes=dict(v3.get("attributes") or {}),
+        )
+        result.nodes[path] = node
+        return node
+    for name, kind in ((".zarray", "array"), (".zgroup", "group")):
+        document = result.documents.get(_join(path, name))
+        if document is not None:
+            attrs = result.documents.get(_join(path, ".zattrs")) or {}
+            node = Node(path, kind, int(document.get("zarr_format", 2)), document, dict(attrs))  # type: ignore[arg-type]
+            result.nodes[path] = node
+            return node
+    return None
+
+
+def _note_missing_group_documents(result: Hierarchy) -> None:
+    missing: set[str] = set()
+    for path in result.nodes:
+        parent = path
+        while "/" in parent:
+            parent = parent.rsplit("/", 1)[0]
+            if parent not in result.nodes and not _has_any(result, parent):
+                missing.add(parent)
+        if path and "/" not in path and "" not in result.nodes and not _has_any(result, ""):
+            missing.add("")
+    result.folders_without_document = sorted(missing)
