@@ -36,6 +36,8 @@ from zarrlake.meta import (
     inspect_store,
     list_arrays,
     list_zarr_arrays,
+    repair,
+    repair_metadata,
     validate,
     validate_metadata,
 )
@@ -78,6 +80,8 @@ __all__ = [
     "plan_chunks",
     "put_if_absent",
     "recover",
+    "repair",
+    "repair_metadata",
     "validate",
     "validate_metadata",
     "zappend",

@@ -1,11 +1,13 @@
-"""Metadata health: inspect, consolidate, validate (rules -> findings), list arrays.
+"""Metadata health: inspect, consolidate, validate (rules -> findings), repair, back up.
 
 The original zarr-utils names are offered too: ``consolidate_metadata``,
-``validate_metadata`` and ``list_zarr_arrays``.
+``validate_metadata``, ``repair_metadata`` and ``list_zarr_arrays``.
 """
 
+from zarrlake.meta.backup import backup, restore
 from zarrlake.meta.consolidate import build_consolidated, consolidate, list_arrays
 from zarrlake.meta.info import ArrayInfo, GroupInfo, StoreInfo, ainspect_store, inspect_store
+from zarrlake.meta.repair import RepairResult, repair
 from zarrlake.meta.report import Finding, Report
 from zarrlake.meta.rules import Context
 from zarrlake.meta.validate import validate
@@ -14,6 +16,7 @@ from zarrlake.meta.walk import Hierarchy, awalk
 consolidate_metadata = consolidate
 validate_metadata = validate
 list_zarr_arrays = list_arrays
+repair_metadata = repair
 
 __all__ = [
     "ArrayInfo",
@@ -21,16 +24,21 @@ __all__ = [
     "Finding",
     "GroupInfo",
     "Hierarchy",
+    "RepairResult",
     "Report",
     "StoreInfo",
     "ainspect_store",
     "awalk",
+    "backup",
     "build_consolidated",
     "consolidate",
     "consolidate_metadata",
     "inspect_store",
     "list_arrays",
     "list_zarr_arrays",
+    "repair",
+    "repair_metadata",
+    "restore",
     "validate",
     "validate_metadata",
 ]

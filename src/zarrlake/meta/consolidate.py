@@ -85,6 +85,7 @@ def build_consolidated(hierarchy: Hierarchy, url: str) -> dict[str, Document]:
             key: doc
             for key, doc in hierarchy.documents.items()
             if key.rsplit("/", 1)[-1] in (".zgroup", ".zarray", ".zattrs")
+            and (key.rsplit("/", 1)[0] if "/" in key else "") in hierarchy.nodes
         }
         return {CONSOLIDATED_V2: v2_consolidated(entries)}
     documents: dict[str, Document] = {}

@@ -138,8 +138,10 @@ async def awalk(store: Store, *, root_format: int | None = None) -> Hierarchy:
         for path in candidates:
             node = _classify(result, path)
             if node is None:
-                if _has_any(result, path):
-                    continue  # a document exists but is invalid: do not guess its kind
+                if any(
+                    _join(path, n) in result.invalid for n in ("zarr.json", ".zarray", ".zgroup")
+                ):
+                    continue  # its node document is invalid: do not guess its kind
                 if not _CHUNKISH.match(path.rsplit("/", 1)[-1]):
                     pending.append(path)  # may hold nodes whose group document is missing
                 continue
@@ -150,7 +152,7 @@ async def awalk(store: Store, *, root_format: int | None = None) -> Hierarchy:
 
 
 def _has_any(result: Hierarchy, path: str) -> bool:
-    return any(_join(path, n) in result.raw for n in (*_V3, *_V2))
+    return any(_join(path, n) in result.raw for n in ("zarr.json", ".zarray", ".zgroup"))
 
 
 def _classify(result: Hierarchy, path: str) -> Node | None:

@@ -1,0 +1,305 @@
+"""``repair``: a fix for each fixable finding, backed up first, applied as a transaction."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from zarr.abc.store import Store
+from zarr.core.buffer import default_buffer_prototype
+
+from zarrlake.meta.backup import backup
+from zarrlake.meta.consolidate import build_consolidated
+from zarrlake.meta.rules import _grid_keys
+from zarrlake.meta.walk import Hierarchy, Node, awalk
+from zarrlake.storage import open_store, store_url
+from zarrlake.storage._sync import run
+from zarrlake.storage.atomic import aread_bytes
+from zarrlake.storage.listing import alist_keys
+from zarrlake.txn import JOURNAL_KEY, LockOptions, Transaction, read_lock
+from zarrlake.txn.documents import CONSOLIDATED_V2, dumps
+
+__all__ = ["RepairResult", "repair"]
+
+
+@dataclass
+class RepairResult:
+    """What a repair did (or, in a dry run, would do)."""
+
+    url: str
+    dry_run: bool
+    actions: list[str] = field(default_factory=list)
+    backup: str | None = None
+    recovered: str = "clean"
+
+    def __str__(self) -> str:
+        verb = "would" if self.dry_run else "did"
+        lines = [f"repair of {self.url} ({verb}):"] + [f"  - {a}" for a in self.actions]
+        return "\n".join(lines if self.actions else [f"{self.url}: nothing to repair"])
+
+
+def _join(path: str, name: str) -> str:
+    return f"{path}/{name}" if path else name
+
+
+def _group_document(zarr_format: int) -> dict[str, tuple[str, dict[str, Any]]]:
+    if zarr_format == 3:
+        return {
+            "zarr.json": ("zarr.json", {"zarr_format": 3, "node_type": "group", "attributes": {}})
+        }
+    return {".zgroup": (".zgroup", {"zarr_format": 2})}
+
+
+def _restore_invalid(h: Hierarchy, writes: dict[str, dict[str, Any]], actions: list[str]) -> None:
+    """Rebuild invalid documents from the consolidated copy, when it has them."""
+    copies: dict[str, Any] = {}
+    root = h.documents.get("zarr.json")
+    if root is not None:
+        for path, doc in ((root.get("consolidated_metadata") or {}).get("metadata") or {}).items():
+            copies[_join(path, "zarr.json")] = doc
+    raw = h.raw.get(CONSOLIDATED_V2)
+    if raw is not None:
+        with contextlib.suppress(ValueError, KeyError, TypeError):  # an unusable copy
+            copies.update(json.loads(raw)["metadata"])
+    for key in sorted(h.invalid):
+        if key == CONSOLIDATED_V2:
+            continue  # rebuilt by reconsolidation
+        if key in copies:
+            document = dict(copies[key])
+            if document.get("node_type") == "group":
+                document.pop("consolidated_metadata", None)
+            writes[key] = document
+            actions.append(f"restore {key} from the consolidated metadata copy")
+        else:
+            actions.append(
+                f"cannot rebuild {key}: no copy in consolidated metadata (restore a backup)"
+            )
+
+
+def _restore_dimension_names(h: Hierarchy, node: Node) -> list[str] | None:
+    if node.zarr_format == 3 and isinstance(node.attributes.get("_ARRAY_DIMENSIONS"), list):
+        return list(node.attributes["_ARRAY_DIMENSIONS"])
+    shape = node.document.get("shape") or []
+    parent = node.path.rsplit("/", 1)[0] if "/" in node.path else ""
+    name = node.path.rsplit("/", 1)[-1]
+    if len(shape) == 1 and shape:
+        return [name]
+    coordinates = {
+        path.rsplit("/", 1)[-1]: other.document.get("shape", [None])[0]
+        for path, other in h.arrays.items()
+        if (path.rsplit("/", 1)[0] if "/" in path else "") == parent
+        and len(other.document.get("shape") or []) == 1
+    }
+    names = []
+    for size in shape:
+        matches = [n for n, s in coordinates.items() if s == size and n not in names]
+        if len(matches) != 1:
+            return None  # ambiguous or unknown: leave it to a person
+        names.append(matches[0])
+    return names
+
+
+def _plan_structure(h: Hierarchy) -> tuple[dict[str, dict[str, Any]], list[str]]:
+    writes: dict[str, dict[str, Any]] = {}
+    actions: list[str] = []
+    _restore_invalid(h, writes, actions)
+    for folder in h.folders_without_document:
+        for name, document in _group_document(h.zarr_format or 3).values():
+            writes[_join(folder, name)] = document
+        actions.append(f"create the missing group document of {folder or 'the root'}")
+    return writes, actions
+
+
+def _plan_contents(
+    h: Hierarchy,
+    keys: Mapping[str, int],
+    *,
+    add_missing_attrs: bool,
+    prune_orphans: bool,
+    url: str,
+) -> tuple[dict[str, dict[str, Any]], list[str], list[str]]:
+    writes: dict[str, dict[str, Any]] = {}
+    deletes: list[str] = []
+    actions: list[str] = []
+    for path, node in sorted(h.arrays.items()):
+        has_dims = (
+            node.document.get("dimension_names") is not None
+            if node.zarr_format == 3
+            else isinstance(node.attributes.get("_ARRAY_DIMENSIONS"), list)
+        )
+        if has_dims:
+            continue
+        names = _restore_dimension_names(h, node)
+        if names is None:
+            actions.append(f"cannot infer dimension names of {path!r}: set them by hand")
+            continue
+        if node.zarr_format == 3:
+            writes[_join(path, "zarr.json")] = {**node.document, "dimension_names": names}
+        else:
+            writes[_join(path, ".zattrs")] = {**node.attributes, "_ARRAY_DIMENSIONS": names}
+        actions.append(f"restore dimension names {names} of {path!r}")
+    root = h.nodes.get("")
+    if add_missing_attrs and root is not None and root.kind == "group" and not root.attributes:
+        title = url.rstrip("/").rsplit("/", 1)[-1]
+        attrs = {"title": title, "description": f"Zarr archive {title}"}
+        if root.zarr_format == 3:
+            writes["zarr.json"] = {**root.document, "attributes": attrs}
+        else:
+            writes[".zattrs"] = attrs
+        actions.append(f"add root attributes {attrs}")
+    if prune_orphans:
+        deletes = _orphans(h, keys)
+        if deletes:
+            actions.append(f"delete {len(deletes)} orphan chunk key(s), e.g. {deletes[:3]}")
+    return writes, deletes, actions
+
+
+def _orphans(h: Hierarchy, keys: Mapping[str, int]) -> list[str]:
+    orphans = []
+    for path, node in sorted(h.arrays.items()):
+        expected, _ = _grid_keys(node)
+        if not expected:
+            continue
+        prefix = _join(path, "") if path else ""
+        nested = [p for p in h.nodes if p != path and p.startswith(prefix)]
+        for key in keys:
+            if not key.startswith(prefix) or any(key.startswith(n + "/") for n in nested):
+                continue
+            rest = key[len(prefix) :]
+            name = rest.rsplit("/", 1)[-1]
+            if name in ("zarr.json", ".zarray", ".zattrs", ".zgroup") or name.startswith("."):
+                continue
+            if rest not in expected:
+                orphans.append(key)
+    return sorted(orphans)
+
+
+def _plan(
+    h: Hierarchy,
+    keys: Mapping[str, int],
+    *,
+    add_missing_attrs: bool,
+    prune_orphans: bool,
+    url: str,
+) -> tuple[dict[str, dict[str, Any]], list[str], list[str], Hierarchy]:
+    """Plan every fix; return writes, deletes, actions and the repaired hierarchy."""
+    writes, actions = _plan_structure(h)
+    repaired = _apply_writes(h, writes)
+    more, deletes, more_actions = _plan_contents(
+        repaired, keys, add_missing_attrs=add_missing_attrs, prune_orphans=prune_orphans, url=url
+    )
+    writes.update(more)
+    return writes, deletes, actions + more_actions, _apply_writes(h, writes)
+
+
+def _apply_writes(h: Hierarchy, writes: Mapping[str, dict[str, Any]]) -> Hierarchy:
+    """Return the hierarchy as it will be after ``writes`` (for reconsolidation)."""
+    updated = Hierarchy(zarr_format=h.zarr_format)
+    updated.documents = {k: v for k, v in h.documents.items()}
+    updated.documents.update(writes)
+    from zarrlake.meta.walk import _classify
+
+    for key in list(updated.documents):
+        name = key.rsplit("/", 1)[-1]
+        if name in ("zarr.json", ".zarray", ".zgroup"):
+            _classify(updated, key.rsplit("/", 1)[0] if "/" in key else "")
+    return updated
+
+
+async def _awalk_with_consolidated(store: Store) -> Hierarchy:
+    hierarchy = await awalk(store)
+    consolidated = await aread_bytes(store, CONSOLIDATED_V2)
+    if consolidated is not None:
+        hierarchy.raw[CONSOLIDATED_V2] = consolidated  # a copy of every v2 document
+    return hierarchy
+
+
+def repair(
+    url: str | os.PathLike[str] | Store,
+    *,
+    dry_run: bool = False,
+    add_missing_attrs: bool = False,
+    prune_orphans: bool = False,
+    break_stale_lock: bool = False,
+    storage_options: Mapping[str, Any] | None = None,
+) -> RepairResult:
+    """Fix what validation finds fixable; back up first; apply as one transaction.
+
+    Fixes: roll back (or finish) an interrupted write; rebuild invalid documents from the
+    consolidated copy; create missing group documents; restore dimension names from
+    xarray's ``_ARRAY_DIMENSIONS`` or from matching 1-D coordinate arrays; with
+    ``add_missing_attrs``, give an attribute-less root a title and description; with
+    ``prune_orphans``, delete chunk keys outside an array's grid; then reconsolidate.
+
+    Parameters
+    ----------
+    url
+        The archive's URL or an open store.
+    dry_run
+        Report the plan; change nothing.
+    add_missing_attrs, prune_orphans
+        Optional fixes (see above).
+    break_stale_lock
+        Break a stale lock left by a writer on another host.
+    storage_options
+        Options for remote stores.
+
+    Returns
+    -------
+    RepairResult
+        The actions taken (or planned) and where the backup went.
+    """
+    lock_options = LockOptions(break_stale=break_stale_lock, wait=False)
+    store = open_store(url, mode="r" if dry_run else "r+", storage_options=storage_options)
+    location = store_url(store)
+    result = RepairResult(url=location, dry_run=dry_run)
+    if dry_run:
+        if run(aread_bytes(store, JOURNAL_KEY)) is not None:
+            result.actions.append("recover the interrupted write its journal describes")
+        holder = run(read_lock(store))
+        if holder is not None and (holder.is_provably_dead() or break_stale_lock):
+            result.actions.append(f"break the lock of {holder.describe()}")
+        hierarchy = run(_awalk_with_consolidated(store))
+        keys = run(alist_keys(store)) if prune_orphans else {}
+        _, _, actions, _ = _plan(
+            hierarchy,
+            keys,
+            add_missing_attrs=add_missing_attrs,
+            prune_orphans=prune_orphans,
+            url=location,
+        )
+        result.actions.extend(actions)
+        result.actions.append("reconsolidate the metadata")
+        return result
+    with Transaction(
+        store, operation="repair", lock_options=lock_options, consolidate=False
+    ) as txn:
+        result.recovered = txn.recovered
+        if txn.recovered != "clean":
+            result.actions.append(f"recovered an interrupted write ({txn.recovered})")
+        hierarchy = run(_awalk_with_consolidated(store))
+        keys = run(alist_keys(store)) if prune_orphans else {}
+        writes, deletes, actions, after = _plan(
+            hierarchy,
+            keys,
+            add_missing_attrs=add_missing_attrs,
+            prune_orphans=prune_orphans,
+            url=location,
+        )
+        result.actions.extend(actions)
+        result.backup = backup(store)
+        if "" in after.nodes and after.nodes[""].kind == "group":
+            writes = {**writes, **build_consolidated(after, location)}
+        prototype = default_buffer_prototype()
+        for key, document in writes.items():
+            run(txn.staging.set(key, prototype.buffer.from_bytes(dumps(document))))
+        for key in deletes:
+            run(txn.staging.delete(key))
+        commit = txn.commit()
+        if commit.changed:
+            result.actions.append("reconsolidated the metadata")
+    return result
