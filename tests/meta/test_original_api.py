@@ -125,7 +125,7 @@ def test_metadata_backup(data_zarr: str) -> None:
         return backup_name
 
     name = backup_metadata("data.zarr")
-    assert "data/.zarray" in json.load(open(name))["metadata"]
+    assert "data/.zarray" in json.loads(Path(name).read_text())["metadata"]
 
 
 def test_corruption_recovery(data_zarr: str) -> None:
