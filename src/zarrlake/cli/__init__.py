@@ -12,6 +12,7 @@ from zarrlake._version import __version__
 from zarrlake._warnings import silence_known_zarr_warnings
 from zarrlake.cli import append as _append
 from zarrlake.cli import info as _info
+from zarrlake.cli import meta as _meta
 from zarrlake.cli._common import err_console
 from zarrlake.errors import InvalidInputError, NotFoundError, ZarrlakeError
 
@@ -25,6 +26,7 @@ app = typer.Typer(
 app.command("info")(_info.info)
 app.command("append")(_append.append_command)
 app.command("recover")(_append.recover_command)
+app.add_typer(_meta.app, name="meta")
 
 
 def _version_callback(value: bool) -> None:

@@ -172,7 +172,7 @@ def document_rules(ctx: Context) -> Iterator[Finding]:
             "ZL111",
             "error",
             folder,
-            f"group {_name(folder)} holds nodes but has no group document",
+            f"{'group ' + repr(folder) if folder else 'the root group'} holds nodes but has no group document",
             f"zarrlake meta repair {ctx.url}",
         )
     formats = {n.zarr_format for n in h.nodes.values()}

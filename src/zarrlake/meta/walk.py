@@ -148,6 +148,10 @@ async def awalk(store: Store, *, root_format: int | None = None) -> Hierarchy:
             if node.kind == "group":
                 pending.append(path)
     _note_missing_group_documents(result)
+    if result.zarr_format is None and result.nodes:
+        # the root's own document is missing: the nodes below tell the format
+        formats = [n.zarr_format for n in result.nodes.values()]
+        result.zarr_format = max(set(formats), key=formats.count)
     return result
 
 

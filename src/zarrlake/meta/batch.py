@@ -1,0 +1,168 @@
+"""Run metadata operations over many stores: discovery, parallel runs, JUnit output."""
+
+from __future__ import annotations
+
+import glob
+import os
+import xml.etree.ElementTree as ET
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from zarrlake.errors import NotFoundError, ZarrlakeError
+from zarrlake.meta.report import Finding, Report
+
+__all__ = ["StoreOutcome", "discover", "junit_xml", "run_many"]
+
+_ROOT_DOCUMENTS = ("zarr.json", ".zgroup", ".zarray", ".zmetadata")
+
+
+def discover(
+    patterns: Iterable[str], storage_options: Mapping[str, Any] | None = None
+) -> list[str]:
+    """Expand store patterns into store URLs.
+
+    ``data/*.zarr`` (local globs) expand to matching folders; ``s3://bucket/prefix/``
+    (a trailing slash) expands to the Zarr roots directly below that prefix; anything
+    else is taken as one store.
+
+    Parameters
+    ----------
+    patterns
+        Paths, globs or URLs.
+    storage_options
+        Options for remote discovery.
+
+    Returns
+    -------
+    list of str
+        Store URLs in a stable order, without duplicates.
+
+    Raises
+    ------
+    NotFoundError
+        When a glob or prefix matches no store.
+    """
+    found: list[str] = []
+    for pattern in patterns:
+        if "://" in pattern and pattern.endswith("/") and not pattern.startswith("file://"):
+            matches = _discover_remote(pattern, storage_options)
+        elif any(ch in pattern for ch in "*?["):
+            matches = sorted(p for p in glob.glob(pattern) if os.path.isdir(p))
+        else:
+            matches = [pattern]
+        if not matches:
+            raise NotFoundError(
+                f"no Zarr store matches {pattern!r}", subject=pattern, hint="check the pattern"
+            )
+        found.extend(m for m in matches if m not in found)
+    return found
+
+
+def _discover_remote(prefix: str, storage_options: Mapping[str, Any] | None) -> list[str]:
+    import fsspec
+
+    options = {"use_listings_cache": False, **dict(storage_options or {})}
+    fs, root = fsspec.core.url_to_fs(prefix, **options)
+    protocol = prefix.split("://", 1)[0]
+    roots = []
+    if any(fs.exists(f"{root.rstrip('/')}/{d}") for d in _ROOT_DOCUMENTS):
+        roots.append(prefix.rstrip("/"))
+    for entry in fs.ls(root, detail=True):
+        if entry.get("type") != "directory":
+            continue
+        name = entry["name"].rstrip("/")
+        if any(fs.exists(f"{name}/{d}") for d in _ROOT_DOCUMENTS):
+            roots.append(f"{protocol}://{name}")
+    return sorted(roots)
+
+
+@dataclass
+class StoreOutcome:
+    """The result of one operation on one store."""
+
+    url: str
+    ok: bool
+    summary: str
+    report: Report | None = None
+    error: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def findings(self) -> list[Finding]:
+        """The report's findings (none when the operation failed)."""
+        return list(self.report["issues"]) if self.report is not None else []
+
+
+def run_many(
+    urls: list[str],
+    operation: Callable[[str], StoreOutcome],
+    *,
+    jobs: int = 4,
+    on_done: Callable[[StoreOutcome], None] | None = None,
+) -> list[StoreOutcome]:
+    """Run ``operation`` on every store with ``jobs`` threads; errors become outcomes.
+
+    Parameters
+    ----------
+    urls
+        Store URLs.
+    operation
+        The work for one store.
+    jobs
+        How many stores at once.
+    on_done
+        Called as each store finishes (for progress).
+
+    Returns
+    -------
+    list of StoreOutcome
+        In the order of ``urls``.
+    """
+
+    def safe(url: str) -> StoreOutcome:
+        try:
+            outcome = operation(url)
+        except ZarrlakeError as exc:
+            outcome = StoreOutcome(url=url, ok=False, summary=type(exc).__name__, error=str(exc))
+        if on_done is not None:
+            on_done(outcome)
+        return outcome
+
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        return list(pool.map(safe, urls))
+
+
+def junit_xml(outcomes: list[StoreOutcome], suite: str = "zarrlake.meta") -> bytes:
+    """Render outcomes as JUnit XML: one test case per store, failures for errors.
+
+    Parameters
+    ----------
+    outcomes
+        The per-store outcomes.
+    suite
+        The test suite's name.
+
+    Returns
+    -------
+    bytes
+        The XML document.
+    """
+    failures = sum(not o.ok for o in outcomes)
+    root = ET.Element("testsuites")
+    node = ET.SubElement(
+        root, "testsuite", name=suite, tests=str(len(outcomes)), failures=str(failures), errors="0"
+    )
+    for outcome in outcomes:
+        case = ET.SubElement(node, "testcase", classname=suite, name=outcome.url)
+        if not outcome.ok:
+            problems = [str(f) for f in outcome.findings if f.severity == "error"]
+            text = "\n".join(problems or [outcome.error or outcome.summary])
+            failure = ET.SubElement(case, "failure", message=outcome.summary)
+            failure.text = text
+        others = [str(f) for f in outcome.findings if f.severity != "error"]
+        if others:
+            ET.SubElement(case, "system-out").text = "\n".join(others)
+    document: bytes = ET.tostring(root, encoding="utf-8", xml_declaration=True)
+    return document
