@@ -51,6 +51,10 @@ def _name(path: str) -> str:
     return f"'{path}'" if path else "the root group"
 
 
+def _group_name(path: str) -> str:
+    return f"group {path!r}" if path else "the root group"
+
+
 def consolidated_rules(ctx: Context) -> Iterator[Finding]:
     """ZL100 missing, ZL101 stale, ZL102 unreadable consolidated metadata."""
     h = ctx.hierarchy
@@ -172,7 +176,7 @@ def document_rules(ctx: Context) -> Iterator[Finding]:
             "ZL111",
             "error",
             folder,
-            f"{'group ' + repr(folder) if folder else 'the root group'} holds nodes but has no group document",
+            f"{_group_name(folder)} holds nodes but has no group document",
             f"zarrlake meta repair {ctx.url}",
         )
     formats = {n.zarr_format for n in h.nodes.values()}
