@@ -105,7 +105,9 @@ def test_list_arrays_fast_path_and_walk(store_target: StoreTarget) -> None:
     )
 
 
-def test_consolidate_during_appends_never_leaves_stale_metadata(store_target: StoreTarget) -> None:
+def test_consolidate_during_appends_and_consolidates_never_leaves_stale_metadata(
+    store_target: StoreTarget,
+) -> None:
     url, options = store_target.url, store_target.storage_options
     append([make_slice(0)], url, target_storage_options=options)
     errors: list[BaseException] = []
@@ -117,10 +119,12 @@ def test_consolidate_during_appends_never_leaves_stale_metadata(store_target: St
         except BaseException as exc:
             errors.append(exc)
 
-    worker = threading.Thread(target=keep_consolidating)
-    worker.start()
+    workers = [threading.Thread(target=keep_consolidating) for _ in range(2)]  # and each other
+    for worker in workers:
+        worker.start()
     append([make_slice(i) for i in range(1, 12)], url, target_storage_options=options)
-    worker.join()
+    for worker in workers:
+        worker.join()
     assert errors == []
     report = validate(url, storage_options=options)
     assert report["consolidated_fresh"], report["issues"]
