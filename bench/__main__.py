@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHMARKS = ["info", "append"]
+BENCHMARKS = ["info", "append", "meta"]
 
 
 def main() -> None:

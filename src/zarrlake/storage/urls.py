@@ -282,6 +282,10 @@ def _open_fsspec(location: StoreLocation, *, read_only: bool) -> FsspecStore:
     options = dict(location.storage_options)
     if scheme in ("s3", "s3a"):
         options = _normalize_s3_options(options)
+        # s3fs sends a HEAD before every whole-object GET when max_concurrency > 1 (to
+        # consider a parallel download); Zarr documents and chunks are far below the
+        # 50 MiB where that pays off, so it would only double every read's requests.
+        options.setdefault("max_concurrency", 1)
     # Another process may write at any time (that is what locks and journals are for);
     # a cached listing would hide its keys from clear(), recovery and emptiness checks.
     options.setdefault("use_listings_cache", False)
