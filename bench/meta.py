@@ -88,8 +88,8 @@ def s3_case(server: LocalS3Server, url: str, zarr_format: int, delay: float) -> 
     print(f"  zarrlake consolidate        {ours_s:8.2f} s  {ours_n:6d} requests")
     print(f"  zarrlake validate           {val_s:8.2f} s  {val_n:6d} requests")
     print(
-        f"  requests: {ours_n / base_n:.2f} of zarr's; consolidate {base_s / ours_s:.1f}x faster than zarr; "
-        f"validate/consolidate {val_s / ours_s:.2f}x"
+        f"  requests: {ours_n / base_n:.2f} of zarr's; consolidate {base_s / ours_s:.1f}x "
+        f"faster than zarr; validate/consolidate {val_s / ours_s:.2f}x"
     )
 
 
@@ -106,8 +106,9 @@ def local_case(path: str, zarr_format: int) -> None:
     ours = timed(lambda: consolidate(path))
     val = timed(lambda: validate(path))
     print(
-        f"\n== local, format {zarr_format}: zarr.consolidate_metadata {base:.2f} s, zarrlake consolidate "
-        f"{ours:.2f} s ({base / ours:.1f}x), validate {val:.2f} s ({base / val:.1f}x faster than zarr)"
+        f"\n== local, format {zarr_format}: zarr.consolidate_metadata {base:.2f} s, "
+        f"zarrlake consolidate {ours:.2f} s ({base / ours:.1f}x), "
+        f"validate {val:.2f} s ({base / val:.1f}x faster than zarr)"
     )
 
 
