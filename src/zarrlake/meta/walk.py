@@ -13,18 +13,19 @@ import asyncio
 import json
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 from zarr.abc.store import Store
+from zarr.storage import LocalStore
 
 from zarrlake.storage.atomic import aread_bytes
 from zarrlake.txn.documents import METADATA_NAMES
 
 __all__ = ["Hierarchy", "Node", "awalk"]
 
-_V3 = ("zarr.json",)
-_V2 = (".zarray", ".zgroup", ".zattrs")
 _CONCURRENCY = 64
+_NODE_DOCUMENTS = ("zarr.json", ".zarray", ".zgroup")
 # Names that are chunk keys or chunk folders rather than child nodes.
 _CHUNKISH = re.compile(r"^(c|\d+([./]\d+)*)$")
 
@@ -86,28 +87,34 @@ async def awalk(store: Store, *, root_format: int | None = None) -> Hierarchy:
     semaphore = asyncio.Semaphore(_CONCURRENCY)
     result = Hierarchy(zarr_format=root_format)
 
-    async def read(key: str) -> None:
-        async with semaphore:
-            data = await aread_bytes(store, key)
-            result.requests += 1
-        if data is None:
+    async def read_many(keys: list[str]) -> None:
+        if not keys:
             return
-        result.raw[key] = data
-        try:
-            document = json.loads(data)
-        except ValueError as exc:
-            result.invalid[key] = str(exc)
-            return
-        if not isinstance(document, dict):
-            result.invalid[key] = "not a JSON object"
-            return
-        result.documents[key] = document
+        result.requests += len(keys)
+        if isinstance(store, LocalStore):
+            # one worker-thread hop per level instead of one per small file
+            found = await asyncio.to_thread(_read_local, Path(store.root), keys)
+        else:
 
-    async def probe(path: str, preferred: tuple[str, ...]) -> None:
-        await asyncio.gather(*(read(_join(path, n)) for n in preferred))
-        if not any(_join(path, n) in result.raw for n in preferred):
-            other = _V2 if preferred == _V3 else _V3
-            await asyncio.gather(*(read(_join(path, n)) for n in other))
+            async def one(key: str) -> tuple[str, bytes | None]:
+                async with semaphore:
+                    return key, await aread_bytes(store, key)
+
+            found = dict(await asyncio.gather(*(one(k) for k in keys)))
+        for key, data in found.items():
+            if data is not None:
+                _record(result, key, data)
+
+    async def probe(paths: list[str], fmt: int) -> None:
+        """Read the node documents of ``paths``: the format's own first, others if absent."""
+        first = ("zarr.json",) if fmt == 3 else (".zarray", ".zattrs")
+        await read_many([_join(p, n) for p in paths for n in first])
+        if fmt == 2:
+            groups = [p for p in paths if _join(p, ".zarray") not in result.raw]
+            await read_many([_join(p, ".zgroup") for p in groups])
+        missing = [p for p in paths if not _has_any(result, p)]
+        other = (".zarray", ".zgroup", ".zattrs") if fmt == 3 else ("zarr.json",)
+        await read_many([_join(p, n) for p in missing for n in other])
 
     async def children(path: str) -> list[str]:
         async with semaphore:
@@ -120,12 +127,12 @@ async def awalk(store: Store, *, root_format: int | None = None) -> Hierarchy:
             if n not in METADATA_NAMES and not n.startswith(".zarrlake") and not n.startswith(".")
         ]
 
-    preferred = _V2 if root_format == 2 else _V3
-    await probe("", preferred)
+    fmt = root_format or 3
+    await probe([""], fmt)
     root = _classify(result, "")
     if root is not None:
         result.zarr_format = root.zarr_format
-        preferred = _V3 if root.zarr_format == 3 else _V2
+        fmt = root.zarr_format
     if root is not None and root.kind == "array":
         return result
 
@@ -133,14 +140,12 @@ async def awalk(store: Store, *, root_format: int | None = None) -> Hierarchy:
     while pending:
         listings = await asyncio.gather(*(children(p) for p in pending))
         candidates = [c for listing in listings for c in listing]
-        await asyncio.gather(*(probe(c, preferred) for c in candidates))
+        await probe(candidates, fmt)
         pending = []
         for path in candidates:
             node = _classify(result, path)
             if node is None:
-                if any(
-                    _join(path, n) in result.invalid for n in ("zarr.json", ".zarray", ".zgroup")
-                ):
+                if any(_join(path, n) in result.invalid for n in _NODE_DOCUMENTS):
                     continue  # its node document is invalid: do not guess its kind
                 if not _CHUNKISH.match(path.rsplit("/", 1)[-1]):
                     pending.append(path)  # may hold nodes whose group document is missing
@@ -155,8 +160,31 @@ async def awalk(store: Store, *, root_format: int | None = None) -> Hierarchy:
     return result
 
 
+def _read_local(root: Path, keys: list[str]) -> dict[str, bytes | None]:
+    found: dict[str, bytes | None] = {}
+    for key in keys:
+        try:
+            found[key] = (root / key).read_bytes()
+        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+            found[key] = None
+    return found
+
+
+def _record(result: Hierarchy, key: str, data: bytes) -> None:
+    result.raw[key] = data
+    try:
+        document = json.loads(data)
+    except ValueError as exc:
+        result.invalid[key] = str(exc)
+        return
+    if not isinstance(document, dict):
+        result.invalid[key] = "not a JSON object"
+        return
+    result.documents[key] = document
+
+
 def _has_any(result: Hierarchy, path: str) -> bool:
-    return any(_join(path, n) in result.raw for n in ("zarr.json", ".zarray", ".zgroup"))
+    return any(_join(path, n) in result.raw for n in _NODE_DOCUMENTS)
 
 
 def _classify(result: Hierarchy, path: str) -> Node | None:
