@@ -80,7 +80,9 @@ def validate(
         raise NotFoundError(
             f"no Zarr group or array at {location}", subject=location, hint="check the URL"
         )
-    consolidated_v2 = run(aread_bytes(store, CONSOLIDATED_V2))
+    consolidated_v2 = (
+        run(aread_bytes(store, CONSOLIDATED_V2)) if hierarchy.zarr_format == 2 else None
+    )
     context = Context(
         store=store,
         url=location,
