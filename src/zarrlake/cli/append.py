@@ -7,11 +7,16 @@ from dataclasses import asdict
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from zarrlake.append import AppendConfig, SliceReport, append
-from zarrlake.cli._common import StorageOptionArg, console, human_bytes, parse_storage_options
+from zarrlake.cli._common import (
+    StorageOptionArg,
+    console,
+    human_bytes,
+    parse_storage_options,
+    progress_bar,
+)
 from zarrlake.config import config_help
 from zarrlake.storage import open_store
 from zarrlake.txn import LockOptions, recover
@@ -79,16 +84,7 @@ def append_command(
     if lock:
         overrides["lock"] = lock
     items = slices or []
-    with Progress(
-        TextColumn("[bold]append"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.description}"),
-        TimeElapsedColumn(),
-        console=console,
-        disable=as_json,
-        transient=True,
-    ) as progress:
+    with progress_bar("append", quiet=as_json) as progress:
         task = progress.add_task("", total=len(items) or None)
 
         def advance(report: SliceReport) -> None:

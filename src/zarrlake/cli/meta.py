@@ -9,10 +9,9 @@ from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from zarrlake.cli._common import StorageOptionArg, console, parse_storage_options
+from zarrlake.cli._common import StorageOptionArg, console, parse_storage_options, progress_bar
 from zarrlake.meta import backup, consolidate, list_arrays, repair, restore, validate
 from zarrlake.meta.batch import StoreOutcome, discover, junit_xml, run_many
 
@@ -37,16 +36,7 @@ def _run(
     options: dict[str, Any] | None,
 ) -> None:
     targets = discover(urls, options)
-    with Progress(
-        TextColumn(f"[bold]{title}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.description}"),
-        TimeElapsedColumn(),
-        console=console,
-        disable=as_json,
-        transient=True,
-    ) as progress:
+    with progress_bar(title, quiet=as_json) as progress:
         task = progress.add_task("", total=len(targets))
         outcomes = run_many(
             targets,

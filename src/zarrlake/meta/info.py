@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import json
 import math
 import os
 from collections.abc import Mapping
@@ -18,10 +17,11 @@ from zarr.core.array import AsyncArray
 from zarr.core.group import AsyncGroup
 
 from zarrlake.encoding.compression import describe_codecs
-from zarrlake.errors import CorruptError, NotFoundError
+from zarrlake.errors import NotFoundError
 from zarrlake.storage import aread_bytes, open_store, store_url
 from zarrlake.storage._sync import run
 from zarrlake.storage.listing import alist_keys
+from zarrlake.txn.documents import loads
 
 __all__ = ["ArrayInfo", "GroupInfo", "StoreInfo", "ainspect_store", "inspect_store"]
 
@@ -142,14 +142,7 @@ async def _root_format(store: Store, url: str) -> tuple[Literal[2, 3], bool]:
         aread_bytes(store, ".zmetadata"),
     )
     if v3 is not None:
-        try:
-            document = json.loads(v3)
-        except ValueError as exc:
-            raise CorruptError(
-                f"{url}/zarr.json is not valid JSON: {exc}",
-                subject=f"{url}/zarr.json",
-                hint="run 'zarrlake meta repair' or restore it from a backup",
-            ) from exc
+        document = loads(v3, key="zarr.json", store=store)
         return 3, bool(document.get("consolidated_metadata"))
     if zgroup is not None or zarray is not None:
         return 2, zmetadata is not None

@@ -218,6 +218,16 @@ async def _awalk_with_consolidated(store: Store) -> Hierarchy:
     return hierarchy
 
 
+def _plan_store(
+    store: Store, url: str, add_missing_attrs: bool, prune_orphans: bool
+) -> tuple[dict[str, dict[str, Any]], list[str], list[str], Hierarchy]:
+    hierarchy = run(_awalk_with_consolidated(store))
+    keys = run(alist_keys(store)) if prune_orphans else {}
+    return _plan(
+        hierarchy, keys, add_missing_attrs=add_missing_attrs, prune_orphans=prune_orphans, url=url
+    )
+
+
 def repair(
     url: str | os.PathLike[str] | Store,
     *,
@@ -263,15 +273,7 @@ def repair(
         holder = run(read_lock(store))
         if holder is not None and (holder.is_provably_dead() or break_stale_lock):
             result.actions.append(f"break the lock of {holder.describe()}")
-        hierarchy = run(_awalk_with_consolidated(store))
-        keys = run(alist_keys(store)) if prune_orphans else {}
-        _, _, actions, _ = _plan(
-            hierarchy,
-            keys,
-            add_missing_attrs=add_missing_attrs,
-            prune_orphans=prune_orphans,
-            url=location,
-        )
+        _, _, actions, _ = _plan_store(store, location, add_missing_attrs, prune_orphans)
         result.actions.extend(actions)
         result.actions.append("reconsolidate the metadata")
         return result
@@ -281,14 +283,8 @@ def repair(
         result.recovered = txn.recovered
         if txn.recovered != "clean":
             result.actions.append(f"recovered an interrupted write ({txn.recovered})")
-        hierarchy = run(_awalk_with_consolidated(store))
-        keys = run(alist_keys(store)) if prune_orphans else {}
-        writes, deletes, actions, after = _plan(
-            hierarchy,
-            keys,
-            add_missing_attrs=add_missing_attrs,
-            prune_orphans=prune_orphans,
-            url=location,
+        writes, deletes, actions, after = _plan_store(
+            store, location, add_missing_attrs, prune_orphans
         )
         result.actions.extend(actions)
         result.backup = backup(store)
