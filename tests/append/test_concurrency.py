@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -13,20 +12,11 @@ import pytest
 import xarray as xr
 
 from tests.append.slices import expected_checksums, make_slice, step_checksum
+from tests.append.workers import spawn
 from tests.conftest import make_target
 
 ROOT = Path(__file__).resolve().parents[2]
 SLICES = 10
-
-
-def _spawn(*args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "tests.append.workers", *args],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
 
 
 def _report(process: subprocess.Popen[str]) -> tuple[int, dict]:
@@ -53,7 +43,7 @@ def test_writers_racing_to_create_one_target(
     """Each slice lands exactly once; nobody deletes anyone's data."""
     target = make_target(kind, request, tmp_path)
     options = ["--options", json.dumps(target.storage_options)]
-    processes = [_spawn("append", target.url, str(SLICES), *options) for _ in range(writers)]
+    processes = [spawn("append", target.url, str(SLICES), *options) for _ in range(writers)]
     reports = [_report(p) for p in processes]
     assert all(code == 0 for code, _ in reports), reports
     assert sum(r["appended"] for _, r in reports) == SLICES
@@ -68,7 +58,7 @@ def test_losers_get_locked_error_when_not_waiting(
 ) -> None:
     target = make_target(kind, request, tmp_path)
     options = ["--options", json.dumps(target.storage_options)]
-    processes = [_spawn("append", target.url, str(SLICES), "--no-wait", *options) for _ in range(3)]
+    processes = [spawn("append", target.url, str(SLICES), "--no-wait", *options) for _ in range(3)]
     reports = [_report(p) for p in processes]
     winners = [r for code, r in reports if code == 0]
     losers = [r for code, r in reports if code == 3]
@@ -87,7 +77,7 @@ def test_readers_never_see_a_step_without_its_data(
     target = make_target(kind, request, tmp_path)
     count = 30
     expected = expected_checksums(count)
-    writer = _spawn(
+    writer = spawn(
         "append", target.url, str(count), "--options", json.dumps(target.storage_options)
     )
     assert writer.stdout.readline().strip() == "READY"  # type: ignore[union-attr]

@@ -8,7 +8,6 @@ import random
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -17,6 +16,7 @@ import pytest
 import xarray as xr
 
 from tests.append.slices import expected_checksums, make_slice, step_checksum
+from tests.append.workers import spawn
 from tests.conftest import StoreTarget, make_target
 from zarrlake.storage import read_bytes
 from zarrlake.txn import JOURNAL_KEY, recover
@@ -26,16 +26,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _start(*args: str) -> subprocess.Popen[str]:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "tests.append.workers", *args],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    line = process.stdout.readline()  # type: ignore[union-attr]
-    assert line.strip() == "READY", process.stderr.read()  # type: ignore[union-attr]
-    return process
+    return spawn(*args, wait_ready=True)
 
 
 def _kill_after(process: subprocess.Popen[str], delay: float) -> bool:

@@ -11,7 +11,7 @@ from zarrlake.meta.repair import RepairResult, repair
 from zarrlake.meta.report import Finding, Report
 from zarrlake.meta.rules import Context
 from zarrlake.meta.validate import validate
-from zarrlake.meta.walk import Hierarchy, awalk
+from zarrlake.txn.walk import Hierarchy, awalk
 
 consolidate_metadata = consolidate
 validate_metadata = validate

@@ -10,12 +10,12 @@ from typing import Any
 from zarr.abc.store import Store
 
 from zarrlake.errors import CorruptError, InvalidInputError, NotFoundError
-from zarrlake.meta.walk import Hierarchy, awalk
 from zarrlake.storage import open_store, store_url
 from zarrlake.storage._sync import run
 from zarrlake.storage.atomic import aread_bytes
 from zarrlake.txn import LockOptions, Transaction
 from zarrlake.txn.documents import CONSOLIDATED_V2, dumps, v2_consolidated, v3_consolidated
+from zarrlake.txn.walk import Hierarchy, awalk
 
 __all__ = ["build_consolidated", "consolidate", "list_arrays"]
 
@@ -161,7 +161,7 @@ def list_arrays(
     """List the paths of every array, through consolidated metadata when present.
 
     With consolidated metadata this is one read; otherwise the metadata documents are
-    walked (see :func:`zarrlake.meta.awalk`).
+    walked (see :func:`zarrlake.txn.walk.awalk`).
 
     Parameters
     ----------

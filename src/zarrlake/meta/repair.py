@@ -15,13 +15,13 @@ from zarr.core.buffer import default_buffer_prototype
 from zarrlake.meta.backup import backup
 from zarrlake.meta.consolidate import build_consolidated
 from zarrlake.meta.rules import _grid_keys
-from zarrlake.meta.walk import Hierarchy, Node, awalk
 from zarrlake.storage import open_store, store_url
 from zarrlake.storage._sync import run
 from zarrlake.storage.atomic import aread_bytes
 from zarrlake.storage.listing import alist_keys
 from zarrlake.txn import JOURNAL_KEY, LockOptions, Transaction, read_lock
 from zarrlake.txn.documents import CONSOLIDATED_V2, dumps
+from zarrlake.txn.walk import Hierarchy, Node, awalk
 
 __all__ = ["RepairResult", "repair"]
 
@@ -201,7 +201,7 @@ def _apply_writes(h: Hierarchy, writes: Mapping[str, dict[str, Any]]) -> Hierarc
     updated = Hierarchy(zarr_format=h.zarr_format)
     updated.documents = {k: v for k, v in h.documents.items()}
     updated.documents.update(writes)
-    from zarrlake.meta.walk import _classify
+    from zarrlake.txn.walk import _classify
 
     for key in list(updated.documents):
         name = key.rsplit("/", 1)[-1]

@@ -18,8 +18,8 @@ import numpy as np
 from zarr.abc.store import Store
 
 from zarrlake.meta.report import Finding
-from zarrlake.meta.walk import Hierarchy, Node
 from zarrlake.txn.lock import LockOwner
+from zarrlake.txn.walk import Hierarchy, Node
 
 __all__ = ["BUILTIN_RULES", "Context", "Rule"]
 

@@ -13,13 +13,13 @@ from zarrlake.encoding.compression import describe_codecs
 from zarrlake.errors import InvalidInputError, NotFoundError
 from zarrlake.meta.report import Finding, Report
 from zarrlake.meta.rules import BUILTIN_RULES, Context, Rule
-from zarrlake.meta.walk import awalk
 from zarrlake.storage import open_store, store_url
 from zarrlake.storage._sync import run
 from zarrlake.storage.atomic import aread_bytes
 from zarrlake.storage.listing import alist_keys
 from zarrlake.txn import JOURNAL_KEY, LockOptions, read_lock
 from zarrlake.txn.documents import CONSOLIDATED_V2
+from zarrlake.txn.walk import awalk
 
 __all__ = ["plugin_rules", "validate"]
 

@@ -37,8 +37,6 @@ ZarrFormat = Literal[2, 3]
 ZARRLAKE_PREFIX = ".zarrlake/"
 CONSOLIDATED_V2 = ".zmetadata"
 METADATA_NAMES = frozenset({"zarr.json", ".zarray", ".zgroup", ".zattrs", CONSOLIDATED_V2})
-_V2_DOCS = (".zgroup", ".zarray", ".zattrs")
-_CONCURRENCY = 64
 
 
 def is_metadata_key(key: str) -> bool:
@@ -111,10 +109,7 @@ def _join(prefix: str, name: str) -> str:
 
 
 async def acollect_documents(store: Store, zarr_format: ZarrFormat) -> dict[str, dict[str, Any]]:
-    """Read every metadata document of the hierarchy, group by group, concurrently.
-
-    Only group folders are listed (one ``list_dir`` each) and only metadata documents
-    are read; chunk keys are never listed.
+    """Read every metadata document of the hierarchy (see :func:`zarrlake.txn.walk.awalk`).
 
     Parameters
     ----------
@@ -128,52 +123,23 @@ async def acollect_documents(store: Store, zarr_format: ZarrFormat) -> dict[str,
     dict
         Document key (``a/zarr.json``, ``a/.zarray``, ...) to parsed document, without
         the root consolidated document.
+
+    Raises
+    ------
+    CorruptError
+        When a document is not valid JSON.
     """
-    semaphore = asyncio.Semaphore(_CONCURRENCY)
-    documents: dict[str, dict[str, Any]] = {}
+    from zarrlake.txn.walk import awalk  # the walk builds on this module's names
 
-    async def read(key: str) -> tuple[str, dict[str, Any] | None]:
-        async with semaphore:
-            return key, await aread_document(store, key)
-
-    async def node_docs(path: str) -> dict[str, dict[str, Any]]:
-        names = ("zarr.json",) if zarr_format == 3 else _V2_DOCS
-        found = await asyncio.gather(*(read(_join(path, n)) for n in names))
-        return {k: d for k, d in found if d is not None}
-
-    async def children(path: str) -> list[str]:
-        async with semaphore:
-            entries = [e async for e in store.list_dir(f"{path}/" if path else "")]
-        return [
-            _join(path, e.rstrip("/"))
-            for e in entries
-            if e.rstrip("/") not in METADATA_NAMES and not e.startswith(".zarrlake")
-        ]
-
-    groups = [""]
-    documents.update(await node_docs(""))
-    while groups:
-        listings = await asyncio.gather(*(children(g) for g in groups))
-        candidates = [c for listing in listings for c in listing]
-        found = await asyncio.gather(*(node_docs(c) for c in candidates))
-        groups = []
-        for path, docs in zip(candidates, found, strict=True):
-            documents.update(docs)
-            if _node_type(docs, path, zarr_format) == "group":
-                groups.append(path)
-    documents.pop(CONSOLIDATED_V2, None)
-    return documents
-
-
-def _node_type(docs: Mapping[str, Any], path: str, zarr_format: int) -> str | None:
-    if zarr_format == 3:
-        doc = docs.get(_join(path, "zarr.json"))
-        return None if doc is None else str(doc.get("node_type"))
-    if _join(path, ".zgroup") in docs:
-        return "group"
-    if _join(path, ".zarray") in docs:
-        return "array"
-    return None
+    hierarchy = await awalk(store, root_format=zarr_format)
+    if hierarchy.invalid:
+        key = sorted(hierarchy.invalid)[0]
+        raise CorruptError(
+            f"{store_url(store)}/{key} is not valid JSON: {hierarchy.invalid[key]}",
+            subject=f"{store_url(store)}/{key}",
+            hint="run 'zarrlake meta repair' or restore the document from a backup",
+        )
+    return {k: v for k, v in hierarchy.documents.items() if k != CONSOLIDATED_V2}
 
 
 def _doc_path(key: str) -> str:
