@@ -14,12 +14,14 @@ from __future__ import annotations
 __all__ = [
     "AlreadyExistsError",
     "ConflictError",
+    "ConversionError",
     "CorruptError",
     "InvalidInputError",
     "LockedError",
     "MissingDependencyError",
     "NotFoundError",
     "OutOfRangeError",
+    "RetryLimitExceededError",
     "StorageError",
     "UnsupportedSchemeError",
     "ZarrlakeError",
@@ -125,3 +127,11 @@ class StorageError(ZarrlakeError, OSError):
 
 class MissingDependencyError(ZarrlakeError, ImportError):
     """An optional dependency is needed but not installed."""
+
+
+class ConversionError(ZarrlakeError):
+    """Converting files into an archive failed (zarrio's name for this error)."""
+
+
+class RetryLimitExceededError(ConversionError):
+    """A transient failure outlived its retries (zarrio's name for this error)."""

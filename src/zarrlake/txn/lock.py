@@ -133,9 +133,9 @@ class LockOwner:
         )
 
 
-async def read_lock(store: Store) -> LockOwner | None:
+async def read_lock(store: Store, key: str = LOCK_KEY) -> LockOwner | None:
     """Return the current lock owner, or ``None`` when the archive is not locked."""
-    data = await aread_bytes(store, LOCK_KEY)
+    data = await aread_bytes(store, key)
     return None if data is None else LockOwner.from_bytes(data)
 
 
@@ -148,10 +148,17 @@ class ArchiveLock:
         The archive's store (writable).
     options
         Waiting, staleness and breaking behaviour.
+    key
+        The lock's key: the archive lock by default; other keys lock a part of the
+        archive (for example one chunk) with the same protocol.
     """
 
-    def __init__(self, store: Store, options: LockOptions | None = None) -> None:
+    def __init__(
+        self, store: Store, options: LockOptions | None = None, *, key: str = LOCK_KEY
+    ) -> None:
         self.store = store
+        self.key = key
+        self._broken_prefix = _BROKEN_PREFIX if key == LOCK_KEY else f"{key}.broken-"
         self.options = options or LockOptions()
         self.owner: LockOwner | None = None
         self.lost = False
@@ -183,9 +190,9 @@ class ArchiveLock:
         deadline = time.monotonic() + self.options.timeout
         while True:
             owner.heartbeat = time.time()
-            if run(aput_if_absent(self.store, LOCK_KEY, owner.to_bytes())):
+            if run(aput_if_absent(self.store, self.key, owner.to_bytes())):
                 break
-            holder = run(read_lock(self.store))
+            holder = run(read_lock(self.store, self.key))
             if holder is not None and self._may_break(holder) and self._break(holder, owner):
                 break
             if not self.options.wait or time.monotonic() >= deadline:
@@ -202,7 +209,7 @@ class ArchiveLock:
         return self.options.break_stale and holder.age() > self.options.stale_after
 
     def _break(self, holder: LockOwner, owner: LockOwner) -> bool:
-        marker = f"{_BROKEN_PREFIX}{holder.owner_id}"
+        marker = f"{self._broken_prefix}{holder.owner_id}"
         while not run(aput_if_absent(self.store, marker, owner.to_bytes())):
             data = run(aread_bytes(self.store, marker))
             breaker = LockOwner.from_bytes(data) if data is not None else None
@@ -210,10 +217,10 @@ class ArchiveLock:
                 return False  # another breaker is at work (or won); the lock will be theirs
             # that breaker died before finishing: compete for its turn, one winner again
             marker = f"{marker}.{breaker.owner_id}"
-        current = run(read_lock(self.store))
+        current = run(read_lock(self.store, self.key))
         if current is None or current.owner_id != holder.owner_id:
             return False  # released (and maybe retaken) meanwhile: try a normal acquire
-        run(aatomic_put(self.store, LOCK_KEY, owner.to_bytes()))
+        run(aatomic_put(self.store, self.key, owner.to_bytes()))
         self._broke = True
         return True
 
@@ -251,13 +258,13 @@ class ArchiveLock:
         """Refresh the heartbeat, noticing when the lock was taken from us."""
         if self.owner is None:
             return
-        current = run(read_lock(self.store))
+        current = run(read_lock(self.store, self.key))
         if current is None or current.owner_id != self.owner.owner_id:
             self.lost = True
             self._stop.set()
             return
         self.owner.heartbeat = time.time()
-        run(aatomic_put(self.store, LOCK_KEY, self.owner.to_bytes()))
+        run(aatomic_put(self.store, self.key, self.owner.to_bytes()))
 
     def verify(self) -> None:
         """Check the lock is still ours (right before a commit).
@@ -269,7 +276,7 @@ class ArchiveLock:
         """
         if self.owner is None:
             raise ConflictError(f"no lock is held on {self.url}", subject=self.url)
-        current = run(read_lock(self.store))
+        current = run(read_lock(self.store, self.key))
         if self.lost or current is None or current.owner_id != self.owner.owner_id:
             self.lost = True
             raise ConflictError(
@@ -286,18 +293,19 @@ class ArchiveLock:
             self._thread = None
         if self.owner is None:
             return
-        current = run(read_lock(self.store))
+        current = run(read_lock(self.store, self.key))
         if current is not None and current.owner_id == self.owner.owner_id:
-            run(adelete_key(self.store, LOCK_KEY))
+            run(adelete_key(self.store, self.key))
         if self._broke:
             self._forget_break_markers()
         self.owner = None
-        prune_empty_dirs(self.store, ".zarrlake")
+        if self.key == LOCK_KEY:  # part locks share folders with other live locks
+            prune_empty_dirs(self.store, ".zarrlake")
 
     def _forget_break_markers(self) -> None:
         markers = run(alist_keys(self.store, ".zarrlake"))
         for key in markers:
-            if key.startswith(_BROKEN_PREFIX):
+            if key.startswith(self._broken_prefix):
                 run(adelete_key(self.store, key))
 
     def __enter__(self) -> ArchiveLock:
@@ -314,7 +322,7 @@ class ArchiveLock:
 
     def status(self) -> dict[str, Any]:
         """Return the lock's state for reports: holder and staleness."""
-        holder = run(read_lock(self.store))
+        holder = run(read_lock(self.store, self.key))
         if holder is None:
             return {"locked": False}
         return {

@@ -1,0 +1,500 @@
+"""The conversion plan: the archive's axis, variables, chunks and work units (pure).
+
+Work units own whole chunks along the concat dim: unit ``k`` writes the time-chunk
+range ``[start, stop)`` of every variable and reads the parts of the files that fall
+in it. No two units touch one chunk, so parallel writers never race on a chunk,
+however the files and chunks line up.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from zarrlake.convert.config import ConvertConfig
+from zarrlake.convert.scan import ScanResult, VariableSchema, label_key
+from zarrlake.encoding.chunks import plan_chunks
+from zarrlake.encoding.compression import CompressionSpec
+from zarrlake.encoding.packing import Packing, choose_packing
+from zarrlake.errors import InvalidInputError
+
+__all__ = ["ConvertPlan", "SourceSlice", "VariablePlan", "WorkUnit", "build_axis", "build_plan"]
+
+UNIT_BUDGET_BYTES = 64 * 2**20
+"""Upper bound of the input bytes one work unit holds (at least one chunk row)."""
+
+
+@dataclass(frozen=True)
+class SourceSlice:
+    """Steps of one input that land in one work unit.
+
+    ``file_index[i]`` of the input goes to ``target_index[i]`` of the archive.
+    """
+
+    path: str
+    size: int
+    file_index: tuple[int, ...]
+    target_index: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class WorkUnit:
+    """A run of whole chunks along the concat dim, and the inputs that fill it."""
+
+    start: int
+    stop: int
+    sources: tuple[SourceSlice, ...]
+
+    @property
+    def key(self) -> str:
+        """A stable name, used for the completion record."""
+        return f"{self.start:012d}-{self.stop:012d}"
+
+    @property
+    def steps(self) -> list[int]:
+        """The archive steps this unit writes from its inputs."""
+        return sorted(i for s in self.sources for i in s.target_index)
+
+    @property
+    def input_bytes(self) -> int:
+        """Bytes of the inputs it reads from (whole files, an upper bound)."""
+        return sum(s.size for s in self.sources)
+
+    def fingerprint(self) -> str:
+        """Return a digest of the sources; a completion record counts only when it matches."""
+        parts = [(s.path, s.size, s.file_index, s.target_index) for s in self.sources]
+        return hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:32]
+
+
+@dataclass(frozen=True)
+class VariablePlan:
+    """How one data variable is stored."""
+
+    name: str
+    dims: tuple[str, ...]
+    shape: tuple[int, ...]
+    chunks: tuple[int, ...]
+    source_dtype: str
+    stored_dtype: str
+    fill_value: Any
+    packing: Packing | None
+    out_of_range: str
+    attrs: dict[str, Any]
+    series: bool
+
+    @property
+    def raw_bytes(self) -> int:
+        """Uncompressed bytes of the stored array."""
+        return math.prod(self.shape) * np.dtype(self.stored_dtype).itemsize
+
+
+@dataclass
+class ConvertPlan:
+    """Everything the conversion will write."""
+
+    concat_dim: str
+    axis: np.ndarray[Any, Any]
+    freq: str | None
+    axis_encoding: dict[str, Any]
+    axis_attrs: dict[str, Any]
+    variables: dict[str, VariablePlan]
+    grid: dict[str, xr.Variable]
+    time_chunk: int
+    units: list[WorkUnit]
+    zarr_format: int
+    compression: CompressionSpec
+    attrs: dict[str, Any]
+    inputs: list[str]
+    input_bytes: int
+    uncovered_steps: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def raw_bytes(self) -> int:
+        """Uncompressed bytes of all data variables."""
+        return sum(v.raw_bytes for v in self.variables.values())
+
+    def describe(self, compression_ratio: float | None = None) -> dict[str, Any]:
+        """Return what will be written, as plain data (the ``convert plan`` output)."""
+        first, last = (self.axis[0], self.axis[-1]) if len(self.axis) else (None, None)
+        estimate = None if compression_ratio is None else int(self.raw_bytes / compression_ratio)
+        return {
+            "inputs": len(self.inputs),
+            "input_bytes": self.input_bytes,
+            "zarr_format": self.zarr_format,
+            "concat_dim": self.concat_dim,
+            "steps": len(self.axis),
+            "first": str(first),
+            "last": str(last),
+            "freq": self.freq,
+            "uncovered_steps": self.uncovered_steps,
+            "dims": {
+                d: int(s)
+                for v in self.variables.values()
+                for d, s in zip(v.dims, v.shape, strict=True)
+            },
+            "variables": {
+                v.name: {
+                    "dims": list(v.dims),
+                    "shape": list(v.shape),
+                    "chunks": list(v.chunks),
+                    "dtype": v.stored_dtype,
+                    "packing": None
+                    if v.packing is None
+                    else {
+                        "dtype": v.packing.dtype,
+                        "valid_min": v.packing.valid_min,
+                        "valid_max": v.packing.valid_max,
+                        "max_abs_error": v.packing.max_abs_error,
+                    },
+                    "raw_bytes": v.raw_bytes,
+                }
+                for v in self.variables.values()
+            },
+            "codecs": str(self.compression),
+            "work_units": len(self.units),
+            "raw_bytes": self.raw_bytes,
+            "compression_ratio": compression_ratio,
+            "estimated_bytes": estimate,
+            "notes": list(self.notes),
+        }
+
+
+def _parse_label(text: str, calendar: str | None, numeric: bool) -> Any:
+    if numeric:
+        return float(text)
+    if calendar in (None, "standard", "proleptic_gregorian"):
+        return pd.Timestamp(text).to_datetime64().astype("datetime64[ns]")
+    return xr.date_range(start=text, periods=1, calendar=calendar, use_cftime=True)[0]
+
+
+def _infer_freq(labels: np.ndarray[Any, Any], numeric: bool) -> str | float | None:
+    if len(labels) < 2:
+        return None
+    diffs = np.diff(labels)
+    if numeric:
+        step = float(np.min(diffs))
+        return step if step > 0 and np.allclose(diffs / step, np.round(diffs / step)) else None
+    index = (
+        pd.DatetimeIndex(labels) if labels.dtype.kind == "M" else xr.CFTimeIndex(labels)  # type: ignore[no-untyped-call]
+    )
+    if len(labels) >= 3:
+        inferred = xr.infer_freq(index)  # type: ignore[no-untyped-call]
+        if inferred:
+            return str(inferred)
+    seconds = np.array([pd.Timedelta(d).total_seconds() for d in diffs])
+    step = float(seconds.min())
+    if step > 0 and np.all(np.isclose(seconds % step, 0)):  # gaps: missing files
+        return str(pd.tseries.frequencies.to_offset(pd.Timedelta(seconds=step)).freqstr)
+    return None
+
+
+def build_axis(scan: ScanResult, config: ConvertConfig) -> tuple[np.ndarray[Any, Any], str | None]:
+    """Build the archive's concat-dim labels from the config's range and the inputs.
+
+    Parameters
+    ----------
+    scan
+        The scanned inputs.
+    config
+        ``global_start``, ``global_end``, ``freq``.
+
+    Returns
+    -------
+    tuple
+        The labels and the frequency (``None`` for an irregular axis).
+
+    Raises
+    ------
+    InvalidInputError
+        When a range is given without a frequency that can be known, or the range is
+        empty.
+    """
+    numeric = not scan.datetime_like
+    labels = scan.labels
+    order = sorted(range(len(labels)), key=lambda i: label_key(labels[i]))
+    labels = labels[order]
+    freq = config.freq if config.freq is not None else _infer_freq(labels, numeric)
+    start = (
+        _parse_label(config.global_start, scan.calendar, numeric)
+        if config.global_start
+        else labels[0]
+    )
+    end = (
+        _parse_label(config.global_end, scan.calendar, numeric) if config.global_end else labels[-1]
+    )
+    if label_key(end) < label_key(start):
+        raise InvalidInputError(
+            f"global_end {end} is before global_start {start}", subject="global_end"
+        )
+    if freq is None:
+        if config.global_start or config.global_end:
+            raise InvalidInputError(
+                "a global range needs a frequency, and the inputs' labels have none",
+                subject="freq",
+                hint="give freq, e.g. '1D' or '6h'",
+            )
+        return labels, None
+    if numeric:
+        step = float(freq)
+        count = math.floor((float(end) - float(start)) / step + 1e-9) + 1
+        axis = float(start) + step * np.arange(count)
+        return axis.astype(labels.dtype if labels.dtype.kind == "f" else np.float64), str(step)
+    try:
+        if labels.dtype.kind == "M":
+            axis = pd.date_range(start, end, freq=str(freq)).values.astype("datetime64[ns]")
+        else:
+            axis = np.asarray(
+                xr.date_range(start, end, freq=str(freq), calendar=scan.calendar, use_cftime=True)
+            )
+    except ValueError as exc:
+        raise InvalidInputError(f"invalid freq {freq!r}: {exc}", subject="freq") from None
+    if not len(axis):
+        raise InvalidInputError(
+            f"the range {start} .. {end} by {freq} has no steps", subject="global_start"
+        )
+    return axis, str(freq)
+
+
+def axis_units(axis: np.ndarray[Any, Any]) -> str:
+    """Choose CF time units in which every label of the axis is a whole number."""
+    first = axis[0]
+    if axis.dtype.kind == "M":
+        midnight = first.astype("datetime64[D]")
+        day = str(midnight)
+        seconds = (axis - midnight).astype("timedelta64[ns]").astype(np.int64) / 1e9
+    else:
+        midnight = type(first)(first.year, first.month, first.day, calendar=first.calendar)
+        day = f"{first.year:04d}-{first.month:02d}-{first.day:02d}"
+        seconds = np.array([(t - midnight).total_seconds() for t in axis])
+    for unit, size in (("days", 86400), ("hours", 3600), ("minutes", 60), ("seconds", 1)):
+        if np.all(np.isclose(seconds % size, 0)):
+            return f"{unit} since {day}"
+    return f"milliseconds since {day}"
+
+
+def _packing(
+    schema: VariableSchema, config: ConvertConfig, scan: ScanResult
+) -> tuple[Packing | None, str]:
+    settings = config.packing_for(schema.name)
+    if settings is None or np.dtype(schema.dtype).kind != "f":
+        return None, "error"
+    unpacked = "float64" if schema.dtype == "float64" else "float32"
+    if settings.valid_min is not None and settings.valid_max is not None:
+        low, high = settings.valid_min, settings.valid_max
+    elif "valid_range" in schema.attrs:
+        low, high = (float(v) for v in np.asarray(schema.attrs["valid_range"]).ravel()[:2])
+    elif "valid_min" in schema.attrs and "valid_max" in schema.attrs:
+        low, high = float(schema.attrs["valid_min"]), float(schema.attrs["valid_max"])
+    elif schema.name in scan.data_ranges:
+        low, high = scan.data_ranges[schema.name]
+        if high <= low:
+            high = low + 1.0
+    else:
+        raise InvalidInputError(
+            f"variable {schema.name!r}: packing needs a range, and none is known",
+            subject=schema.name,
+            hint="give valid_min/valid_max in the packing settings, or let the run scan the data",
+        )
+    packing = choose_packing(low, high, settings.bits, unpacked_dtype=unpacked, name=schema.name)
+    return packing, settings.out_of_range
+
+
+def packing_needs_scan(scan: ScanResult, config: ConvertConfig) -> list[str]:
+    """Return the packed variables whose range only a full read of the inputs can give."""
+    names = []
+    for name, schema in scan.variables.items():
+        settings = config.packing_for(name)
+        if settings is None or np.dtype(schema.dtype).kind != "f":
+            continue
+        if settings.valid_min is not None or "valid_range" in schema.attrs:
+            continue
+        if "valid_min" in schema.attrs and "valid_max" in schema.attrs:
+            continue
+        if name not in scan.data_ranges:
+            names.append(name)
+    return names
+
+
+def _chunks_by_dim(
+    scan: ScanResult, config: ConvertConfig, steps: int, packings: dict[str, Packing | None]
+) -> dict[str, int]:
+    dim = scan.concat_dim
+    given = dict(config.chunks or {})
+
+    def full_shape(schema: VariableSchema) -> tuple[int, ...]:
+        return tuple(
+            steps if d == dim else s for d, s in zip(schema.dims, schema.shape, strict=True)
+        )
+
+    def stored_itemsize(schema: VariableSchema) -> int:
+        pack = packings.get(schema.name)
+        return np.dtype(pack.dtype if pack else schema.dtype).itemsize
+
+    largest = max(
+        scan.variables.values(),
+        key=lambda s: (s.has(dim), math.prod(full_shape(s)) * stored_itemsize(s)),
+    )
+    if all(d in given for d in largest.dims):
+        return given
+    plan = plan_chunks(
+        largest.dims,
+        full_shape(largest),
+        np.dtype(f"i{stored_itemsize(largest)}") if stored_itemsize(largest) < 4 else largest.dtype,
+        access_pattern=config.access_pattern,
+        target_chunk_bytes=config.target_chunk_size,
+        series_dim=dim if largest.has(dim) else None,
+    )
+    return {**plan.as_dict(), **given}
+
+
+def _units(
+    scan: ScanResult,
+    positions: list[np.ndarray[Any, Any]],
+    steps: int,
+    chunk: int,
+    per_unit: int,
+) -> list[WorkUnit]:
+    chunk_count = math.ceil(steps / chunk)
+    by_unit: dict[int, list[SourceSlice]] = defaultdict(list)
+    for scanned, target in zip(scan.files, positions, strict=True):
+        unit_of_step = (target // chunk) // per_unit
+        for unit_index in np.unique(unit_of_step):
+            mask = unit_of_step == unit_index
+            file_index = np.nonzero(mask)[0]
+            by_unit[int(unit_index)].append(
+                SourceSlice(
+                    scanned.path,
+                    scanned.size,
+                    tuple(int(i) for i in file_index),
+                    tuple(int(i) for i in target[mask]),
+                )
+            )
+    units = []
+    for unit_index in range(math.ceil(chunk_count / per_unit)):
+        if unit_index not in by_unit:
+            continue
+        start = unit_index * per_unit * chunk
+        stop = min(steps, start + per_unit * chunk)
+        units.append(WorkUnit(start, stop, tuple(by_unit[unit_index])))
+    return units
+
+
+def build_plan(scan: ScanResult, config: ConvertConfig) -> ConvertPlan:
+    """Plan the conversion of scanned inputs; reads and writes nothing.
+
+    Parameters
+    ----------
+    scan
+        The scanned inputs (with ``data_ranges`` for packed variables that need them).
+    config
+        The conversion config.
+
+    Returns
+    -------
+    ConvertPlan
+        Axis, variables, chunks and work units.
+
+    Raises
+    ------
+    InvalidInputError
+        When an input label is not on the axis (naming the file and the label), or a
+        packing range is unknown.
+    """
+    dim = scan.concat_dim
+    axis, freq = build_axis(scan, config)
+    index = {label_key(v): i for i, v in enumerate(axis)}
+    positions = []
+    for scanned in scan.files:
+        target = []
+        for label in scanned.labels:
+            at = index.get(label_key(label))
+            if at is None:
+                raise InvalidInputError(
+                    f"label {label} of {scanned.path} is not on the archive's {dim!r} grid "
+                    f"({axis[0]} .. {axis[-1]} by {freq})",
+                    subject=scanned.path,
+                    hint="widen global_start/global_end, or fix freq",
+                )
+            target.append(at)
+        positions.append(np.asarray(target, dtype=np.int64))
+    packings = {}
+    policies = {}
+    for name, schema in scan.variables.items():
+        packings[name], policies[name] = _packing(schema, config, scan)
+    by_dim = _chunks_by_dim(scan, config, len(axis), packings)
+    variables = {}
+    for name, schema in scan.variables.items():
+        shape = tuple(
+            len(axis) if d == dim else s for d, s in zip(schema.dims, schema.shape, strict=True)
+        )
+        chunks = tuple(
+            max(1, min(by_dim.get(d, s), s)) for d, s in zip(schema.dims, shape, strict=True)
+        )
+        pack = packings[name]
+        stored = pack.dtype if pack else schema.dtype
+        fill: Any = pack.fill_value if pack else _fill_value(schema)
+        variables[name] = VariablePlan(
+            name,
+            schema.dims,
+            shape,
+            chunks,
+            schema.dtype,
+            stored,
+            fill,
+            pack,
+            policies[name],
+            dict(schema.attrs),
+            schema.has(dim),
+        )
+    time_chunk = by_dim.get(dim, len(axis))
+    row_bytes = sum(
+        math.prod(s for d, s in zip(v.dims, v.shape, strict=True) if d != dim)
+        * np.dtype(v.source_dtype).itemsize
+        for v in variables.values()
+        if v.series
+    )
+    per_unit = config.chunks_per_unit or max(1, UNIT_BUDGET_BYTES // max(1, row_bytes * time_chunk))
+    units = _units(scan, positions, len(axis), time_chunk, per_unit)
+    covered = sum(len(p) for p in positions)
+    encoding = {"units": axis_units(axis) if axis.dtype.kind in "MO" else None}
+    if scan.calendar and axis.dtype.kind in "MO":
+        encoding["calendar"] = scan.calendar
+    notes = []
+    if covered < len(axis):
+        notes.append(f"{len(axis) - covered} step(s) of the axis have no input and stay empty")
+    return ConvertPlan(
+        concat_dim=dim,
+        axis=axis,
+        freq=freq,
+        axis_encoding={k: v for k, v in encoding.items() if v is not None},
+        axis_attrs={k: v for k, v in scan.label_attrs.items() if k not in ("units", "calendar")},
+        variables=variables,
+        grid=scan.grid,
+        time_chunk=time_chunk,
+        units=units,
+        zarr_format=config.zarr_format,
+        compression=CompressionSpec.parse(config.compression),
+        attrs={**scan.attrs, **config.attrs},
+        inputs=[f.path for f in scan.files],
+        input_bytes=scan.input_bytes,
+        uncovered_steps=len(axis) - covered,
+        notes=notes,
+    )
+
+
+def _fill_value(schema: VariableSchema) -> Any:
+    kind = np.dtype(schema.dtype).kind
+    if kind == "f":
+        return float("nan")
+    if "_FillValue" in schema.source_encoding:
+        return np.asarray(schema.source_encoding["_FillValue"]).item()
+    return 0

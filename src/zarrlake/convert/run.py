@@ -1,0 +1,342 @@
+"""``convert run``: scan, plan, template, parallel unit writes, resume, final verify.
+
+Work runs in local processes by default (a forkserver pool that starts while the
+inputs are scanned), inline with one worker, or on a Dask distributed cluster when a
+scheduler address or client is given. Each finished unit leaves a completion record,
+so a re-run after a crash writes only the units without one.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import logging
+import multiprocessing
+import os
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from zarrlake.convert.config import ConvertConfig, as_config
+from zarrlake.convert.inputs import expand_inputs
+from zarrlake.convert.plan import ConvertPlan, WorkUnit, build_plan, packing_needs_scan
+from zarrlake.convert.scan import FileScan, ScanResult, scan_data_ranges, scan_inputs
+from zarrlake.convert.template import (
+    archive_exists,
+    create_template_from_plan,
+    read_plan_record,
+    structure_digest,
+)
+from zarrlake.convert.writer import ArchiveWriter, ReadOptions, WriteStats, read_records
+from zarrlake.errors import AlreadyExistsError, InvalidInputError
+from zarrlake.meta.report import Report
+from zarrlake.storage.urls import open_store
+
+__all__ = ["ConvertResult", "plan", "run", "scan"]
+
+log = logging.getLogger(__name__)
+
+_WRITERS: dict[tuple[str, str], ArchiveWriter] = {}
+
+
+@dataclass
+class ConvertResult:
+    """What a run did."""
+
+    target: str
+    units_total: int
+    units_written: int
+    units_skipped: int
+    steps_written: int
+    input_bytes: int
+    seconds: float
+    template_created: bool
+    report: Report | None = None
+    plan: ConvertPlan | None = field(default=None, repr=False)
+
+    @property
+    def throughput(self) -> float:
+        """Input bytes per second of the whole run."""
+        return self.input_bytes / self.seconds if self.seconds else 0.0
+
+
+def _writer(target: str, options: Mapping[str, Any] | None, digest: str) -> ArchiveWriter:
+    key = (target, digest)
+    writer = _WRITERS.get(key)
+    if writer is None:
+        writer = ArchiveWriter(target, options)
+        _WRITERS.clear()  # one archive per worker at a time
+        _WRITERS[key] = writer
+    return writer
+
+
+def write_unit_task(
+    target: str,
+    target_options: Mapping[str, Any] | None,
+    digest: str,
+    unit: WorkUnit,
+    read: ReadOptions,
+) -> WriteStats:
+    """Write one unit in a worker process (the task sent to pools and Dask).
+
+    Parameters
+    ----------
+    target, target_options
+        The archive.
+    digest
+        The template's structure digest (a cache key for the opened archive).
+    unit
+        The unit.
+    read
+        How to read inputs.
+
+    Returns
+    -------
+    WriteStats
+        What was written.
+    """
+    _limit_codec_threads()
+    return _writer(target, target_options, digest).write_unit(unit, read)
+
+
+def _limit_codec_threads() -> None:
+    # Each worker encodes on its own core; blosc's own threads would oversubscribe.
+    import numcodecs.blosc
+
+    numcodecs.blosc.set_nthreads(1)
+
+
+def _warm_up() -> int:
+    return os.getpid()
+
+
+def scan(
+    inputs: str | Iterable[str],
+    config: ConvertConfig | Mapping[str, Any] | None = None,
+    *,
+    on_file: Callable[[FileScan], None] | None = None,
+    **overrides: Any,
+) -> ScanResult:
+    """Expand and scan inputs (coordinates only), checking they fit together.
+
+    Returns
+    -------
+    ScanResult
+        The scanned inputs.
+    """
+    settings = as_config(config, **overrides)
+    paths = expand_inputs(inputs, settings.storage_options)
+    result = scan_inputs(paths, settings, on_file=on_file)
+    needs = packing_needs_scan(result, settings)
+    if needs:
+        scan_data_ranges(result, needs, settings)
+    return result
+
+
+def plan(
+    inputs: str | Iterable[str],
+    config: ConvertConfig | Mapping[str, Any] | None = None,
+    **overrides: Any,
+) -> ConvertPlan:
+    """Plan a conversion without writing anything.
+
+    Parameters
+    ----------
+    inputs
+        Files, globs or URLs.
+    config
+        The conversion config (or a dict); keyword overrides win.
+    **overrides
+        Config keys.
+
+    Returns
+    -------
+    ConvertPlan
+        What would be written; ``describe()`` gives it as plain data.
+    """
+    settings = as_config(config, **overrides)
+    return build_plan(scan(inputs, settings), settings)
+
+
+class _Executor:
+    """Runs unit tasks inline, in a local process pool, or on a Dask cluster."""
+
+    def __init__(self, workers: int, scheduler: Any) -> None:
+        self.scheduler = scheduler
+        self.workers = workers
+        self.pool: cf.ProcessPoolExecutor | None = None
+        self.client: Any = None
+        if scheduler is None and workers > 1:
+            context = multiprocessing.get_context("forkserver")
+            context.set_forkserver_preload(["zarrlake.convert.run"])
+            self.pool = cf.ProcessPoolExecutor(workers, mp_context=context)
+            for _ in range(workers):  # start the workers while the caller scans
+                self.pool.submit(_warm_up)
+
+    def map(self, tasks: list[tuple[Any, ...]]) -> Iterator[WriteStats]:
+        if self.scheduler is not None:
+            yield from self._dask(tasks)
+        elif self.pool is not None:
+            futures = [self.pool.submit(write_unit_task, *task) for task in tasks]
+            try:
+                for future in cf.as_completed(futures):
+                    yield future.result()
+            except BaseException:
+                for future in futures:
+                    future.cancel()
+                raise
+        else:
+            for task in tasks:
+                yield write_unit_task(*task)
+
+    def _dask(self, tasks: list[tuple[Any, ...]]) -> Iterator[WriteStats]:
+        from distributed import Client, as_completed
+
+        client = (
+            self.scheduler if isinstance(self.scheduler, Client) else Client(self.scheduler)  # type: ignore[no-untyped-call]
+        )
+        try:
+            futures = [
+                client.submit(write_unit_task, *task, pure=False, retries=0) for task in tasks
+            ]
+            for future in as_completed(futures):  # type: ignore[no-untyped-call]
+                yield future.result()
+        finally:
+            if client is not self.scheduler:
+                client.close()  # type: ignore[no-untyped-call]
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _prepare_target(
+    target: str, settings: ConvertConfig, the_plan: ConvertPlan, overwrite: bool
+) -> bool:
+    """Create the template, or check an existing one is this plan's; True when created."""
+    store = open_store(target, mode="a", storage_options=settings.target_storage_options)
+    if archive_exists(store) and not overwrite:
+        record = read_plan_record(store)
+        if record is not None and record.get("structure") == structure_digest(the_plan):
+            return False
+        raise AlreadyExistsError(
+            f"{target} already holds an archive that is not this conversion's template"
+            + ("" if record else " (it has no conversion record)"),
+            subject=target,
+            hint="pick a new target, or pass overwrite=True (--overwrite) to replace it",
+        )
+    create_template_from_plan(
+        the_plan,
+        store,
+        overwrite=overwrite,
+        engine=settings.engine,
+        storage_options=settings.storage_options,
+    )
+    return True
+
+
+def run(
+    inputs: str | Iterable[str],
+    target: str,
+    config: ConvertConfig | Mapping[str, Any] | None = None,
+    *,
+    workers: int | None = None,
+    scheduler: Any = None,
+    overwrite: bool = False,
+    verify: bool = True,
+    on_scan: Callable[[FileScan], None] | None = None,
+    on_plan: Callable[[ConvertPlan, int], None] | None = None,
+    on_unit: Callable[[WriteStats], None] | None = None,
+    **overrides: Any,
+) -> ConvertResult:
+    """Convert input files into one archive, in parallel, resuming what a crash left.
+
+    Parameters
+    ----------
+    inputs
+        Files, globs or URLs.
+    target
+        The archive's URL.
+    config
+        The conversion config (or a dict); keyword overrides win.
+    workers
+        Local worker processes (default: the CPU count); 1 runs inline.
+    scheduler
+        A Dask distributed scheduler address (``tcp://host:port``) or ``Client``.
+    overwrite
+        Replace an archive that is not this conversion's template.
+    verify
+        Verify the archive at the end (records, chunks, coordinates, a sample of values).
+    on_scan, on_plan, on_unit
+        Progress callbacks: after each scanned file; once with the plan and the
+        number of units to write; after each written unit.
+    **overrides
+        Config keys.
+
+    Returns
+    -------
+    ConvertResult
+        Counts, bytes, time and the verify report.
+
+    Raises
+    ------
+    InvalidInputError
+        For inputs that do not fit together (nothing is written).
+    AlreadyExistsError
+        When the target holds another archive and ``overwrite`` is false.
+    """
+    began = time.perf_counter()
+    settings = as_config(config, **overrides)
+    count = workers if workers is not None else (os.cpu_count() or 1)
+    if count < 1:
+        raise InvalidInputError(f"workers must be at least 1, not {count}", subject="workers")
+    executor = _Executor(count, scheduler)
+    try:
+        the_plan = build_plan(scan(inputs, settings, on_file=on_scan), settings)
+        created = _prepare_target(target, settings, the_plan, overwrite)
+        store = open_store(target, mode="r+", storage_options=settings.target_storage_options)
+        records = read_records(store)
+        todo = [
+            u
+            for u in the_plan.units
+            if records.get(u.key, {}).get("fingerprint") != u.fingerprint()
+        ]
+        if on_plan is not None:
+            on_plan(the_plan, len(todo))
+        read = ReadOptions(
+            settings.engine, settings.storage_options, settings.retries, settings.retry_backoff
+        )
+        digest = structure_digest(the_plan)
+        tasks = [(target, settings.target_storage_options, digest, u, read) for u in todo]
+        steps = 0
+        written_bytes = 0
+        for stats in executor.map(tasks):
+            steps += stats.steps
+            written_bytes += stats.input_bytes
+            if on_unit is not None:
+                on_unit(stats)
+    finally:
+        executor.close()
+    report = None
+    if verify:
+        from zarrlake.convert.verify import verify as verify_archive
+
+        report = verify_archive(
+            target,
+            the_plan.inputs if settings.verify_sample else None,
+            sample=settings.verify_sample,
+            storage_options=settings.target_storage_options,
+            config=settings,
+        )
+    return ConvertResult(
+        target=target,
+        units_total=len(the_plan.units),
+        units_written=len(todo),
+        units_skipped=len(the_plan.units) - len(todo),
+        steps_written=steps,
+        input_bytes=the_plan.input_bytes,
+        seconds=time.perf_counter() - began,
+        template_created=created,
+        report=report,
+        plan=the_plan,
+    )

@@ -1,0 +1,196 @@
+"""The template: a metadata-only archive over the whole axis, written in one transaction.
+
+Coordinates (and variables without the concat dim) are written; data variables get
+their metadata and no chunks. Beside it, ``.zarrlake/convert/plan.json`` keeps what
+region writers need and Zarr cannot hold (the out-of-range policy per variable) and a
+digest of the archive's structure, so a re-run can tell its own template from another.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import dask.array
+import numpy as np
+import xarray as xr
+from zarr.abc.store import Store
+
+from zarrlake.convert.inputs import open_input
+from zarrlake.convert.plan import ConvertPlan
+from zarrlake.errors import AlreadyExistsError, InvalidInputError
+from zarrlake.storage._sync import run
+from zarrlake.storage.atomic import atomic_put, delete_key, read_bytes
+from zarrlake.storage.listing import alist_keys
+from zarrlake.storage.urls import store_url
+from zarrlake.txn import Transaction
+
+__all__ = [
+    "PLAN_KEY",
+    "RECORD_PREFIX",
+    "create_template_from_plan",
+    "read_plan_record",
+    "structure_digest",
+]
+
+PLAN_KEY = ".zarrlake/convert/plan.json"
+RECORD_PREFIX = ".zarrlake/convert/done/"
+
+
+def structure_digest(plan: ConvertPlan) -> str:
+    """Return a digest of what the template fixes: axis, variables, chunks, encodings."""
+    parts = {
+        "dim": plan.concat_dim,
+        "steps": len(plan.axis),
+        "first": str(plan.axis[0]) if len(plan.axis) else None,
+        "last": str(plan.axis[-1]) if len(plan.axis) else None,
+        "format": plan.zarr_format,
+        "codecs": str(plan.compression),
+        "variables": {
+            v.name: [v.dims, v.shape, v.chunks, v.stored_dtype, repr(v.packing)]
+            for v in plan.variables.values()
+        },
+    }
+    return hashlib.sha256(json.dumps(parts, default=str).encode()).hexdigest()[:32]
+
+
+def _encoding(plan: ConvertPlan) -> dict[str, dict[str, Any]]:
+    fmt = plan.zarr_format
+    codec_kwargs = plan.compression.zarr_kwargs(fmt)  # type: ignore[arg-type]
+    encoding: dict[str, dict[str, Any]] = {}
+    for v in plan.variables.values():
+        entry: dict[str, Any] = {"chunks": v.chunks, **codec_kwargs}
+        if v.packing is not None:
+            entry.update(v.packing.encoding())
+        elif np.dtype(v.stored_dtype).kind == "f":
+            entry["_FillValue"] = np.dtype(v.stored_dtype).type(np.nan)
+        else:
+            entry["_FillValue"] = np.dtype(v.stored_dtype).type(v.fill_value)
+        if fmt == 3:
+            # xarray leaves zarr's fill_value at 0 for packed arrays in format 3, so
+            # never-written chunks would read as add_offset instead of missing.
+            entry["fill_value"] = entry["_FillValue"]
+        encoding[v.name] = entry
+    axis_encoding = dict(plan.axis_encoding)
+    if axis_encoding.get("units"):
+        axis_encoding["dtype"] = "int64"
+    encoding[plan.concat_dim] = {"chunks": (max(1, len(plan.axis)),), **axis_encoding}
+    return encoding
+
+
+def template_dataset(plan: ConvertPlan, static: Mapping[str, xr.Variable]) -> xr.Dataset:
+    """Build the lazy dataset whose ``to_zarr(compute=False)`` writes the template."""
+    dim = plan.concat_dim
+    coords: dict[str, Any] = {dim: xr.Variable(dim, plan.axis, attrs=dict(plan.axis_attrs))}
+    coords.update(plan.grid)
+    data_vars: dict[str, Any] = {}
+    for v in plan.variables.values():
+        attrs = dict(v.attrs)
+        if v.packing is not None:
+            attrs.update(v.packing.attrs())
+        if v.series:
+            unpacked = v.packing.unpacked_dtype if v.packing else v.source_dtype
+            lazy = dask.array.zeros(v.shape, chunks=v.chunks, dtype=unpacked)
+            data_vars[v.name] = xr.Variable(v.dims, lazy, attrs=attrs)
+        else:
+            data_vars[v.name] = xr.Variable(v.dims, static[v.name].values, attrs=attrs)
+    return xr.Dataset(data_vars, coords=coords, attrs=dict(plan.attrs))
+
+
+def _static_variables(
+    plan: ConvertPlan, engine: str | None, options: Any
+) -> dict[str, xr.Variable]:
+    names = [v.name for v in plan.variables.values() if not v.series]
+    if not names:
+        return {}
+    with open_input(plan.inputs[0], engine=engine, storage_options=options) as ds:
+        return {name: ds[name].variable.load() for name in names}
+
+
+def read_plan_record(store: Store) -> dict[str, Any] | None:
+    """Return the conversion record of an archive, or ``None`` when it has none."""
+    data = read_bytes(store, PLAN_KEY)
+    if data is None:
+        return None
+    try:
+        record: dict[str, Any] = json.loads(data)
+    except ValueError:
+        return None
+    return record
+
+
+def plan_record(plan: ConvertPlan) -> dict[str, Any]:
+    """Return the record a template keeps for its region writers."""
+    return {
+        "version": 1,
+        "concat_dim": plan.concat_dim,
+        "structure": structure_digest(plan),
+        "freq": plan.freq,
+        "out_of_range": {v.name: v.out_of_range for v in plan.variables.values()},
+    }
+
+
+def archive_exists(store: Store) -> bool:
+    """Whether the store holds any Zarr document at its root."""
+    return any(read_bytes(store, key) is not None for key in ("zarr.json", ".zgroup"))
+
+
+def create_template_from_plan(
+    plan: ConvertPlan,
+    store: Store,
+    *,
+    overwrite: bool = False,
+    engine: str | None = None,
+    storage_options: Any = None,
+) -> None:
+    """Write the template of a plan into a store, atomically and under the archive lock.
+
+    Parameters
+    ----------
+    plan
+        The conversion plan.
+    store
+        The target store, writable.
+    overwrite
+        Replace an existing archive.
+    engine, storage_options
+        For reading variables without the concat dim from the first input.
+
+    Raises
+    ------
+    AlreadyExistsError
+        When the target holds an archive and ``overwrite`` is false.
+    """
+    url = store_url(store)
+    static = _static_variables(plan, engine, storage_options)
+    ds = template_dataset(plan, static)
+    encoding = _encoding(plan)
+    with Transaction(store, operation="convert-template") as txn:
+        if archive_exists(store):
+            if not overwrite:
+                raise AlreadyExistsError(
+                    f"{url} already holds an archive",
+                    subject=url,
+                    hint="pick a new target, or pass overwrite=True (--overwrite) to replace it",
+                )
+            txn.clear()
+        for key in run(alist_keys(store, RECORD_PREFIX.rstrip("/"))):
+            delete_key(store, key)
+        try:
+            ds.to_zarr(
+                txn.staging,
+                mode="w-",
+                encoding=encoding,
+                compute=False,
+                zarr_format=plan.zarr_format,
+                consolidated=False,
+            )
+        except (ValueError, TypeError) as exc:
+            raise InvalidInputError(
+                f"cannot write the template of {url}: {exc}", subject=url
+            ) from exc
+        # The record goes first: a template that exists always has its record.
+        atomic_put(store, PLAN_KEY, json.dumps(plan_record(plan), indent=1).encode())
+        txn.commit()

@@ -1,0 +1,516 @@
+"""Region writes into a template: whole work units, or one file's region under chunk locks.
+
+A work unit owns whole chunks along the concat dim, so it writes without locks. One
+file's region (``write_region``) usually shares its first and last chunk with the
+neighbouring files; those partial chunks are read-modified-written under a lock per
+(variable, chunk) kept in the archive's store, the same put-if-absent protocol as the
+archive lock (a dead writer's lock is broken automatically). Chunk writes are atomic
+(zarr's local store renames a temporary file; S3 puts are atomic), so a killed writer
+never tears a chunk another writer filled.
+
+After writing, each unit or file leaves a completion record under
+``.zarrlake/convert/done/``: resume skips what is recorded, and verify tells a
+never-written step from a written all-NaN one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import math
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import xarray as xr
+import zarr
+from zarr.abc.store import Store
+
+from zarrlake.convert.inputs import open_input, with_retries
+from zarrlake.convert.plan import WorkUnit
+from zarrlake.convert.scan import label_key
+from zarrlake.convert.template import PLAN_KEY, RECORD_PREFIX, read_plan_record
+from zarrlake.encoding.packing import OutOfRangePolicy, Packing
+from zarrlake.errors import InvalidInputError, NotFoundError
+from zarrlake.storage.atomic import atomic_put
+from zarrlake.storage.urls import open_store, store_url
+from zarrlake.txn.lock import ArchiveLock, LockOptions
+
+__all__ = ["ArchiveWriter", "ReadOptions", "WriteStats", "step_ranges"]
+
+BLOCK_BYTES = 64 * 2**20
+"""Upper bound of one in-memory block (the unit's steps by some rows of chunks)."""
+
+_Source = tuple[xr.Dataset, str, int, int, int]
+"""An input run: (dataset, path, first file row, first archive step, count)."""
+
+_CHUNK_LOCK = LockOptions(timeout=900, stale_after=60, poll_interval=0.02)
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    """How inputs are opened and retried."""
+
+    engine: str | None = None
+    storage_options: Mapping[str, Any] | None = None
+    retries: int = 3
+    backoff: float = 0.5
+
+
+@dataclass
+class WriteStats:
+    """What one unit or file write did."""
+
+    key: str
+    steps: int
+    input_bytes: int
+    seconds: float
+    skipped: bool = False
+
+
+@dataclass
+class _Variable:
+    name: str
+    dims: tuple[str, ...]
+    shape: tuple[int, ...]
+    chunks: tuple[int, ...]
+    dtype: np.dtype[Any]
+    unpacked: np.dtype[Any]
+    fill: Any
+    packing: Packing | None
+    policy: OutOfRangePolicy
+    array: Any
+
+    def time_chunk(self, dim: str) -> int:
+        return self.chunks[self.dims.index(dim)]
+
+
+def step_ranges(steps: Sequence[int]) -> list[list[int]]:
+    """Compress sorted step indices into ``[start, stop)`` ranges."""
+    ranges: list[list[int]] = []
+    for step in steps:
+        if ranges and ranges[-1][1] == step:
+            ranges[-1][1] = step + 1
+        else:
+            ranges.append([int(step), int(step) + 1])
+    return ranges
+
+
+def _runs(file_rows: Sequence[int], steps: Sequence[int]) -> list[tuple[int, int]]:
+    """Split a mapping into runs that are consecutive in both the file and the archive."""
+    runs = []
+    begin = 0
+    for i in range(1, len(steps) + 1):
+        if i == len(steps) or steps[i] != steps[i - 1] + 1 or file_rows[i] != file_rows[i - 1] + 1:
+            runs.append((begin, i))
+            begin = i
+    return runs
+
+
+def _packing_of(variable: xr.DataArray) -> Packing | None:
+    encoding = variable.encoding
+    if "scale_factor" not in encoding and "add_offset" not in encoding:
+        return None
+    dtype = np.dtype(encoding.get("dtype", "int16"))
+    if dtype.kind not in "iu":
+        return None
+    scale = float(encoding.get("scale_factor", 1.0))
+    offset = float(encoding.get("add_offset", 0.0))
+    fill = int(encoding.get("_FillValue", np.iinfo(dtype).min))
+    limit = int(np.iinfo(dtype).max)
+    low = float(variable.attrs.get("valid_min", offset - limit * scale))
+    high = float(variable.attrs.get("valid_max", offset + limit * scale))
+    unpacked = "float64" if variable.dtype == np.float64 else "float32"
+    return Packing(str(dtype), scale, offset, fill, low, high, unpacked)
+
+
+class ArchiveWriter:
+    """Writes regions of one template; open once per process and reuse.
+
+    Parameters
+    ----------
+    target
+        The archive's URL or an open (writable) store.
+    storage_options
+        fsspec options for a remote target.
+    """
+
+    def __init__(self, target: str | Store, storage_options: Mapping[str, Any] | None = None):
+        self.store = (
+            open_store(target, mode="r+", storage_options=dict(storage_options or {}))
+            if isinstance(target, str)
+            else target
+        )
+        self.url = store_url(self.store)
+        record = read_plan_record(self.store) or {}
+        self.concat_dim: str = record.get("concat_dim", "time")
+        policies: dict[str, OutOfRangePolicy] = record.get("out_of_range", {})
+        try:
+            ds = xr.open_zarr(self.store, consolidated=None, chunks=None)
+        except (FileNotFoundError, KeyError, ValueError) as exc:
+            raise NotFoundError(
+                f"{self.url} is not an archive with a template ({exc})",
+                subject=self.url,
+                hint="create the template first (convert create-template, or convert run)",
+            ) from None
+        dim = self.concat_dim
+        if dim not in ds.dims:
+            raise InvalidInputError(
+                f"{self.url} has no dimension {dim!r} to write regions along",
+                subject=self.url,
+            )
+        self.axis = ds[dim].values
+        self.index = {label_key(v): i for i, v in enumerate(self.axis)}
+        self.grid = {
+            str(d): np.asarray(ds[d].values) for d in ds.dims if d != dim and d in ds.coords
+        }
+        group = zarr.open_group(
+            self.store, mode="r" if self.store.read_only else "r+", use_consolidated=False
+        )
+        self.variables: dict[str, _Variable] = {}
+        for name, variable in ds.data_vars.items():
+            if dim not in variable.dims:
+                continue
+            array = group[str(name)]
+            if not isinstance(array, zarr.Array):
+                continue
+            packing = _packing_of(variable)
+            self.variables[str(name)] = _Variable(
+                name=str(name),
+                dims=tuple(str(d) for d in variable.dims),
+                shape=tuple(array.shape),
+                chunks=tuple(array.chunks),
+                dtype=array.dtype,
+                unpacked=np.dtype(variable.dtype),
+                fill=np.nan if variable.dtype.kind == "f" else array.fill_value,
+                packing=packing,
+                policy=policies.get(str(name), "error"),
+                array=array.with_config({"write_empty_chunks": True}),
+            )
+        ds.close()
+
+    # -- checks -------------------------------------------------------------------------
+
+    def check_fits(self, ds: xr.Dataset, path: str) -> None:
+        """Check an input has the archive's variables, dims and grid.
+
+        Raises
+        ------
+        InvalidInputError
+            When the file lacks a variable or has other dims or another grid.
+        """
+        dim = self.concat_dim
+        if dim not in ds.dims:
+            raise InvalidInputError(f"input {path} has no dimension {dim!r}", subject=path)
+        for name, var in self.variables.items():
+            if name not in ds.data_vars:
+                raise InvalidInputError(
+                    f"input {path} lacks variable {name!r} of {self.url}", subject=path
+                )
+            if tuple(str(d) for d in ds[name].dims) != var.dims:
+                raise InvalidInputError(
+                    f"variable {name!r} of {path} has dims {ds[name].dims}, the archive {var.dims}",
+                    subject=path,
+                )
+        for coord, values in self.grid.items():
+            if coord in ds.coords and not np.array_equal(
+                np.asarray(ds[coord].values), values, equal_nan=values.dtype.kind == "f"
+            ):
+                raise InvalidInputError(
+                    f"coordinate {coord!r} of {path} differs from the archive's (a different grid)",
+                    subject=path,
+                    hint="regrid the file first, or convert it into another archive",
+                )
+
+    def positions(self, ds: xr.Dataset, path: str) -> np.ndarray[Any, Any]:
+        """Check an input against the archive and return where its steps go.
+
+        Raises
+        ------
+        InvalidInputError
+            When the file does not fit (:meth:`check_fits`), or has a label that is
+            not on the archive's axis (exact matching; the error names file and label).
+        """
+        self.check_fits(ds, path)
+        dim = self.concat_dim
+        labels = ds[dim].values
+        if labels.dtype == object and len(labels) and self.axis.dtype.kind == "M":
+            raise InvalidInputError(
+                f"{dim!r} of {path} uses calendar {getattr(labels[0], 'calendar', '?')!r}, "
+                "the archive a standard calendar",
+                subject=path,
+            )
+        positions = []
+        for label in labels:
+            at = self.index.get(label_key(label))
+            if at is None:
+                raise InvalidInputError(
+                    f"label {label} of {path} is not on the {dim!r} axis of {self.url} "
+                    f"({self.axis[0]} .. {self.axis[-1]})",
+                    subject=path,
+                    hint="extend the template (global_start/global_end/freq), or check the file",
+                )
+            positions.append(at)
+        return np.asarray(positions, dtype=np.int64)
+
+    # -- data movement -------------------------------------------------------------------
+
+    def _blocks(self, var: _Variable, steps: int) -> list[tuple[slice, ...]]:
+        """Split the non-concat dims into blocks of whole chunks that fit the budget."""
+        dim_at = var.dims.index(self.concat_dim)
+        others = [i for i in range(len(var.dims)) if i != dim_at]
+        if not others:
+            return [()]
+        split = others[0]
+        row_bytes = (
+            steps * var.unpacked.itemsize * math.prod(var.shape[i] for i in others if i != split)
+        )
+        chunk = var.chunks[split]
+        rows = max(chunk, (BLOCK_BYTES // max(1, row_bytes)) // chunk * chunk)
+        blocks = []
+        for begin in range(0, var.shape[split], rows):
+            block = tuple(
+                slice(begin, min(begin + rows, var.shape[split])) if i == split else slice(None)
+                for i in others
+            )
+            blocks.append(block)
+        return blocks
+
+    def _read(
+        self,
+        ds: xr.Dataset,
+        path: str,
+        var: _Variable,
+        file_rows: slice,
+        block: tuple[slice, ...],
+        read: ReadOptions,
+    ) -> np.ndarray[Any, Any]:
+        dim = self.concat_dim
+        others = [d for d in var.dims if d != dim]
+        selection = {dim: file_rows, **dict(zip(others, block, strict=True))}
+
+        def load() -> np.ndarray[Any, Any]:
+            return np.asarray(ds[var.name].isel(selection).values)
+
+        values = with_retries(load, what=path, retries=read.retries, backoff=read.backoff)
+        if var.packing is not None:
+            values = var.packing.check_range(
+                values,
+                policy=var.policy,
+                name=var.name,
+                where=path,
+            )
+        return values
+
+    def _store(
+        self, var: _Variable, values: np.ndarray[Any, Any], rows: slice, block: tuple[slice, ...]
+    ) -> None:
+        dim_at = var.dims.index(self.concat_dim)
+        index = list(block)
+        index.insert(dim_at, rows)
+        if var.packing is not None:
+            encoded = var.packing.pack(values, name=var.name)
+        else:
+            encoded = values.astype(var.dtype, copy=False)
+        var.array[tuple(index)] = encoded
+
+    def _copy_segment(
+        self,
+        sources: Sequence[_Source],
+        var: _Variable,
+        start: int,
+        stop: int,
+        read: ReadOptions,
+    ) -> None:
+        """Fill archive steps [start, stop) of one variable from its sources.
+
+        A source ``(ds, path, file_row, step, count)`` maps ``count`` consecutive file
+        rows from ``file_row`` onto archive steps from ``step``; steps outside
+        [start, stop) are ignored, steps no source covers get the fill value.
+        """
+        dim_at = var.dims.index(self.concat_dim)
+        other_sizes = [size for i, size in enumerate(var.shape) if i != dim_at]
+        for block in self._blocks(var, stop - start):
+            shape = [
+                len(range(*part.indices(size)))
+                for part, size in zip(block, other_sizes, strict=True)
+            ]
+            shape.insert(dim_at, stop - start)
+            buffer = np.full(shape, var.fill, dtype=var.unpacked)
+            for ds, path, file_row, step, count in _clip(sources, start, stop):
+                values = self._read(ds, path, var, slice(file_row, file_row + count), block, read)
+                where: list[slice] = [slice(None)] * len(shape)
+                where[dim_at] = slice(step - start, step - start + count)
+                buffer[tuple(where)] = values
+            self._store(var, buffer, slice(start, stop), block)
+
+    # -- work units ----------------------------------------------------------------------
+
+    def write_unit(self, unit: WorkUnit, read: ReadOptions) -> WriteStats:
+        """Write one work unit (whole chunks, no locks) and record it.
+
+        Returns
+        -------
+        WriteStats
+            Steps written and bytes read.
+        """
+        began = time.perf_counter()
+        with contextlib.ExitStack() as stack:
+            sources: list[_Source] = []
+            for source in unit.sources:
+                ds = stack.enter_context(_opened(source.path, read))
+                self.check_fits(ds, source.path)  # the file still fits the archive
+                for begin, end in _runs(source.file_index, source.target_index):
+                    row, step = source.file_index[begin], source.target_index[begin]
+                    sources.append((ds, source.path, row, step, end - begin))
+            for var in self.variables.values():
+                self._copy_segment(sources, var, unit.start, unit.stop, read)
+        self._record(
+            unit.key,
+            {
+                "kind": "unit",
+                "fingerprint": unit.fingerprint(),
+                "steps": step_ranges(unit.steps),
+                "inputs": [s.path for s in unit.sources],
+            },
+        )
+        return WriteStats(unit.key, len(unit.steps), unit.input_bytes, time.perf_counter() - began)
+
+    # -- one file's region ---------------------------------------------------------------
+
+    def write_file(
+        self,
+        path: str,
+        read: ReadOptions,
+        region: Mapping[str, slice] | None = None,
+        lock_options: LockOptions | None = None,
+    ) -> WriteStats:
+        """Write one input file into its region; partial chunks are written under locks.
+
+        Parameters
+        ----------
+        path
+            The input file.
+        read
+            How to open and retry it.
+        region
+            An explicit region (``{"time": slice(a, b)}``); default: found by exact
+            label matching.
+        lock_options
+            How the chunk locks wait.
+
+        Returns
+        -------
+        WriteStats
+            Steps written.
+        """
+        began = time.perf_counter()
+        with _opened(path, read) as ds:
+            target = self._region_positions(ds, path, region)
+            rows = list(range(len(target)))
+            for var in self.variables.values():
+                for begin, end in _runs(rows, [int(t) for t in target]):
+                    start, stop = int(target[begin]), int(target[begin]) + (end - begin)
+                    source: list[_Source] = [(ds, path, begin, start, end - begin)]
+                    for seg_start, seg_stop, partial in self._segments(var, start, stop):
+                        if not partial:
+                            self._copy_segment(source, var, seg_start, seg_stop, read)
+                            continue
+                        chunk = seg_start // var.time_chunk(self.concat_dim)
+                        with ArchiveLock(
+                            self.store,
+                            lock_options or _CHUNK_LOCK,
+                            key=f".zarrlake/convert/locks/{var.name}/{chunk}",
+                        ):
+                            self._copy_segment(source, var, seg_start, seg_stop, read)
+        steps = sorted(int(t) for t in target)
+        name = hashlib.sha256(path.encode()).hexdigest()[:20]
+        self._record(f"file-{name}", {"kind": "file", "path": path, "steps": step_ranges(steps)})
+        return WriteStats(path, len(steps), 0, time.perf_counter() - began)
+
+    def _region_positions(
+        self, ds: xr.Dataset, path: str, region: Mapping[str, slice] | None
+    ) -> np.ndarray[Any, Any]:
+        if region is None:
+            return self.positions(ds, path)
+        dim = self.concat_dim
+        for other, part in region.items():
+            if other != dim and part != slice(None):
+                raise InvalidInputError(
+                    f"region {other}={part} is not supported: regions select steps of {dim!r}",
+                    subject=path,
+                    hint=f"give only {dim!r} in the region (other dims as slice(None))",
+                )
+        part = region.get(dim, slice(None))
+        start, stop, step = part.indices(len(self.axis))
+        if step != 1 or stop - start != ds.sizes.get(dim, -1):
+            raise InvalidInputError(
+                f"region {dim}={part} covers {len(range(start, stop, step))} steps but {path} "
+                f"has {ds.sizes.get(dim, 0)}",
+                subject=path,
+                hint="give a region as long as the file, or none to match labels",
+            )
+        self.check_fits(ds, path)
+        return np.arange(start, stop, dtype=np.int64)
+
+    def _segments(self, var: _Variable, start: int, stop: int) -> Iterator[tuple[int, int, bool]]:
+        """Split [start, stop) into runs of whole chunks and partial chunks."""
+        chunk = var.time_chunk(self.concat_dim)
+        length = var.shape[var.dims.index(self.concat_dim)]
+        position = start
+        while position < stop:
+            first = position // chunk * chunk
+            chunk_end = min(first + chunk, length)
+            if position == first and stop >= chunk_end:
+                end = length if stop >= length else first + (stop - first) // chunk * chunk
+                yield position, end, False
+            else:
+                end = min(stop, chunk_end)
+                yield position, end, True
+            position = end
+
+    def _record(self, name: str, content: dict[str, Any]) -> None:
+        content["written_at"] = time.time()
+        atomic_put(self.store, f"{RECORD_PREFIX}{name}.json", json.dumps(content).encode())
+
+
+def _clip(sources: Sequence[_Source], start: int, stop: int) -> Iterator[_Source]:
+    for ds, path, file_row, step, count in sources:
+        begin = max(step, start)
+        end = min(step + count, stop)
+        if begin < end:
+            yield ds, path, file_row + (begin - step), begin, end - begin
+
+
+@contextlib.contextmanager
+def _opened(path: str, read: ReadOptions) -> Iterator[xr.Dataset]:
+    with contextlib.ExitStack() as stack:
+
+        def open_it() -> xr.Dataset:
+            return stack.enter_context(
+                open_input(path, engine=read.engine, storage_options=read.storage_options)
+            )
+
+        yield with_retries(open_it, what=path, retries=read.retries, backoff=read.backoff)
+
+
+def read_records(store: Store) -> dict[str, dict[str, Any]]:
+    """Return the completion records of an archive by name."""
+    from zarrlake.storage._sync import run
+    from zarrlake.storage.atomic import read_bytes
+    from zarrlake.storage.listing import alist_keys
+
+    records = {}
+    for key in run(alist_keys(store, RECORD_PREFIX.rstrip("/"))):
+        data = read_bytes(store, key)
+        if data is None:
+            continue
+        with contextlib.suppress(ValueError):
+            records[key.removeprefix(RECORD_PREFIX).removesuffix(".json")] = json.loads(data)
+    return records
+
+
+__all__ += ["PLAN_KEY", "read_records"]
