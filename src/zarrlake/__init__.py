@@ -2,11 +2,13 @@
 
 The curated public API. Submodules: ``storage`` (store URLs, atomic primitives),
 ``encoding`` (compression specs, chunk planning, CF packing), ``meta`` (inspection and
-metadata health), ``errors`` (one error tree rooted at :class:`ZarrlakeError`).
+metadata health), ``append``, ``convert`` (files into one archive), ``errors`` (one
+error tree rooted at :class:`ZarrlakeError`).
 """
 
 from zarrlake._version import __version__
 from zarrlake.append import AppendConfig, AppendResult, append, zappend
+from zarrlake.convert import ZarrConverter
 from zarrlake.encoding import (
     ChunkPlan,
     CompressionSpec,
@@ -18,12 +20,14 @@ from zarrlake.encoding import (
 from zarrlake.errors import (
     AlreadyExistsError,
     ConflictError,
+    ConversionError,
     CorruptError,
     InvalidInputError,
     LockedError,
     MissingDependencyError,
     NotFoundError,
     OutOfRangeError,
+    RetryLimitExceededError,
     StorageError,
     UnsupportedSchemeError,
     ZarrlakeError,
@@ -51,6 +55,7 @@ __all__ = [
     "ChunkPlan",
     "CompressionSpec",
     "ConflictError",
+    "ConversionError",
     "CorruptError",
     "InvalidInputError",
     "LockOptions",
@@ -60,10 +65,12 @@ __all__ = [
     "OutOfRangeError",
     "Packing",
     "Report",
+    "RetryLimitExceededError",
     "StorageError",
     "StoreInfo",
     "Transaction",
     "UnsupportedSchemeError",
+    "ZarrConverter",
     "ZarrlakeError",
     "__version__",
     "append",

@@ -6,13 +6,32 @@
 """
 
 from zarrlake.convert.config import ConvertConfig, PackingSettings, load_convert_config
+from zarrlake.convert.legacy import (
+    ChunkingConfig,
+    CompressionConfig,
+    PackingConfig,
+    ZarrConverter,
+    ZarrConverterConfig,
+)
 from zarrlake.convert.run import ConvertResult, plan, run, scan
 from zarrlake.convert.verify import verify
+from zarrlake.convert.writer import ArchiveWriter, ReadOptions, WriteStats
+from zarrlake.errors import ConversionError, RetryLimitExceededError
 
 __all__ = [
+    "ArchiveWriter",
+    "ChunkingConfig",
+    "CompressionConfig",
+    "ConversionError",
     "ConvertConfig",
     "ConvertResult",
+    "PackingConfig",
     "PackingSettings",
+    "ReadOptions",
+    "RetryLimitExceededError",
+    "WriteStats",
+    "ZarrConverter",
+    "ZarrConverterConfig",
     "load_convert_config",
     "plan",
     "run",

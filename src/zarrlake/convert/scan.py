@@ -19,7 +19,15 @@ from zarrlake.convert.config import ConvertConfig
 from zarrlake.convert.inputs import input_size, open_input, with_retries
 from zarrlake.errors import InvalidInputError
 
-__all__ = ["FileScan", "ScanResult", "VariableSchema", "label_key", "scan_dataset", "scan_inputs"]
+__all__ = [
+    "FileScan",
+    "ScanResult",
+    "VariableSchema",
+    "label_key",
+    "scan_dataset",
+    "scan_inputs",
+    "scan_template",
+]
 
 # Encoding attributes of the inputs that must not be copied as plain attributes.
 _CF_ENCODING_ATTRS = {
@@ -375,3 +383,30 @@ def scan_data_ranges(scan: ScanResult, names: Sequence[str], config: ConvertConf
             old = ranges.get(name, (low, high))
             ranges[name] = (min(old[0], low), max(old[1], high))
     scan.data_ranges.update(ranges)
+
+
+def scan_template(ds: xr.Dataset, name: str, config: ConvertConfig) -> ScanResult:
+    """Scan an in-memory template dataset as if it were the only input.
+
+    Packed variables without a fixed range take the dataset's own minimum and maximum.
+    """
+    scanned = scan_dataset(ds, name, config)
+    if not scanned.variables:
+        raise InvalidInputError(
+            f"no data variable of {name} is selected for conversion",
+            subject=name,
+            hint="check include/exclude",
+        )
+    result = ScanResult(
+        files=[scanned],
+        concat_dim=config.concat_dim,
+        variables=scanned.variables,
+        calendar=scanned.calendar,
+        **_first_file_details(ds, config, scanned),
+    )
+    for variable in scanned.variables:
+        values = np.asarray(ds[variable].values)
+        if values.dtype.kind == "f" and np.isfinite(values).any():
+            finite = values[np.isfinite(values)]
+            result.data_ranges[variable] = (float(finite.min()), float(finite.max()))
+    return result

@@ -144,6 +144,7 @@ def create_template_from_plan(
     overwrite: bool = False,
     engine: str | None = None,
     storage_options: Any = None,
+    static: Mapping[str, xr.Variable] | None = None,
 ) -> None:
     """Write the template of a plan into a store, atomically and under the archive lock.
 
@@ -157,6 +158,8 @@ def create_template_from_plan(
         Replace an existing archive.
     engine, storage_options
         For reading variables without the concat dim from the first input.
+    static
+        Those variables' values, when the caller has them already.
 
     Raises
     ------
@@ -164,7 +167,8 @@ def create_template_from_plan(
         When the target holds an archive and ``overwrite`` is false.
     """
     url = store_url(store)
-    static = _static_variables(plan, engine, storage_options)
+    if static is None:
+        static = _static_variables(plan, engine, storage_options)
     ds = template_dataset(plan, static)
     encoding = _encoding(plan)
     with Transaction(store, operation="convert-template") as txn:

@@ -407,25 +407,42 @@ class ArchiveWriter:
         WriteStats
             Steps written.
         """
-        began = time.perf_counter()
         with _opened(path, read) as ds:
-            target = self._region_positions(ds, path, region)
-            rows = list(range(len(target)))
-            for var in self.variables.values():
-                for begin, end in _runs(rows, [int(t) for t in target]):
-                    start, stop = int(target[begin]), int(target[begin]) + (end - begin)
-                    source: list[_Source] = [(ds, path, begin, start, end - begin)]
-                    for seg_start, seg_stop, partial in self._segments(var, start, stop):
-                        if not partial:
-                            self._copy_segment(source, var, seg_start, seg_stop, read)
-                            continue
-                        chunk = seg_start // var.time_chunk(self.concat_dim)
-                        with ArchiveLock(
-                            self.store,
-                            lock_options or _CHUNK_LOCK,
-                            key=f".zarrlake/convert/locks/{var.name}/{chunk}",
-                        ):
-                            self._copy_segment(source, var, seg_start, seg_stop, read)
+            return self.write_dataset(ds, path, read, region, lock_options)
+
+    def write_dataset(
+        self,
+        ds: xr.Dataset,
+        path: str,
+        read: ReadOptions,
+        region: Mapping[str, slice] | None = None,
+        lock_options: LockOptions | None = None,
+    ) -> WriteStats:
+        """Write an open dataset into its region, as :meth:`write_file` does.
+
+        Returns
+        -------
+        WriteStats
+            Steps written.
+        """
+        began = time.perf_counter()
+        target = self._region_positions(ds, path, region)
+        rows = list(range(len(target)))
+        for var in self.variables.values():
+            for begin, end in _runs(rows, [int(t) for t in target]):
+                start, stop = int(target[begin]), int(target[begin]) + (end - begin)
+                source: list[_Source] = [(ds, path, begin, start, end - begin)]
+                for seg_start, seg_stop, partial in self._segments(var, start, stop):
+                    if not partial:
+                        self._copy_segment(source, var, seg_start, seg_stop, read)
+                        continue
+                    chunk = seg_start // var.time_chunk(self.concat_dim)
+                    with ArchiveLock(
+                        self.store,
+                        lock_options or _CHUNK_LOCK,
+                        key=f".zarrlake/convert/locks/{var.name}/{chunk}",
+                    ):
+                        self._copy_segment(source, var, seg_start, seg_stop, read)
         steps = sorted(int(t) for t in target)
         name = hashlib.sha256(path.encode()).hexdigest()[:20]
         self._record(f"file-{name}", {"kind": "file", "path": path, "steps": step_ranges(steps)})

@@ -1,0 +1,338 @@
+"""zarrio's API (``ZarrConverter`` and its config models) over zarrlake's conversion parts.
+
+The names and arguments of zarrio's parallel-processing document work unchanged; the
+behaviour is zarrlake's: regions by exact label matching, partial chunks written under
+locks (no lost steps), the compression asked for is the compression stored, and values
+outside a packing range are an error naming the file and variable.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
+from typing import Any, Literal
+
+import numpy as np
+import xarray as xr
+from pydantic import BaseModel, ConfigDict, Field
+
+from zarrlake.convert.config import ConvertConfig, PackingSettings, load_convert_config
+from zarrlake.convert.inputs import open_input
+from zarrlake.convert.plan import build_plan
+from zarrlake.convert.run import ConvertResult
+from zarrlake.convert.run import run as run_conversion
+from zarrlake.convert.scan import scan_template
+from zarrlake.convert.template import create_template_from_plan
+from zarrlake.convert.writer import ArchiveWriter, ReadOptions, WriteStats
+from zarrlake.errors import ConversionError, RetryLimitExceededError, ZarrlakeError
+from zarrlake.storage.urls import open_store
+
+__all__ = [
+    "ChunkingConfig",
+    "CompressionConfig",
+    "PackingConfig",
+    "ZarrConverter",
+    "ZarrConverterConfig",
+]
+
+
+class ChunkingConfig(BaseModel):
+    """Chunk size per dimension name, e.g. ``ChunkingConfig(time=100, lat=50, lon=100)``."""
+
+    model_config = ConfigDict(extra="allow")
+
+    def sizes(self) -> dict[str, int]:
+        """Return the chunk sizes by dimension."""
+        return {str(k): int(v) for k, v in (self.model_extra or {}).items() if v is not None}
+
+
+class CompressionConfig(BaseModel):
+    """A compressor: ``method`` is a spec (``blosc:zstd:3``) or a codec name (``zstd``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    method: str = "blosc:zstd:3"
+    clevel: int | None = None
+    shuffle: Literal["shuffle", "bitshuffle", "noshuffle"] | None = None
+
+    def spec(self) -> str:
+        """Return the zarrlake compression spec this config means."""
+        parts = self.method.split(":")
+        if parts[0] == "blosc":
+            cname = parts[1] if len(parts) > 1 else "zstd"
+            level = self.clevel if self.clevel is not None else (parts[2] if len(parts) > 2 else 5)
+            shuffle = self.shuffle or (parts[3] if len(parts) > 3 else "shuffle")
+            return f"blosc:{cname}:{level}:{shuffle}"
+        if self.clevel is not None and parts[0] != "none":
+            return f"{parts[0]}:{self.clevel}"
+        return self.method
+
+
+class PackingConfig(BaseModel):
+    """Packing of float variables into ``bits``-bit integers."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = False
+    bits: Literal[8, 16, 32] = 16
+    valid_min: float | None = None
+    valid_max: float | None = None
+    out_of_range: Literal["error", "clip", "mask"] = "error"
+
+
+class ZarrConverterConfig(BaseModel):
+    """zarrio's converter config, with zarrlake's extras (``zarr_format``, ``attrs``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    chunking: ChunkingConfig = Field(default_factory=ChunkingConfig)
+    compression: CompressionConfig | None = None
+    packing: PackingConfig = Field(default_factory=PackingConfig)
+    time_dim: str = "time"
+    retries_on_missing: int = Field(0, ge=0)
+    missing_check_vars: Literal["all"] | list[str] | None = "all"
+    zarr_format: Literal[2, 3] = 3
+    attrs: dict[str, Any] = Field(default_factory=dict)
+
+    def to_convert_config(self, **overrides: Any) -> ConvertConfig:
+        """Return the equivalent :class:`ConvertConfig`."""
+        packing: bool | PackingSettings = False
+        if self.packing.enabled:
+            packing = PackingSettings(
+                bits=self.packing.bits,
+                valid_min=self.packing.valid_min,
+                valid_max=self.packing.valid_max,
+                out_of_range=self.packing.out_of_range,
+            )
+        raw: dict[str, Any] = {
+            "concat_dim": self.time_dim,
+            "chunks": self.chunking.sizes() or None,
+            "packing": packing,
+            "zarr_format": self.zarr_format,
+            "attrs": self.attrs,
+            "retries": max(self.retries_on_missing, 0),
+        }
+        if self.compression is not None:
+            raw["compression"] = self.compression.spec()
+        return load_convert_config(raw, **overrides)
+
+
+def _conversion_error(exc: ZarrlakeError) -> ConversionError:
+    if isinstance(exc, ConversionError):
+        return exc
+    error = ConversionError(exc.message, subject=exc.subject, hint=exc.hint)
+    error.__cause__ = exc
+    return error
+
+
+class ZarrConverter:
+    """Convert NetCDF/HDF5 files into Zarr, zarrio style.
+
+    Parameters
+    ----------
+    chunking
+        Chunk size per dimension (``{"time": 100, "lat": 50}``).
+    compression
+        A compression spec (``"blosc:zstd:3"``) or a :class:`CompressionConfig`.
+    packing
+        ``True`` for 16-bit packing of float variables, or a :class:`PackingConfig`.
+    config
+        A full :class:`ZarrConverterConfig` (wins over the other arguments).
+    **options
+        Other :class:`ZarrConverterConfig` fields (``retries_on_missing``, ``zarr_format``...).
+    """
+
+    def __init__(
+        self,
+        chunking: Mapping[str, int] | ChunkingConfig | None = None,
+        compression: str | CompressionConfig | None = None,
+        packing: bool | PackingConfig = False,
+        config: ZarrConverterConfig | None = None,
+        **options: Any,
+    ) -> None:
+        if config is None:
+            config = ZarrConverterConfig(
+                chunking=chunking
+                if isinstance(chunking, ChunkingConfig)
+                else ChunkingConfig(**dict(chunking or {})),
+                compression=CompressionConfig(method=compression)
+                if isinstance(compression, str)
+                else compression,
+                packing=packing
+                if isinstance(packing, PackingConfig)
+                else PackingConfig(enabled=bool(packing)),
+                **options,
+            )
+        self.config = config
+
+    def _check_vars(self, writer: ArchiveWriter) -> list[str]:
+        wanted = self.config.missing_check_vars
+        if wanted is None:
+            return []
+        return (
+            list(writer.variables)
+            if wanted == "all"
+            else [v for v in wanted if v in writer.variables]
+        )
+
+    def create_template(
+        self,
+        template_dataset: xr.Dataset | str | os.PathLike[str],
+        output_path: str | os.PathLike[str],
+        global_start: str | None = None,
+        global_end: str | None = None,
+        freq: str | None = None,
+        compute: bool = False,
+        intelligent_chunking: bool = False,
+        access_pattern: Literal["temporal", "spatial", "balanced"] = "temporal",
+        overwrite: bool = False,
+    ) -> None:
+        """Create a metadata-only archive over the whole range from a template dataset.
+
+        Parameters
+        ----------
+        template_dataset
+            A dataset (or a file) with the variables, grid and attributes of the inputs.
+        output_path
+            The archive to create.
+        global_start, global_end, freq
+            The archive's time range and step (default: the template's).
+        compute
+            Also write the template's own data into its region.
+        intelligent_chunking
+            Plan chunks for the whole archive with ``access_pattern`` (explicit
+            chunking still wins for the dims it names).
+        access_pattern
+            ``temporal``, ``spatial`` or ``balanced``.
+        overwrite
+            Replace an existing archive.
+
+        Raises
+        ------
+        ConversionError
+            For a template that cannot be used, an existing archive, or a bad range.
+        """
+        overrides: dict[str, Any] = {
+            "global_start": global_start,
+            "global_end": global_end,
+            "freq": freq,
+        }
+        if intelligent_chunking:
+            overrides["access_pattern"] = access_pattern
+        try:
+            settings = self.config.to_convert_config(**overrides)
+            with self._template(template_dataset, settings) as (ds, name):
+                plan = build_plan(scan_template(ds, name, settings), settings)
+                store = open_store(os.fspath(output_path), mode="a")
+                static = {
+                    n: ds[n].variable
+                    for n in plan.variables
+                    if n in ds and settings.concat_dim not in ds[n].dims
+                }
+                create_template_from_plan(plan, store, overwrite=overwrite, static=static)
+                if compute:
+                    ArchiveWriter(store).write_dataset(ds, name, ReadOptions())
+        except ZarrlakeError as exc:
+            raise _conversion_error(exc) from exc
+
+    @staticmethod
+    def _template(template: xr.Dataset | str | os.PathLike[str], settings: ConvertConfig) -> Any:
+        import contextlib
+
+        if isinstance(template, xr.Dataset):
+            return contextlib.nullcontext((template, "the template dataset"))
+
+        @contextlib.contextmanager
+        def opened() -> Any:
+            path = os.fspath(template)
+            with open_input(path, engine=settings.engine) as ds:
+                yield ds, path
+
+        return opened()
+
+    def write_region(
+        self,
+        input_file: str | os.PathLike[str],
+        zarr_path: str | os.PathLike[str],
+        region: Mapping[str, slice] | None = None,
+    ) -> WriteStats:
+        """Write one file into its region of a template (found by exact label matching).
+
+        Parameters
+        ----------
+        input_file
+            The NetCDF/HDF5 file.
+        zarr_path
+            The archive (made by :meth:`create_template` or ``convert run``).
+        region
+            ``{"time": slice(a, b)}`` to place the file explicitly.
+
+        Returns
+        -------
+        WriteStats
+            What was written.
+
+        Raises
+        ------
+        ConversionError
+            When the file does not fit the archive (naming the file and the cause).
+        RetryLimitExceededError
+            When reading kept failing, or the written values kept differing from the
+            file after ``retries_on_missing`` rewrites.
+        """
+        path = os.fspath(input_file)
+        read = ReadOptions(retries=self.config.retries_on_missing)
+        try:
+            writer = ArchiveWriter(os.fspath(zarr_path))
+            stats = writer.write_file(path, read, region)
+            check = self._check_vars(writer) if self.config.retries_on_missing else []
+            for _ in range(self.config.retries_on_missing):
+                if not check or not self._missing(writer, path, region, check):
+                    return stats
+                stats = writer.write_file(path, read, region)
+            if check and self._missing(writer, path, region, check):
+                raise RetryLimitExceededError(
+                    f"values of {path} are still missing from {zarr_path} after "
+                    f"{self.config.retries_on_missing} rewrites",
+                    subject=path,
+                )
+            return stats
+        except ZarrlakeError as exc:
+            raise _conversion_error(exc) from exc
+
+    @staticmethod
+    def _missing(
+        writer: ArchiveWriter, path: str, region: Mapping[str, slice] | None, names: list[str]
+    ) -> bool:
+        """Whether any written step reads back as missing where the file has data."""
+        with open_input(path) as ds:
+            positions = writer._region_positions(ds, path, region)
+            for name in names:
+                var = writer.variables[name]
+                source = np.asarray(ds[name].transpose(*var.dims).values)
+                stored = np.asarray(
+                    var.array.get_orthogonal_selection(
+                        tuple(
+                            positions if d == writer.concat_dim else slice(None) for d in var.dims
+                        )
+                    )
+                )
+                values = var.packing.unpack(stored) if var.packing is not None else stored
+                both_float = source.dtype.kind == "f" and values.dtype.kind == "f"
+                if both_float and np.any(np.isnan(values) & ~np.isnan(source)):
+                    return True
+        return False
+
+    def convert(
+        self,
+        inputs: str | Iterable[str],
+        output_path: str | os.PathLike[str],
+        **options: Any,
+    ) -> ConvertResult:
+        """Convert files into one archive (``zarrlake.convert.run`` with this config)."""
+        try:
+            return run_conversion(
+                inputs, os.fspath(output_path), self.config.to_convert_config(), **options
+            )
+        except ZarrlakeError as exc:
+            raise _conversion_error(exc) from exc
