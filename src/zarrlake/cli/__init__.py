@@ -11,6 +11,7 @@ from rich.markup import escape
 from zarrlake._version import __version__
 from zarrlake._warnings import silence_known_zarr_warnings
 from zarrlake.cli import append as _append
+from zarrlake.cli import convert as _convert
 from zarrlake.cli import info as _info
 from zarrlake.cli import meta as _meta
 from zarrlake.cli._common import err_console
@@ -27,6 +28,7 @@ app.command("info")(_info.info)
 app.command("append")(_append.append_command)
 app.command("recover")(_append.recover_command)
 app.add_typer(_meta.app, name="meta")
+app.add_typer(_convert.app, name="convert")
 
 
 def _version_callback(value: bool) -> None:

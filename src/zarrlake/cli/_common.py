@@ -83,3 +83,20 @@ def progress_bar(title: str, *, quiet: bool = False) -> Progress:
         disable=quiet,
         transient=True,
     )
+
+
+def print_findings(report: Any, *, show_info: bool = False) -> None:
+    """Print a report's findings, errors first (infos only with ``show_info``)."""
+    from rich.markup import escape
+
+    order = {"error": 0, "warning": 1, "info": 2}
+    colours = {"error": "red", "warning": "yellow", "info": "blue"}
+    for finding in sorted(report.issues, key=lambda f: order[f.severity]):
+        if finding.severity == "info" and not show_info:
+            continue
+        colour = colours[finding.severity]
+        console.print(
+            f"[{colour}]{finding.severity}[/] {finding.code} {escape(finding.message)}"
+            + (f" [dim](fix: {escape(finding.fix)})[/]" if finding.fix else ""),
+            highlight=False,
+        )

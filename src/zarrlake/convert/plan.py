@@ -43,6 +43,13 @@ class SourceSlice:
     size: int
     file_index: tuple[int, ...]
     target_index: tuple[int, ...]
+    file_steps: int = 0
+
+    @property
+    def input_bytes(self) -> int:
+        """Return the share of the file's bytes these steps make up."""
+        share = len(self.file_index) / self.file_steps if self.file_steps else 1.0
+        return int(self.size * share)
 
 
 @dataclass(frozen=True)
@@ -65,8 +72,8 @@ class WorkUnit:
 
     @property
     def input_bytes(self) -> int:
-        """Bytes of the inputs it reads from (whole files, an upper bound)."""
-        return sum(s.size for s in self.sources)
+        """Bytes of the inputs it reads (each file's share)."""
+        return sum(s.input_bytes for s in self.sources)
 
     def fingerprint(self) -> str:
         """Return a digest of the sources; a completion record counts only when it matches."""
@@ -376,6 +383,7 @@ def _units(
                     scanned.size,
                     tuple(int(i) for i in file_index),
                     tuple(int(i) for i in target[mask]),
+                    len(target),
                 )
             )
     units = []

@@ -245,7 +245,7 @@ def run(
     overwrite: bool = False,
     verify: bool = True,
     on_scan: Callable[[FileScan], None] | None = None,
-    on_plan: Callable[[ConvertPlan, int], None] | None = None,
+    on_plan: Callable[[ConvertPlan, list[WorkUnit]], None] | None = None,
     on_unit: Callable[[WriteStats], None] | None = None,
     **overrides: Any,
 ) -> ConvertResult:
@@ -269,7 +269,7 @@ def run(
         Verify the archive at the end (records, chunks, coordinates, a sample of values).
     on_scan, on_plan, on_unit
         Progress callbacks: after each scanned file; once with the plan and the
-        number of units to write; after each written unit.
+        units to write; after each written unit.
     **overrides
         Config keys.
 
@@ -302,7 +302,7 @@ def run(
             if records.get(u.key, {}).get("fingerprint") != u.fingerprint()
         ]
         if on_plan is not None:
-            on_plan(the_plan, len(todo))
+            on_plan(the_plan, todo)
         read = ReadOptions(
             settings.engine, settings.storage_options, settings.retries, settings.retry_backoff
         )

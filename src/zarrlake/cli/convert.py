@@ -1,0 +1,416 @@
+"""``zarrlake convert run|plan|create-template|write-region|verify``."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+import typer
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
+from rich.table import Table
+
+from zarrlake.cli._common import (
+    StorageOptionArg,
+    console,
+    human_bytes,
+    parse_storage_options,
+    print_findings,
+    progress_bar,
+)
+from zarrlake.config import config_help
+from zarrlake.convert import ConvertConfig, ZarrConverter, load_convert_config
+from zarrlake.convert import plan as plan_conversion
+from zarrlake.convert import run as run_conversion
+from zarrlake.convert import verify as verify_archive
+from zarrlake.convert.legacy import ZarrConverterConfig
+from zarrlake.convert.plan import ConvertPlan, WorkUnit
+from zarrlake.convert.scan import FileScan
+from zarrlake.convert.writer import WriteStats
+from zarrlake.errors import InvalidInputError
+
+app = typer.Typer(
+    help="Convert many NetCDF/HDF5 files into one Zarr archive.", no_args_is_help=True
+)
+
+
+def _help_config(value: str | None) -> None:
+    if value:
+        typer.echo(config_help(ConvertConfig, value))
+        raise typer.Exit()
+
+
+Inputs = Annotated[list[str], typer.Argument(help="Input files, globs or s3:// URLs.")]
+ConfigArg = Annotated[
+    list[str] | None,
+    typer.Option("--config", "-c", help="Config JSON/YAML file; several are merged in order."),
+]
+ChunkArg = Annotated[
+    list[str] | None,
+    typer.Option("--chunk", help="Chunk size DIM=SIZE (repeatable); other dims are planned."),
+]
+AccessArg = Annotated[
+    str | None,
+    typer.Option("--access-pattern", help="Plan chunks for temporal, spatial or balanced reads."),
+]
+CompressionArg = Annotated[
+    str | None, typer.Option("--compression", help="Compression spec, e.g. blosc:zstd:3.")
+]
+PackingArg = Annotated[
+    bool, typer.Option("--packing", help="Pack every float variable into 16-bit integers.")
+]
+StartArg = Annotated[str | None, typer.Option("--global-start", help="First label of the archive.")]
+EndArg = Annotated[str | None, typer.Option("--global-end", help="Last label of the archive.")]
+FreqArg = Annotated[str | None, typer.Option("--freq", help="Step, e.g. 1D or 6h.")]
+FormatArg = Annotated[int | None, typer.Option("--zarr-format", help="Zarr format, 2 or 3.")]
+HelpConfigArg = Annotated[
+    str | None,
+    typer.Option(
+        "--help-config",
+        callback=_help_config,
+        is_eager=True,
+        help="Show every config option (json or md) and exit.",
+    ),
+]
+
+
+def _chunks(pairs: list[str] | None) -> dict[str, int] | None:
+    if not pairs:
+        return None
+    chunks = {}
+    for pair in pairs:
+        dim, sep, size = pair.partition("=")
+        if not sep or not size.strip().isdigit():
+            raise InvalidInputError(
+                f"--chunk {pair!r} is not DIM=SIZE", subject="--chunk", hint="e.g. --chunk time=30"
+            )
+        chunks[dim] = int(size)
+    return chunks
+
+
+def _settings(
+    config: list[str] | None,
+    *,
+    chunk: list[str] | None = None,
+    access_pattern: str | None = None,
+    compression: str | None = None,
+    packing: bool = False,
+    global_start: str | None = None,
+    global_end: str | None = None,
+    freq: str | None = None,
+    zarr_format: int | None = None,
+    storage_option: list[str] | None = None,
+    **extra: Any,
+) -> ConvertConfig:
+    return load_convert_config(
+        config or None,
+        chunks=_chunks(chunk),
+        access_pattern=access_pattern,
+        compression=compression,
+        packing=packing or None,
+        global_start=global_start,
+        global_end=global_end,
+        freq=freq,
+        zarr_format=zarr_format,
+        target_storage_options=parse_storage_options(storage_option),
+        **extra,
+    )
+
+
+def _print_plan(description: dict[str, Any]) -> None:
+    table = Table(title=f"{description['inputs']} input(s) -> {description['steps']} steps")
+    for column in ("variable", "dims", "shape", "chunks", "dtype", "packing", "raw"):
+        table.add_column(column)
+    for name, var in description["variables"].items():
+        pack = var["packing"]
+        table.add_row(
+            name,
+            ",".join(var["dims"]),
+            "x".join(map(str, var["shape"])),
+            "x".join(map(str, var["chunks"])),
+            var["dtype"],
+            ""
+            if pack is None
+            else f"{pack['dtype']} [{pack['valid_min']:g}, {pack['valid_max']:g}]",
+            human_bytes(var["raw_bytes"]),
+        )
+    console.print(table)
+    estimate = description["estimated_bytes"]
+    console.print(
+        f"{description['concat_dim']}: {description['first']} .. {description['last']} "
+        f"by {description['freq']}; codecs {description['codecs']}; "
+        f"{description['work_units']} work unit(s); "
+        f"inputs {human_bytes(description['input_bytes'])}"
+        f"; raw output {human_bytes(description['raw_bytes'])}"
+        + (f"; estimated output {human_bytes(estimate)}" if estimate is not None else "")
+    )
+    for note in description["notes"]:
+        console.print(f"note: {note}")
+
+
+@app.command("plan")
+def plan_command(
+    inputs: Inputs,
+    config: ConfigArg = None,
+    chunk: ChunkArg = None,
+    access_pattern: AccessArg = None,
+    compression: CompressionArg = None,
+    packing: PackingArg = False,
+    global_start: StartArg = None,
+    global_end: EndArg = None,
+    freq: FreqArg = None,
+    zarr_format: FormatArg = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the plan as JSON.")] = False,
+    help_config: HelpConfigArg = None,
+) -> None:
+    """Show what a conversion would write (dims, chunks, bytes, codecs, units); write nothing."""
+    settings = _settings(
+        config,
+        chunk=chunk,
+        access_pattern=access_pattern,
+        compression=compression,
+        packing=packing,
+        global_start=global_start,
+        global_end=global_end,
+        freq=freq,
+        zarr_format=zarr_format,
+    )
+    the_plan = plan_conversion(inputs, settings)
+    from zarrlake.convert.estimate import estimate_ratio
+
+    description = the_plan.describe(estimate_ratio(the_plan, settings))
+    if as_json:
+        console.print_json(json.dumps(description, default=str))
+    else:
+        _print_plan(description)
+
+
+class _RunProgress:
+    """Progress for ``convert run``: files scanned, then bytes converted with rate and ETA."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.bar = Progress(
+            TextColumn("[bold]{task.fields[stage]}"),
+            BarColumn(),
+            DownloadColumn(),
+            TransferSpeedColumn(),
+            TimeRemainingColumn(),
+            TextColumn("{task.description}"),
+            TimeElapsedColumn(),
+            console=console,
+            disable=quiet,
+            transient=True,
+        )
+        self.scanned = 0
+        self.task = self.bar.add_task("", total=None, stage="scan")
+        self.units = 0
+        self.total_units = 0
+
+    def scanned_file(self, scanned: FileScan) -> None:
+        self.scanned += 1
+        self.bar.update(self.task, advance=scanned.size, description=f"{self.scanned} file(s)")
+
+    def planned(self, the_plan: ConvertPlan, todo: list[WorkUnit]) -> None:
+        total = sum(u.input_bytes for u in todo)
+        self.total_units = len(todo)
+        self.bar.reset(self.task, total=total or None, stage="convert")
+        self.bar.update(self.task, description=f"0/{len(todo)} unit(s)")
+
+    def unit(self, stats: WriteStats) -> None:
+        self.units += 1
+        self.bar.update(
+            self.task,
+            advance=stats.input_bytes,
+            description=f"{self.units}/{self.total_units} unit(s)",
+        )
+
+
+@app.command("run")
+def run_command(
+    inputs: Inputs,
+    target: Annotated[str, typer.Option("--output", "-O", help="The archive to write.")],
+    config: ConfigArg = None,
+    workers: Annotated[
+        int | None, typer.Option("--workers", "-w", help="Local worker processes.")
+    ] = None,
+    scheduler: Annotated[
+        str | None,
+        typer.Option("--scheduler", help="Dask distributed scheduler, tcp://HOST:PORT."),
+    ] = None,
+    chunk: ChunkArg = None,
+    access_pattern: AccessArg = None,
+    compression: CompressionArg = None,
+    packing: PackingArg = False,
+    global_start: StartArg = None,
+    global_end: EndArg = None,
+    freq: FreqArg = None,
+    zarr_format: FormatArg = None,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace an archive that is not this conversion's.")
+    ] = False,
+    no_verify: Annotated[bool, typer.Option("--no-verify", help="Skip the final verify.")] = False,
+    storage_option: StorageOptionArg = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    help_config: HelpConfigArg = None,
+) -> None:
+    """Convert files into one archive in parallel; a re-run resumes what is missing."""
+    settings = _settings(
+        config,
+        chunk=chunk,
+        access_pattern=access_pattern,
+        compression=compression,
+        packing=packing,
+        global_start=global_start,
+        global_end=global_end,
+        freq=freq,
+        zarr_format=zarr_format,
+        storage_option=storage_option,
+    )
+    progress = _RunProgress(quiet=as_json)
+    with progress.bar:
+        result = run_conversion(
+            inputs,
+            target,
+            settings,
+            workers=workers,
+            scheduler=scheduler,
+            overwrite=overwrite,
+            verify=not no_verify,
+            on_scan=progress.scanned_file,
+            on_plan=progress.planned,
+            on_unit=progress.unit,
+        )
+    report = result.report
+    if as_json:
+        payload = {
+            "target": result.target,
+            "units_total": result.units_total,
+            "units_written": result.units_written,
+            "units_skipped": result.units_skipped,
+            "steps_written": result.steps_written,
+            "input_bytes": result.input_bytes,
+            "seconds": result.seconds,
+            "template_created": result.template_created,
+            "valid": None if report is None else report.valid,
+            "issues": [] if report is None else [f.to_dict() for f in report.issues],
+        }
+        console.print_json(json.dumps(payload, default=str))
+    else:
+        console.print(
+            f"{target}: wrote {result.units_written} of {result.units_total} work unit(s) "
+            f"({result.units_skipped} already done), {result.steps_written} step(s), "
+            f"{human_bytes(result.input_bytes)} of input in {result.seconds:.1f} s "
+            f"({human_bytes(result.throughput)}/s)"
+        )
+        if report is not None:
+            print_findings(report)
+    if report is not None and not report.valid:
+        raise typer.Exit(1)
+
+
+@app.command("create-template")
+def create_template_command(
+    template: Annotated[str, typer.Argument(help="A file with the inputs' variables and grid.")],
+    target: Annotated[str, typer.Argument(help="The archive to create.")],
+    global_start: StartArg = None,
+    global_end: EndArg = None,
+    freq: FreqArg = None,
+    intelligent_chunking: Annotated[
+        bool,
+        typer.Option("--intelligent-chunking", help="Plan chunks for the whole archive."),
+    ] = False,
+    access_pattern: Annotated[
+        str, typer.Option("--access-pattern", help="temporal, spatial or balanced.")
+    ] = "temporal",
+    chunk: ChunkArg = None,
+    compression: CompressionArg = None,
+    packing: PackingArg = False,
+    zarr_format: FormatArg = None,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an archive.")] = False,
+) -> None:
+    """Create a metadata-only archive over the whole range (coordinates, no data chunks)."""
+    converter = ZarrConverter(
+        config=ZarrConverterConfig.model_validate(
+            {
+                "chunking": _chunks(chunk) or {},
+                "compression": {"method": compression} if compression else None,
+                "packing": {"enabled": packing},
+                **({"zarr_format": zarr_format} if zarr_format else {}),
+            }
+        )
+    )
+    converter.create_template(
+        template,
+        target,
+        global_start=global_start,
+        global_end=global_end,
+        freq=freq,
+        intelligent_chunking=intelligent_chunking,
+        access_pattern=access_pattern,  # type: ignore[arg-type]
+        overwrite=overwrite,
+    )
+    console.print(f"{target}: template created")
+
+
+@app.command("write-region")
+def write_region_command(
+    data: Annotated[str, typer.Argument(help="The input file.")],
+    target: Annotated[str, typer.Argument(help="The archive (with its template).")],
+    region: Annotated[
+        str | None,
+        typer.Option("--region", help="Explicit steps START:STOP of the concat dim."),
+    ] = None,
+) -> None:
+    """Write one file into its region of a template (exact label matching; safe in parallel)."""
+    explicit = None
+    if region:
+        start, sep, stop = region.partition(":")
+        if not sep or not (start.isdigit() and stop.isdigit()):
+            raise InvalidInputError(
+                f"--region {region!r} is not START:STOP", subject="--region", hint="e.g. 0:31"
+            )
+        explicit = {"time": slice(int(start), int(stop))}
+    stats = ZarrConverter().write_region(data, target, region=explicit)
+    console.print(f"{target}: wrote {stats.steps} step(s) from {data} in {stats.seconds:.2f} s")
+
+
+@app.command("verify")
+def verify_command(
+    target: Annotated[str, typer.Argument(help="The archive.")],
+    inputs: Annotated[
+        list[str] | None, typer.Argument(help="Inputs to compare values with (optional).")
+    ] = None,
+    full: Annotated[
+        bool, typer.Option("--full", help="Compare every input, not a sample.")
+    ] = False,
+    sample: Annotated[int, typer.Option("--sample", help="Inputs compared by default.")] = 3,
+    storage_option: StorageOptionArg = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Check every step was written, coordinates are sound, and values match the inputs."""
+    with progress_bar("verify", quiet=as_json) as progress:
+        progress.add_task(target, total=None)
+        report = verify_archive(
+            target,
+            inputs or None,
+            full=full,
+            sample=sample,
+            storage_options=parse_storage_options(storage_option),
+        )
+    if as_json:
+        console.print_json(json.dumps(report.to_json_dict(), default=str))
+    else:
+        print_findings(report)
+        console.print(
+            f"{report['written_steps']} of {report['steps']} step(s) written; "
+            + ("valid" if report.valid else "INVALID")
+        )
+    if not report.valid:
+        raise typer.Exit(1)
