@@ -1,0 +1,157 @@
+"""convert.run end to end: values, encodings, resume, formats, stores."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from tests.conftest import StoreTarget
+from tests.convert.inputs import combined, write_inputs
+from zarrlake.convert import run, verify
+from zarrlake.convert.writer import read_records
+from zarrlake.meta import validate
+from zarrlake.storage import open_store
+
+
+@pytest.mark.parametrize("zarr_format", [2, 3])
+def test_values_round_trip_exactly_without_packing(tmp_path, zarr_format):
+    paths = write_inputs(tmp_path / "in", 6, 5)
+    target = str(tmp_path / "out.zarr")
+    result = run(paths, target, chunks={"time": 7}, workers=1, zarr_format=zarr_format)
+    assert result.units_written == result.units_total == 1
+    assert result.report is not None and result.report.valid, result.report.errors
+    out = xr.open_zarr(target)
+    expected = combined(paths)
+    xr.testing.assert_equal(out.t2m.load(), expected.t2m)
+    xr.testing.assert_equal(out.tp.load(), expected.tp)
+    assert out.t2m.attrs["units"] == "K"
+    assert out.t2m.encoding["chunks"] == (7, 6, 8)
+    assert out.lat.attrs["units"] == "degrees_north"
+
+
+def test_packing_round_trips_within_half_a_step(tmp_path):
+    paths = write_inputs(tmp_path / "in", 4, 5)
+    target = str(tmp_path / "out.zarr")
+    result = run(paths, target, chunks={"time": 7}, workers=1, packing=True)
+    assert result.report.valid
+    out = xr.open_zarr(target)
+    expected = combined(paths)
+    for name, (low, high) in {"t2m": (200.0, 330.0), "tp": (0.0, 1.0)}.items():
+        assert out[name].encoding["dtype"] == np.dtype("int16")
+        half_step = (high - low) / (2**16 - 2) / 2
+        error = float(np.abs(out[name].values - expected[name].values).max())
+        assert 0 < error <= half_step * 1.001
+
+
+def test_requested_compression_is_stored(tmp_path):
+    paths = write_inputs(tmp_path / "in", 2, 5)
+    target = str(tmp_path / "out.zarr")
+    run(paths, target, workers=1, compression="blosc:zstd:3")
+    codec = xr.open_zarr(target).t2m.encoding["compressors"][0]
+    assert (codec.cname.value, codec.clevel) == ("zstd", 3)
+
+
+def test_units_own_whole_chunks_and_parallel_workers_lose_nothing(tmp_path):
+    paths = write_inputs(tmp_path / "in", 8, 5)
+    target = str(tmp_path / "out.zarr")
+    result = run(paths, target, chunks={"time": 7}, workers=2, chunks_per_unit=1)
+    assert result.units_total == 6  # 40 steps in chunks of 7
+    assert result.report.valid
+    xr.testing.assert_equal(xr.open_zarr(target).t2m.load(), combined(paths).t2m)
+
+
+def test_rerun_writes_only_units_without_a_record(tmp_path):
+    paths = write_inputs(tmp_path / "in", 8, 5)
+    target = str(tmp_path / "out.zarr")
+    first = run(paths, target, chunks={"time": 7}, workers=1, chunks_per_unit=1)
+    assert first.units_written == 6
+    store = open_store(target, mode="r+")
+    records = read_records(store)
+    from zarrlake.storage import delete_key
+
+    for name in sorted(records)[:2]:
+        delete_key(store, f".zarrlake/convert/done/{name}.json")
+    again = run(paths, target, chunks={"time": 7}, workers=1, chunks_per_unit=1)
+    assert (again.units_written, again.units_skipped) == (2, 4)
+    assert not again.template_created
+    assert again.report.valid
+
+
+def test_output_is_consolidated_and_healthy(tmp_path):
+    paths = write_inputs(tmp_path / "in", 3, 5)
+    target = str(tmp_path / "out.zarr")
+    run(paths, target, workers=1)
+    report = validate(target)
+    assert report["consolidated_fresh"] and report.valid
+    xr.open_zarr(target, consolidated=True)
+
+
+def test_global_range_leaves_uncovered_steps_reported(tmp_path):
+    paths = write_inputs(tmp_path / "in", 2, 5)
+    target = str(tmp_path / "out.zarr")
+    result = run(
+        paths, target, workers=1, global_start="2019-12-30", global_end="2020-01-12", freq="1D"
+    )
+    assert result.plan.uncovered_steps == 4
+    assert not result.report.valid
+    assert "ZL200" in result.report.codes()
+    out = xr.open_zarr(target)
+    assert out.sizes["time"] == 14
+    assert np.isnan(out.t2m.isel(time=0).values).all()
+
+
+def test_existing_foreign_archive_is_refused_and_unchanged(tmp_path):
+    paths = write_inputs(tmp_path / "in", 2, 5)
+    target = str(tmp_path / "out.zarr")
+    xr.Dataset({"x": ("y", np.arange(3))}).to_zarr(target)
+    before = sorted(p.relative_to(target).as_posix() for p in (tmp_path / "out.zarr").rglob("*"))
+    from zarrlake.errors import AlreadyExistsError
+
+    with pytest.raises(AlreadyExistsError, match="not this conversion"):
+        run(paths, target, workers=1)
+    after = sorted(p.relative_to(target).as_posix() for p in (tmp_path / "out.zarr").rglob("*"))
+    assert after == before
+    result = run(paths, target, workers=1, overwrite=True)
+    assert result.report.valid and "x" not in xr.open_zarr(target)
+
+
+@pytest.mark.parametrize("kind", ["memory", "s3"])
+def test_remote_targets(tmp_path, request, kind):
+    from tests.conftest import make_target
+
+    target: StoreTarget = make_target(kind, request, tmp_path)
+    paths = write_inputs(tmp_path / "in", 4, 5)
+    result = run(
+        paths,
+        target.url,
+        chunks={"time": 7},
+        workers=1 if kind == "memory" else 2,
+        chunks_per_unit=1,
+        target_storage_options=target.storage_options,
+    )
+    assert result.report.valid, result.report.errors
+    out = xr.open_zarr(target.open("r"))
+    xr.testing.assert_equal(out.t2m.load(), combined(paths).t2m)
+    again = verify(target.url, paths, full=True, storage_options=target.storage_options)
+    assert again.valid
+
+
+def test_s3_inputs(tmp_path, s3_server):
+    import fsspec
+
+    bucket = s3_server.create_bucket()
+    paths = write_inputs(tmp_path / "in", 3, 4)
+    fs = fsspec.filesystem("s3", **s3_server.storage_options)
+    for path in paths:
+        fs.put(path, f"{bucket}/inputs/{path.rsplit('/', 1)[1]}")
+    target = str(tmp_path / "out.zarr")
+    result = run(
+        f"s3://{bucket}/inputs/*.nc",
+        target,
+        workers=1,
+        storage_options=s3_server.storage_options,
+    )
+    assert result.report.valid
+    assert len(result.plan.inputs) == 3
+    xr.testing.assert_equal(xr.open_zarr(target).t2m.load(), combined(paths).t2m)
