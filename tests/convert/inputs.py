@@ -70,7 +70,9 @@ def write_inputs(
     offset = pd.tseries.frequencies.to_offset(freq)
     first = pd.Timestamp(start)
     for i in range(count):
-        ds = make_dataset(first + i * steps * offset, steps, seed=i, freq=freq, **kwargs)
+        # a string start: xr.date_range mistakes a Timestamp start's calendar
+        begin = (first + i * steps * offset).isoformat()
+        ds = make_dataset(begin, steps, seed=i, freq=freq, **kwargs)
         path = folder / f"{prefix}_{i:03d}.nc"
         ds.to_netcdf(path)
         paths.append(str(path))

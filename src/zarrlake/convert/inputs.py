@@ -145,6 +145,14 @@ def open_input(
             raise NotFoundError(
                 f"input {path} does not exist", subject=path, hint="check the input list"
             ) from None
+        except OSError as exc:
+            if _is_remote(path):
+                raise  # maybe transient: the caller retries
+            raise InvalidInputError(
+                f"input {path} cannot be read: {exc}",
+                subject=path,
+                hint="check that it is a complete NetCDF/HDF5 file, or pass engine=",
+            ) from exc
         except (ValueError, KeyError, RuntimeError, TypeError) as exc:
             raise InvalidInputError(
                 f"input {path} cannot be read: {exc}",

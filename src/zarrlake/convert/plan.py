@@ -200,6 +200,8 @@ def _infer_freq(labels: np.ndarray[Any, Any], numeric: bool) -> str | float | No
     seconds = np.array([pd.Timedelta(d).total_seconds() for d in diffs])
     step = float(seconds.min())
     if step > 0 and np.all(np.isclose(seconds % step, 0)):  # gaps: missing files
+        if step % 86400 == 0:
+            return "D" if step == 86400 else f"{int(step // 86400)}D"
         return str(pd.tseries.frequencies.to_offset(pd.Timedelta(seconds=step)).freqstr)
     return None
 

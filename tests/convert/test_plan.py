@@ -1,0 +1,108 @@
+"""The plan: axis, frequency, chunks, work units; pure and exact."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tests.convert.inputs import make_dataset, write_inputs
+from zarrlake.convert import plan
+from zarrlake.convert.config import ConvertConfig, load_convert_config
+from zarrlake.errors import InvalidInputError
+
+
+def test_axis_from_inputs_and_frequency(tmp_path):
+    paths = write_inputs(tmp_path, 4, 5, freq="6h")
+    result = plan(paths)
+    assert result.freq == "6h"
+    assert len(result.axis) == 20
+    assert result.axis_encoding["units"] == "hours since 2020-01-01"
+
+
+def test_gaps_keep_the_grid_and_are_reported(tmp_path):
+    paths = write_inputs(tmp_path, 4, 5)
+    result = plan([paths[0], paths[1], paths[3]])
+    assert result.freq == "D" and len(result.axis) == 20
+    assert result.uncovered_steps == 5
+    assert "no input" in result.notes[0]
+
+
+def test_monthly_frequency_is_inferred(tmp_path):
+    for i, start in enumerate(["2020-01-01", "2020-04-01"]):
+        make_dataset(start, 3, freq="MS", seed=i).to_netcdf(tmp_path / f"m{i}.nc")
+    result = plan(str(tmp_path / "m*.nc"))
+    assert result.freq == "MS"
+    assert [str(t)[:10] for t in result.axis] == [
+        f"2020-{m:02d}-01" for m in range(1, 7)
+    ]
+
+
+def test_global_range_and_labels_off_the_grid(tmp_path):
+    paths = write_inputs(tmp_path, 2, 5)
+    wide = plan(paths, global_start="2019-12-25", global_end="2020-01-31", freq="1D")
+    assert len(wide.axis) == 38
+    with pytest.raises(InvalidInputError, match=r"label 2020-01-01.*in_000.nc is not on"):
+        plan(paths, global_start="2020-01-01T12:00", global_end="2020-01-31", freq="1D")
+    with pytest.raises(InvalidInputError, match="before global_start"):
+        plan(paths, global_start="2020-02-01", global_end="2020-01-01", freq="1D")
+
+
+def test_work_units_own_whole_chunks(tmp_path):
+    paths = write_inputs(tmp_path, 8, 5)
+    result = plan(paths, chunks={"time": 7}, chunks_per_unit=1)
+    starts = [u.start for u in result.units]
+    assert starts == [0, 7, 14, 21, 28, 35]
+    assert all(u.start % 7 == 0 and (u.stop % 7 == 0 or u.stop == 40) for u in result.units)
+    covered = sorted(step for u in result.units for step in u.steps)
+    assert covered == list(range(40))
+    # in_001 (steps 5..9) is split between the first two units
+    owners = {u.key: {s.path.rsplit("/", 1)[1] for s in u.sources} for u in result.units}
+    assert owners["000000000000-000000000007"] == {"in_000.nc", "in_001.nc"}
+    assert owners["000000000007-000000000014"] == {"in_001.nc", "in_002.nc"}
+
+
+def test_planned_chunks_use_the_planner(tmp_path):
+    paths = write_inputs(tmp_path, 2, 5, lat=180, lon=360)
+    result = plan(paths, access_pattern="spatial", target_chunk_size="1MiB")
+    chunks = result.variables["t2m"].chunks
+    assert chunks == (4, 180, 360)  # whole maps, as many as fit 1 MiB
+    describe = result.describe(2.0)
+    assert describe["estimated_bytes"] == describe["raw_bytes"] // 2
+    assert describe["variables"]["t2m"]["chunks"] == list(chunks)
+
+
+def test_config_errors_name_the_key():
+    with pytest.raises(InvalidInputError, match="chunk"):
+        load_convert_config({"chunks": {"time": 0}})
+    with pytest.raises(InvalidInputError, match="compresion"):
+        load_convert_config({"compresion": "zstd"})
+    with pytest.raises(InvalidInputError, match="compression"):
+        load_convert_config({"compression": "blosc:nope:3"})
+    with pytest.raises(InvalidInputError, match="valid_max"):
+        load_convert_config({"packing": {"valid_min": 0}})
+
+
+def test_config_from_yaml_file_with_env(tmp_path, monkeypatch):
+    monkeypatch.setenv("LEVEL", "5")
+    path = tmp_path / "convert.yaml"
+    path.write_text("compression: zstd:${LEVEL}\npacking:\n  t2m: {bits: 8}\nchunks: {time: 3}\n")
+    config = load_convert_config(path, zarr_format=2)
+    assert config.compression == "zstd:5" and config.zarr_format == 2
+    assert config.packing_for("t2m").bits == 8 and config.packing_for("tp") is None
+
+
+def test_numeric_concat_dimension(tmp_path):
+    for i in range(2):
+        ds = make_dataset("2020-01-01", 3, seed=i).rename(time="level")
+        ds = ds.assign_coords(level=np.arange(3) * 10.0 + 30 * i)
+        ds.to_netcdf(tmp_path / f"l{i}.nc")
+    result = plan(str(tmp_path / "l*.nc"), concat_dim="level")
+    assert result.freq == "10.0"
+    assert np.array_equal(result.axis, np.arange(6) * 10.0)
+
+
+def test_config_model_defaults():
+    config = ConvertConfig()
+    assert config.compression == "blosc:zstd:3" and config.concat_dim == "time"
+    assert pd.Timedelta("1D")  # the default freq is derived, not fixed
