@@ -20,7 +20,7 @@ def test_values_round_trip_exactly_without_packing(tmp_path, zarr_format):
     target = str(tmp_path / "out.zarr")
     result = run(paths, target, chunks={"time": 7}, workers=1, zarr_format=zarr_format)
     assert result.units_written == result.units_total == 1
-    assert result.report is not None and result.report.valid, result.report.errors
+    assert result.report is not None and result.report.valid, result.report.errors()
     out = xr.open_zarr(target)
     expected = combined(paths)
     xr.testing.assert_equal(out.t2m.load(), expected.t2m)
@@ -130,7 +130,7 @@ def test_remote_targets(tmp_path, request, kind):
         chunks_per_unit=1,
         target_storage_options=target.storage_options,
     )
-    assert result.report.valid, result.report.errors
+    assert result.report.valid, result.report.errors()()
     out = xr.open_zarr(target.open("r"))
     xr.testing.assert_equal(out.t2m.load(), combined(paths).t2m)
     again = verify(target.url, paths, full=True, storage_options=target.storage_options)

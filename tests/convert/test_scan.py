@@ -72,7 +72,7 @@ def test_another_calendar(tmp_path):
 def test_one_calendar_other_than_standard_converts(tmp_path):
     paths = write_inputs(tmp_path, 3, 4, calendar="noleap", start="2021-02-25")
     result = run(paths, str(tmp_path / "out.zarr"), workers=1)
-    assert result.report.valid, result.report.errors
+    assert result.report.valid, result.report.errors()()
     assert result.plan.axis.size == 12  # no 29 February in noleap
 
 
