@@ -31,6 +31,7 @@ from zarrlake.convert.writer import ArchiveWriter, ReadOptions, WriteStats, read
 from zarrlake.errors import AlreadyExistsError, InvalidInputError
 from zarrlake.meta.report import Report
 from zarrlake.storage.urls import open_store
+from zarrlake.txn import recover
 
 __all__ = ["ConvertResult", "plan", "run", "scan"]
 
@@ -215,6 +216,7 @@ def _prepare_target(
 ) -> bool:
     """Create the template, or check an existing one is this plan's; True when created."""
     store = open_store(target, mode="a", storage_options=settings.target_storage_options)
+    recover(store)  # a template commit a crash interrupted is finished or undone first
     if archive_exists(store) and not overwrite:
         record = read_plan_record(store)
         if record is not None and record.get("structure") == structure_digest(the_plan):
