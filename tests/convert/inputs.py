@@ -26,7 +26,9 @@ def make_dataset(
 ) -> xr.Dataset:
     """An ERA5-like slice: t2m in K (valid range 200..330) and tp in m (0..1)."""
     if calendar:
-        times: Any = xr.date_range(start, periods=steps, freq=freq, calendar=calendar, use_cftime=True)
+        times: Any = xr.date_range(
+            start, periods=steps, freq=freq, calendar=calendar, use_cftime=True
+        )
     else:
         times = pd.date_range(start, periods=steps, freq=freq)
     rng = np.random.default_rng(seed)

@@ -93,7 +93,10 @@ def test_dask_local_cluster(inputs, tmp_path):
         for attempt in range(RUNS):
             target = str(tmp_path / f"dask-run-{attempt}.zarr")
             result = run(
-                paths, target, chunks={"time": 7}, scheduler=cluster.scheduler_address,
+                paths,
+                target,
+                chunks={"time": 7},
+                scheduler=cluster.scheduler_address,
                 chunks_per_unit=1,
             )
             assert result.units_written == 29

@@ -33,9 +33,7 @@ def test_monthly_frequency_is_inferred(tmp_path):
         make_dataset(start, 3, freq="MS", seed=i).to_netcdf(tmp_path / f"m{i}.nc")
     result = plan(str(tmp_path / "m*.nc"))
     assert result.freq == "MS"
-    assert [str(t)[:10] for t in result.axis] == [
-        f"2020-{m:02d}-01" for m in range(1, 7)
-    ]
+    assert [str(t)[:10] for t in result.axis] == [f"2020-{m:02d}-01" for m in range(1, 7)]
 
 
 def test_global_range_and_labels_off_the_grid(tmp_path):

@@ -15,7 +15,7 @@ from zarrlake.cli import convert as _convert
 from zarrlake.cli import info as _info
 from zarrlake.cli import meta as _meta
 from zarrlake.cli._common import err_console
-from zarrlake.errors import InvalidInputError, NotFoundError, ZarrlakeError
+from zarrlake.errors import ConversionError, InvalidInputError, NotFoundError, ZarrlakeError
 
 app = typer.Typer(
     name="zarrlake",
@@ -51,6 +51,8 @@ def _root(
 
 def exit_code(error: ZarrlakeError) -> int:
     """Exit status for an error: 2 for bad input or a missing thing, 1 otherwise."""
+    if isinstance(error, ConversionError) and isinstance(error.__cause__, ZarrlakeError):
+        error = error.__cause__  # zarrio's wrapper: the cause decides
     return 2 if isinstance(error, (InvalidInputError, NotFoundError)) else 1
 
 
