@@ -21,6 +21,9 @@ def test_demo_end_to_end(tmp_path) -> None:
     assert "zarr v3, consolidated" in result.stdout
     assert "blosc:zstd:3:shuffle" in result.stdout
     assert "Warning" not in result.stderr
+    assert "verify against the inputs: valid (72 of 72 steps written)" in result.stdout
+    assert "0 units written, 2 already done" in result.stdout
+    converted = xr.open_zarr(out / "era5_converted.zarr")
     inputs = xr.open_mfdataset(sorted((out / "inputs").glob("*.nc")), combine="by_coords")
     archive = xr.open_zarr(out / "era5_like.zarr", consolidated=True)
     np.testing.assert_array_equal(archive["time"].values, inputs["time"].values)
@@ -28,3 +31,6 @@ def test_demo_end_to_end(tmp_path) -> None:
     # t2m is packed into int16: equal within half a step
     step = float(archive["t2m"].encoding["scale_factor"])
     assert np.abs(archive["t2m"].values - inputs["t2m"].values).max() <= step / 2 + 3e-5
+    np.testing.assert_array_equal(converted["tp"].values, inputs["tp"].values)
+    step = float(converted["t2m"].encoding["scale_factor"])
+    assert np.abs(converted["t2m"].values - inputs["t2m"].values).max() <= step / 2 + 3e-5
