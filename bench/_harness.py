@@ -5,11 +5,14 @@ from __future__ import annotations
 import multiprocessing
 import resource
 import statistics
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import psutil
 
 DATA = Path(__file__).resolve().parent / "data"
 
@@ -22,11 +25,38 @@ class Measurement:
     result: Any = None
 
 
+class _TreeSampler(threading.Thread):
+    """Samples the summed RSS of this process and its children (worker pools)."""
+
+    def __init__(self, interval: float = 0.02) -> None:
+        super().__init__(daemon=True)
+        self.interval = interval
+        self.peak = 0
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        me = psutil.Process()
+        while not self.stop.wait(self.interval):
+            total = 0
+            for process in [me, *me.children(recursive=True)]:
+                try:
+                    total += process.memory_info().rss
+                except psutil.Error:
+                    continue
+            self.peak = max(self.peak, total)
+
+
 def _child(fn: Callable[..., Any], args: tuple[Any, ...], queue: Any) -> None:
+    sampler = _TreeSampler()
+    sampler.start()
     start = time.perf_counter()
     result = fn(*args)
     elapsed = time.perf_counter() - start
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    sampler.stop.set()
+    sampler.join()
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    # worker processes count too: the sampled peak of the whole process tree
+    peak = max(own, sampler.peak / 2**20)
     queue.put((elapsed, peak, result))
 
 

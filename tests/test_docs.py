@@ -15,6 +15,15 @@ def test_append_config_reference_is_current() -> None:
     ) + "\n"
 
 
+def test_convert_config_reference_is_current() -> None:
+    """docs/convert-config.md is generated from the model: regenerate with `make docs`."""
+    from zarrlake.convert import ConvertConfig
+
+    assert (ROOT / "docs" / "convert-config.md").read_text() == config_help(
+        ConvertConfig, "md"
+    ) + "\n"
+
+
 def test_readme_opens_with_the_two_commands() -> None:
     readme = (ROOT / "README.md").read_text().splitlines()
     block = readme[readme.index("```bash") + 1 : readme.index("```bash") + 3]
