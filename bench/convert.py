@@ -15,7 +15,6 @@ from __future__ import annotations
 import os
 import shutil
 import time
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -35,9 +34,11 @@ def _month(month: str, seed: int) -> xr.Dataset:
     lon = np.linspace(0, 359.75, 1440, dtype="float32")
     day = np.arange(days, dtype="float32")[:, None, None]
     base = 288 - 40 * np.abs(np.sin(np.deg2rad(lat)))[None, :, None]
-    wave = 6 * np.sin(np.deg2rad(lon)[None, None, :] * 3 + day / 5) * np.cos(np.deg2rad(lat))[
-        None, :, None
-    ]
+    wave = (
+        6
+        * np.sin(np.deg2rad(lon)[None, None, :] * 3 + day / 5)
+        * np.cos(np.deg2rad(lat))[None, :, None]
+    )
     noise = rng.normal(0, 0.5, (days, 721, 1440)).astype("float32")
     t2m = np.round(base + wave + noise, 2).astype("float32")  # ERA5-like precision
     tp = np.round(np.maximum(wave / 6 + noise / 2, 0) * 0.01, 5).astype("float32")
