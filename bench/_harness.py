@@ -26,9 +26,13 @@ class Measurement:
 
 
 class _TreeSampler(threading.Thread):
-    """Samples the summed RSS of this process and its children (worker pools)."""
+    """Samples the memory of this process and its children (worker pools).
 
-    def __init__(self, interval: float = 0.02) -> None:
+    The sum of PSS (proportional set size): pages forked workers share with their
+    parent count once, split between them, instead of once per process as RSS would.
+    """
+
+    def __init__(self, interval: float = 0.1) -> None:
         super().__init__(daemon=True)
         self.interval = interval
         self.peak = 0
@@ -40,7 +44,7 @@ class _TreeSampler(threading.Thread):
             total = 0
             for process in [me, *me.children(recursive=True)]:
                 try:
-                    total += process.memory_info().rss
+                    total += process.memory_full_info().pss
                 except psutil.Error:
                     continue
             self.peak = max(self.peak, total)
@@ -50,7 +54,11 @@ def _child(fn: Callable[..., Any], args: tuple[Any, ...], queue: Any) -> None:
     sampler = _TreeSampler()
     sampler.start()
     start = time.perf_counter()
-    result = fn(*args)
+    try:
+        result = fn(*args)
+    except BaseException as exc:
+        queue.put(exc)  # the parent must not wait forever for a failed candidate
+        raise
     elapsed = time.perf_counter() - start
     sampler.stop.set()
     sampler.join()
@@ -68,8 +76,11 @@ def isolated(name: str, fn: Callable[..., Any], *args: Any, repeat: int = 3) -> 
         queue = context.Queue()
         process = context.Process(target=_child, args=(fn, args, queue))
         process.start()
-        runs.append(queue.get())
+        outcome = queue.get()
         process.join()
+        if isinstance(outcome, BaseException):
+            raise RuntimeError(f"{name} failed: {outcome!r}")
+        runs.append(outcome)
         if process.exitcode != 0:
             raise RuntimeError(f"{name} failed with exit code {process.exitcode}")
     seconds = statistics.median(r[0] for r in runs)

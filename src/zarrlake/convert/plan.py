@@ -59,11 +59,19 @@ class WorkUnit:
     start: int
     stop: int
     sources: tuple[SourceSlice, ...]
+    block: tuple[str, int, int] | None = None
+    """A range of whole chunks along one other dim (name, start, stop), when a chunk row
+    along the concat dim is too large for one unit; ``None``: the whole extent."""
+    block_fraction: float = 1.0
+    blocks: int = 1
 
     @property
     def key(self) -> str:
         """A stable name, used for the completion record."""
-        return f"{self.start:012d}-{self.stop:012d}"
+        key = f"{self.start:012d}-{self.stop:012d}"
+        if self.block is not None:
+            key += f"-{self.block[0]}-{self.block[1]:09d}-{self.block[2]:09d}"
+        return key
 
     @property
     def steps(self) -> list[int]:
@@ -73,11 +81,12 @@ class WorkUnit:
     @property
     def input_bytes(self) -> int:
         """Bytes of the inputs it reads (each file's share)."""
-        return sum(s.input_bytes for s in self.sources)
+        return int(sum(s.input_bytes for s in self.sources) * self.block_fraction)
 
     def fingerprint(self) -> str:
         """Return a digest of the sources; a completion record counts only when it matches."""
         parts = [(s.path, s.size, s.file_index, s.target_index) for s in self.sources]
+        parts.append(self.block)  # type: ignore[arg-type]
         return hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:32]
 
 
@@ -371,6 +380,8 @@ def _units(
     steps: int,
     chunk: int,
     per_unit: int,
+    blocks: list[tuple[str, int, int]] | None = None,
+    extent: int = 1,
 ) -> list[WorkUnit]:
     chunk_count = math.ceil(steps / chunk)
     by_unit: dict[int, list[SourceSlice]] = defaultdict(list)
@@ -394,8 +405,42 @@ def _units(
             continue
         start = unit_index * per_unit * chunk
         stop = min(steps, start + per_unit * chunk)
-        units.append(WorkUnit(start, stop, tuple(by_unit[unit_index])))
+        sources = tuple(by_unit[unit_index])
+        if not blocks:
+            units.append(WorkUnit(start, stop, sources))
+            continue
+        for block in blocks:
+            fraction = (block[2] - block[1]) / extent
+            units.append(WorkUnit(start, stop, sources, block, fraction, len(blocks)))
     return units
+
+
+def _spatial_blocks(
+    variables: dict[str, VariablePlan], dim: str, time_chunk: int, row_bytes: int
+) -> tuple[list[tuple[str, int, int]] | None, int]:
+    """Split a chunk row along the first other dim when it exceeds the unit budget."""
+    row = row_bytes * time_chunk
+    largest = max(
+        (v for v in variables.values() if v.series),
+        key=lambda v: math.prod(v.shape),
+        default=None,
+    )
+    if largest is None or row <= UNIT_BUDGET_BYTES:
+        return None, 1
+    others = [i for i, d in enumerate(largest.dims) if d != dim]
+    if not others:
+        return None, 1
+    split = others[0]
+    name, size, chunk = largest.dims[split], largest.shape[split], largest.chunks[split]
+    chunk_count = math.ceil(size / chunk)
+    if chunk_count < 2:
+        return None, 1
+    per_block = max(1, math.floor(UNIT_BUDGET_BYTES / (row / chunk_count)))
+    blocks = [
+        (name, begin * chunk, min(size, (begin + per_block) * chunk))
+        for begin in range(0, chunk_count, per_block)
+    ]
+    return (blocks if len(blocks) > 1 else None), size
 
 
 def build_plan(scan: ScanResult, config: ConvertConfig) -> ConvertPlan:
@@ -473,7 +518,12 @@ def build_plan(scan: ScanResult, config: ConvertConfig) -> ConvertPlan:
         if v.series
     )
     per_unit = config.chunks_per_unit or max(1, UNIT_BUDGET_BYTES // max(1, row_bytes * time_chunk))
-    units = _units(scan, positions, len(axis), time_chunk, per_unit)
+    blocks, extent = (
+        _spatial_blocks(variables, dim, time_chunk, row_bytes)
+        if per_unit == 1 and not config.chunks_per_unit
+        else (None, 1)
+    )
+    units = _units(scan, positions, len(axis), time_chunk, per_unit, blocks, extent)
     covered = sum(len(p) for p in positions)
     encoding = {"units": axis_units(axis) if axis.dtype.kind in "MO" else None}
     if scan.calendar and axis.dtype.kind in "MO":

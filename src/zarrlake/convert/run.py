@@ -1,6 +1,6 @@
 """``convert run``: scan, plan, template, parallel unit writes, resume, final verify.
 
-Work runs in local processes by default (a forkserver pool that starts while the
+Work runs in local processes by default (forked on Linux; the pool starts before the
 inputs are scanned), inline with one worker, or on a Dask distributed cluster when a
 scheduler address or client is given. Each finished unit leaves a completion record,
 so a re-run after a crash writes only the units without one.
@@ -12,6 +12,7 @@ import concurrent.futures as cf
 import logging
 import multiprocessing
 import os
+import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -107,6 +108,24 @@ def _limit_codec_threads() -> None:
     numcodecs.blosc.set_nthreads(1)
 
 
+def _context() -> multiprocessing.context.BaseContext:
+    """Pick how worker processes start.
+
+    Linux forks: workers start in milliseconds and share the parent's imported modules
+    (zarr and fsspec reset their I/O threads in a forked child). Elsewhere a forkserver
+    (or spawn on Windows) preloads this module once.
+    """
+    methods = multiprocessing.get_all_start_methods()
+    platform: str = sys.platform  # a plain str: mypy would judge other platforms unreachable
+    if platform.startswith("linux"):
+        return multiprocessing.get_context("fork")
+    if "forkserver" not in methods:
+        return multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["zarrlake.convert.run"])
+    return context
+
+
 def _warm_up() -> int:
     return os.getpid()
 
@@ -168,9 +187,7 @@ class _Executor:
         self.pool: cf.ProcessPoolExecutor | None = None
         self.client: Any = None
         if scheduler is None and workers > 1:
-            context = multiprocessing.get_context("forkserver")
-            context.set_forkserver_preload(["zarrlake.convert.run"])
-            self.pool = cf.ProcessPoolExecutor(workers, mp_context=context)
+            self.pool = cf.ProcessPoolExecutor(workers, mp_context=_context())
             for _ in range(workers):  # start the workers while the caller scans
                 self.pool.submit(_warm_up)
 

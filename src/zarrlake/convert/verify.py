@@ -45,10 +45,16 @@ def _labels(axis: np.ndarray[Any, Any], steps: Iterable[int]) -> str:
 
 def _written_steps(records: Mapping[str, Mapping[str, Any]], length: int) -> np.ndarray[Any, Any]:
     written = np.zeros(length, dtype=bool)
+    # units split into blocks count a step written when every block wrote it
+    shares = np.zeros(length, dtype=float)
     for record in records.values():
+        blocks = int(record.get("blocks") or 1)
         for start, stop in record.get("steps", []):
-            written[max(0, start) : min(length, stop)] = True
-    return written
+            if blocks == 1:
+                written[max(0, start) : min(length, stop)] = True
+            else:
+                shares[max(0, start) : min(length, stop)] += 1.0 / blocks
+    return written | (shares > 1 - 1e-9)
 
 
 def _coordinate_findings(axis: np.ndarray[Any, Any], dim: str, freq: str | None) -> list[Finding]:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import itertools
 import json
 import math
 import time
@@ -41,7 +42,7 @@ from zarrlake.txn.lock import ArchiveLock, LockOptions
 
 __all__ = ["ArchiveWriter", "ReadOptions", "WriteStats", "step_ranges"]
 
-BLOCK_BYTES = 64 * 2**20
+BLOCK_BYTES = 32 * 2**20
 """Upper bound of one in-memory block (the unit's steps by some rows of chunks)."""
 
 _Source = tuple[xr.Dataset, str, int, int, int]
@@ -258,26 +259,39 @@ class ArchiveWriter:
 
     # -- data movement -------------------------------------------------------------------
 
-    def _blocks(self, var: _Variable, steps: int) -> list[tuple[slice, ...]]:
-        """Split the non-concat dims into blocks of whole chunks that fit the budget."""
+    def _blocks(
+        self, var: _Variable, steps: int, limit: tuple[str, int, int] | None = None
+    ) -> list[tuple[slice, ...]]:
+        """Split the non-concat dims into blocks of whole chunks that fit the budget.
+
+        ``limit`` (dim, start, stop) keeps to one range of a work unit's block.
+        """
         dim_at = var.dims.index(self.concat_dim)
         others = [i for i in range(len(var.dims)) if i != dim_at]
         if not others:
             return [()]
-        split = others[0]
-        row_bytes = (
-            steps * var.unpacked.itemsize * math.prod(var.shape[i] for i in others if i != split)
-        )
-        chunk = var.chunks[split]
-        rows = max(chunk, (BLOCK_BYTES // max(1, row_bytes)) // chunk * chunk)
-        blocks = []
-        for begin in range(0, var.shape[split], rows):
-            block = tuple(
-                slice(begin, min(begin + rows, var.shape[split])) if i == split else slice(None)
-                for i in others
-            )
-            blocks.append(block)
-        return blocks
+        extents = {i: (0, var.shape[i]) for i in others}
+        order = list(others)
+        if limit is not None and limit[0] in var.dims and limit[0] != self.concat_dim:
+            at = var.dims.index(limit[0])
+            extents[at] = (limit[1], min(limit[2], var.shape[at]))
+            order = [at, *(i for i in others if i != at)]
+        span = {i: extents[i][1] - extents[i][0] for i in others}
+        for i in order:  # shrink dims in order, by whole chunks, until a block fits
+            total = steps * var.unpacked.itemsize * math.prod(span.values())
+            if total <= BLOCK_BYTES:
+                break
+            per_index = total // max(1, span[i])
+            chunk = var.chunks[i]
+            span[i] = min(span[i], max(chunk, (BLOCK_BYTES // max(1, per_index)) // chunk * chunk))
+        ranges = [
+            [
+                slice(begin, min(begin + span[i], extents[i][1]))
+                for begin in range(extents[i][0], extents[i][1], span[i])
+            ]
+            for i in others
+        ]
+        return list(itertools.product(*ranges))
 
     def _read(
         self,
@@ -324,23 +338,34 @@ class ArchiveWriter:
         start: int,
         stop: int,
         read: ReadOptions,
+        limit: tuple[str, int, int] | None = None,
     ) -> None:
         """Fill archive steps [start, stop) of one variable from its sources.
 
         A source ``(ds, path, file_row, step, count)`` maps ``count`` consecutive file
         rows from ``file_row`` onto archive steps from ``step``; steps outside
-        [start, stop) are ignored, steps no source covers get the fill value.
+        [start, stop) are ignored, steps no source covers get the fill value. ``limit``
+        restricts the write to a work unit's block; a variable without that dim is
+        written by the unit of the first block only.
         """
+        if limit is not None and limit[0] not in var.dims and limit[1] != 0:
+            return
         dim_at = var.dims.index(self.concat_dim)
         other_sizes = [size for i, size in enumerate(var.shape) if i != dim_at]
-        for block in self._blocks(var, stop - start):
+        clipped = list(_clip(sources, start, stop))
+        for block in self._blocks(var, stop - start, limit):
+            if len(clipped) == 1 and clipped[0][4] == stop - start:
+                ds, path, file_row, _, count = clipped[0]  # one file fills it: no copy
+                values = self._read(ds, path, var, slice(file_row, file_row + count), block, read)
+                self._store(var, values, slice(start, stop), block)
+                continue
             shape = [
                 len(range(*part.indices(size)))
                 for part, size in zip(block, other_sizes, strict=True)
             ]
             shape.insert(dim_at, stop - start)
             buffer = np.full(shape, var.fill, dtype=var.unpacked)
-            for ds, path, file_row, step, count in _clip(sources, start, stop):
+            for ds, path, file_row, step, count in clipped:
                 values = self._read(ds, path, var, slice(file_row, file_row + count), block, read)
                 where: list[slice] = [slice(None)] * len(shape)
                 where[dim_at] = slice(step - start, step - start + count)
@@ -367,12 +392,14 @@ class ArchiveWriter:
                     row, step = source.file_index[begin], source.target_index[begin]
                     sources.append((ds, source.path, row, step, end - begin))
             for var in self.variables.values():
-                self._copy_segment(sources, var, unit.start, unit.stop, read)
+                self._copy_segment(sources, var, unit.start, unit.stop, read, unit.block)
         self._record(
             unit.key,
             {
                 "kind": "unit",
                 "fingerprint": unit.fingerprint(),
+                "block": list(unit.block) if unit.block else None,
+                "blocks": unit.blocks,
                 "steps": step_ranges(unit.steps),
                 "inputs": [s.path for s in unit.sources],
             },
