@@ -155,3 +155,24 @@ def test_s3_inputs(tmp_path, s3_server):
     assert result.report.valid
     assert len(result.plan.inputs) == 3
     xr.testing.assert_equal(xr.open_zarr(target).t2m.load(), combined(paths).t2m)
+
+
+def test_large_chunk_rows_are_split_into_spatial_blocks(tmp_path, monkeypatch):
+    import zarrlake.convert.planner as plan_module
+
+    monkeypatch.setattr(plan_module, "UNIT_BUDGET_BYTES", 1500)
+    paths = write_inputs(tmp_path / "in", 4, 5)
+    target = str(tmp_path / "out.zarr")
+    result = run(paths, target, chunks={"time": 7, "lat": 2}, workers=2)
+    blocks = {u.block for u in result.plan.units}
+    assert blocks == {("lat", 0, 2), ("lat", 2, 4), ("lat", 4, 6)}
+    assert result.report.valid, result.report.errors()
+    xr.testing.assert_equal(xr.open_zarr(target).tp.load(), combined(paths).tp)
+    store = open_store(target, mode="r+")
+    from zarrlake.storage import delete_key
+
+    name = next(n for n in read_records(store) if n.endswith("000000002-000000004"))
+    delete_key(store, f".zarrlake/convert/done/{name}.json")
+    assert "ZL200" in verify(target).codes()  # one block of those steps has no record
+    again = run(paths, target, chunks={"time": 7, "lat": 2}, workers=1)
+    assert again.units_written == 1 and again.report.valid

@@ -9,7 +9,7 @@ import xarray as xr
 from tests.convert.inputs import combined, make_dataset, write_inputs
 from zarrlake.convert import ArchiveWriter, ReadOptions, verify
 from zarrlake.convert.config import ConvertConfig
-from zarrlake.convert.plan import build_plan
+from zarrlake.convert.planner import build_plan
 from zarrlake.convert.scan import scan_inputs
 from zarrlake.convert.template import create_template_from_plan
 from zarrlake.errors import InvalidInputError, NotFoundError, OutOfRangeError

@@ -31,7 +31,7 @@ from zarrlake.convert import plan as plan_conversion
 from zarrlake.convert import run as run_conversion
 from zarrlake.convert import verify as verify_archive
 from zarrlake.convert.legacy import ZarrConverterConfig
-from zarrlake.convert.plan import ConvertPlan, WorkUnit
+from zarrlake.convert.planner import ConvertPlan, WorkUnit
 from zarrlake.convert.scan import FileScan
 from zarrlake.convert.writer import WriteStats
 from zarrlake.errors import InvalidInputError

@@ -6,7 +6,7 @@ import numpy as np
 
 from zarrlake.convert.config import ConvertConfig
 from zarrlake.convert.inputs import open_input
-from zarrlake.convert.plan import ConvertPlan
+from zarrlake.convert.planner import ConvertPlan
 
 __all__ = ["estimate_ratio"]
 

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from zarrlake.convert.config import ConvertConfig, PackingSettings, load_convert_config
 from zarrlake.convert.inputs import open_input
-from zarrlake.convert.plan import build_plan
+from zarrlake.convert.planner import build_plan
 from zarrlake.convert.run import ConvertResult
 from zarrlake.convert.run import run as run_conversion
 from zarrlake.convert.scan import scan_template

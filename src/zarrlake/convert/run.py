@@ -20,7 +20,7 @@ from typing import Any
 
 from zarrlake.convert.config import ConvertConfig, as_config
 from zarrlake.convert.inputs import expand_inputs
-from zarrlake.convert.plan import ConvertPlan, WorkUnit, build_plan, packing_needs_scan
+from zarrlake.convert.planner import ConvertPlan, WorkUnit, build_plan, packing_needs_scan
 from zarrlake.convert.scan import FileScan, ScanResult, scan_data_ranges, scan_inputs
 from zarrlake.convert.template import (
     archive_exists,

@@ -19,7 +19,7 @@ import xarray as xr
 from zarr.abc.store import Store
 
 from zarrlake.convert.inputs import open_input
-from zarrlake.convert.plan import ConvertPlan
+from zarrlake.convert.planner import ConvertPlan
 from zarrlake.errors import AlreadyExistsError, InvalidInputError
 from zarrlake.storage._sync import run
 from zarrlake.storage.atomic import atomic_put, delete_key, read_bytes

@@ -31,7 +31,7 @@ import zarr
 from zarr.abc.store import Store
 
 from zarrlake.convert.inputs import open_input, with_retries
-from zarrlake.convert.plan import WorkUnit
+from zarrlake.convert.planner import WorkUnit
 from zarrlake.convert.scan import label_key
 from zarrlake.convert.template import PLAN_KEY, RECORD_PREFIX, read_plan_record
 from zarrlake.encoding.packing import OutOfRangePolicy, Packing
