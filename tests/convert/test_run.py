@@ -176,3 +176,18 @@ def test_large_chunk_rows_are_split_into_spatial_blocks(tmp_path, monkeypatch):
     assert "ZL200" in verify(target).codes()  # one block of those steps has no record
     again = run(paths, target, chunks={"time": 7, "lat": 2}, workers=1)
     assert again.units_written == 1 and again.report.valid
+
+
+def test_a_record_left_half_written_by_a_killed_writer_does_not_count(tmp_path):
+    paths = write_inputs(tmp_path / "in", 2, 5)
+    target = tmp_path / "out.zarr"
+    first = run(paths, str(target), chunks={"time": 7}, workers=1, chunks_per_unit=1)
+    done = target / ".zarrlake" / "convert" / "done"
+    records = sorted(done.iterdir())
+    # the writer was killed between writing the temporary file and renaming it
+    stray = done / f".{records[0].name}.{'0' * 32}.tmp"
+    stray.write_bytes(records[0].read_bytes())
+    records[0].unlink()
+    assert len(read_records(open_store(str(target), mode="r"))) == first.units_total - 1
+    again = run(paths, str(target), chunks={"time": 7}, workers=1, chunks_per_unit=1)
+    assert again.units_written == 1 and again.report.valid

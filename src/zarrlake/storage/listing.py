@@ -5,12 +5,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import re
 from pathlib import Path
 
 from zarr.abc.store import Store
 from zarr.storage import FsspecStore, LocalStore, MemoryStore
 
 __all__ = ["aclear", "alist_keys", "astored_bytes", "prune_empty_dirs"]
+
+
+# Temporary files of an atomic write in flight (ours: ``.NAME.UUID.tmp``; zarr's local
+# store: ``NAME.UUID.partial``), or left by a writer killed before its rename: not keys.
+_IN_FLIGHT = re.compile(r"(^\..+\.[0-9a-f]{32}\.tmp$)|(\.[0-9a-f]{32}\.partial$)")
 
 
 def _local_sizes(root: Path, prefix: str) -> dict[str, int]:
@@ -20,6 +26,8 @@ def _local_sizes(root: Path, prefix: str) -> dict[str, int]:
         return sizes
     for directory, _, files in os.walk(base):
         for name in files:
+            if _IN_FLIGHT.search(name):
+                continue
             path = Path(directory) / name
             try:
                 sizes[path.relative_to(root).as_posix()] = path.stat().st_size
