@@ -240,6 +240,8 @@ def test_packing_range_is_enforced_on_every_slice(store_target: StoreTarget) -> 
     )
     ds = _open(store_target)
     assert ds["temp"].encoding["dtype"] == np.dtype("int16")
+    # zarr's own fill value is the packed _FillValue (xarray alone leaves 0 in format 3)
+    assert int(ds["temp"].encoding["fill_value"]) == -32768
     step = ds["temp"].encoding["scale_factor"]
     np.testing.assert_allclose(
         ds["temp"].values, make_slice(0, 2)["temp"].values, atol=step / 2 + 1e-4

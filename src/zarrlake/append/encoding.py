@@ -10,6 +10,7 @@ import xarray as xr
 
 from zarrlake.append.config import AppendConfig, EncodingConfig
 from zarrlake.encoding.compression import CompressionSpec, describe_codecs
+from zarrlake.encoding.dataset import align_fill_value
 from zarrlake.encoding.packing import Packing, choose_packing, packing_from_attrs
 from zarrlake.errors import InvalidInputError
 
@@ -126,7 +127,7 @@ def creation_encoding(
             packing = _packing(encoding, var, name)
             packings[name] = packing
             entry.update(packing.encoding())
-        encodings[name] = entry
+        encodings[name] = align_fill_value(entry, zarr_format)
     return encodings, packings
 
 

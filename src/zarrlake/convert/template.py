@@ -20,6 +20,7 @@ from zarr.abc.store import Store
 
 from zarrlake.convert.inputs import open_input
 from zarrlake.convert.planner import ConvertPlan
+from zarrlake.encoding.dataset import align_fill_value
 from zarrlake.errors import AlreadyExistsError, InvalidInputError
 from zarrlake.storage._sync import run
 from zarrlake.storage.atomic import atomic_put, delete_key, read_bytes
@@ -68,11 +69,7 @@ def _encoding(plan: ConvertPlan) -> dict[str, dict[str, Any]]:
             entry["_FillValue"] = np.dtype(v.stored_dtype).type(np.nan)
         else:
             entry["_FillValue"] = np.dtype(v.stored_dtype).type(v.fill_value)
-        if fmt == 3:
-            # xarray leaves zarr's fill_value at 0 for packed arrays in format 3, so
-            # never-written chunks would read as add_offset instead of missing.
-            entry["fill_value"] = entry["_FillValue"]
-        encoding[v.name] = entry
+        encoding[v.name] = align_fill_value(entry, fmt)
     axis_encoding = dict(plan.axis_encoding)
     if axis_encoding.get("units"):
         axis_encoding["dtype"] = "int64"

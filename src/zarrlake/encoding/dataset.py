@@ -12,7 +12,30 @@ from zarrlake.encoding.chunks import DEFAULT_TARGET_CHUNK_BYTES, AccessPattern, 
 from zarrlake.encoding.compression import CompressionSpec, ZarrFormat
 from zarrlake.encoding.packing import OutOfRangePolicy, Packing
 
-__all__ = ["apply_packing_policy", "dataset_encoding"]
+__all__ = ["align_fill_value", "apply_packing_policy", "dataset_encoding"]
+
+
+def align_fill_value(entry: dict[str, Any], zarr_format: int) -> dict[str, Any]:
+    """Make zarr's ``fill_value`` the CF ``_FillValue`` of an encoding, in format 3.
+
+    xarray leaves zarr's ``fill_value`` at 0 for packed (integer) arrays in format 3,
+    so never-written chunks read as ``add_offset`` instead of missing (rule ZL123).
+
+    Parameters
+    ----------
+    entry
+        One variable's ``to_zarr`` encoding; changed in place.
+    zarr_format
+        2 or 3 (format 2 stores the fill value right already).
+
+    Returns
+    -------
+    dict
+        The same encoding.
+    """
+    if zarr_format == 3 and entry.get("_FillValue") is not None:
+        entry["fill_value"] = entry["_FillValue"]
+    return entry
 
 
 def dataset_encoding(
