@@ -191,3 +191,42 @@ def test_a_record_left_half_written_by_a_killed_writer_does_not_count(tmp_path):
     assert len(read_records(open_store(str(target), mode="r"))) == first.units_total - 1
     again = run(paths, str(target), chunks={"time": 7}, workers=1, chunks_per_unit=1)
     assert again.units_written == 1 and again.report.valid
+
+
+def test_netcdf3_and_hdf5_inputs(tmp_path):
+    from tests.convert.inputs import make_dataset
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    make_dataset("2020-01-01", 4, seed=0).to_netcdf(
+        folder / "a.nc", format="NETCDF3_64BIT", engine="scipy"
+    )
+    make_dataset("2020-01-05", 4, seed=1).to_netcdf(folder / "b.h5", engine="h5netcdf")
+    make_dataset("2020-01-09", 4, seed=2).to_netcdf(folder / "c.nc", engine="netcdf4")
+    paths = [str(folder / n) for n in ("a.nc", "b.h5", "c.nc")]
+    target = str(tmp_path / "out.zarr")
+    result = run(paths, target, workers=1)
+    assert result.report.valid, result.report.errors()
+    xr.testing.assert_equal(xr.open_zarr(target).t2m.load(), combined(paths).t2m)
+    forced = run(
+        paths[1:], str(tmp_path / "h5.zarr"), workers=1, engine="h5netcdf", verify_sample=2
+    )
+    assert forced.report.valid
+
+
+def test_verify_checks_the_coordinate(tmp_path):
+    import zarr
+
+    paths = write_inputs(tmp_path / "in", 2, 5)
+    target = str(tmp_path / "out.zarr")
+    run(paths, target, workers=1)
+    time = zarr.open_array(target, path="time", mode="r+")
+    values = time[:]
+    values[3], values[4] = values[4], values[3]
+    time[:] = values
+    assert "ZL202" in verify(target).codes()
+    values[3], values[4] = values[4], values[3]
+    values[-1] += 1  # one day later: still increasing, off the daily grid
+    time[:] = values
+    codes = verify(target).codes()
+    assert "ZL203" in codes and "ZL202" not in codes
