@@ -6,6 +6,7 @@ import contextlib
 import glob
 import logging
 import os
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, TypeVar
@@ -14,12 +15,16 @@ import xarray as xr
 
 from zarrlake.errors import InvalidInputError, NotFoundError, RetryLimitExceededError
 
-__all__ = ["expand_inputs", "input_size", "open_input", "with_retries"]
+__all__ = ["INPUT_LOCK", "expand_inputs", "input_size", "open_input", "with_retries"]
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 _REMOTE_DEFAULTS = {"use_listings_cache": False}
+
+INPUT_LOCK = threading.RLock()
+"""Held around every open, read and close of an input: the HDF5 library is not
+thread-safe, and a Dask worker runs several tasks in threads of one process."""
 
 
 def _is_remote(path: str) -> bool:
@@ -124,6 +129,24 @@ def open_input(
         When it is not a readable NetCDF/HDF5 file.
     """
     with contextlib.ExitStack() as stack:
+        ds = _open_locked(path, engine, storage_options, decode_times, stack)
+        stack.callback(_close_locked, ds)
+        yield ds
+
+
+def _close_locked(ds: xr.Dataset) -> None:
+    with INPUT_LOCK:
+        ds.close()
+
+
+def _open_locked(
+    path: str,
+    engine: str | None,
+    storage_options: Mapping[str, Any] | None,
+    decode_times: bool,
+    stack: contextlib.ExitStack,
+) -> xr.Dataset:
+    with INPUT_LOCK:
         try:
             if _is_remote(path):
                 import fsspec
@@ -159,8 +182,7 @@ def open_input(
                 subject=path,
                 hint="check that it is a complete NetCDF/HDF5 file, or pass engine=",
             ) from exc
-        stack.enter_context(ds)
-        yield ds
+        return ds
 
 
 def _transient(exc: BaseException) -> bool:

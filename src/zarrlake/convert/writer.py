@@ -30,7 +30,7 @@ import xarray as xr
 import zarr
 from zarr.abc.store import Store
 
-from zarrlake.convert.inputs import open_input, with_retries
+from zarrlake.convert.inputs import INPUT_LOCK, open_input, with_retries
 from zarrlake.convert.planner import WorkUnit
 from zarrlake.convert.scan import label_key
 from zarrlake.convert.template import PLAN_KEY, RECORD_PREFIX, read_plan_record
@@ -307,7 +307,8 @@ class ArchiveWriter:
         selection = {dim: file_rows, **dict(zip(others, block, strict=True))}
 
         def load() -> np.ndarray[Any, Any]:
-            return np.asarray(ds[var.name].isel(selection).values)
+            with INPUT_LOCK:
+                return np.asarray(ds[var.name].isel(selection).values)
 
         values = with_retries(load, what=path, retries=read.retries, backoff=read.backoff)
         if var.packing is not None:
