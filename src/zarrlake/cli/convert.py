@@ -30,6 +30,7 @@ from zarrlake.convert import ConvertConfig, ZarrConverter, load_convert_config
 from zarrlake.convert import plan as plan_conversion
 from zarrlake.convert import run as run_conversion
 from zarrlake.convert import verify as verify_archive
+from zarrlake.convert.estimate import estimate_ratio
 from zarrlake.convert.legacy import ZarrConverterConfig
 from zarrlake.convert.planner import ConvertPlan, WorkUnit
 from zarrlake.convert.scan import FileScan
@@ -183,8 +184,6 @@ def plan_command(
         zarr_format=zarr_format,
     )
     the_plan = plan_conversion(inputs, settings)
-    from zarrlake.convert.estimate import estimate_ratio
-
     description = the_plan.describe(estimate_ratio(the_plan, settings))
     if as_json:
         console.print_json(json.dumps(description, default=str))

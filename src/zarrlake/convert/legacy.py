@@ -306,18 +306,9 @@ class ZarrConverter:
     ) -> bool:
         """Whether any written step reads back as missing where the file has data."""
         with open_input(path) as ds:
-            positions = writer._region_positions(ds, path, region)
+            positions = writer.region_positions(ds, path, region)
             for name in names:
-                var = writer.variables[name]
-                source = np.asarray(ds[name].transpose(*var.dims).values)
-                stored = np.asarray(
-                    var.array.get_orthogonal_selection(
-                        tuple(
-                            positions if d == writer.concat_dim else slice(None) for d in var.dims
-                        )
-                    )
-                )
-                values = var.packing.unpack(stored) if var.packing is not None else stored
+                source, values = writer.read_back(ds, name, positions)
                 both_float = source.dtype.kind == "f" and values.dtype.kind == "f"
                 if both_float and np.any(np.isnan(values) & ~np.isnan(source)):
                     return True

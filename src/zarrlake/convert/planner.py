@@ -366,7 +366,7 @@ def _chunks_by_dim(
     plan = plan_chunks(
         largest.dims,
         full_shape(largest),
-        np.dtype(f"i{stored_itemsize(largest)}") if stored_itemsize(largest) < 4 else largest.dtype,
+        pack.dtype if (pack := packings.get(largest.name)) else largest.dtype,
         access_pattern=config.access_pattern,
         target_chunk_bytes=config.target_chunk_size,
         series_dim=dim if largest.has(dim) else None,

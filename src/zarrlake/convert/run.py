@@ -18,6 +18,8 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from zarr.abc.store import Store
+
 from zarrlake.convert.config import ConvertConfig, as_config
 from zarrlake.convert.inputs import expand_inputs
 from zarrlake.convert.planner import ConvertPlan, WorkUnit, build_plan, packing_needs_scan
@@ -229,10 +231,9 @@ class _Executor:
 
 
 def _prepare_target(
-    target: str, settings: ConvertConfig, the_plan: ConvertPlan, overwrite: bool
+    store: Store, target: str, settings: ConvertConfig, the_plan: ConvertPlan, overwrite: bool
 ) -> bool:
     """Create the template, or check an existing one is this plan's; True when created."""
-    store = open_store(target, mode="a", storage_options=settings.target_storage_options)
     recover(store)  # a template commit a crash interrupted is finished or undone first
     if archive_exists(store) and not overwrite:
         record = read_plan_record(store)
@@ -312,8 +313,8 @@ def run(
     executor = _Executor(count, scheduler)
     try:
         the_plan = build_plan(scan(inputs, settings, on_file=on_scan), settings)
-        created = _prepare_target(target, settings, the_plan, overwrite)
-        store = open_store(target, mode="r+", storage_options=settings.target_storage_options)
+        store = open_store(target, mode="a", storage_options=settings.target_storage_options)
+        created = _prepare_target(store, target, settings, the_plan, overwrite)
         records = read_records(store)
         todo = [
             u

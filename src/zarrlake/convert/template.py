@@ -8,6 +8,7 @@ digest of the archive's structure, so a re-run can tell its own template from an
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 from collections.abc import Mapping
@@ -27,12 +28,14 @@ from zarrlake.storage.atomic import atomic_put, delete_key, read_bytes
 from zarrlake.storage.listing import alist_keys
 from zarrlake.storage.urls import store_url
 from zarrlake.txn import Transaction
+from zarrlake.txn.documents import adetect_format
 
 __all__ = [
     "PLAN_KEY",
     "RECORD_PREFIX",
     "create_template_from_plan",
     "read_plan_record",
+    "read_records",
     "structure_digest",
 ]
 
@@ -118,6 +121,18 @@ def read_plan_record(store: Store) -> dict[str, Any] | None:
     return record
 
 
+def read_records(store: Store) -> dict[str, dict[str, Any]]:
+    """Return the completion records of an archive (units and files written) by name."""
+    records = {}
+    for key in run(alist_keys(store, RECORD_PREFIX.rstrip("/"))):
+        data = read_bytes(store, key)
+        if data is None:
+            continue
+        with contextlib.suppress(ValueError):
+            records[key.removeprefix(RECORD_PREFIX).removesuffix(".json")] = json.loads(data)
+    return records
+
+
 def plan_record(plan: ConvertPlan) -> dict[str, Any]:
     """Return the record a template keeps for its region writers."""
     return {
@@ -130,8 +145,8 @@ def plan_record(plan: ConvertPlan) -> dict[str, Any]:
 
 
 def archive_exists(store: Store) -> bool:
-    """Whether the store holds any Zarr document at its root."""
-    return any(read_bytes(store, key) is not None for key in ("zarr.json", ".zgroup"))
+    """Whether the store holds a Zarr root node."""
+    return run(adetect_format(store)) is not None
 
 
 def create_template_from_plan(

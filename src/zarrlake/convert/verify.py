@@ -144,7 +144,6 @@ def _value_findings(
     writer: ArchiveWriter, paths: list[str], config: ConvertConfig
 ) -> list[Finding]:
     findings = []
-    dim = writer.concat_dim
     for path in paths:
         try:
             with open_input(
@@ -152,15 +151,8 @@ def _value_findings(
             ) as ds:
                 positions = writer.positions(ds, path)
                 for var in writer.variables.values():
-                    source = np.asarray(ds[var.name].transpose(*var.dims).values)
-                    stored = np.asarray(
-                        var.array.get_orthogonal_selection(
-                            tuple(positions if d == dim else slice(None) for d in var.dims)
-                        )
-                    )
-                    values = (
-                        var.packing.unpack(stored) if var.packing is not None else stored
-                    ).astype(np.float64 if source.dtype.kind == "f" else source.dtype)
+                    source, stored = writer.read_back(ds, var.name, positions)
+                    values = stored.astype(np.float64 if source.dtype.kind == "f" else source.dtype)
                     if var.packing is not None and var.policy != "error":
                         source = var.packing.check_range(source, policy=var.policy)
                     nan_source = np.isnan(source) if source.dtype.kind == "f" else False

@@ -33,14 +33,14 @@ from zarr.abc.store import Store
 from zarrlake.convert.inputs import INPUT_LOCK, open_input, with_retries
 from zarrlake.convert.planner import WorkUnit
 from zarrlake.convert.scan import label_key
-from zarrlake.convert.template import PLAN_KEY, RECORD_PREFIX, read_plan_record
+from zarrlake.convert.template import RECORD_PREFIX, read_plan_record, read_records
 from zarrlake.encoding.packing import OutOfRangePolicy, Packing
 from zarrlake.errors import InvalidInputError, NotFoundError
 from zarrlake.storage.atomic import atomic_put
 from zarrlake.storage.urls import open_store, store_url
 from zarrlake.txn.lock import ArchiveLock, LockOptions
 
-__all__ = ["ArchiveWriter", "ReadOptions", "WriteStats", "step_ranges"]
+__all__ = ["ArchiveWriter", "ReadOptions", "WriteStats", "read_records", "step_ranges"]
 
 BLOCK_BYTES = 32 * 2**20
 """Upper bound of one in-memory block (the unit's steps by some rows of chunks)."""
@@ -257,6 +257,20 @@ class ArchiveWriter:
             positions.append(at)
         return np.asarray(positions, dtype=np.int64)
 
+    def read_back(
+        self, ds: xr.Dataset, name: str, positions: np.ndarray[Any, Any]
+    ) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+        """Return an input's values of one variable and the archive's at ``positions``.
+
+        Both come in the archive's dim order; the archive's are unpacked.
+        """
+        var = self.variables[name]
+        with INPUT_LOCK:
+            source = np.asarray(ds[name].transpose(*var.dims).values)
+        selection = tuple(positions if d == self.concat_dim else slice(None) for d in var.dims)
+        stored = np.asarray(var.array.get_orthogonal_selection(selection))
+        return source, var.packing.unpack(stored) if var.packing is not None else stored
+
     # -- data movement -------------------------------------------------------------------
 
     def _blocks(
@@ -454,7 +468,7 @@ class ArchiveWriter:
             Steps written.
         """
         began = time.perf_counter()
-        target = self._region_positions(ds, path, region)
+        target = self.region_positions(ds, path, region)
         rows = list(range(len(target)))
         for var in self.variables.values():
             for begin, end in _runs(rows, [int(t) for t in target]):
@@ -476,9 +490,17 @@ class ArchiveWriter:
         self._record(f"file-{name}", {"kind": "file", "path": path, "steps": step_ranges(steps)})
         return WriteStats(path, len(steps), 0, time.perf_counter() - began)
 
-    def _region_positions(
+    def region_positions(
         self, ds: xr.Dataset, path: str, region: Mapping[str, slice] | None
     ) -> np.ndarray[Any, Any]:
+        """Return the archive steps of an input: by its labels, or from an explicit region.
+
+        Raises
+        ------
+        InvalidInputError
+            When the file does not fit, or the region is not a run of the file's length
+            along the concat dim.
+        """
         if region is None:
             return self.positions(ds, path)
         dim = self.concat_dim
@@ -540,22 +562,3 @@ def _opened(path: str, read: ReadOptions) -> Iterator[xr.Dataset]:
             )
 
         yield with_retries(open_it, what=path, retries=read.retries, backoff=read.backoff)
-
-
-def read_records(store: Store) -> dict[str, dict[str, Any]]:
-    """Return the completion records of an archive by name."""
-    from zarrlake.storage._sync import run
-    from zarrlake.storage.atomic import read_bytes
-    from zarrlake.storage.listing import alist_keys
-
-    records = {}
-    for key in run(alist_keys(store, RECORD_PREFIX.rstrip("/"))):
-        data = read_bytes(store, key)
-        if data is None:
-            continue
-        with contextlib.suppress(ValueError):
-            records[key.removeprefix(RECORD_PREFIX).removesuffix(".json")] = json.loads(data)
-    return records
-
-
-__all__ += ["PLAN_KEY", "read_records"]
