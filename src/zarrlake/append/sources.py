@@ -29,9 +29,12 @@ from typing import Any
 import xarray as xr
 
 from zarrlake.append.config import AppendConfig, SlicePollingConfig
-from zarrlake.errors import InvalidInputError, NotFoundError
+from zarrlake.errors import InvalidInputError, NotFoundError, ZarrlakeError
+from zarrlake.storage.files import open_file_dataset
 
 __all__ = ["open_slice", "resolve_slice_source"]
+
+_MISSING_HINT = "check the path, or enable slice_polling to wait for it"
 
 
 def resolve_slice_source(source: str | Callable[..., Any] | None) -> Callable[..., Any] | None:
@@ -86,26 +89,26 @@ def _size(path: str) -> int:
 def _open_path(path: str, config: AppendConfig) -> xr.Dataset:
     options = config.slice_storage_options
     try:
-        if _is_zarr(path):
-            ds = xr.open_zarr(path, storage_options=options, consolidated=None)
-        elif "://" in path and not path.startswith("file://"):
-            import fsspec
-
-            with fsspec.open(path, "rb", **(options or {})) as handle:
-                remote: xr.Dataset = xr.open_dataset(
-                    handle, engine=config.slice_engine or "h5netcdf"
-                )
-                return remote.load()
-        else:
-            ds = xr.open_dataset(path.removeprefix("file://"), engine=config.slice_engine)
-        with ds:
-            loaded: xr.Dataset = ds.load()
-            return loaded
+        if not _is_zarr(path):
+            with open_file_dataset(
+                path,
+                engine=config.slice_engine,
+                storage_options=options,
+                role="slice",
+                missing_hint=_MISSING_HINT,
+            ) as ds:
+                loaded: xr.Dataset = ds.load()
+                return loaded
+        with xr.open_zarr(path, storage_options=options, consolidated=None) as ds:
+            stored: xr.Dataset = ds.load()
+            return stored
+    except ZarrlakeError:
+        raise
     except FileNotFoundError:
         raise NotFoundError(
             f"slice {path} does not exist",
             subject=path,
-            hint="check the path, or enable slice_polling to wait for it",
+            hint=_MISSING_HINT,
         ) from None
     except (OSError, ValueError, KeyError, RuntimeError) as exc:
         raise InvalidInputError(

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from zarrlake.convert.config import ConvertConfig
-from zarrlake.convert.inputs import open_input
 from zarrlake.convert.planner import ConvertPlan
+from zarrlake.storage.files import open_file_dataset
 
 __all__ = ["estimate_ratio"]
 
@@ -22,7 +22,7 @@ def estimate_ratio(plan: ConvertPlan, config: ConvertConfig) -> float | None:
     codecs = plan.compression.codecs(2)
     raw = 0
     stored = 0
-    with open_input(
+    with open_file_dataset(
         plan.inputs[0], engine=config.engine, storage_options=config.storage_options
     ) as ds:
         for var in plan.variables.values():

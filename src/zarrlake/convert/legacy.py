@@ -17,7 +17,6 @@ import xarray as xr
 from pydantic import BaseModel, ConfigDict, Field
 
 from zarrlake.convert.config import ConvertConfig, PackingSettings, load_convert_config
-from zarrlake.convert.inputs import open_input
 from zarrlake.convert.planner import build_plan
 from zarrlake.convert.run import ConvertResult
 from zarrlake.convert.run import run as run_conversion
@@ -25,6 +24,7 @@ from zarrlake.convert.scan import scan_template
 from zarrlake.convert.template import create_template_from_plan
 from zarrlake.convert.writer import ArchiveWriter, ReadOptions, WriteStats
 from zarrlake.errors import ConversionError, RetryLimitExceededError, ZarrlakeError
+from zarrlake.storage.files import open_file_dataset
 from zarrlake.storage.urls import open_store
 
 __all__ = [
@@ -245,7 +245,7 @@ class ZarrConverter:
         @contextlib.contextmanager
         def opened() -> Any:
             path = os.fspath(template)
-            with open_input(path, engine=settings.engine) as ds:
+            with open_file_dataset(path, engine=settings.engine) as ds:
                 yield ds, path
 
         return opened()
@@ -305,7 +305,7 @@ class ZarrConverter:
         writer: ArchiveWriter, path: str, region: Mapping[str, slice] | None, names: list[str]
     ) -> bool:
         """Whether any written step reads back as missing where the file has data."""
-        with open_input(path) as ds:
+        with open_file_dataset(path) as ds:
             positions = writer.region_positions(ds, path, region)
             for name in names:
                 source, values = writer.read_back(ds, name, positions)

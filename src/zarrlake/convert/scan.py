@@ -16,8 +16,9 @@ import numpy as np
 import xarray as xr
 
 from zarrlake.convert.config import ConvertConfig
-from zarrlake.convert.inputs import input_size, open_input, with_retries
+from zarrlake.convert.inputs import with_retries
 from zarrlake.errors import InvalidInputError
+from zarrlake.storage.files import file_size, open_file_dataset
 
 __all__ = [
     "FileScan",
@@ -241,10 +242,10 @@ def scan_inputs(
     for path in paths:
 
         def read(path: str = path) -> FileScan:
-            with open_input(
+            with open_file_dataset(
                 path, engine=config.engine, storage_options=config.storage_options
             ) as ds:
-                scanned = scan_dataset(ds, path, config, input_size(path, config.storage_options))
+                scanned = scan_dataset(ds, path, config, file_size(path, config.storage_options))
                 if not first:
                     first.update(_first_file_details(ds, config, scanned))
                 return scanned
@@ -366,7 +367,7 @@ def scan_data_ranges(scan: ScanResult, names: Sequence[str], config: ConvertConf
 
         def read(path: str = scanned.path) -> dict[str, tuple[float, float]]:
             found = {}
-            with open_input(
+            with open_file_dataset(
                 path, engine=config.engine, storage_options=config.storage_options
             ) as ds:
                 for name in names:

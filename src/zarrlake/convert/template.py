@@ -19,12 +19,12 @@ import numpy as np
 import xarray as xr
 from zarr.abc.store import Store
 
-from zarrlake.convert.inputs import open_input
 from zarrlake.convert.planner import ConvertPlan
 from zarrlake.encoding.dataset import align_fill_value
 from zarrlake.errors import AlreadyExistsError, InvalidInputError
 from zarrlake.storage._sync import run
 from zarrlake.storage.atomic import atomic_put, delete_key, read_bytes
+from zarrlake.storage.files import open_file_dataset
 from zarrlake.storage.listing import alist_keys
 from zarrlake.storage.urls import store_url
 from zarrlake.txn import Transaction
@@ -105,7 +105,7 @@ def _static_variables(
     names = [v.name for v in plan.variables.values() if not v.series]
     if not names:
         return {}
-    with open_input(plan.inputs[0], engine=engine, storage_options=options) as ds:
+    with open_file_dataset(plan.inputs[0], engine=engine, storage_options=options) as ds:
         return {name: ds[name].variable.load() for name in names}
 
 

@@ -23,13 +23,14 @@ import pandas as pd
 import xarray as xr
 
 from zarrlake.convert.config import ConvertConfig
-from zarrlake.convert.inputs import expand_inputs, open_input
+from zarrlake.convert.inputs import expand_inputs
 from zarrlake.convert.template import read_plan_record
 from zarrlake.convert.writer import ArchiveWriter, read_records
 from zarrlake.errors import ZarrlakeError
 from zarrlake.meta.report import Finding, Report
 from zarrlake.meta.validate import validate as validate_metadata
 from zarrlake.storage._sync import run
+from zarrlake.storage.files import open_file_dataset
 from zarrlake.storage.listing import alist_keys
 from zarrlake.storage.urls import open_store
 
@@ -146,7 +147,7 @@ def _value_findings(
     findings = []
     for path in paths:
         try:
-            with open_input(
+            with open_file_dataset(
                 path, engine=config.engine, storage_options=config.storage_options
             ) as ds:
                 positions = writer.positions(ds, path)

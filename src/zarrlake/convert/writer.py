@@ -30,13 +30,14 @@ import xarray as xr
 import zarr
 from zarr.abc.store import Store
 
-from zarrlake.convert.inputs import INPUT_LOCK, open_input, with_retries
+from zarrlake.convert.inputs import with_retries
 from zarrlake.convert.planner import WorkUnit
 from zarrlake.convert.scan import label_key
 from zarrlake.convert.template import RECORD_PREFIX, read_plan_record, read_records
 from zarrlake.encoding.packing import OutOfRangePolicy, Packing
 from zarrlake.errors import InvalidInputError, NotFoundError
 from zarrlake.storage.atomic import atomic_put
+from zarrlake.storage.files import DATASET_LOCK, open_file_dataset
 from zarrlake.storage.urls import open_store, store_url
 from zarrlake.txn.lock import ArchiveLock, LockOptions
 
@@ -265,7 +266,7 @@ class ArchiveWriter:
         Both come in the archive's dim order; the archive's are unpacked.
         """
         var = self.variables[name]
-        with INPUT_LOCK:
+        with DATASET_LOCK:
             source = np.asarray(ds[name].transpose(*var.dims).values)
         selection = tuple(positions if d == self.concat_dim else slice(None) for d in var.dims)
         stored = np.asarray(var.array.get_orthogonal_selection(selection))
@@ -321,7 +322,7 @@ class ArchiveWriter:
         selection = {dim: file_rows, **dict(zip(others, block, strict=True))}
 
         def load() -> np.ndarray[Any, Any]:
-            with INPUT_LOCK:
+            with DATASET_LOCK:
                 return np.asarray(ds[var.name].isel(selection).values)
 
         values = with_retries(load, what=path, retries=read.retries, backoff=read.backoff)
@@ -558,7 +559,7 @@ def _opened(path: str, read: ReadOptions) -> Iterator[xr.Dataset]:
 
         def open_it() -> xr.Dataset:
             return stack.enter_context(
-                open_input(path, engine=read.engine, storage_options=read.storage_options)
+                open_file_dataset(path, engine=read.engine, storage_options=read.storage_options)
             )
 
         yield with_retries(open_it, what=path, retries=read.retries, backoff=read.backoff)

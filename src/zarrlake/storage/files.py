@@ -1,0 +1,140 @@
+"""Open NetCDF/HDF5 files (local or through fsspec) as xarray datasets, one error mapping.
+
+Both the append slices and the conversion inputs come through here: a missing file is a
+``NotFoundError``, a file that is not NetCDF/HDF5 an ``InvalidInputError`` naming it; a
+remote read error stays an ``OSError`` so callers can retry it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import xarray as xr
+
+from zarrlake.errors import InvalidInputError, NotFoundError
+
+__all__ = ["DATASET_LOCK", "REMOTE_DEFAULTS", "file_size", "is_remote", "open_file_dataset"]
+
+REMOTE_DEFAULTS = {"use_listings_cache": False}
+
+DATASET_LOCK = threading.RLock()
+"""Held around every open, read and close of a file: the HDF5 library is not
+thread-safe, and a Dask worker runs several tasks in threads of one process."""
+
+
+def is_remote(path: str) -> bool:
+    """Whether a path is a URL for fsspec (``file://`` counts as local)."""
+    return "://" in path and not path.startswith("file://")
+
+
+def file_size(path: str, storage_options: Mapping[str, Any] | None = None) -> int:
+    """Return a file's size in bytes (local path or fsspec URL)."""
+    if is_remote(path):
+        import fsspec
+
+        fs, inner = fsspec.core.url_to_fs(path, **{**REMOTE_DEFAULTS, **(storage_options or {})})
+        return int(fs.size(inner))
+    return os.path.getsize(path.removeprefix("file://"))
+
+
+@contextlib.contextmanager
+def open_file_dataset(
+    path: str,
+    *,
+    engine: str | None = None,
+    storage_options: Mapping[str, Any] | None = None,
+    decode_times: bool = True,
+    role: str = "input",
+    missing_hint: str = "check the input list",
+) -> Iterator[xr.Dataset]:
+    """Open one NetCDF/HDF5 file lazily with xarray; the file is closed on exit.
+
+    Parameters
+    ----------
+    path
+        A local path or a remote URL (read through fsspec with h5netcdf).
+    engine
+        The xarray engine; default: xarray's choice for local files.
+    storage_options
+        fsspec options for remote files.
+    decode_times
+        Decode the time coordinates (CF).
+    role, missing_hint
+        What the file is to the caller (``input``, ``slice``), and what to do when it
+        is missing, for the messages.
+
+    Yields
+    ------
+    xarray.Dataset
+        The lazily opened dataset.
+
+    Raises
+    ------
+    NotFoundError
+        When the file does not exist.
+    InvalidInputError
+        When it is not a readable NetCDF/HDF5 file.
+    OSError
+        When reading a remote file fails (maybe transient: the caller decides).
+    """
+    with contextlib.ExitStack() as stack:
+        ds = _open_locked(path, engine, storage_options, decode_times, stack, role, missing_hint)
+        stack.callback(_close_locked, ds)
+        yield ds
+
+
+def _close_locked(ds: xr.Dataset) -> None:
+    with DATASET_LOCK:
+        ds.close()
+
+
+def _open_locked(
+    path: str,
+    engine: str | None,
+    storage_options: Mapping[str, Any] | None,
+    decode_times: bool,
+    stack: contextlib.ExitStack,
+    role: str,
+    missing_hint: str,
+) -> xr.Dataset:
+    with DATASET_LOCK:
+        try:
+            if is_remote(path):
+                import fsspec
+
+                handle = stack.enter_context(
+                    fsspec.open(path, "rb", **{**REMOTE_DEFAULTS, **(storage_options or {})})
+                )
+                ds = xr.open_dataset(
+                    handle, engine=engine or "h5netcdf", decode_times=decode_times, cache=False
+                )
+            else:
+                ds = xr.open_dataset(
+                    path.removeprefix("file://"),
+                    engine=engine,
+                    decode_times=decode_times,
+                    cache=False,
+                )
+        except FileNotFoundError:
+            raise NotFoundError(
+                f"{role} {path} does not exist", subject=path, hint=missing_hint
+            ) from None
+        except OSError as exc:
+            if is_remote(path):
+                raise  # maybe transient: the caller retries
+            raise InvalidInputError(
+                f"{role} {path} cannot be read: {exc}",
+                subject=path,
+                hint="check that it is a complete NetCDF/HDF5 file, or pass engine=",
+            ) from exc
+        except (ValueError, KeyError, RuntimeError, TypeError) as exc:
+            raise InvalidInputError(
+                f"{role} {path} cannot be read: {exc}",
+                subject=path,
+                hint="check that it is a complete NetCDF/HDF5 file, or pass engine=",
+            ) from exc
+        return ds
