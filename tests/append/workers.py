@@ -13,9 +13,8 @@ import asyncio
 import json
 import subprocess
 import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.subprocesses import spawn_module
 
 CHUNKED = {
     "*": {"encoding": {"chunks": [3, None, None]}},
@@ -25,17 +24,7 @@ CHUNKED = {
 
 def spawn(*args: str, wait_ready: bool = False) -> subprocess.Popen[str]:
     """Start ``python -m tests.append.workers ARGS`` (optionally until it prints READY)."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "tests.append.workers", *args],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    if wait_ready:
-        line = process.stdout.readline()  # type: ignore[union-attr]
-        assert line.strip() == "READY", process.stderr.read()  # type: ignore[union-attr]
-    return process
+    return spawn_module("tests.append.workers", *args, wait_ready=wait_ready)
 
 
 def _options(argv: list[str]) -> dict | None:

@@ -1,28 +1,15 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import xarray as xr
 import yaml
 
 from tests.append.slices import make_slice
+from tests.subprocesses import run_zarrlake
 from zarrlake.storage import open_store, read_bytes
 from zarrlake.txn import JOURNAL_KEY
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _zarrlake(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "zarrlake", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        env={"COLUMNS": "200", "PATH": "/usr/bin:/bin"},
-    )
 
 
 def _files(tmp_path: Path, n: int) -> list[str]:
@@ -45,10 +32,10 @@ def test_append_files_with_config(tmp_path: Path) -> None:
         )
     )
     target = tmp_path / "cube.zarr"
-    result = _zarrlake("append", *_files(tmp_path, 3), "-t", str(target), "-c", str(config))
+    result = run_zarrlake("append", *_files(tmp_path, 3), "-t", str(target), "-c", str(config))
     assert result.returncode == 0, result.stderr
     assert "appended 3 slice(s), skipped 0" in result.stdout
-    again = _zarrlake(
+    again = run_zarrlake(
         "append", *_files(tmp_path, 4), "-t", str(target), "-c", str(config), "--json"
     )
     report = json.loads(again.stdout)
@@ -58,35 +45,35 @@ def test_append_files_with_config(tmp_path: Path) -> None:
 
 def test_dry_run_and_bad_slice(tmp_path: Path) -> None:
     target = tmp_path / "cube.zarr"
-    result = _zarrlake("append", *_files(tmp_path, 2), "-t", str(target), "--dry-run")
+    result = run_zarrlake("append", *_files(tmp_path, 2), "-t", str(target), "--dry-run")
     assert result.returncode == 0, result.stderr
     assert "would append 2 slice(s)" in result.stdout
     assert not target.exists()
     bad = tmp_path / "bad.nc"
     make_slice(5).rename({"time": "t"}).to_netcdf(bad)
-    result = _zarrlake("append", str(bad), "-t", str(target))
+    result = run_zarrlake("append", str(bad), "-t", str(target))
     assert result.returncode == 2
     assert "has no append dimension 'time'" in result.stderr and "bad.nc" in result.stderr
 
 
 def test_help_config_and_bad_options(tmp_path: Path) -> None:
-    schema = json.loads(_zarrlake("append", "--help-config", "json").stdout)
+    schema = json.loads(run_zarrlake("append", "--help-config", "json").stdout)
     assert "append_dim" in schema["properties"] and "on_existing" in schema["properties"]
-    markdown = _zarrlake("append", "--help-config", "md").stdout
+    markdown = run_zarrlake("append", "--help-config", "md").stdout
     assert "- `attrs_update_mode`:" in markdown and "## EncodingConfig" in markdown
     config = tmp_path / "bad.json"
     config.write_text(json.dumps({"append_dimension": "time"}))
-    result = _zarrlake(
+    result = run_zarrlake(
         "append", *_files(tmp_path, 1), "-t", str(tmp_path / "x.zarr"), "-c", str(config)
     )
     assert result.returncode == 2
     assert "append_dimension: unknown option" in result.stderr
-    assert "error: no target given" in _zarrlake("append", *_files(tmp_path, 1)).stderr
+    assert "error: no target given" in run_zarrlake("append", *_files(tmp_path, 1)).stderr
 
 
 def test_locked_target_and_recover(tmp_path: Path) -> None:
     target = tmp_path / "cube.zarr"
-    assert _zarrlake("append", *_files(tmp_path, 1), "-t", str(target)).returncode == 0
+    assert run_zarrlake("append", *_files(tmp_path, 1), "-t", str(target)).returncode == 0
     store = open_store(target, mode="a")
     from zarrlake.storage import atomic_put
     from zarrlake.txn import LOCK_KEY
@@ -101,17 +88,17 @@ def test_locked_target_and_recover(tmp_path: Path) -> None:
         "heartbeat": 0,
     }
     atomic_put(store, LOCK_KEY, json.dumps(record).encode())
-    locked = _zarrlake("append", *_files(tmp_path, 2), "-t", str(target), "--no-wait-lock")
+    locked = run_zarrlake("append", *_files(tmp_path, 2), "-t", str(target), "--no-wait-lock")
     assert locked.returncode == 1
     assert "is locked by pid 1 on elsewhere" in locked.stderr and "--break-lock" in locked.stderr
-    result = _zarrlake("recover", str(target))
+    result = run_zarrlake("recover", str(target))
     assert result.returncode == 1 and "locked" in result.stderr
-    result = _zarrlake("recover", str(target), "--break-lock")
+    result = run_zarrlake("recover", str(target), "--break-lock")
     assert result.returncode == 0 and "nothing to recover" in result.stdout
     assert read_bytes(store, JOURNAL_KEY) is None
-    assert _zarrlake("append", *_files(tmp_path, 2), "-t", str(target)).returncode == 0
+    assert run_zarrlake("append", *_files(tmp_path, 2), "-t", str(target)).returncode == 0
 
 
 def test_recover_missing_archive(tmp_path: Path) -> None:
-    result = _zarrlake("recover", str(tmp_path / "nope.zarr"))
+    result = run_zarrlake("recover", str(tmp_path / "nope.zarr"))
     assert result.returncode == 2 and "no Zarr store" in result.stderr

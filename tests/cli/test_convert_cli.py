@@ -1,31 +1,17 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import xarray as xr
 
 from tests.convert.inputs import combined, write_inputs
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _zarrlake(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "zarrlake", *args],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env={"COLUMNS": "200", "PATH": "/usr/bin:/bin"},
-    )
+from tests.subprocesses import run_zarrlake
 
 
 def test_plan_writes_nothing_and_shows_the_plan(tmp_path):
     write_inputs(tmp_path / "in", 4, 5)
-    result = _zarrlake(
+    result = run_zarrlake(
         "convert",
         "plan",
         str(tmp_path / "in" / "*.nc"),
@@ -47,21 +33,21 @@ def test_run_then_rerun_then_verify(tmp_path):
     paths = write_inputs(tmp_path / "in", 4, 5)
     target = str(tmp_path / "out.zarr")
     args = ["convert", "run", str(tmp_path / "in" / "*.nc"), "-O", target, "--chunk", "time=7"]
-    first = _zarrlake(*args, "-w", "2")
+    first = run_zarrlake(*args, "-w", "2")
     assert first.returncode == 0, first.stderr
     assert "wrote 1 of 1 work unit(s)" in first.stdout
-    second = _zarrlake(*args, "--json")
+    second = run_zarrlake(*args, "--json")
     payload = json.loads(second.stdout)
     assert payload["units_written"] == 0 and payload["units_skipped"] == 1 and payload["valid"]
     xr.testing.assert_equal(xr.open_zarr(target).t2m.load(), combined(paths).t2m)
-    check = _zarrlake("convert", "verify", target, *paths, "--full")
+    check = run_zarrlake("convert", "verify", target, *paths, "--full")
     assert check.returncode == 0 and "20 of 20 step(s) written; valid" in check.stdout
 
 
 def test_template_and_region_commands(tmp_path):
     paths = write_inputs(tmp_path / "in", 3, 5)
     target = str(tmp_path / "t.zarr")
-    made = _zarrlake(
+    made = run_zarrlake(
         "convert",
         "create-template",
         paths[0],
@@ -76,31 +62,33 @@ def test_template_and_region_commands(tmp_path):
     )
     assert made.returncode == 0, made.stderr
     for path in paths:
-        wrote = _zarrlake("convert", "write-region", path, target)
+        wrote = run_zarrlake("convert", "write-region", path, target)
         assert wrote.returncode == 0 and "wrote 5 step(s)" in wrote.stdout
     out = xr.open_zarr(target)
     np.testing.assert_array_equal(out.t2m.values, combined(paths).t2m.values)
     incomplete = tmp_path / "u.zarr"
-    _zarrlake("convert", "create-template", paths[0], str(incomplete), "--global-end", "2020-01-15")
-    check = _zarrlake("convert", "verify", str(incomplete), "--json")
+    run_zarrlake(
+        "convert", "create-template", paths[0], str(incomplete), "--global-end", "2020-01-15"
+    )
+    check = run_zarrlake("convert", "verify", str(incomplete), "--json")
     assert check.returncode == 1
     assert "ZL200" in {issue["code"] for issue in json.loads(check.stdout)["issues"]}
 
 
 def test_bad_input_is_one_clear_line(tmp_path):
     paths = write_inputs(tmp_path / "in", 1, 3)
-    bad_chunk = _zarrlake("convert", "plan", paths[0], "--chunk", "time")
+    bad_chunk = run_zarrlake("convert", "plan", paths[0], "--chunk", "time")
     assert bad_chunk.returncode == 2 and "is not DIM=SIZE" in bad_chunk.stderr
-    missing = _zarrlake("convert", "run", str(tmp_path / "nope*.nc"), "-O", str(tmp_path / "o"))
+    missing = run_zarrlake("convert", "run", str(tmp_path / "nope*.nc"), "-O", str(tmp_path / "o"))
     assert missing.returncode == 2 and "no input file matches" in missing.stderr
     assert "Traceback" not in missing.stderr
     assert not (tmp_path / "o").exists()
-    region = _zarrlake("convert", "write-region", paths[0], str(tmp_path / "none.zarr"))
+    region = run_zarrlake("convert", "write-region", paths[0], str(tmp_path / "none.zarr"))
     assert region.returncode == 2 and "none.zarr" in region.stderr
 
 
 def test_help_config_lists_every_key():
-    result = _zarrlake("convert", "run", "--help-config", "md")
+    result = run_zarrlake("convert", "run", "--help-config", "md")
     assert result.returncode == 0
     for key in ("concat_dim", "chunks_per_unit", "global_start", "packing", "retries"):
         assert key in result.stdout

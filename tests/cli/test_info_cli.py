@@ -1,24 +1,14 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 import zarr
 
 from tests.conftest import StoreTarget
+from tests.subprocesses import run_zarrlake
 from zarrlake.cli import main
-
-
-def _zarrlake(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "zarrlake", *args],
-        capture_output=True,
-        text=True,
-        env={"COLUMNS": "200", "PATH": "/usr/bin:/bin"},
-    )
 
 
 def _archive(target: StoreTarget) -> None:
@@ -45,7 +35,7 @@ def test_info_command_prints_tree(request: pytest.FixtureRequest, tmp_path, kind
 
     target = make_target(kind, request, tmp_path)
     _archive(target)
-    result = _zarrlake("info", target.url, *target.cli_options)
+    result = run_zarrlake("info", target.url, *target.cli_options)
     assert result.returncode == 0, result.stderr
     assert "zarr v3, consolidated" in result.stdout
     assert "sst (8, 8) float32  chunks (4, 8)  zstd:0" in result.stdout
@@ -53,7 +43,7 @@ def test_info_command_prints_tree(request: pytest.FixtureRequest, tmp_path, kind
 
 
 def test_missing_store_exits_2_with_message(tmp_path) -> None:
-    result = _zarrlake("info", str(tmp_path / "nope.zarr"))
+    result = run_zarrlake("info", str(tmp_path / "nope.zarr"))
     assert result.returncode == 2
     assert "error: no Zarr store at" in result.stderr
     assert "nope.zarr" in result.stderr
@@ -61,18 +51,18 @@ def test_missing_store_exits_2_with_message(tmp_path) -> None:
 
 
 def test_unknown_scheme_exits_2_with_hint() -> None:
-    result = _zarrlake("info", "nosuch://b/a.zarr")
+    result = run_zarrlake("info", "nosuch://b/a.zarr")
     assert result.returncode == 2
     assert "unknown store URL scheme 'nosuch'" in result.stderr
 
 
 def test_bad_storage_option_syntax(tmp_path) -> None:
-    result = _zarrlake("info", str(tmp_path), "-o", "novalue")
+    result = run_zarrlake("info", str(tmp_path), "-o", "novalue")
     assert result.returncode == 2
     assert "storage option 'novalue' is not KEY=VALUE" in result.stderr
 
 
 def test_usage_error_and_version() -> None:
-    assert _zarrlake("info").returncode == 2
-    version = _zarrlake("--version")
+    assert run_zarrlake("info").returncode == 2
+    version = run_zarrlake("--version")
     assert version.returncode == 0 and version.stdout.startswith("zarrlake ")

@@ -1,26 +1,13 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import zarr
 
 from tests.conftest import make_target
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _zarrlake(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "zarrlake", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        env={"COLUMNS": "200", "PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)},
-    )
+from tests.subprocesses import run_zarrlake
 
 
 def _stores(folder: Path, count: int) -> None:
@@ -33,7 +20,7 @@ def _stores(folder: Path, count: int) -> None:
 def test_validate_many_with_junit_and_exit_code(tmp_path: Path) -> None:
     _stores(tmp_path / "data", 3)
     (tmp_path / "data" / "s1.zarr" / "zarr.json").write_text("{broken")
-    result = _zarrlake(
+    result = run_zarrlake(
         "meta", "validate", "data/*.zarr", "--junit", "report.xml", "-j", "2", cwd=tmp_path
     )
     assert result.returncode == 1, result.stderr
@@ -48,27 +35,27 @@ def test_validate_many_with_junit_and_exit_code(tmp_path: Path) -> None:
 def test_validate_json_and_consolidate_and_list(tmp_path: Path) -> None:
     _stores(tmp_path, 1)
     zarr.open_group(tmp_path / "s0.zarr", mode="a").create_array("late", shape=(1,), dtype="u1")
-    result = _zarrlake("meta", "validate", "s0.zarr", "--json", cwd=tmp_path)
+    result = run_zarrlake("meta", "validate", "s0.zarr", "--json", cwd=tmp_path)
     payload = json.loads(result.stdout)
     assert result.returncode == 1 and payload[0]["report"]["consolidated_fresh"] is False
     assert payload[0]["report"]["issues"][0]["code"] == "ZL101"
-    assert _zarrlake("meta", "consolidate", "s0.zarr", cwd=tmp_path).returncode == 0
-    assert _zarrlake("meta", "validate", "s0.zarr", cwd=tmp_path).returncode == 0
-    listed = _zarrlake("meta", "list", "s0.zarr", cwd=tmp_path)
+    assert run_zarrlake("meta", "consolidate", "s0.zarr", cwd=tmp_path).returncode == 0
+    assert run_zarrlake("meta", "validate", "s0.zarr", cwd=tmp_path).returncode == 0
+    listed = run_zarrlake("meta", "list", "s0.zarr", cwd=tmp_path)
     assert listed.stdout.split() == ["late", "v"]
 
 
 def test_repair_backup_restore_commands(tmp_path: Path) -> None:
     _stores(tmp_path, 1)
-    backup = _zarrlake("meta", "backup", "s0.zarr", "meta.json", cwd=tmp_path)
+    backup = run_zarrlake("meta", "backup", "s0.zarr", "meta.json", cwd=tmp_path)
     assert backup.returncode == 0 and (tmp_path / "meta.json").exists()
     (tmp_path / "s0.zarr" / ".zgroup").unlink()
-    plan = _zarrlake("meta", "repair", "s0.zarr", "--dry-run", cwd=tmp_path)
+    plan = run_zarrlake("meta", "repair", "s0.zarr", "--dry-run", cwd=tmp_path)
     assert "create the missing group document of the root" in plan.stdout
     assert not (tmp_path / "s0.zarr" / ".zgroup").exists()
-    fixed = _zarrlake("meta", "repair", "s0.zarr", cwd=tmp_path)
+    fixed = run_zarrlake("meta", "repair", "s0.zarr", cwd=tmp_path)
     assert fixed.returncode == 0 and "repaired" in fixed.stdout
-    restored = _zarrlake("meta", "restore", "meta.json", "s0.zarr", cwd=tmp_path)
+    restored = run_zarrlake("meta", "restore", "meta.json", "s0.zarr", cwd=tmp_path)
     assert restored.returncode == 0 and "restored" in restored.stdout
 
 
@@ -84,7 +71,7 @@ def test_s3_prefix_discovery(request, tmp_path: Path) -> None:
         zarr.open_group(store, mode="w").create_array(
             "v", shape=(1,), dtype="i1", attributes={"units": "1"}
         )
-    result = _zarrlake(
+    result = run_zarrlake(
         "meta", "consolidate", f"s3://{bucket}/batch/", *target.cli_options, cwd=tmp_path
     )
     assert result.returncode == 0, result.stderr
@@ -96,5 +83,5 @@ def test_s3_prefix_discovery(request, tmp_path: Path) -> None:
 
 
 def test_no_match(tmp_path: Path) -> None:
-    result = _zarrlake("meta", "validate", "nothing/*.zarr", cwd=tmp_path)
+    result = run_zarrlake("meta", "validate", "nothing/*.zarr", cwd=tmp_path)
     assert result.returncode == 2 and "no Zarr store matches" in result.stderr

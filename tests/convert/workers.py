@@ -11,23 +11,13 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.subprocesses import spawn_module
 
 
 def spawn(*args: str) -> subprocess.Popen[str]:
     """Start ``python -m tests.convert.workers ARGS`` and wait until it prints READY."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "tests.convert.workers", *args],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    line = process.stdout.readline()  # type: ignore[union-attr]
-    assert line.strip() == "READY", process.stderr.read()  # type: ignore[union-attr]
-    return process
+    return spawn_module("tests.convert.workers", *args, wait_ready=True)
 
 
 def main(argv: list[str]) -> None:

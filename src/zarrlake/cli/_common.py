@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Annotated, Any
 
 import typer
+from pydantic import BaseModel
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from zarrlake.config import config_help
 from zarrlake.errors import InvalidInputError
 
 console = Console()
@@ -100,3 +103,14 @@ def print_findings(report: Any, *, show_info: bool = False) -> None:
             + (f" [dim](fix: {escape(finding.fix)})[/]" if finding.fix else ""),
             highlight=False,
         )
+
+
+def help_config_callback(model: type[BaseModel]) -> Callable[[str | None], None]:
+    """Return the eager callback of ``--help-config json|md`` that prints ``model``'s options."""
+
+    def show(value: str | None) -> None:
+        if value:
+            typer.echo(config_help(model, value))
+            raise typer.Exit()
+
+    return show

@@ -13,19 +13,23 @@ from zarrlake.append import AppendConfig, SliceReport, append
 from zarrlake.cli._common import (
     StorageOptionArg,
     console,
+    help_config_callback,
     human_bytes,
     parse_storage_options,
     progress_bar,
 )
-from zarrlake.config import config_help
 from zarrlake.storage import open_store
 from zarrlake.txn import LockOptions, recover
 
-
-def _help_config(value: str | None) -> None:
-    if value:
-        typer.echo(config_help(AppendConfig, value))
-        raise typer.Exit()
+HelpConfigArg = Annotated[
+    str | None,
+    typer.Option(
+        "--help-config",
+        callback=help_config_callback(AppendConfig),
+        is_eager=True,
+        help="Show every config option (json or md) and exit.",
+    ),
+]
 
 
 def append_command(
@@ -59,15 +63,7 @@ def append_command(
     ] = False,
     storage_option: StorageOptionArg = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
-    help_config: Annotated[
-        str | None,
-        typer.Option(
-            "--help-config",
-            callback=_help_config,
-            is_eager=True,
-            help="Show every config option (json or md) and exit.",
-        ),
-    ] = None,
+    help_config: HelpConfigArg = None,
 ) -> None:
     """Append slices to a Zarr archive; each slice is one transaction."""
     lock: dict[str, object] = {}

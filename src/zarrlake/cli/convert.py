@@ -20,12 +20,12 @@ from rich.table import Table
 from zarrlake.cli._common import (
     StorageOptionArg,
     console,
+    help_config_callback,
     human_bytes,
     parse_storage_options,
     print_findings,
     progress_bar,
 )
-from zarrlake.config import config_help
 from zarrlake.convert import ConvertConfig, ZarrConverter, load_convert_config
 from zarrlake.convert import plan as plan_conversion
 from zarrlake.convert import run as run_conversion
@@ -40,12 +40,6 @@ from zarrlake.errors import InvalidInputError
 app = typer.Typer(
     help="Convert many NetCDF/HDF5 files into one Zarr archive.", no_args_is_help=True
 )
-
-
-def _help_config(value: str | None) -> None:
-    if value:
-        typer.echo(config_help(ConvertConfig, value))
-        raise typer.Exit()
 
 
 Inputs = Annotated[list[str], typer.Argument(help="Input files, globs or s3:// URLs.")]
@@ -75,7 +69,7 @@ HelpConfigArg = Annotated[
     str | None,
     typer.Option(
         "--help-config",
-        callback=_help_config,
+        callback=help_config_callback(ConvertConfig),
         is_eager=True,
         help="Show every config option (json or md) and exit.",
     ),
