@@ -70,7 +70,6 @@ class WriteStats:
     steps: int
     input_bytes: int
     seconds: float
-    skipped: bool = False
 
 
 @dataclass
@@ -341,8 +340,8 @@ class ArchiveWriter:
         dim_at = var.dims.index(self.concat_dim)
         index = list(block)
         index.insert(dim_at, rows)
-        if var.packing is not None:
-            encoded = var.packing.pack(values, name=var.name)
+        if var.packing is not None:  # _read applied the out-of-range policy already
+            encoded = var.packing.pack_in_range(values)
         else:
             encoded = values.astype(var.dtype, copy=False)
         var.array[tuple(index)] = encoded

@@ -155,7 +155,22 @@ class Packing:
         numpy.ndarray
             Integer codes of :attr:`dtype`.
         """
-        checked = self.check_range(values, policy=policy, name=name, where=where).astype(np.float64)
+        return self.pack_in_range(self.check_range(values, policy=policy, name=name, where=where))
+
+    def pack_in_range(self, values: npt.ArrayLike) -> npt.NDArray[np.signedinteger[Any]]:
+        """Pack values already checked by :meth:`check_range` (NaN becomes the fill value).
+
+        Parameters
+        ----------
+        values
+            Unpacked values inside the range, or NaN.
+
+        Returns
+        -------
+        numpy.ndarray
+            Integer codes of :attr:`dtype`.
+        """
+        checked = np.asarray(values, dtype=np.float64)
         missing = ~np.isfinite(checked)
         limit = self.code_limit
         with np.errstate(invalid="ignore"):
