@@ -102,7 +102,6 @@ def _settings(
     freq: str | None = None,
     zarr_format: int | None = None,
     storage_option: list[str] | None = None,
-    **extra: Any,
 ) -> ConvertConfig:
     return load_convert_config(
         config or None,
@@ -115,7 +114,6 @@ def _settings(
         freq=freq,
         zarr_format=zarr_format,
         target_storage_options=parse_storage_options(storage_option),
-        **extra,
     )
 
 

@@ -8,8 +8,9 @@ outside a packing range are an error naming the file and variable.
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, Literal
 
 import numpy as np
@@ -236,19 +237,16 @@ class ZarrConverter:
             raise _conversion_error(exc) from exc
 
     @staticmethod
-    def _template(template: xr.Dataset | str | os.PathLike[str], settings: ConvertConfig) -> Any:
-        import contextlib
-
+    @contextlib.contextmanager
+    def _template(
+        template: xr.Dataset | str | os.PathLike[str], settings: ConvertConfig
+    ) -> Iterator[tuple[xr.Dataset, str]]:
         if isinstance(template, xr.Dataset):
-            return contextlib.nullcontext((template, "the template dataset"))
-
-        @contextlib.contextmanager
-        def opened() -> Any:
-            path = os.fspath(template)
-            with open_file_dataset(path, engine=settings.engine) as ds:
-                yield ds, path
-
-        return opened()
+            yield template, "the template dataset"
+            return
+        path = os.fspath(template)
+        with open_file_dataset(path, engine=settings.engine) as ds:
+            yield ds, path
 
     def write_region(
         self,

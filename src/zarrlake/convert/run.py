@@ -185,9 +185,7 @@ class _Executor:
 
     def __init__(self, workers: int, scheduler: Any) -> None:
         self.scheduler = scheduler
-        self.workers = workers
         self.pool: cf.ProcessPoolExecutor | None = None
-        self.client: Any = None
         if scheduler is None and workers > 1:
             self.pool = cf.ProcessPoolExecutor(workers, mp_context=_context())
             for _ in range(workers):  # start the workers while the caller scans
@@ -329,10 +327,8 @@ def run(
         digest = structure_digest(the_plan)
         tasks = [(target, settings.target_storage_options, digest, u, read) for u in todo]
         steps = 0
-        written_bytes = 0
         for stats in executor.map(tasks):
             steps += stats.steps
-            written_bytes += stats.input_bytes
             if on_unit is not None:
                 on_unit(stats)
     finally:
