@@ -87,10 +87,10 @@ def test_sigkill_at_random_moments(
     seen_lengths: set[int] = set()
     wanted_writer_kills = 30 if kind == "local" else 12
     rounds = 0
-    # go on until the kills covered writers and recoveries enough (timing decides where
-    # a kill lands, so a fixed number of rounds sometimes fell short), within a bound
-    while rounds < 4 * wanted_writer_kills and (
-        writer_kills < wanted_writer_kills or recovery_kills < 3 or interrupted_recoveries < 1
+    # writers: until enough kills landed inside a run; recoveries: timing decides where a
+    # kill lands, so a fixed number of rounds sometimes fell short; go on, within a bound
+    while writer_kills < wanted_writer_kills or (
+        rounds < 4 * wanted_writer_kills and (recovery_kills < 3 or interrupted_recoveries < 1)
     ):
         rounds += 1
         writer = _start("append", target.url, str(SLICES), *slow, *options)
