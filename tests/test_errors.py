@@ -18,6 +18,12 @@ from zarrlake import errors
         (errors.UnsupportedSchemeError, ValueError),
         (errors.StorageError, OSError),
         (errors.MissingDependencyError, ImportError),
+        (errors.StorageResolutionError, OSError),
+        (errors.SymlinkLoopError, errors.StorageResolutionError),
+        (errors.PathNotFoundError, FileNotFoundError),
+        (errors.PathNotFoundError, KeyError),
+        (errors.IsDirectoryError, IsADirectoryError),
+        (errors.NotDirectoryError, NotADirectoryError),
     ],
 )
 def test_each_error_is_also_its_builtin(cls: type, builtin: type) -> None:

@@ -17,12 +17,17 @@ __all__ = [
     "ConversionError",
     "CorruptError",
     "InvalidInputError",
+    "IsDirectoryError",
     "LockedError",
     "MissingDependencyError",
+    "NotDirectoryError",
     "NotFoundError",
     "OutOfRangeError",
+    "PathNotFoundError",
     "RetryLimitExceededError",
     "StorageError",
+    "StorageResolutionError",
+    "SymlinkLoopError",
     "UnsupportedSchemeError",
     "ZarrlakeError",
 ]
@@ -135,3 +140,23 @@ class ConversionError(ZarrlakeError):
 
 class RetryLimitExceededError(ConversionError):
     """A transient failure outlived its retries (zarrio's name for this error)."""
+
+
+class StorageResolutionError(StorageError):
+    """A storage backend cannot resolve or complete a file operation (polystore's name)."""
+
+
+class SymlinkLoopError(StorageResolutionError):
+    """Following a chain of symbolic links leads back to a link already followed."""
+
+
+class PathNotFoundError(NotFoundError, FileNotFoundError):
+    """A file or directory path of a storage backend does not exist."""
+
+
+class IsDirectoryError(ZarrlakeError, IsADirectoryError):
+    """A file operation met a directory (or a directory that is not empty)."""
+
+
+class NotDirectoryError(ZarrlakeError, NotADirectoryError):
+    """A directory operation met a file."""

@@ -222,6 +222,19 @@ def test_force_new(store_target: StoreTarget, tmp_path: Path) -> None:
     assert ds.sizes["time"] == 1 and ds["temp"].values[0, 0, 0] == 500
 
 
+def test_a_killed_writers_temporary_file_does_not_block_creation(tmp_path: Path) -> None:
+    # SIGKILL between writing a temporary and renaming it leaves ``.KEY.UUID.tmp``
+    # behind the rolled-back creation; it is not data, so the next append creates
+    target = tmp_path / "archive"
+    (target / "temp" / "c" / "0").mkdir(parents=True)
+    leftover = target / "temp" / "c" / "0" / f".0.{'ab' * 16}.tmp"
+    leftover.write_bytes(b"half a chunk")
+    result = append([make_slice(0)], target)
+    assert result.slices[0].status == "created"
+    with xr.open_zarr(target) as ds:
+        assert ds.sizes["time"] == 1
+
+
 def test_force_new_refuses_a_folder_that_is_not_zarr(tmp_path: Path) -> None:
     folder = tmp_path / "my-documents"
     folder.mkdir()

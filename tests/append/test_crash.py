@@ -35,9 +35,10 @@ def _kill_after(process: subprocess.Popen[str], delay: float) -> bool:
     alive = process.poll() is None
     if alive:
         os.kill(process.pid, signal.SIGKILL)
-    process.wait()
-    process.stdout.close()  # type: ignore[union-attr]
-    process.stderr.close()  # type: ignore[union-attr]
+    _, err = process.communicate()
+    # a run that ended before the kill must have succeeded: a failure after an earlier
+    # kill is exactly the defect this test hunts
+    assert alive or process.returncode == 0, err
     return alive
 
 

@@ -41,6 +41,7 @@ __all__ = [
     "delete_key",
     "put_if_absent",
     "read_bytes",
+    "write_local_file",
 ]
 
 _memory_lock = threading.Lock()
@@ -116,6 +117,29 @@ def _local_put_if_absent(path: Path, data: bytes) -> bool:
         tmp.unlink(missing_ok=True)
     _fsync_dir(path.parent)
     return True
+
+
+def write_local_file(path: Path, data: bytes, *, overwrite: bool) -> bool:
+    """Write a local file atomically: readers see the old content or the new, never half.
+
+    Parameters
+    ----------
+    path
+        The file.
+    data
+        Its new content.
+    overwrite
+        Replace an existing file; otherwise leave it and return False.
+
+    Returns
+    -------
+    bool
+        Whether the file was written.
+    """
+    if overwrite:
+        _local_atomic_put(path, data)
+        return True
+    return _local_put_if_absent(path, data)
 
 
 def _local_create_exclusive(path: Path, data: bytes) -> bool:

@@ -11,12 +11,28 @@ from pathlib import Path
 from zarr.abc.store import Store
 from zarr.storage import FsspecStore, LocalStore, MemoryStore
 
-__all__ = ["aclear", "alist_keys", "astored_bytes", "prune_empty_dirs"]
+__all__ = ["aclear", "alist_keys", "astored_bytes", "is_in_flight", "prune_empty_dirs"]
 
 
 # Temporary files of an atomic write in flight (ours: ``.NAME.UUID.tmp``; zarr's local
 # store: ``NAME.UUID.partial``), or left by a writer killed before its rename: not keys.
 _IN_FLIGHT = re.compile(r"(^\..+\.[0-9a-f]{32}\.tmp$)|(\.[0-9a-f]{32}\.partial$)")
+
+
+def is_in_flight(key: str) -> bool:
+    """Whether ``key`` names the temporary file of an atomic write, not a key.
+
+    Parameters
+    ----------
+    key
+        A store key or a file name.
+
+    Returns
+    -------
+    bool
+        True for ``.NAME.UUID.tmp`` and ``NAME.UUID.partial`` names.
+    """
+    return _IN_FLIGHT.search(key.rsplit("/", 1)[-1]) is not None
 
 
 def _local_sizes(root: Path, prefix: str) -> dict[str, int]:
@@ -54,8 +70,12 @@ async def _key_sizes(store: Store, prefix: str) -> dict[str, int]:
         except FileNotFoundError:
             return {}
         start = len(root) + 1
-        return {path[start:]: int(info.get("size") or 0) for path, info in found.items()}
-    keys = [key async for key in store.list_prefix(prefix)]
+        return {
+            path[start:]: int(info.get("size") or 0)
+            for path, info in found.items()
+            if not is_in_flight(path)
+        }
+    keys = [key async for key in store.list_prefix(prefix) if not is_in_flight(key)]
     sizes = await asyncio.gather(*(store.getsize(k) for k in keys))
     return dict(zip(keys, sizes, strict=True))
 

@@ -21,6 +21,8 @@ from zarr.abc.store import (
 )
 from zarr.core.buffer import Buffer, BufferPrototype
 
+from zarrlake.storage.listing import is_in_flight
+
 __all__ = ["StagingStore"]
 
 _PRIVATE = ".zarrlake/"
@@ -135,8 +137,8 @@ class StagingStore(Store):
     async def _merged(self, keys: AsyncIterator[str], prefix: str) -> AsyncIterator[str]:
         seen: set[str] = set()
         async for key in keys:
-            if key.startswith(_PRIVATE):
-                continue  # locks and journals are invisible to writers
+            if key.startswith(_PRIVATE) or is_in_flight(key):
+                continue  # locks, journals and a killed writer's temporaries are not keys
             if not self._is_deleted(key) and key not in seen:
                 seen.add(key)
                 yield key
@@ -161,7 +163,7 @@ class StagingStore(Store):
         if not any(prefix.startswith(p) for p in self.deleted_prefixes):
             async for child in self.base.list_dir(prefix):
                 name = child.rstrip("/")
-                if prefix + name + "/" == _PRIVATE:
+                if prefix + name + "/" == _PRIVATE or is_in_flight(name):
                     continue
                 if not self._is_deleted(prefix + name) and not self._is_deleted(
                     prefix + name + "/"
