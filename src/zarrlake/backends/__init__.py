@@ -1,0 +1,39 @@
+"""File-path storage backends: save and load "files" by path; the backend decides how.
+
+``disk`` keeps files on the local filesystem, ``memory`` in the process, ``zarr`` in
+Zarr hierarchies, with wells of high-content screening plates written as valid
+OME-Zarr HCS (NGFF 0.5 or 0.4). Every backend keeps the contract described in
+:mod:`zarrlake.backends.base`. polystore's names (``ZarrStorageBackend``,
+``ZarrBackend``, ``ZarrConfig``, ``get_backend_instance``, ``StorageResolutionError``)
+work as documented there.
+"""
+
+from zarrlake.backends.base import StorageBackend
+from zarrlake.backends.config import PLATE_SIZES, ZarrChunkStrategy, ZarrCompressor, ZarrConfig
+from zarrlake.backends.disk import DiskBackend
+from zarrlake.backends.memory import MemoryBackend
+from zarrlake.backends.registry import (
+    available_backends,
+    get_backend,
+    get_backend_instance,
+    register_backend,
+)
+from zarrlake.backends.zarr_ import ZarrBackend, ZarrStorageBackend
+from zarrlake.errors import StorageResolutionError
+
+__all__ = [
+    "PLATE_SIZES",
+    "DiskBackend",
+    "MemoryBackend",
+    "StorageBackend",
+    "StorageResolutionError",
+    "ZarrBackend",
+    "ZarrChunkStrategy",
+    "ZarrCompressor",
+    "ZarrConfig",
+    "ZarrStorageBackend",
+    "available_backends",
+    "get_backend",
+    "get_backend_instance",
+    "register_backend",
+]

@@ -1,0 +1,513 @@
+"""OME-Zarr high-content-screening plates: wells written safely, images read by file name.
+
+Layout (NGFF 0.5 on Zarr 3, or 0.4 on Zarr 2; one version across the plate)::
+
+    plate/                 plate metadata: every row and column of the plate layout,
+                           the wells written, acquisition 0, field_count
+    plate/B/03/            well metadata: one image per field of view; the virtual
+                           file names of the well under attributes["zarrlake"]["files"]
+    plate/B/03/0/          an image (multiscales: axes c, z, y, x; one level)
+    plate/B/03/0/0         the array (channels, z-planes, y, x)
+
+A well is written in two steps. Its chunks go straight into place under a lock of that
+well only, so writers of different wells proceed in parallel; then, under the plate's
+lock, one transaction adds the well's metadata documents, the plate metadata and the
+consolidated metadata. Readers follow the metadata, so they see a well completely or
+not at all, and a crash between the steps leaves invisible chunks that the next write
+of the well replaces. Replacing an existing well stages everything in that transaction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import string
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import zarr
+from zarr.abc.store import Store
+from zarr.core.buffer import Buffer, default_buffer_prototype
+
+from zarrlake.backends.config import PLATE_SIZES, ZarrChunkStrategy, ZarrConfig
+from zarrlake.backends.formats import to_host
+from zarrlake.errors import AlreadyExistsError, InvalidInputError, MissingDependencyError
+from zarrlake.storage._sync import run
+from zarrlake.txn import ArchiveLock, Transaction
+from zarrlake.txn.documents import is_metadata_key
+from zarrlake.txn.staging import StagingStore
+
+__all__ = ["FileIndex", "PlateLayout", "read_file_index", "read_images", "write_well"]
+
+_AUTO_WELL_LIMIT = 64 * 2**20
+_AXES = [
+    {"name": "c", "type": "channel"},
+    {"name": "z", "type": "space"},
+    {"name": "y", "type": "space"},
+    {"name": "x", "type": "space"},
+]
+
+
+def _ome_writer() -> Any:
+    try:
+        from ome_zarr import writer
+    except ImportError as error:  # pragma: no cover - part of the hcs extra
+        raise MissingDependencyError(
+            "writing OME-Zarr plates needs ome-zarr",
+            subject="ome-zarr",
+            hint="pip install 'zarrlake[hcs]'",
+        ) from error
+    return writer
+
+
+def _ome_format(ngff_version: str) -> Any:
+    from ome_zarr.format import FormatV04, FormatV05
+
+    return FormatV05() if ngff_version == "0.5" else FormatV04()
+
+
+def row_name(index: int) -> str:
+    """Return the name of plate row ``index`` (0 -> A, 25 -> Z, 26 -> AA)."""
+    letters = string.ascii_uppercase
+    return letters[index] if index < 26 else letters[index // 26 - 1] + letters[index % 26]
+
+
+@dataclass(frozen=True)
+class PlateLayout:
+    """The physical rows and columns of a plate."""
+
+    size: int
+    column_width: int
+
+    @property
+    def rows(self) -> list[str]:
+        """Every row name, in order."""
+        return [row_name(i) for i in range(PLATE_SIZES[self.size][0])]
+
+    @property
+    def columns(self) -> list[str]:
+        """Every column name, in order (zero-padded when the plate's wells were)."""
+        return [str(i + 1).zfill(self.column_width) for i in range(PLATE_SIZES[self.size][1])]
+
+    def well(self, row: str | int, col: str | int) -> tuple[str, str]:
+        """Normalise a well's row and column to this plate's names, or refuse them."""
+        name = row.strip().upper() if isinstance(row, str) else row_name(int(row))
+        try:
+            number = int(col)
+        except (TypeError, ValueError) as error:
+            raise InvalidInputError(
+                f"well column {col!r} is not a number", subject="col", hint="pass 3 or '03'"
+            ) from error
+        column = str(number).zfill(self.column_width)
+        if name not in self.rows or column not in self.columns:
+            raise InvalidInputError(
+                f"well {name}{column} is outside the {self.size}-well plate "
+                f"(rows {self.rows[0]}-{self.rows[-1]}, columns 1-{len(self.columns)})",
+                subject=f"{name}{column}",
+                hint="check row/col, or set ZarrConfig(plate_size=...) to the plate used",
+            )
+        return name, column
+
+    def fitting(self, row: str | int, col: str | int) -> PlateLayout:
+        """Return this layout, or the next standard one that holds the well."""
+        for size in (s for s in sorted(PLATE_SIZES) if s >= self.size):
+            layout = PlateLayout(size, self.column_width)
+            try:
+                layout.well(row, col)
+            except InvalidInputError:
+                continue
+            return layout
+        return self  # the error names the largest plate
+
+    @classmethod
+    def initial(cls, config: ZarrConfig, row: str | int, col: str | int) -> PlateLayout:
+        """Return the layout of a new plate whose first well is (row, col)."""
+        width = len(col) if isinstance(col, str) and col.startswith("0") else 1
+        if config.plate_size is not None:
+            return cls(config.plate_size, width)
+        return cls(96, width).fitting(row, col)
+
+
+@dataclass(frozen=True)
+class FileLocation:
+    """Where a virtual file of a plate is: its well, field, channel and z-plane."""
+
+    well: str
+    field: int
+    channel: int
+    z: int
+
+
+FileIndex = dict[str, FileLocation]
+
+
+# -- reading the plate --------------------------------------------------------------
+
+
+async def _read_json(store: Store, key: str) -> dict[str, Any] | None:
+    raw = await store.get(key, default_buffer_prototype())
+    return None if raw is None else json.loads(raw.to_bytes())
+
+
+async def plate_documents(store: Store) -> tuple[int, dict[str, dict[str, Any]]] | None:
+    """Return the plate's Zarr format and its metadata documents by node path, or None."""
+    root = await _read_json(store, "zarr.json")
+    if root is not None:
+        consolidated = (root.get("consolidated_metadata") or {}).get("metadata") or {}
+        return 3, {"": root, **consolidated}
+    consolidated_v2 = await _read_json(store, ".zmetadata")
+    if consolidated_v2 is None:
+        return None
+    nodes: dict[str, dict[str, Any]] = {}
+    for key, document in consolidated_v2.get("metadata", {}).items():
+        path, _, name = key.rpartition("/")
+        node = nodes.setdefault(path, {"node_type": "group", "attributes": {}})
+        if name == ".zattrs":
+            node["attributes"] = document
+        elif name == ".zarray":
+            node.update(document, node_type="array")
+    return 2, nodes
+
+
+def _attributes(document: dict[str, Any]) -> dict[str, Any]:
+    return dict(document.get("attributes") or {})
+
+
+def is_plate(attributes: dict[str, Any]) -> bool:
+    """Whether a group's attributes describe an OME-Zarr plate."""
+    return "plate" in attributes or "plate" in (attributes.get("ome") or {})
+
+
+def read_file_index(store: Store) -> FileIndex | None:
+    """Return the virtual files of the plate at ``store``'s root, or None if not a plate.
+
+    One read (the consolidated root document) gives every well's file names.
+    """
+    found = run(plate_documents(store))
+    if found is None:
+        return None
+    _, nodes = found
+    if not is_plate(_attributes(nodes.get("", {}))):
+        return None
+    index: FileIndex = {}
+    for path, document in nodes.items():
+        files = (_attributes(document).get("zarrlake") or {}).get("files")
+        if isinstance(files, dict):
+            for name, (field, channel, z) in files.items():
+                index[name] = FileLocation(path, int(field), int(channel), int(z))
+    return index
+
+
+def read_images(store: Store, locations: Sequence[FileLocation]) -> list[np.ndarray]:
+    """Read the images at ``locations``, fetching each field array needed once.
+
+    A field whose chunk holds the whole field is read whole; otherwise only the planes
+    asked for are read. All reads of a call run concurrently.
+    """
+    group = zarr.open_group(store, mode="r", use_consolidated=True)
+    arrays: dict[tuple[str, int], Any] = {}
+    for location in locations:
+        key = (location.well, location.field)
+        if key not in arrays:
+            arrays[key] = group[f"{location.well}/{location.field}/0"]
+
+    async def fetch() -> list[np.ndarray]:
+        whole: dict[tuple[str, int], Any] = {}
+        jobs: list[Any] = []
+        for key, array in arrays.items():
+            if tuple(array.chunks[:2]) == tuple(array.shape[:2]):
+                whole[key] = array._async_array.getitem(Ellipsis)
+        keys = list(whole)
+        plane_jobs = [
+            arrays[(loc.well, loc.field)]._async_array.getitem((loc.channel, loc.z))
+            for loc in locations
+            if (loc.well, loc.field) not in whole
+        ]
+        jobs = [whole[k] for k in keys] + plane_jobs
+        results = await asyncio.gather(*jobs)
+        full = dict(zip(keys, results[: len(keys)], strict=True))
+        planes = iter(results[len(keys) :])
+        out: list[np.ndarray] = []
+        for loc in locations:
+            field = full.get((loc.well, loc.field))
+            out.append(field[loc.channel, loc.z] if field is not None else next(planes))
+        return out
+
+    return run(fetch())
+
+
+# -- writing a well -------------------------------------------------------------------
+
+
+class _DocumentsOnlyStaging(StagingStore):
+    """Stage metadata documents; write chunks straight to the base store."""
+
+    async def set(self, key: str, value: Buffer) -> None:
+        if is_metadata_key(key):
+            await super().set(key, value)
+        else:
+            await self.base.set(key, value)
+
+
+@dataclass
+class WellRequest:
+    """One well to write: its images as (fields, channels, z, y, x) and their names."""
+
+    row: str | int
+    col: str | int
+    data: np.ndarray
+    names: list[str]
+    overwrite: bool = False
+
+
+def stack_well(
+    data_list: Sequence[Any], names: Sequence[str], n_fields: int, n_channels: int, n_z: int
+) -> np.ndarray:
+    """Stack images (ordered field, channel, z) into one (F, C, Z, Y, X) array."""
+    expected = n_fields * n_channels * n_z
+    if len(data_list) != expected:
+        raise InvalidInputError(
+            f"a well of {n_fields} fields x {n_channels} channels x {n_z} z-planes needs "
+            f"{expected} images, got {len(data_list)}",
+            subject="data_list",
+            hint="pass every image of the well, ordered by field, then channel, then z",
+        )
+    if len(set(names)) != len(names):
+        raise InvalidInputError(
+            "two images of the well have the same file name",
+            subject="output_paths",
+            hint="give each image its own name",
+        )
+    images = [np.asarray(to_host(image)) for image in data_list]
+    first = images[0]
+    for name, image in zip(names, images, strict=True):
+        if image.ndim != 2 or image.shape != first.shape or image.dtype != first.dtype:
+            raise InvalidInputError(
+                f"image {name} is {image.shape} {image.dtype}; the well's first image is "
+                f"{first.shape} {first.dtype}",
+                subject=name,
+                hint="every image of a well must be 2-D with the same shape and dtype",
+            )
+    return np.stack(images).reshape(n_fields, n_channels, n_z, *first.shape)
+
+
+def _chunking(config: ZarrConfig, shape: tuple[int, ...], itemsize: int) -> dict[str, Any]:
+    channels, planes, height, width = shape
+    plane = (1, 1, height, width)
+    strategy = config.chunk_strategy
+    if strategy is ZarrChunkStrategy.WELL:
+        return {"chunks": shape}
+    if strategy is ZarrChunkStrategy.FILE:
+        return {"chunks": plane}
+    if config.format == 3:
+        return {"chunks": plane, "shards": shape}
+    field_bytes = channels * planes * height * width * itemsize
+    return {"chunks": shape if field_bytes <= _AUTO_WELL_LIMIT else plane}
+
+
+def _write_arrays(
+    staging: StagingStore, request: WellRequest, well: str, config: ZarrConfig
+) -> None:
+    spec = config.compression_spec()
+    fields = request.data.shape[0]
+    for field in range(fields):
+        data = request.data[field]
+        extra: dict[str, Any] = {}
+        if config.format == 3:
+            extra["dimension_names"] = ["c", "z", "y", "x"]
+        else:
+            extra["chunk_key_encoding"] = {"name": "v2", "separator": "/"}
+        array = zarr.create_array(
+            staging,
+            name=f"{well}/{field}/0",
+            shape=data.shape,
+            dtype=data.dtype,
+            zarr_format=config.format,
+            overwrite=True,
+            fill_value=0,
+            **_chunking(config, data.shape, data.dtype.itemsize),
+            **spec.zarr_kwargs(config.format),
+            **extra,
+        )
+        array[...] = data
+
+
+def _existing_wells(nodes: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    return {
+        path: _attributes(document)
+        for path, document in nodes.items()
+        if path.count("/") == 1
+        and ("well" in _attributes(document) or "well" in (_attributes(document).get("ome") or {}))
+    }
+
+
+def _plate_attrs(attributes: dict[str, Any]) -> dict[str, Any]:
+    return dict(attributes.get("plate") or (attributes.get("ome") or {}).get("plate") or {})
+
+
+def write_well(store: Store, request: WellRequest, config: ZarrConfig, where: str) -> str:
+    """Write one well into the plate at ``store``'s root; return the well's path.
+
+    Parameters
+    ----------
+    store
+        The plate's store (its root is the plate).
+    request
+        The well.
+    config
+        Compression, chunking, NGFF version, plate size, lock options.
+    where
+        The plate's location, for messages.
+
+    Returns
+    -------
+    str
+        The well's path inside the plate (``"B/03"``).
+
+    Raises
+    ------
+    AlreadyExistsError
+        When the well, or one of its file names in another well, exists and
+        ``overwrite`` is False. Nothing is written then.
+    """
+    writer = _ome_writer()
+    fmt = _ome_format(config.ngff_version)
+    current = run(plate_documents(store))
+    layout = _current_layout(current, config, request)
+    row, column = layout.well(request.row, request.col)
+    well = f"{row}/{column}"
+    well_lock = ArchiveLock(store, config.lock, key=f".zarrlake/hcs/{row}{column}.lock")
+    with well_lock:
+        existed = run(_read_json(store, f"{well}/zarr.json")) or run(
+            _read_json(store, f"{well}/.zgroup")
+        )
+        if existed is not None and not request.overwrite:
+            raise _well_exists(well, where)
+        _check_names(read_file_index(store) or {}, request, well, where)
+        replacing = existed is not None
+        staging = StagingStore(store) if replacing else _DocumentsOnlyStaging(store)
+        _write_arrays(staging, request, well, config)
+        with Transaction(store, operation="hcs-well", lock_options=config.lock) as txn:
+            found = run(plate_documents(txn.store))
+            if found is not None and found[0] != config.format:
+                raise InvalidInputError(
+                    f"the plate at {where} is Zarr format {found[0]}; this backend writes "
+                    f"NGFF {config.ngff_version} (Zarr {config.format})",
+                    subject=where,
+                    hint="set ZarrConfig(ngff_version=...) to the plate's version",
+                )
+            nodes = found[1] if found else {}
+            wells = _existing_wells(nodes)
+            if well in wells and not request.overwrite:
+                raise _well_exists(well, where)
+            _check_names(read_file_index(store) or {}, request, well, where)
+            layout = _current_layout(found, config, request)
+            for key, value in staging.staged.items():
+                if is_metadata_key(key) or replacing:
+                    run(txn.staging.set(key, value))
+            if replacing and well in wells:
+                for field in range(request.data.shape[0], _field_count(wells[well])):
+                    run(txn.staging.delete_dir(f"{well}/{field}"))
+            _stage_metadata(txn.staging, writer, fmt, config, layout, request, well, wells)
+            txn.commit()
+    return well
+
+
+def _current_layout(
+    found: tuple[int, dict[str, dict[str, Any]]] | None, config: ZarrConfig, request: WellRequest
+) -> PlateLayout:
+    root = _attributes(found[1].get("", {})) if found else {}
+    saved = (root.get("zarrlake") or {}).get("plate_layout")
+    if saved:
+        layout = PlateLayout(int(saved["size"]), int(saved["column_width"]))
+        return layout if config.plate_size is not None else layout.fitting(request.row, request.col)
+    return PlateLayout.initial(config, request.row, request.col)
+
+
+def _well_exists(well: str, where: str) -> AlreadyExistsError:
+    return AlreadyExistsError(
+        f"well {well.replace('/', '')} already exists in the plate {where}",
+        subject=f"{where}/{well}",
+        hint="pass overwrite=True to replace the well",
+    )
+
+
+def _check_names(index: FileIndex, request: WellRequest, well: str, where: str) -> None:
+    for name in request.names:
+        location = index.get(name)
+        if location is not None and location.well != well:
+            raise AlreadyExistsError(
+                f"file {name} already exists in well {location.well.replace('/', '')} of {where}",
+                subject=f"{where}/{name}",
+                hint="give the images of each well their own names",
+            )
+
+
+def _stage_metadata(
+    staging: StagingStore,
+    writer: Any,
+    fmt: Any,
+    config: ZarrConfig,
+    layout: PlateLayout,
+    request: WellRequest,
+    well: str,
+    wells: dict[str, dict[str, Any]],
+) -> None:
+    fields, channels, planes = request.data.shape[:3]
+    root = zarr.open_group(staging, mode="a", zarr_format=config.format)
+    well_group = zarr.open_group(staging, path=well, mode="a", zarr_format=config.format)
+    for field in range(fields):
+        image = zarr.open_group(
+            staging, path=f"{well}/{field}", mode="a", zarr_format=config.format
+        )
+        writer.write_multiscales_metadata(
+            image,
+            [{"path": "0", "coordinateTransformations": [{"type": "scale", "scale": [1.0] * 4}]}],
+            fmt=fmt,
+            axes=_AXES,
+            name=f"{well.replace('/', '')} field {field}",
+        )
+    writer.write_well_metadata(
+        well_group, [{"path": str(f), "acquisition": 0} for f in range(fields)], fmt=fmt
+    )
+    files = {
+        name: [i // (channels * planes), (i // planes) % channels, i % planes]
+        for i, name in enumerate(request.names)
+    }
+    well_group.attrs["zarrlake"] = {
+        "files": files,
+        "dimensions": {"n_fields": fields, "n_channels": channels, "n_z": planes},
+    }
+    field_counts = {path: _field_count(attrs) for path, attrs in wells.items()}
+    field_counts[well] = fields
+    names = sorted(field_counts, key=lambda p: (layout.rows.index(p.split("/")[0]), p))
+    plate_wells = [
+        {
+            "path": path,
+            "rowIndex": layout.rows.index(path.split("/")[0]),
+            "columnIndex": layout.columns.index(path.split("/")[1]),
+        }
+        for path in names
+    ]
+    most = max(field_counts.values())
+    previous = _plate_attrs(_attributes({"attributes": dict(root.attrs)}))
+    writer.write_plate_metadata(
+        root,
+        layout.rows,
+        layout.columns,
+        plate_wells,
+        fmt=fmt,
+        acquisitions=[{"id": 0, "name": config.acquisition_name, "maximumfieldcount": most}],
+        field_count=most,
+        name=config.plate_name or previous.get("name") or "plate",
+    )
+    root.attrs["zarrlake"] = {
+        "plate_layout": {"size": layout.size, "column_width": layout.column_width}
+    }
+
+
+def _field_count(attributes: dict[str, Any]) -> int:
+    well = attributes.get("well") or (attributes.get("ome") or {}).get("well") or {}
+    return len(well.get("images", [])) or 1
