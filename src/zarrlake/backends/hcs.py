@@ -216,8 +216,14 @@ def read_images(store: Store, locations: Sequence[FileLocation]) -> list[np.ndar
     async def fetch() -> list[np.ndarray]:
         whole: dict[tuple[str, int], Any] = {}
         jobs: list[Any] = []
+        planes_wanted: dict[tuple[str, int], set[tuple[int, int]]] = {}
+        for loc in locations:
+            planes_wanted.setdefault((loc.well, loc.field), set()).add((loc.channel, loc.z))
         for key, array in arrays.items():
-            if tuple(array.chunks[:2]) == tuple(array.shape[:2]):
+            # one read of the whole field when its chunk is the field, or when every
+            # plane of it is wanted anyway
+            every_plane = len(planes_wanted[key]) == array.shape[0] * array.shape[1]
+            if every_plane or tuple(array.chunks[:2]) == tuple(array.shape[:2]):
                 whole[key] = array._async_array.getitem(Ellipsis)
         keys = list(whole)
         plane_jobs = [
