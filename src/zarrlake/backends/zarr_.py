@@ -38,7 +38,12 @@ from zarrlake.backends.base import (
 from zarrlake.backends.config import ZarrConfig
 from zarrlake.backends.formats import decode, encode, is_array_like, to_host
 from zarrlake.backends.zarr_space import Kind, Node, Space, split_path
-from zarrlake.encoding.compression import ZarrFormat
+from zarrlake.encoding.compression import (
+    CompressionSpec,
+    ZarrFormat,
+    describe_codecs,
+    parse_compression,
+)
 from zarrlake.errors import InvalidInputError, StorageResolutionError
 from zarrlake.storage.listing import is_in_flight
 
@@ -47,6 +52,22 @@ __all__ = ["ZarrBackend", "ZarrStorageBackend"]
 _RESERVED = frozenset({"zarr.json", ".zarray", ".zgroup", ".zattrs", ".zmetadata"})
 _PRIVATE = ".zarrlake"
 _PROTO = default_buffer_prototype()
+
+
+def _compression(option: Any) -> CompressionSpec:
+    """Return the spec ``save(compressor=...)`` asks for (a spec, a codec, None: none)."""
+    if option is None:
+        return parse_compression("none")
+    if isinstance(option, (str, CompressionSpec)):
+        return parse_compression(option)
+    described = describe_codecs([option])
+    if isinstance(described, CompressionSpec):
+        return described
+    raise InvalidInputError(
+        f"compressor {option!r} is not one zarrlake can write to Zarr 2 and 3",
+        subject="compressor",
+        hint="pass a spec such as 'blosc:lz4:5' or 'zstd:3', a Blosc/Zstd/GZip/LZ4 codec, or None",
+    )
 
 
 class ZarrBackend(StorageBackend):
@@ -240,11 +261,9 @@ class ZarrBackend(StorageBackend):
         existing: Node,
         options: dict[str, Any],
     ) -> None:
-        from zarrlake.encoding.compression import parse_compression
-
         spec = (
-            parse_compression(options["compressor"])
-            if isinstance(options.get("compressor"), str)
+            _compression(options["compressor"])
+            if "compressor" in options
             else self.config.compression_spec()
         )
         chunks: tuple[int, ...] | Literal["auto"] = options.get("chunks") or (
