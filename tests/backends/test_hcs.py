@@ -17,7 +17,7 @@ from zarrlake.backends import (
     ZarrStorageBackend,
     get_backend_instance,
 )
-from zarrlake.errors import AlreadyExistsError, InvalidInputError
+from zarrlake.errors import AlreadyExistsError, InvalidInputError, StorageResolutionError
 
 FIELDS, CHANNELS, PLANES = 2, 3, 2
 
@@ -250,3 +250,27 @@ def test_registry_and_polystore_names() -> None:
         ZarrConfig(ngff_version="0.5", zarr_format=2)
     with pytest.raises(ValueError, match="not a standard plate"):
         ZarrConfig(plate_size=100)
+
+
+def test_deleting_wells_updates_the_plate(tmp_path: Path) -> None:
+    plate = tmp_path / "plate.zarr"
+    backend = ZarrBackend()
+    for row, col, seed in [("A", "01", 1), ("A", "02", 2), ("B", "01", 3)]:
+        save_well(backend, plate, row, col, seed)
+    with pytest.raises(StorageResolutionError, match="inside a plate well"):
+        backend.delete_all(plate / "A" / "01" / "0")
+    backend.delete_all(plate / "A" / "02")
+    from ome_zarr_models.v05.hcs import HCS
+
+    group = zarr.open_group(plate, mode="r")
+    meta = HCS.from_zarr(group).attributes.ome.plate
+    assert [w.path for w in meta.wells] == ["A/01", "B/01"]
+    assert len(meta.rows) == 8  # the physical layout stays
+    assert not backend.exists(plate / "A02_f0_c0_z0.tif")
+    assert backend.exists(plate / "A01_f0_c0_z0.tif")
+    backend.delete_all(plate / "A")
+    backend.delete_all(plate / "B" / "01")
+    assert backend.list_files(plate) == []
+    assert "ome" not in dict(zarr.open_group(plate, mode="r").attrs)
+    save_well(backend, plate, "C", "03", 4)  # the emptied plate takes wells again
+    HCS.from_zarr(zarr.open_group(plate, mode="r"))

@@ -517,3 +517,57 @@ def _stage_metadata(
 def _field_count(attributes: dict[str, Any]) -> int:
     well = attributes.get("well") or (attributes.get("ome") or {}).get("well") or {}
     return len(well.get("images", [])) or 1
+
+
+def remove_wells(store: Store, prefix: str, config: ZarrConfig, where: str) -> list[str]:
+    """Remove the wells at or under ``prefix`` (a row ``B`` or a well ``B/03``).
+
+    One transaction under the plate lock deletes the wells and rewrites the plate
+    metadata (and the consolidated metadata) without them. Removing the last well
+    leaves an empty group without plate metadata.
+
+    Returns
+    -------
+    list of str
+        The paths of the wells removed.
+    """
+    writer = _ome_writer()
+    with Transaction(store, operation="hcs-remove", lock_options=config.lock) as txn:
+        found = run(plate_documents(txn.store))
+        if found is None:
+            return []
+        zarr_format, nodes = found
+        wells = _existing_wells(nodes)
+        doomed = sorted(w for w in wells if w == prefix or w.startswith(prefix + "/"))
+        if not doomed:
+            return []
+        for well in doomed:
+            run(txn.staging.delete_dir(well))
+        for row in {w.split("/")[0] for w in doomed}:
+            if all(w in doomed for w in wells if w.startswith(row + "/")):
+                run(txn.staging.delete_dir(row))
+        root = zarr.open_group(txn.staging, mode="a", zarr_format=zarr_format)  # type: ignore[arg-type]
+        attributes = dict(root.attrs)
+        plate = _plate_attrs(attributes)
+        remaining = [w for w in plate.get("wells", []) if w["path"] not in doomed]
+        if remaining:
+            fmt = _ome_format("0.5" if zarr_format == 3 else "0.4")
+            counts = [_field_count(wells[w["path"]]) for w in remaining if w["path"] in wells]
+            most = max(counts or [1])
+            writer.write_plate_metadata(
+                root,
+                [r["name"] for r in plate["rows"]],
+                [c["name"] for c in plate["columns"]],
+                remaining,
+                fmt=fmt,
+                acquisitions=[
+                    {**a, "maximumfieldcount": most} for a in plate.get("acquisitions", [])
+                ]
+                or None,
+                field_count=most,
+                name=plate.get("name"),
+            )
+        else:
+            root.attrs.clear()
+        txn.commit()
+    return doomed

@@ -507,7 +507,11 @@ class ZarrBackend(StorageBackend):
             self._refresh(space, root)
 
     def delete_all(self, path: PathLike) -> None:
-        """Delete a file or a directory with everything in it."""
+        """Delete a file or a directory with everything in it.
+
+        Inside a plate, deleting a row or a well also removes it from the plate
+        metadata; parts of a well (its images, fields) are not deleted on their own.
+        """
         space, key = self._locate(path)
         node = self._node(space, key)
         if node.kind == "missing":
@@ -515,6 +519,18 @@ class ZarrBackend(StorageBackend):
         if node.kind == "virtual":
             raise self._virtual_error(path)
         root = self._hierarchy_root(space, key)
+        if (
+            root is not None
+            and self._plate_index(space, root) is not None
+            and (hcs.read_file_index(space.hierarchy(root)) is not None)
+        ):
+            inside = key[len(root) :].lstrip("/")
+            if inside.count("/") > 1:
+                raise self._virtual_error(path)
+            hcs.remove_wells(space.hierarchy(root), inside, self.config, space.path(root))
+            if space.is_plain_dir(key) or self._node(space, key).kind != "missing":
+                space.delete_tree(key)
+            return
         space.delete_tree(key)
         if root is not None:
             self._refresh(space, root)
