@@ -36,6 +36,7 @@ from zarrlake.errors import (
     IsDirectoryError,
     NotDirectoryError,
     PathNotFoundError,
+    StorageResolutionError,
     SymlinkLoopError,
 )
 
@@ -252,9 +253,12 @@ class StorageBackend(ABC):
     def list_dir(self, path: PathLike) -> list[str]:
         """Return the sorted names of the entries (files, directories, links) in ``path``."""
 
-    @abstractmethod
     def exists(self, path: PathLike) -> bool:
-        """Whether ``path`` exists (links followed: a dangling link does not)."""
+        """Whether ``path`` exists (links followed: a dangling link or a cycle does not)."""
+        try:
+            return self._kind(path) != "missing"
+        except StorageResolutionError:
+            return False
 
     @abstractmethod
     def is_symlink(self, path: PathLike) -> bool:

@@ -21,7 +21,6 @@ from zarrlake.backends.base import (
     symlink_loop_error,
 )
 from zarrlake.backends.formats import decode, encode
-from zarrlake.errors import StorageResolutionError
 from zarrlake.storage.atomic import write_local_file
 
 __all__ = ["DiskBackend"]
@@ -123,13 +122,6 @@ class DiskBackend(StorageBackend):
         """Return the entry names in ``path``."""
         self.is_dir(path)
         return sorted(os.listdir(path))
-
-    def exists(self, path: PathLike) -> bool:
-        """Whether ``path`` exists (links followed)."""
-        try:
-            return self._kind(path) != "missing"
-        except StorageResolutionError:
-            return False
 
     def is_symlink(self, path: PathLike) -> bool:
         """Whether ``path`` is a symbolic link."""

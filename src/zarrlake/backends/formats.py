@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from zarrlake._deps import require_dependency
 from zarrlake.errors import CorruptError, InvalidInputError, MissingDependencyError
 
 __all__ = [
@@ -68,15 +69,7 @@ def is_array_like(data: Any) -> bool:
 
 
 def _tifffile() -> Any:
-    try:
-        import tifffile
-    except ImportError as error:  # pragma: no cover - part of the hcs extra
-        raise MissingDependencyError(
-            "reading and writing .tif files needs tifffile",
-            subject="tifffile",
-            hint="pip install 'zarrlake[hcs]'",
-        ) from error
-    return tifffile
+    return require_dependency("tifffile", "hcs")
 
 
 def _json_default(value: Any) -> Any:

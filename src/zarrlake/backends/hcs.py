@@ -20,7 +20,6 @@ of the well replaces. Replacing an existing well stages everything in that trans
 from __future__ import annotations
 
 import asyncio
-import json
 import string
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -29,14 +28,15 @@ from typing import Any
 import numpy as np
 import zarr
 from zarr.abc.store import Store
-from zarr.core.buffer import Buffer, default_buffer_prototype
+from zarr.core.buffer import Buffer
 
+from zarrlake._deps import require_dependency
 from zarrlake.backends.config import PLATE_SIZES, ZarrChunkStrategy, ZarrConfig
 from zarrlake.backends.formats import to_host
-from zarrlake.errors import AlreadyExistsError, InvalidInputError, MissingDependencyError
+from zarrlake.errors import AlreadyExistsError, InvalidInputError
 from zarrlake.storage._sync import run
 from zarrlake.txn import ArchiveLock, Transaction
-from zarrlake.txn.documents import is_metadata_key
+from zarrlake.txn.documents import aread_document, is_metadata_key
 from zarrlake.txn.staging import StagingStore
 
 __all__ = ["FileIndex", "PlateLayout", "read_file_index", "read_images", "write_well"]
@@ -51,21 +51,12 @@ _AXES = [
 
 
 def _ome_writer() -> Any:
-    try:
-        from ome_zarr import writer
-    except ImportError as error:  # pragma: no cover - part of the hcs extra
-        raise MissingDependencyError(
-            "writing OME-Zarr plates needs ome-zarr",
-            subject="ome-zarr",
-            hint="pip install 'zarrlake[hcs]'",
-        ) from error
-    return writer
+    return require_dependency("ome_zarr.writer", "hcs")
 
 
 def _ome_format(ngff_version: str) -> Any:
-    from ome_zarr.format import FormatV04, FormatV05
-
-    return FormatV05() if ngff_version == "0.5" else FormatV04()
+    formats = require_dependency("ome_zarr.format", "hcs")
+    return formats.FormatV05() if ngff_version == "0.5" else formats.FormatV04()
 
 
 def row_name(index: int) -> str:
@@ -141,23 +132,19 @@ class FileLocation:
 
 
 FileIndex = dict[str, FileLocation]
+PlateDocuments = tuple[int, dict[str, dict[str, Any]]]
 
 
 # -- reading the plate --------------------------------------------------------------
 
 
-async def _read_json(store: Store, key: str) -> dict[str, Any] | None:
-    raw = await store.get(key, default_buffer_prototype())
-    return None if raw is None else json.loads(raw.to_bytes())
-
-
-async def plate_documents(store: Store) -> tuple[int, dict[str, dict[str, Any]]] | None:
+async def plate_documents(store: Store) -> PlateDocuments | None:
     """Return the plate's Zarr format and its metadata documents by node path, or None."""
-    root = await _read_json(store, "zarr.json")
+    root = await aread_document(store, "zarr.json")
     if root is not None:
         consolidated = (root.get("consolidated_metadata") or {}).get("metadata") or {}
         return 3, {"": root, **consolidated}
-    consolidated_v2 = await _read_json(store, ".zmetadata")
+    consolidated_v2 = await aread_document(store, ".zmetadata")
     if consolidated_v2 is None:
         return None
     nodes: dict[str, dict[str, Any]] = {}
@@ -180,12 +167,8 @@ def is_plate(attributes: dict[str, Any]) -> bool:
     return "plate" in attributes or "plate" in (attributes.get("ome") or {})
 
 
-def read_file_index(store: Store) -> FileIndex | None:
-    """Return the virtual files of the plate at ``store``'s root, or None if not a plate.
-
-    One read (the consolidated root document) gives every well's file names.
-    """
-    found = run(plate_documents(store))
+def file_index(found: PlateDocuments | None) -> FileIndex | None:
+    """Return the virtual files of a plate from its documents, or None if not a plate."""
     if found is None:
         return None
     _, nodes = found
@@ -198,6 +181,14 @@ def read_file_index(store: Store) -> FileIndex | None:
             for name, (field, channel, z) in files.items():
                 index[name] = FileLocation(path, int(field), int(channel), int(z))
     return index
+
+
+def read_file_index(store: Store) -> FileIndex | None:
+    """Return the virtual files of the plate at ``store``'s root, or None if not a plate.
+
+    One read (the consolidated root document) gives every well's file names.
+    """
+    return file_index(run(plate_documents(store)))
 
 
 def read_images(store: Store, locations: Sequence[FileLocation]) -> list[np.ndarray]:
@@ -381,34 +372,29 @@ def write_well(store: Store, request: WellRequest, config: ZarrConfig, where: st
     writer = _ome_writer()
     fmt = _ome_format(config.ngff_version)
     current = run(plate_documents(store))
+    _check_format(current, config, where)
     layout = _current_layout(current, config, request)
     row, column = layout.well(request.row, request.col)
     well = f"{row}/{column}"
     well_lock = ArchiveLock(store, config.lock, key=f".zarrlake/hcs/{row}{column}.lock")
     with well_lock:
-        existed = run(_read_json(store, f"{well}/zarr.json")) or run(
-            _read_json(store, f"{well}/.zgroup")
+        existed = run(aread_document(store, f"{well}/zarr.json")) or run(
+            aread_document(store, f"{well}/.zgroup")
         )
         if existed is not None and not request.overwrite:
             raise _well_exists(well, where)
-        _check_names(read_file_index(store) or {}, request, well, where)
+        _check_names(file_index(current) or {}, request, well, where)
         replacing = existed is not None
         staging = StagingStore(store) if replacing else _DocumentsOnlyStaging(store)
         _write_arrays(staging, request, well, config)
         with Transaction(store, operation="hcs-well", lock_options=config.lock) as txn:
-            found = run(plate_documents(txn.store))
-            if found is not None and found[0] != config.format:
-                raise InvalidInputError(
-                    f"the plate at {where} is Zarr format {found[0]}; this backend writes "
-                    f"NGFF {config.ngff_version} (Zarr {config.format})",
-                    subject=where,
-                    hint="set ZarrConfig(ngff_version=...) to the plate's version",
-                )
+            found = run(plate_documents(txn.store))  # fresh: other wells may have landed
+            _check_format(found, config, where)
             nodes = found[1] if found else {}
             wells = _existing_wells(nodes)
             if well in wells and not request.overwrite:
                 raise _well_exists(well, where)
-            _check_names(read_file_index(store) or {}, request, well, where)
+            _check_names(file_index(found) or {}, request, well, where)
             layout = _current_layout(found, config, request)
             for key, value in staging.staged.items():
                 if is_metadata_key(key) or replacing:
@@ -422,7 +408,7 @@ def write_well(store: Store, request: WellRequest, config: ZarrConfig, where: st
 
 
 def _current_layout(
-    found: tuple[int, dict[str, dict[str, Any]]] | None, config: ZarrConfig, request: WellRequest
+    found: PlateDocuments | None, config: ZarrConfig, request: WellRequest
 ) -> PlateLayout:
     root = _attributes(found[1].get("", {})) if found else {}
     saved = (root.get("zarrlake") or {}).get("plate_layout")
@@ -430,6 +416,16 @@ def _current_layout(
         layout = PlateLayout(int(saved["size"]), int(saved["column_width"]))
         return layout if config.plate_size is not None else layout.fitting(request.row, request.col)
     return PlateLayout.initial(config, request.row, request.col)
+
+
+def _check_format(found: PlateDocuments | None, config: ZarrConfig, where: str) -> None:
+    if found is not None and found[0] != config.format:
+        raise InvalidInputError(
+            f"the plate at {where} is Zarr format {found[0]}; this backend writes "
+            f"NGFF {config.ngff_version} (Zarr {config.format})",
+            subject=where,
+            hint="set ZarrConfig(ngff_version=...) to the plate's version",
+        )
 
 
 def _well_exists(well: str, where: str) -> AlreadyExistsError:

@@ -100,18 +100,23 @@ class MemoryBackend(StorageBackend):
                 return "missing"
             return "directory" if entry.kind == "directory" else "file"
 
-    def _own(self, path: PathLike) -> tuple[str, _Entry]:
-        """Return the entry at ``path`` itself (a link is not followed), parents resolved."""
+    def _place(self, path: PathLike) -> str:
+        """Return the key of ``path`` with links in its parents followed, not in its name."""
         key = _norm(path)
         parent = _parent(key)
-        if not _is_root(parent) and parent != key:
-            key = posixpath.join(self._resolve(parent)[0], posixpath.basename(key))
+        if _is_root(parent) or parent == key:
+            return key
+        return posixpath.join(self._resolve(parent)[0], posixpath.basename(key))
+
+    def _own(self, path: PathLike) -> tuple[str, _Entry]:
+        """Return the entry at ``path`` itself (a link is not followed), parents resolved."""
+        key = self._place(path)
         entry = self._entry(key)
         if entry is None:
             raise not_found_error(path)
         return key, entry
 
-    def _make_parents(self, key: str, shown: PathLike) -> None:
+    def _make_parents(self, key: str) -> None:
         missing: list[str] = []
         parent = _parent(key)
         while not _is_root(parent):
@@ -144,17 +149,14 @@ class MemoryBackend(StorageBackend):
     ) -> None:
         """Keep ``data`` as the file ``output_path`` (see :meth:`StorageBackend.save`)."""
         with self._lock:
-            key = _norm(output_path)
-            parent = _parent(key)
-            if not _is_root(parent):
-                key = posixpath.join(self._resolve(parent)[0], posixpath.basename(key))
+            key = self._place(output_path)
             existing = self._entries.get(key)
             if existing is not None:
                 if existing.kind == "directory":
                     raise is_directory_error(output_path)
                 if not overwrite:
                     raise exists_error(output_path)
-            self._make_parents(key, output_path)
+            self._make_parents(key)
             content = encode(data, output_path)  # validates the value for this extension
             if extension(output_path) in ARRAY_EXTENSIONS:
                 self._entries[key] = _Entry("file", np.array(to_host(data), copy=True))
@@ -207,13 +209,6 @@ class MemoryBackend(StorageBackend):
             self.is_dir(path)
             return self._children(self._resolve(path)[0])
 
-    def exists(self, path: PathLike) -> bool:
-        """Whether ``path`` exists (links followed)."""
-        try:
-            return self._kind(path) != "missing"
-        except StorageResolutionError:
-            return False
-
     def is_symlink(self, path: PathLike) -> bool:
         """Whether ``path`` is a symbolic link."""
         with self._lock:
@@ -242,13 +237,10 @@ class MemoryBackend(StorageBackend):
             return {**info, "type": "file", "exists": True, "size": entry.size()}
 
     def _free_destination(self, dst: PathLike) -> str:
-        key = _norm(dst)
-        parent = _parent(key)
-        if not _is_root(parent):
-            key = posixpath.join(self._resolve(parent)[0], posixpath.basename(key))
+        key = self._place(dst)
         if key in self._entries:
             raise exists_error(dst)
-        self._make_parents(key, dst)
+        self._make_parents(key)
         return key
 
     def move(self, src: PathLike, dst: PathLike) -> None:
@@ -303,10 +295,7 @@ class MemoryBackend(StorageBackend):
             if not self.exists(source):
                 raise not_found_error(source, "link source")
             end, chain = self._resolve(source)
-            key = _norm(link_name)
-            parent = _parent(key)
-            if not _is_root(parent):
-                key = posixpath.join(self._resolve(parent)[0], posixpath.basename(key))
+            key = self._place(link_name)
             if key in {*chain, end}:
                 raise symlink_loop_error(link_name, [key, *chain])
             existing = self._entries.get(key)
@@ -315,7 +304,7 @@ class MemoryBackend(StorageBackend):
                     raise exists_error(link_name)
                 if existing.kind == "directory":
                     raise is_directory_error(link_name)
-            self._make_parents(key, link_name)
+            self._make_parents(key)
             self._entries[key] = _Entry("symlink", target=_norm(source))
 
     def ensure_directory(self, directory: PathLike) -> Path:
@@ -328,6 +317,6 @@ class MemoryBackend(StorageBackend):
                 if entry is not None and entry.kind != "directory":
                     raise not_directory_error(directory)
                 if entry is None:
-                    self._make_parents(resolved, directory)
+                    self._make_parents(resolved)
                     self._entries[resolved] = _Entry("directory")
             return Path(directory)

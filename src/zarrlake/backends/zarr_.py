@@ -220,7 +220,8 @@ class ZarrBackend(StorageBackend):
             Replace an existing file.
         **kwargs
             ``chunks`` (default: one chunk up to 16 MiB, else zarr's choice) and
-            ``compressor`` (a compression spec string; default: the config's).
+            ``compressor`` (a spec such as ``"zstd:5"``, a numcodecs or zarr codec, or
+            None for none; default: the config's).
         """
         space, key = self._locate(output_path)
         name = posixpath.basename(key)
@@ -442,13 +443,6 @@ class ZarrBackend(StorageBackend):
                     found.append(Path(posixpath.join(display, name)))
         return sorted(found)
 
-    def exists(self, path: PathLike) -> bool:
-        """Whether ``path`` exists (links followed; plate images by virtual name)."""
-        try:
-            return self._kind(path) != "missing"
-        except StorageResolutionError:
-            return False
-
     def is_symlink(self, path: PathLike) -> bool:
         """Whether ``path`` is a link (a group with a ``_symlink`` attribute)."""
         space, key = self._locate(path)
@@ -493,12 +487,8 @@ class ZarrBackend(StorageBackend):
 
     def delete(self, path: PathLike) -> None:
         """Delete a file, a link or an empty group."""
-        space, key = self._locate(path)
-        node = self._node(space, key)
-        if node.kind == "missing":
-            raise not_found_error(path)
-        if node.kind == "virtual":
-            raise self._virtual_error(path)
+        space, node = self._changeable(path, follow=False)
+        key = node.key
         if node.kind in ("group", "plain") and self._entries(space, key):
             raise is_directory_error(path, "is a directory that is not empty")
         root = self._hierarchy_root(space, key)
@@ -512,18 +502,10 @@ class ZarrBackend(StorageBackend):
         Inside a plate, deleting a row or a well also removes it from the plate
         metadata; parts of a well (its images, fields) are not deleted on their own.
         """
-        space, key = self._locate(path)
-        node = self._node(space, key)
-        if node.kind == "missing":
-            raise not_found_error(path)
-        if node.kind == "virtual":
-            raise self._virtual_error(path)
+        space, node = self._changeable(path, follow=False)
+        key = node.key
         root = self._hierarchy_root(space, key)
-        if (
-            root is not None
-            and self._plate_index(space, root) is not None
-            and (hcs.read_file_index(space.hierarchy(root)) is not None)
-        ):
+        if root is not None and hcs.read_file_index(space.hierarchy(root)) is not None:
             inside = key[len(root) :].lstrip("/")
             if inside.count("/") > 1:
                 raise self._virtual_error(path)
@@ -536,11 +518,7 @@ class ZarrBackend(StorageBackend):
             self._refresh(space, root)
 
     def _transfer(self, src: PathLike, dst: PathLike, *, follow: bool) -> tuple[Space, Node, str]:
-        space, source = self._resolve(src) if follow else self._locate_node(src)
-        if source.kind == "missing":
-            raise not_found_error(src)
-        if source.kind == "virtual":
-            raise self._virtual_error(src)
+        space, source = self._changeable(src, follow=follow)
         target_space, target = self._locate(dst)
         if target_space is not space:
             raise InvalidInputError(
@@ -571,9 +549,18 @@ class ZarrBackend(StorageBackend):
         space.copy_tree(source.key, target)
         return space, source, target
 
-    def _locate_node(self, path: PathLike) -> tuple[Space, Node]:
-        space, key = self._locate(path)
-        return space, self._node(space, key)
+    def _changeable(self, path: PathLike, *, follow: bool) -> tuple[Space, Node]:
+        """Return the node a change at ``path`` acts on; refuse missing paths and plate images."""
+        if follow:
+            space, node = self._resolve(path)
+        else:
+            space, key = self._locate(path)
+            node = self._node(space, key)
+        if node.kind == "missing":
+            raise not_found_error(path)
+        if node.kind == "virtual":
+            raise self._virtual_error(path)
+        return space, node
 
     def move(self, src: PathLike, dst: PathLike) -> None:
         """Move a file, link or directory to the new path ``dst`` (same bucket or disk)."""

@@ -9,7 +9,6 @@ goes through raw key access to the whole filesystem or bucket.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import posixpath
 from dataclasses import dataclass, field
@@ -24,6 +23,7 @@ from zarrlake.backends.base import PathLike
 from zarrlake.storage._sync import run
 from zarrlake.storage.listing import alist_keys
 from zarrlake.storage.urls import open_store
+from zarrlake.txn.documents import aread_document
 
 __all__ = ["Kind", "Node", "Space", "split_path"]
 
@@ -78,8 +78,7 @@ class Space:
 
     def json(self, key: str) -> dict[str, Any] | None:
         """Return the JSON document at ``key``, or None."""
-        raw = self.get(key)
-        return None if raw is None else json.loads(raw)
+        return run(aread_document(self.store, key))
 
     def put(self, key: str, data: bytes) -> None:
         """Write ``data`` at ``key``."""
