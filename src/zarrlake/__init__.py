@@ -19,9 +19,11 @@ from zarrlake.encoding import (
 )
 from zarrlake.errors import (
     AlreadyExistsError,
+    CatalogSchemaError,
     ConflictError,
     ConversionError,
     CorruptError,
+    ExtractionError,
     InvalidInputError,
     IsDirectoryError,
     LockedError,
@@ -55,6 +57,7 @@ from zarrlake.txn import LockOptions, Transaction, recover
 
 __all__ = [
     "AlreadyExistsError",
+    "CatalogSchemaError",
     "AppendConfig",
     "AppendResult",
     "ChunkPlan",
@@ -62,6 +65,7 @@ __all__ = [
     "ConflictError",
     "ConversionError",
     "CorruptError",
+    "ExtractionError",
     "InvalidInputError",
     "IsDirectoryError",
     "LockOptions",

@@ -13,9 +13,11 @@ from __future__ import annotations
 
 __all__ = [
     "AlreadyExistsError",
+    "CatalogSchemaError",
     "ConflictError",
     "ConversionError",
     "CorruptError",
+    "ExtractionError",
     "InvalidInputError",
     "IsDirectoryError",
     "LockedError",
@@ -160,3 +162,11 @@ class IsDirectoryError(ZarrlakeError, IsADirectoryError):
 
 class NotDirectoryError(ZarrlakeError, NotADirectoryError):
     """A directory operation met a file."""
+
+
+class CatalogSchemaError(ZarrlakeError):
+    """A catalog database is missing, uninitialised, or at another schema version."""
+
+
+class ExtractionError(CorruptError):
+    """A catalog extractor cannot read a file's metadata (corrupt, truncated, unknown)."""

@@ -1,0 +1,63 @@
+"""NetCDF 3/4 files: CF/ACDD global attributes and time coverage from the time coordinate."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from zarrlake.catalog.extractors.base import Extractor, RawObservation, Source
+from zarrlake.catalog.extractors.timecoords import coverage, is_time_variable
+from zarrlake.errors import ExtractionError
+
+MAX_VARIABLES = 100
+
+
+class NetcdfExtractor(Extractor):
+    """Global attributes (ACDD ``time_coverage_*``, ``platform``, ``instrument``, ...).
+
+    The time coordinate's first and last values give ``observation_timestamp`` and
+    ``observation_end`` when present; otherwise ACDD attributes do.
+    """
+
+    name = "netcdf"
+    version = "1"
+    format = "netcdf"
+    suffixes = (".nc", ".nc4", ".netcdf", ".cdf")
+
+    def read(self, source: Source) -> list[RawObservation]:
+        """Read global attributes, variables and the time coverage."""
+        import netCDF4
+
+        try:
+            if source.is_local:
+                dataset = netCDF4.Dataset(source.local_path, "r")
+            else:
+                with source.open() as handle:
+                    dataset = netCDF4.Dataset(source.name, "r", memory=handle.read())
+        except Exception as exc:
+            raise ExtractionError(
+                f"{source.path} is not a readable NetCDF file: {exc}", subject=source.path
+            ) from exc
+        with dataset:
+            dataset.set_auto_mask(False)
+            attributes = {k: dataset.getncattr(k) for k in dataset.ncattrs()}
+            known: dict[str, Any] = {}
+            variables: dict[str, Any] = {}
+            for name, variable in dataset.variables.items():
+                attrs = {k: variable.getncattr(k) for k in variable.ncattrs()}
+                if len(variables) < MAX_VARIABLES:
+                    variables[name] = {
+                        "dims": list(variable.dimensions),
+                        "shape": list(variable.shape),
+                        "dtype": str(variable.dtype),
+                        "units": attrs.get("units"),
+                    }
+                if "observation_timestamp" not in known and is_time_variable(
+                    name, attrs, variable.ndim
+                ):
+                    variable.set_auto_scale(False)
+                    start, end = coverage(variable[:], str(attrs["units"]), attrs.get("calendar"))
+                    if start is not None:
+                        known["observation_timestamp"] = start
+                        known["observation_end"] = end
+            dims = {name: len(dim) for name, dim in dataset.dimensions.items()}
+        return [RawObservation(attributes, known, {"dimensions": dims, "variables": variables})]

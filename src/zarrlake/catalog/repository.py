@@ -1,0 +1,659 @@
+"""The catalog repository: one interface over SQLite and PostgreSQL.
+
+:class:`Catalog` owns an engine and offers every read and write the workflows, the CLI
+and the API use. Writes run in one transaction each (``BEGIN IMMEDIATE`` on SQLite) and
+keep mission summaries and the status audit trail in step with the rows.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import warnings
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, delete, insert, inspect, select, update
+from sqlalchemy.exc import SAWarning
+
+from zarrlake.catalog import schema as s
+from zarrlake.catalog.engine import (
+    create_catalog_engine,
+    read_connection,
+    resolve_catalog_url,
+    write_transaction,
+)
+from zarrlake.catalog.summary import (
+    SUMMARY_COLUMNS,
+    apply_summary_changes,
+    rebuild_summaries,
+    summary_row,
+)
+from zarrlake.catalog.values import normalize_observation, to_utc_naive
+from zarrlake.errors import CatalogSchemaError, InvalidInputError, NotFoundError
+
+_BATCH = 500  # bound parameters per IN (...) lookup stay far below every limit
+_TRACKED = ("processing_status",)
+
+
+def utcnow() -> datetime:
+    """Return the current time as the catalog stores it (naive UTC)."""
+    from datetime import UTC
+
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+@dataclass
+class UpsertResult:
+    """What a batch upsert did.
+
+    Attributes
+    ----------
+    ids
+        Record id per input record, in input order.
+    new
+        Records inserted.
+    updated
+        Existing records (same ``file_path``) changed.
+    """
+
+    ids: list[int] = field(default_factory=list)
+    new: int = 0
+    updated: int = 0
+
+
+@dataclass
+class KnownSource:
+    """What the catalog knows about one source file (for incremental ingest).
+
+    Attributes
+    ----------
+    size, mtime_ns
+        The source file's size and modification time when it was last read.
+    ids
+        The records read from it (one, or one per row of an observation list).
+    missing
+        Whether its records are flagged missing.
+    failed
+        Whether its last extraction failed.
+    """
+
+    size: int | None
+    mtime_ns: int | None
+    ids: list[int] = field(default_factory=list)
+    paths: list[str] = field(default_factory=list)
+    missing: bool = False
+    failed: bool = False
+
+
+class Catalog:
+    """A catalog database (SQLite file or PostgreSQL) with zarrlake's schema.
+
+    Parameters
+    ----------
+    url
+        SQLAlchemy URL or SQLite file path; ``None`` uses ``$ZARRLAKE_CATALOG`` or
+        ``zarrlake-catalog.db`` in the working directory.
+    create
+        Create the schema when the database has none (``False``: raise instead).
+    promoted_keys
+        ``mission_specific`` keys to index, ``{key: "string"|"number"}``; created on
+        :meth:`init` (existing catalogs: :meth:`upgrade`).
+
+    Raises
+    ------
+    CatalogSchemaError
+        When the database holds another schema version (run ``zarrlake catalog
+        upgrade``) or no schema and ``create`` is false.
+    """
+
+    def __init__(
+        self,
+        url: str | os.PathLike[str] | None = None,
+        *,
+        create: bool = True,
+        promoted_keys: Mapping[str, str] | None = None,
+    ):
+        self.url = resolve_catalog_url(url)
+        self.engine = create_catalog_engine(self.url)
+        self.promoted_keys = dict(promoted_keys or {})
+        version = self.schema_version()
+        if version is None:
+            if not create:
+                raise CatalogSchemaError(
+                    f"{self.display_url} has no zarrlake catalog",
+                    subject=self.display_url,
+                    hint="run `zarrlake catalog init` first",
+                )
+            self.init()
+        elif version != s.SCHEMA_VERSION:
+            raise CatalogSchemaError(
+                f"{self.display_url} has catalog schema version {version}; this zarrlake "
+                f"uses version {s.SCHEMA_VERSION}",
+                subject=self.display_url,
+                hint="run `zarrlake catalog upgrade`"
+                if version < s.SCHEMA_VERSION
+                else "upgrade zarrlake",
+            )
+
+    @property
+    def display_url(self) -> str:
+        """The URL with any password hidden."""
+        return str(self.engine.url.render_as_string(hide_password=True))
+
+    @property
+    def dialect(self) -> str:
+        """``sqlite`` or ``postgresql``."""
+        return str(self.engine.dialect.name)
+
+    def close(self) -> None:
+        """Release the engine's connections."""
+        self.engine.dispose()
+
+    def __enter__(self) -> Catalog:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- schema -----------------------------------------------------------------------
+
+    def schema_version(self) -> int | None:
+        """Return the database's schema version, or ``None`` when it has no catalog."""
+        with self.engine.connect() as connection:
+            if not inspect(connection).has_table("catalog_info"):
+                return None
+            value = connection.execute(
+                select(s.catalog_info.c.value).where(s.catalog_info.c.key == "schema_version")
+            ).scalar()
+        return int(value) if value is not None else None
+
+    def init(self) -> None:
+        """Create the tables, indexes and promoted-key indexes (idempotent)."""
+        with write_transaction(self.engine) as connection:
+            s.metadata.create_all(connection)
+            if connection.execute(select(s.catalog_info.c.key)).first() is None:
+                connection.execute(
+                    insert(s.catalog_info),
+                    [
+                        {"key": "schema_version", "value": str(s.SCHEMA_VERSION)},
+                        {"key": "created_at", "value": utcnow().isoformat()},
+                    ],
+                )
+            self._create_promoted_indexes(connection)
+
+    def upgrade(self) -> list[str]:
+        """Bring the schema to this zarrlake's version; return the steps applied.
+
+        Returns
+        -------
+        list of str
+            Descriptions of what changed (empty when already current).
+        """
+        steps: list[str] = []
+        with write_transaction(self.engine) as connection:
+            s.metadata.create_all(connection)  # tables and indexes added since
+            created = self._create_promoted_indexes(connection)
+            steps.extend(f"created index {name}" for name in created)
+            rebuild_summaries(connection)
+            steps.append("rebuilt mission summaries")
+            connection.execute(
+                update(s.catalog_info)
+                .where(s.catalog_info.c.key == "schema_version")
+                .values(value=str(s.SCHEMA_VERSION))
+            )
+        return steps
+
+    def _create_promoted_indexes(self, connection: Any) -> list[str]:
+        with warnings.catch_warnings():
+            # Expression indexes cannot be reflected; only their names matter here.
+            warnings.simplefilter("ignore", SAWarning)
+            existing = {ix["name"] for ix in inspect(connection).get_indexes("observations")}
+        created = []
+        for key, kind in self.promoted_keys.items():
+            if kind not in ("string", "number"):
+                raise InvalidInputError(
+                    f"promoted key {key!r} has kind {kind!r}",
+                    subject=key,
+                    hint="use string or number",
+                )
+            index = s.promoted_key_index(key, kind)
+            s.observations.indexes.discard(index)  # keep it out of the shared metadata
+            if index.name not in existing:
+                index.create(connection)
+                created.append(str(index.name))
+        return created
+
+    # -- observations -----------------------------------------------------------------
+
+    def upsert_observations(
+        self, records: Iterable[Mapping[str, Any]], *, actor: str | None = None
+    ) -> UpsertResult:
+        """Insert or update observations by ``file_path`` in one transaction.
+
+        Parameters
+        ----------
+        records
+            Observation records (see :func:`~zarrlake.catalog.values.normalize_observation`).
+            A record for a known path replaces the fields it gives; ``first_seen`` and
+            the id are kept. A missing flag is cleared unless the record sets it.
+        actor
+            Who made the change (recorded with status changes).
+
+        Returns
+        -------
+        UpsertResult
+            Ids in input order and counts.
+
+        Raises
+        ------
+        InvalidInputError
+            For an invalid record (nothing is written).
+        """
+        rows = [normalize_observation(dict(r)) for r in records]
+        result = UpsertResult()
+        if not rows:
+            return result
+        now = utcnow()
+        with write_transaction(self.engine) as connection:
+            for start in range(0, len(rows), 5 * _BATCH):
+                self._upsert_batch(connection, rows[start : start + 5 * _BATCH], now, actor, result)
+        return result
+
+    def _upsert_batch(
+        self,
+        connection: Any,
+        rows: list[dict[str, Any]],
+        now: datetime,
+        actor: str | None,
+        result: UpsertResult,
+    ) -> None:
+        by_path: dict[str, dict[str, Any]] = {}
+        for row in rows:
+            by_path[row["file_path"]] = row  # the last record for a path wins
+        old = self._rows_by_path(connection, list(by_path), (*SUMMARY_COLUMNS, *_TRACKED))
+        fresh = [r for p, r in by_path.items() if p not in old]
+        for row in fresh:
+            row.setdefault("mission_id", "unknown")
+            row.setdefault("processing_status", "raw")
+            row.setdefault("first_seen", now)
+            row["last_updated"] = now
+            row.setdefault("missing", False)
+        known = [r for p, r in by_path.items() if p in old]
+        if fresh:
+            _fill_missing_keys(fresh)
+            connection.execute(insert(s.observations), fresh)
+        events: list[dict[str, Any]] = []
+        for row in known:
+            before = old[row["file_path"]]
+            row["last_updated"] = now
+            row.setdefault("missing", False)
+            row.pop("first_seen", None)
+            connection.execute(
+                update(s.observations).where(s.observations.c.id == before["id"]).values(**row)
+            )
+            status = row.get("processing_status", before["processing_status"])
+            if status != before["processing_status"]:
+                events.append(
+                    _event(
+                        before["id"],
+                        before["processing_status"],
+                        status,
+                        "record updated",
+                        actor,
+                        now,
+                    )
+                )
+        ids = self._rows_by_path(connection, list(by_path), ())
+        if events:
+            connection.execute(insert(s.status_events), events)
+        merged = [{**old[r["file_path"]], **r} for r in known]
+        apply_summary_changes(connection, old.values(), [*fresh, *merged])
+        result.ids.extend(ids[row["file_path"]]["id"] for row in rows)
+        result.new += len(fresh)
+        result.updated += len(known)
+
+    def _rows_by_path(
+        self, connection: Any, paths: Sequence[str], columns: Sequence[str]
+    ) -> dict[str, dict[str, Any]]:
+        table = s.observations
+        wanted = [table.c.id, table.c.file_path, *(table.c[c] for c in columns)]
+        found: dict[str, dict[str, Any]] = {}
+        for start in range(0, len(paths), _BATCH):
+            part = paths[start : start + _BATCH]
+            for row in connection.execute(select(*wanted).where(table.c.file_path.in_(part))):
+                found[row.file_path] = dict(row._mapping)
+        return found
+
+    def get(self, key: int | str) -> dict[str, Any]:
+        """Return one observation by id or by file path.
+
+        Raises
+        ------
+        NotFoundError
+            When no record has that id or path.
+        """
+        table = s.observations
+        condition = table.c.id == int(key) if _is_id(key) else table.c.file_path == str(key)
+        with read_connection(self.engine) as connection:
+            row = connection.execute(select(table).where(condition)).first()
+        if row is None:
+            raise NotFoundError(
+                f"no dataset {key!r} in catalog {self.display_url}",
+                subject=str(key),
+                hint="search with `zarrlake catalog search` to find ids",
+            )
+        return dict(row._mapping)
+
+    def get_many(self, ids: Iterable[int]) -> dict[int, dict[str, Any]]:
+        """Return observations by id (unknown ids are left out)."""
+        wanted = sorted({int(i) for i in ids})
+        out: dict[int, dict[str, Any]] = {}
+        with read_connection(self.engine) as connection:
+            for start in range(0, len(wanted), _BATCH):
+                part = wanted[start : start + _BATCH]
+                query = select(s.observations).where(s.observations.c.id.in_(part))
+                for row in connection.execute(query):
+                    out[row.id] = dict(row._mapping)
+        return out
+
+    def set_status(
+        self,
+        key: int | str,
+        status: str,
+        *,
+        reason: str | None = None,
+        actor: str | None = None,
+    ) -> dict[str, Any]:
+        """Change a dataset's processing status and record the change in its audit trail.
+
+        Returns
+        -------
+        dict
+            The status event written.
+
+        Raises
+        ------
+        InvalidInputError
+            For a status that is not one of the schema's.
+        NotFoundError
+            For an unknown dataset.
+        """
+        status = str(status).lower()
+        if status not in s.PROCESSING_STATUSES:
+            raise InvalidInputError(
+                f"status {status!r} is not one of {', '.join(s.PROCESSING_STATUSES)}",
+                subject="status",
+            )
+        record = self.get(key)
+        now = utcnow()
+        event = _event(record["id"], record["processing_status"], status, reason, actor, now)
+        with write_transaction(self.engine) as connection:
+            connection.execute(
+                update(s.observations)
+                .where(s.observations.c.id == record["id"])
+                .values(processing_status=status, last_updated=now)
+            )
+            connection.execute(insert(s.status_events), [event])
+        return event
+
+    def status_history(self, key: int | str) -> list[dict[str, Any]]:
+        """Return a dataset's status events, oldest first."""
+        record = self.get(key)
+        table = s.status_events
+        query = (
+            select(table).where(table.c.dataset_id == record["id"]).order_by(table.c.at, table.c.id)
+        )
+        with read_connection(self.engine) as connection:
+            return [dict(r._mapping) for r in connection.execute(query)]
+
+    def known_sources(
+        self, prefix: str = "", *, paths: Sequence[str] | None = None
+    ) -> dict[str, KnownSource]:
+        """Return what the catalog knows about every source file under ``prefix``.
+
+        Parameters
+        ----------
+        prefix
+            A path or URL prefix (``""`` for all).
+        paths
+            Only these source paths (instead of a prefix).
+
+        Returns
+        -------
+        dict
+            Source path to :class:`KnownSource`.
+        """
+        table = s.observations
+        query = select(
+            table.c.id,
+            table.c.file_path,
+            table.c.source_path,
+            table.c.source_size,
+            table.c.source_mtime_ns,
+            table.c.missing,
+            table.c.extraction_error,
+        )
+        if prefix:
+            # A range on the source index instead of LIKE (which SQLite won't index).
+            query = query.where(
+                and_(table.c.source_path >= prefix, table.c.source_path < prefix + "\U0010ffff")
+            )
+        queries = [query]
+        if paths is not None:
+            wanted = list(paths)
+            queries = [
+                query.where(table.c.source_path.in_(wanted[i : i + _BATCH]))
+                for i in range(0, len(wanted), _BATCH)
+            ]
+        sources: dict[str, KnownSource] = {}
+        with read_connection(self.engine) as connection:
+            for row in (r for q in queries for r in connection.execute(q)):
+                source = row.source_path or row.file_path
+                known = sources.setdefault(
+                    source, KnownSource(row.source_size, row.source_mtime_ns)
+                )
+                known.ids.append(row.id)
+                known.paths.append(row.file_path)
+                known.missing = known.missing or bool(row.missing)
+                known.failed = known.failed or row.extraction_error is not None
+        return sources
+
+    def mark_missing(self, paths: Iterable[str], *, missing: bool = True) -> int:
+        """Flag records whose files vanished (or came back); return how many changed."""
+        paths = list(paths)
+        if not paths:
+            return 0
+        now = utcnow()
+        changed = 0
+        with write_transaction(self.engine) as connection:
+            old = self._rows_by_path(connection, paths, SUMMARY_COLUMNS)
+            targets = [r for r in old.values() if bool(r["missing"]) != missing]
+            for start in range(0, len(targets), _BATCH):
+                part = [r["id"] for r in targets[start : start + _BATCH]]
+                connection.execute(
+                    update(s.observations)
+                    .where(s.observations.c.id.in_(part))
+                    .values(missing=missing, last_updated=now, last_verified=now)
+                )
+            apply_summary_changes(connection, targets, [{**r, "missing": missing} for r in targets])
+            changed = len(targets)
+        return changed
+
+    def touch_verified(self, paths: Iterable[str]) -> None:
+        """Record that files were checked and found unchanged."""
+        paths = list(paths)
+        now = utcnow()
+        with write_transaction(self.engine) as connection:
+            for start in range(0, len(paths), _BATCH):
+                connection.execute(
+                    update(s.observations)
+                    .where(s.observations.c.file_path.in_(paths[start : start + _BATCH]))
+                    .values(last_verified=now)
+                )
+
+    def rename(self, old_path: str, new_path: str) -> int | None:
+        """Move a record (and so its id, status history and lineage) to a new path.
+
+        Returns
+        -------
+        int or None
+            The record id, or ``None`` when ``old_path`` is unknown. A record already at
+            ``new_path`` is replaced by the moved one.
+        """
+        now = utcnow()
+        with write_transaction(self.engine) as connection:
+            found = self._rows_by_path(connection, [old_path, new_path], SUMMARY_COLUMNS)
+            if old_path not in found:
+                return None
+            if new_path in found:
+                stale = found[new_path]
+                apply_summary_changes(connection, [stale], [])
+                connection.execute(delete(s.observations).where(s.observations.c.id == stale["id"]))
+            record_id = int(found[old_path]["id"])
+            connection.execute(
+                update(s.observations)
+                .where(s.observations.c.id == record_id)
+                .values(file_path=new_path, last_updated=now)
+            )
+        return record_id
+
+    def delete(self, key: int | str) -> None:
+        """Remove a record with its relationships and status events."""
+        record = self.get(key)
+        with write_transaction(self.engine) as connection:
+            apply_summary_changes(connection, [record], [])
+            for table, col in (
+                (s.dataset_relationships, "parent_dataset_id"),
+                (s.dataset_relationships, "child_dataset_id"),
+                (s.status_events, "dataset_id"),
+            ):
+                connection.execute(delete(table).where(table.c[col] == record["id"]))
+            connection.execute(delete(s.observations).where(s.observations.c.id == record["id"]))
+
+    # -- relationships, summaries, runs --------------------------------------------------
+
+    def link(
+        self,
+        parent: int | str,
+        child: int | str,
+        relationship_type: str = "derived_from",
+        metadata: Mapping[str, Any] | None = None,
+    ) -> int:
+        """Record that ``child`` relates to ``parent`` (ids or paths); return the link id.
+
+        Linking the same pair with the same type again updates its metadata.
+
+        Raises
+        ------
+        NotFoundError
+            For an unknown parent or child.
+        InvalidInputError
+            When parent and child are the same dataset, or the type is empty.
+        """
+        parent_id, child_id = self.get(parent)["id"], self.get(child)["id"]
+        if parent_id == child_id:
+            raise InvalidInputError(
+                f"dataset {parent_id} cannot be related to itself", subject=str(parent)
+            )
+        if not relationship_type:
+            raise InvalidInputError("a relationship needs a type", subject="relationship_type")
+        table = s.dataset_relationships
+        same = and_(
+            table.c.parent_dataset_id == parent_id,
+            table.c.child_dataset_id == child_id,
+            table.c.relationship_type == relationship_type,
+        )
+        with write_transaction(self.engine) as connection:
+            existing = connection.execute(select(table.c.id).where(same)).scalar()
+            if existing is not None:
+                connection.execute(
+                    update(table)
+                    .where(table.c.id == existing)
+                    .values(relationship_metadata=dict(metadata or {}))
+                )
+                return int(existing)
+            inserted = connection.execute(
+                insert(table)
+                .values(
+                    parent_dataset_id=parent_id,
+                    child_dataset_id=child_id,
+                    relationship_type=relationship_type,
+                    relationship_metadata=dict(metadata or {}),
+                    created_at=utcnow(),
+                )
+                .returning(table.c.id)
+            )
+            return int(inserted.scalar_one())
+
+    def summary(self, mission_id: str | None = None) -> list[dict[str, Any]]:
+        """Return per-mission summaries (count, bytes, mean quality, calibrated, coverage)."""
+        table = s.mission_summaries
+        query = select(table).where(table.c.observation_count > 0).order_by(table.c.mission_id)
+        if mission_id is not None:
+            query = query.where(table.c.mission_id == mission_id)
+        with read_connection(self.engine) as connection:
+            return [summary_row(r._mapping) for r in connection.execute(query)]
+
+    def max_span_seconds(self, mission_id: str | None = None) -> float:
+        """Return the longest observation span (seconds) of a mission, or of all."""
+        from sqlalchemy import func
+
+        table = s.mission_summaries
+        query = select(func.max(table.c.max_span_seconds))
+        if mission_id is not None:
+            query = query.where(table.c.mission_id == mission_id)
+        with read_connection(self.engine) as connection:
+            return float(connection.execute(query).scalar() or 0.0)
+
+    def record_run(self, run: Mapping[str, Any]) -> int:
+        """Store what an ingest/watch/validate run saw and did; return its id."""
+        values = dict(run)
+        values["details"] = json.loads(json.dumps(values.get("details") or {}, default=str))
+        with write_transaction(self.engine) as connection:
+            inserted = connection.execute(
+                insert(s.ingest_runs).values(**values).returning(s.ingest_runs.c.id)
+            )
+            return int(inserted.scalar_one())
+
+    def runs(self, limit: int = 20) -> list[dict[str, Any]]:
+        """Return the latest ingest/watch/validate runs, newest first."""
+        table = s.ingest_runs
+        query = select(table).order_by(table.c.id.desc()).limit(limit)
+        with read_connection(self.engine) as connection:
+            return [dict(r._mapping) for r in connection.execute(query)]
+
+
+def _is_id(key: int | str) -> bool:
+    return isinstance(key, int) or (isinstance(key, str) and key.isdigit())
+
+
+def _event(
+    dataset_id: int,
+    old: str | None,
+    new: str,
+    reason: str | None,
+    actor: str | None,
+    at: datetime,
+) -> dict[str, Any]:
+    return {
+        "dataset_id": dataset_id,
+        "old_status": old,
+        "new_status": new,
+        "reason": reason,
+        "actor": actor,
+        "at": at,
+    }
+
+
+def _fill_missing_keys(rows: list[dict[str, Any]]) -> None:
+    # executemany needs every row to name the same columns.
+    keys = set().union(*(r.keys() for r in rows))
+    for row in rows:
+        for key in keys:
+            row.setdefault(key, None)
+
+
+__all__ = ["Catalog", "KnownSource", "UpsertResult", "to_utc_naive", "utcnow"]

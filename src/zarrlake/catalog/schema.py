@@ -1,0 +1,287 @@
+"""The catalog's tables (SQLAlchemy Core), their indexes, and the schema version.
+
+Column names follow the original specification (``mission_id``, ``satellite_name``,
+``observation_timestamp``, ...); the columns it lacks are what a real catalog needs to
+stay correct when files change: format, mtime, checksum, extractor, issues, first seen /
+last updated / last verified, and a ``missing`` flag instead of deleting a record whose
+file vanished (its lineage stays intact).
+
+All times are stored as naive UTC datetimes: SQLite has no time zones, and one rule for
+both databases keeps comparisons exact.
+
+How the columns map to IVOA ObsCore (exports and the STAC API use this):
+
+====================== =============================
+zarrlake               ObsCore
+====================== =============================
+mission_id             obs_collection
+satellite_name         facility_name
+instrument_type        instrument_name
+target_object          target_name
+observation_timestamp  t_min (as MJD)
+observation_end        t_max (as MJD)
+ra / dec               s_ra / s_dec
+file_path              access_url
+format                 access_format
+file_size              access_estsize (in kbyte)
+calibration_status     calib_level (0 raw ... 2 calibrated)
+====================== =============================
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.sql.elements import ColumnElement
+
+SCHEMA_VERSION = 1
+"""The schema version this zarrlake writes; older catalogs need ``catalog upgrade``."""
+
+PROCESSING_STATUSES = ("raw", "processing", "processed", "failed", "archived")
+"""The allowed values of ``observations.processing_status``."""
+
+RELATIONSHIP_TYPES = (
+    "raw_to_processed",
+    "calibration",
+    "derived_from",
+    "processed_from",
+    "supersedes",
+    "part_of",
+)
+"""Relationship types with a documented meaning (others are accepted as free text)."""
+
+# JSONB on PostgreSQL: indexable, and ->> works on it; plain JSON text on SQLite.
+JsonType = JSON().with_variant(JSONB(), "postgresql")
+# SQLite maps BIGINT primary keys to ROWID only when declared INTEGER.
+IdType = BigInteger().with_variant(Integer(), "sqlite")
+
+metadata = MetaData()
+
+catalog_info = Table(
+    "catalog_info",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+observations = Table(
+    "observations",
+    metadata,
+    Column("id", IdType, primary_key=True, autoincrement=True),
+    Column("mission_id", String(128), nullable=False, default="unknown"),
+    Column("satellite_name", String(128)),
+    Column("instrument_type", String(128)),
+    Column("observation_timestamp", DateTime),
+    Column("observation_end", DateTime),
+    Column("target_object", String(256)),
+    Column("data_quality_score", Float),
+    Column("calibration_status", String(64)),
+    Column("file_path", String(2048), nullable=False),
+    Column("file_size", BigInteger),
+    Column("processing_status", String(32), nullable=False, default="raw"),
+    Column("version", String(64)),
+    Column("mission_specific", JsonType),
+    Column("format", String(32)),
+    Column("mtime_ns", BigInteger),
+    # The file the metadata was read from, as it was then: the data file itself, the
+    # CSV an observation list row came from, or a Zarr archive's root. Incremental
+    # ingest and validation compare these with the file system.
+    Column("source_path", String(2048)),
+    Column("source_size", BigInteger),
+    Column("source_mtime_ns", BigInteger),
+    Column("checksum", String(128)),
+    Column("ra", Float),
+    Column("dec", Float),
+    Column("extractor", String(64)),
+    Column("extractor_version", String(32)),
+    Column("extraction_error", Text),
+    Column("issues", JsonType),
+    Column("first_seen", DateTime, nullable=False),
+    Column("last_updated", DateTime, nullable=False),
+    Column("last_verified", DateTime),
+    Column("missing", Boolean, nullable=False, default=False),
+    UniqueConstraint("file_path", name="uq_observations_file_path"),
+    CheckConstraint(
+        "data_quality_score IS NULL OR (data_quality_score >= 0 AND data_quality_score <= 1)",
+        name="ck_observations_quality_range",
+    ),
+    CheckConstraint(
+        "processing_status IN ({})".format(", ".join(f"'{s}'" for s in PROCESSING_STATUSES)),
+        name="ck_observations_processing_status",
+    ),
+)
+
+# Every search the catalog offers has an index that serves its first page in order
+# (filter columns first, then the sort key and id for keyset pagination).
+Index("ix_obs_time", observations.c.observation_timestamp, observations.c.id)
+Index(
+    "ix_obs_mission_time",
+    observations.c.mission_id,
+    observations.c.observation_timestamp,
+    observations.c.id,
+)
+Index("ix_obs_mission_end", observations.c.mission_id, observations.c.observation_end)
+Index(
+    "ix_obs_target_time",
+    func.lower(observations.c.target_object),
+    observations.c.observation_timestamp,
+    observations.c.id,
+)
+Index("ix_obs_quality", observations.c.data_quality_score, observations.c.id)
+Index("ix_obs_instrument", observations.c.instrument_type, observations.c.observation_timestamp)
+Index("ix_obs_satellite", observations.c.satellite_name, observations.c.observation_timestamp)
+Index("ix_obs_status", observations.c.processing_status, observations.c.id)
+Index("ix_obs_format", observations.c.format, observations.c.id)
+Index("ix_obs_size", observations.c.file_size, observations.c.id)
+Index("ix_obs_source", observations.c.source_path)
+
+dataset_relationships = Table(
+    "dataset_relationships",
+    metadata,
+    Column("id", IdType, primary_key=True, autoincrement=True),
+    Column(
+        "parent_dataset_id",
+        IdType,
+        ForeignKey("observations.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column(
+        "child_dataset_id",
+        IdType,
+        ForeignKey("observations.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("relationship_type", String(64), nullable=False),
+    Column("relationship_metadata", JsonType),
+    Column("created_at", DateTime, nullable=False),
+    UniqueConstraint(
+        "parent_dataset_id", "child_dataset_id", "relationship_type", name="uq_relationship"
+    ),
+    CheckConstraint("parent_dataset_id <> child_dataset_id", name="ck_relationship_not_self"),
+)
+Index("ix_rel_parent", dataset_relationships.c.parent_dataset_id)
+Index("ix_rel_child", dataset_relationships.c.child_dataset_id)
+
+status_events = Table(
+    "status_events",
+    metadata,
+    Column("id", IdType, primary_key=True, autoincrement=True),
+    Column("dataset_id", IdType, ForeignKey("observations.id", ondelete="CASCADE"), nullable=False),
+    Column("old_status", String(32)),
+    Column("new_status", String(32), nullable=False),
+    Column("reason", Text),
+    Column("actor", String(128)),
+    Column("at", DateTime, nullable=False),
+)
+Index("ix_status_dataset", status_events.c.dataset_id, status_events.c.at)
+
+ingest_runs = Table(
+    "ingest_runs",
+    metadata,
+    Column("id", IdType, primary_key=True, autoincrement=True),
+    Column("kind", String(16), nullable=False),
+    Column("root", String(2048)),
+    Column("started_at", DateTime, nullable=False),
+    Column("finished_at", DateTime),
+    Column("seen", Integer, nullable=False, default=0),
+    Column("new", Integer, nullable=False, default=0),
+    Column("updated", Integer, nullable=False, default=0),
+    Column("unchanged", Integer, nullable=False, default=0),
+    Column("failed", Integer, nullable=False, default=0),
+    Column("missing", Integer, nullable=False, default=0),
+    Column("details", JsonType),
+)
+
+# Summaries are maintained on every write (a full GROUP BY over millions of rows takes
+# seconds); the longest observation span per mission bounds time-overlap searches so
+# they can use the (mission, start) index.
+mission_summaries = Table(
+    "mission_summaries",
+    metadata,
+    Column("mission_id", String(128), primary_key=True),
+    Column("observation_count", BigInteger, nullable=False, default=0),
+    Column("total_bytes", BigInteger, nullable=False, default=0),
+    Column("quality_sum", Float, nullable=False, default=0.0),
+    Column("quality_count", BigInteger, nullable=False, default=0),
+    Column("calibrated_count", BigInteger, nullable=False, default=0),
+    Column("time_min", DateTime),
+    Column("time_max", DateTime),
+    Column("max_span_seconds", Float, nullable=False, default=0.0),
+)
+
+OBSERVATION_FIELDS: tuple[str, ...] = tuple(c.name for c in observations.columns)
+"""Every column of ``observations``."""
+
+TABLES: dict[str, Table] = {
+    "observations": observations,
+    "dataset_relationships": dataset_relationships,
+    "status_events": status_events,
+    "ingest_runs": ingest_runs,
+}
+"""The tables callers may address by name (``CatalogClient.query(table, ...)``)."""
+
+
+def json_key(column: Any, key: str, sample: object = None) -> ColumnElement[Any]:
+    """Return an expression for ``column[key]`` typed after ``sample``.
+
+    Parameters
+    ----------
+    column
+        A JSON column such as ``observations.c.mission_specific``.
+    key
+        The top-level key.
+    sample
+        A value the expression is compared with: numbers compare as floats, booleans
+        as booleans, everything else as text.
+
+    Returns
+    -------
+    ColumnElement
+        The typed expression (the same one promoted indexes are built on).
+    """
+    element = column[key]
+    if isinstance(sample, bool):
+        return element.as_boolean()  # type: ignore[no-any-return]
+    if isinstance(sample, int | float):
+        return element.as_float()  # type: ignore[no-any-return]
+    return element.as_string()  # type: ignore[no-any-return]
+
+
+def promoted_key_index(key: str, kind: str = "string") -> Index:
+    """Return the expression index for a ``mission_specific`` key missions query often.
+
+    Parameters
+    ----------
+    key
+        The top-level key inside ``mission_specific``.
+    kind
+        ``string`` or ``number``: how the key is compared in searches.
+
+    Returns
+    -------
+    Index
+        An index named ``ix_ms_<key>`` (not attached to the metadata; created by
+        :meth:`zarrlake.catalog.Catalog.init` from configuration).
+    """
+    sample: object = 0.0 if kind == "number" else ""
+    safe = "".join(ch if ch.isalnum() else "_" for ch in key)
+    return Index(f"ix_ms_{safe}_{kind}", json_key(observations.c.mission_specific, key, sample))

@@ -1,0 +1,331 @@
+"""Searching observations: filters, sorting and keyset pagination; lineage walks.
+
+Pagination is by keyset, not OFFSET: a page's cursor holds the last row's sort value
+and id, so page 1000 costs what page 1 costs and rows inserted meanwhile never shift a
+page. Rows whose sort value is NULL come after all others (on both databases), in id
+order.
+
+Time-range searches find observations that *overlap* the range. Each mission's summary
+keeps its longest observation span, so an overlap test can also bound the start time
+from below and use the (mission, start) index.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, func, literal, or_, select
+
+from zarrlake.catalog import schema as s
+from zarrlake.catalog.engine import read_connection
+from zarrlake.catalog.filters import compile_filter
+from zarrlake.catalog.repository import Catalog
+from zarrlake.catalog.values import to_utc_naive
+from zarrlake.errors import InvalidInputError
+
+SORT_FIELDS = (
+    "observation_timestamp",
+    "data_quality_score",
+    "file_size",
+    "target_object",
+    "mission_id",
+    "instrument_type",
+    "file_path",
+    "last_updated",
+    "id",
+)
+"""Fields a search can be sorted by."""
+
+MAX_PAGE_SIZE = 1000
+"""Larger ``limit`` values are clamped to this."""
+
+
+@dataclass
+class SearchQuery:
+    """What to search for; every criterion is optional and they combine with AND.
+
+    Attributes
+    ----------
+    mission_id, satellite_name, instrument_type, target_object
+        Exact matches (target names ignore case).
+    start, end
+        Time range: observations overlapping ``[start, end]``.
+    min_quality
+        ``data_quality_score >= min_quality``.
+    calibration_status, processing_status, format
+        Exact matches.
+    text
+        Case-insensitive substring of the target name or the file path.
+    include_missing
+        Also return records whose files vanished.
+    where
+        An extra filter document in the original API's operators.
+    sort
+        A field of :data:`SORT_FIELDS`, ``-`` in front for descending.
+    limit
+        Page size (clamped to :data:`MAX_PAGE_SIZE`).
+    cursor
+        The ``next_cursor`` of the previous page.
+    """
+
+    mission_id: str | None = None
+    satellite_name: str | None = None
+    instrument_type: str | None = None
+    target_object: str | None = None
+    start: Any = None
+    end: Any = None
+    min_quality: float | None = None
+    calibration_status: str | None = None
+    processing_status: str | None = None
+    format: str | None = None
+    text: str | None = None
+    include_missing: bool = False
+    where: dict[str, Any] | None = None
+    sort: str = "observation_timestamp"
+    limit: int = 50
+    cursor: str | None = None
+
+
+@dataclass
+class Page:
+    """One page of search results.
+
+    Attributes
+    ----------
+    items
+        The observations.
+    next_cursor
+        Pass as ``cursor`` for the next page; ``None`` on the last page.
+    """
+
+    items: list[dict[str, Any]] = field(default_factory=list)
+    next_cursor: str | None = None
+
+
+def _conditions(catalog: Catalog, q: SearchQuery) -> list[ColumnElement[bool]]:
+    obs = s.observations.c
+    parts: list[ColumnElement[bool]] = []
+    for name in (
+        "mission_id",
+        "satellite_name",
+        "instrument_type",
+        "calibration_status",
+        "processing_status",
+        "format",
+    ):
+        value = getattr(q, name)
+        if value is not None:
+            parts.append(obs[name] == value)
+    if q.target_object is not None:
+        parts.append(func.lower(obs.target_object) == q.target_object.lower())
+    if q.min_quality is not None:
+        parts.append(obs.data_quality_score >= float(q.min_quality))
+    start = to_utc_naive(q.start, field="start")
+    end = to_utc_naive(q.end, field="end")
+    if start is not None and end is not None and start > end:
+        raise InvalidInputError(
+            f"the time range starts ({start}) after it ends ({end})",
+            subject="start",
+            hint="swap start and end",
+        )
+    if end is not None:
+        parts.append(obs.observation_timestamp <= end)
+    if start is not None:
+        span = catalog.max_span_seconds(q.mission_id)
+        parts.append(obs.observation_timestamp >= start - timedelta(seconds=span))
+        parts.append(func.coalesce(obs.observation_end, obs.observation_timestamp) >= start)
+    if q.text:
+        pattern = f"%{q.text.lower()}%"
+        parts.append(
+            or_(
+                func.lower(obs.target_object).like(pattern), func.lower(obs.file_path).like(pattern)
+            )
+        )
+    if not q.include_missing:
+        parts.append(obs.missing.is_(False))
+    if q.where:
+        parts.append(compile_filter(s.observations, q.where))
+    return parts
+
+
+def _encode_cursor(phase: str, value: Any, last_id: int) -> str:
+    if isinstance(value, datetime):
+        value = {"t": value.isoformat()}
+    raw = json.dumps([phase, value, last_id]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[str, Any, int]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        phase, value, last_id = json.loads(base64.urlsafe_b64decode(padded))
+        if isinstance(value, dict):
+            value = datetime.fromisoformat(value["t"])
+        if phase not in ("v", "n"):
+            raise ValueError(phase)
+        return phase, value, int(last_id)
+    except Exception as exc:
+        raise InvalidInputError(
+            f"cursor {cursor!r} is not one this catalog issued",
+            subject="cursor",
+            hint="start again without a cursor",
+        ) from exc
+
+
+def search(catalog: Catalog, query: SearchQuery | None = None, **criteria: Any) -> Page:
+    """Return one page of observations matching a query.
+
+    Parameters
+    ----------
+    catalog
+        The catalog.
+    query
+        The criteria; or give them as keyword arguments.
+    **criteria
+        :class:`SearchQuery` fields.
+
+    Returns
+    -------
+    Page
+        Items and the cursor of the next page.
+
+    Raises
+    ------
+    InvalidInputError
+        For an unknown sort field, a bad cursor, a reversed time range or a bad filter.
+    """
+    q = query or SearchQuery(**criteria)
+    descending = q.sort.startswith("-")
+    sort_name = q.sort.lstrip("-+")
+    if sort_name not in SORT_FIELDS:
+        raise InvalidInputError(
+            f"cannot sort by {sort_name!r}",
+            subject="sort",
+            hint=f"sort by {', '.join(SORT_FIELDS)}",
+        )
+    limit = max(1, min(int(q.limit), MAX_PAGE_SIZE))
+    table = s.observations
+    sort_col = table.c[sort_name]
+    id_col = table.c.id
+    base = _conditions(catalog, q)
+    phase, last_value, last_id = _decode_cursor(q.cursor) if q.cursor else ("v", None, None)
+
+    def ordered(column: Any) -> Any:
+        return column.desc() if descending else column.asc()
+
+    items: list[dict[str, Any]] = []
+    next_cursor: str | None = None
+    with read_connection(catalog.engine) as connection:
+        if phase == "v":
+            conditions = [*base, sort_col.is_not(None)]
+            if last_id is not None and sort_name != "id":
+                beyond = sort_col < last_value if descending else sort_col > last_value
+                tie_break = id_col < last_id if descending else id_col > last_id
+                conditions.append(or_(beyond, and_(sort_col == last_value, tie_break)))
+            elif last_id is not None:
+                conditions.append(id_col < last_id if descending else id_col > last_id)
+            order = (
+                [ordered(sort_col)] if sort_name == "id" else [ordered(sort_col), ordered(id_col)]
+            )
+            rows = connection.execute(
+                select(table).where(and_(*conditions)).order_by(*order).limit(limit + 1)
+            ).all()
+            items = [dict(r._mapping) for r in rows[:limit]]
+            if len(rows) > limit:
+                last = items[-1]
+                return Page(items, _encode_cursor("v", last[sort_name], last["id"]))
+            phase, last_id = "n", None
+        remaining = limit - len(items)
+        if sort_name != "id":
+            conditions = [*base, sort_col.is_(None)]
+            if last_id is not None:
+                conditions.append(id_col > last_id)
+            rows = connection.execute(
+                select(table).where(and_(*conditions)).order_by(id_col).limit(remaining + 1)
+            ).all()
+            items.extend(dict(r._mapping) for r in rows[:remaining])
+            if len(rows) > remaining:
+                next_cursor = _encode_cursor("n", None, items[-1]["id"])
+    return Page(items, next_cursor)
+
+
+def count(catalog: Catalog, query: SearchQuery | None = None, **criteria: Any) -> int:
+    """Return how many observations match (all pages)."""
+    q = query or SearchQuery(**criteria)
+    with read_connection(catalog.engine) as connection:
+        statement = select(func.count()).select_from(s.observations)
+        return int(connection.execute(statement.where(and_(*_conditions(catalog, q)))).scalar_one())
+
+
+def related(catalog: Catalog, dataset: int | str, depth: int = 1) -> list[dict[str, Any]]:
+    """Return datasets linked to one, both ways, up to ``depth`` links away.
+
+    Parameters
+    ----------
+    catalog
+        The catalog.
+    dataset
+        Id or path of the dataset.
+    depth
+        How many links to follow (1 = direct parents and children).
+
+    Returns
+    -------
+    list of dict
+        One entry per related dataset and direction: ``direction`` (``parent`` for
+        ancestors, ``child`` for descendants), ``depth``, ``relationship_type`` of the
+        link that reached it, and ``dataset`` (the observation record). Nearest first.
+
+    Raises
+    ------
+    NotFoundError
+        For an unknown dataset.
+    InvalidInputError
+        For a depth below 1.
+    """
+    if int(depth) < 1:
+        raise InvalidInputError(f"depth {depth} must be at least 1", subject="depth")
+    root = catalog.get(dataset)["id"]
+    rel = s.dataset_relationships.c
+    found: dict[tuple[str, int], dict[str, Any]] = {}
+    with read_connection(catalog.engine) as connection:
+        for direction, near, far in (
+            ("parent", rel.child_dataset_id, rel.parent_dataset_id),
+            ("child", rel.parent_dataset_id, rel.child_dataset_id),
+        ):
+            seed = select(
+                far.label("node"), literal(1).label("depth"), rel.relationship_type.label("kind")
+            ).where(near == root)
+            walk = seed.cte(f"walk_{direction}", recursive=True)
+            step = (
+                select(far, walk.c.depth + 1, rel.relationship_type)
+                .select_from(s.dataset_relationships.join(walk, near == walk.c.node))
+                .where(walk.c.depth < int(depth))
+            )
+            walk = walk.union(step)
+            rows = connection.execute(
+                select(walk.c.node, func.min(walk.c.depth), func.min(walk.c.kind)).group_by(
+                    walk.c.node
+                )
+            ).all()
+            for node, level, kind in rows:
+                if node != root:
+                    found[(direction, node)] = {
+                        "direction": direction,
+                        "depth": int(level),
+                        "relationship_type": kind,
+                        "id": node,
+                    }
+    records = catalog.get_many(entry["id"] for entry in found.values())
+    out = []
+    for entry in sorted(found.values(), key=lambda e: (e["depth"], e["direction"], e["id"])):
+        entry["dataset"] = records.get(entry.pop("id"))
+        out.append(entry)
+    return out
+
+
+__all__ = ["MAX_PAGE_SIZE", "SORT_FIELDS", "Page", "SearchQuery", "count", "related", "search"]

@@ -1,0 +1,254 @@
+"""Per-mission summaries kept up to date on every write instead of scanned on demand.
+
+Each observation contributes to its mission's row (count, bytes, quality sum and count,
+calibrated count, first start, last end, longest span) unless it is marked missing.
+A write subtracts the old rows' contributions and adds the new ones in the same
+transaction, so summaries are exact and cost O(missions touched) to read. Counts and
+sums move by deltas; time bounds only widen on insert and are recomputed from the
+(mission, time) indexes when a row that held a bound changes or leaves.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, case, func, select, update
+
+from zarrlake.catalog.schema import mission_summaries, observations
+from zarrlake.catalog.values import CALIBRATED_VALUES, is_calibrated
+
+SUMMARY_COLUMNS = (
+    "mission_id",
+    "file_size",
+    "data_quality_score",
+    "calibration_status",
+    "observation_timestamp",
+    "observation_end",
+    "missing",
+)
+"""The observation columns a summary depends on."""
+
+
+@dataclass
+class _Delta:
+    count: int = 0
+    total_bytes: int = 0
+    quality_sum: float = 0.0
+    quality_count: int = 0
+    calibrated: int = 0
+    starts: list[datetime] = field(default_factory=list)
+    ends: list[datetime] = field(default_factory=list)
+    max_span: float = 0.0
+    lost_bound: bool = False
+
+
+def _add(delta: _Delta, row: Mapping[str, Any], sign: int) -> None:
+    if row.get("missing"):
+        return
+    delta.count += sign
+    delta.total_bytes += sign * int(row.get("file_size") or 0)
+    quality = row.get("data_quality_score")
+    if quality is not None:
+        delta.quality_sum += sign * float(quality)
+        delta.quality_count += sign
+    if is_calibrated(row.get("calibration_status")):
+        delta.calibrated += sign
+    start = row.get("observation_timestamp")
+    end = row.get("observation_end") or start
+    if sign > 0:
+        if start is not None:
+            delta.starts.append(start)
+        if end is not None:
+            delta.ends.append(end)
+        if start is not None and end is not None:
+            delta.max_span = max(delta.max_span, (end - start).total_seconds())
+    elif start is not None:
+        delta.lost_bound = True
+
+
+def apply_summary_changes(
+    connection: Any,
+    old_rows: Iterable[Mapping[str, Any]],
+    new_rows: Iterable[Mapping[str, Any]],
+) -> None:
+    """Move mission summaries from ``old_rows`` to ``new_rows`` inside a transaction.
+
+    Parameters
+    ----------
+    connection
+        A connection inside the write transaction that changed the observations.
+    old_rows
+        The rows as they were before the write (summary columns only are read).
+    new_rows
+        The rows as written.
+    """
+    deltas: dict[str, _Delta] = defaultdict(_Delta)
+    for row in old_rows:
+        _add(deltas[str(row.get("mission_id"))], row, -1)
+    for row in new_rows:
+        _add(deltas[str(row.get("mission_id"))], row, +1)
+    if not deltas:
+        return
+    _ensure_rows(connection, list(deltas))
+    table = mission_summaries
+    for mission, delta in sorted(deltas.items()):
+        values: dict[str, Any] = {
+            "observation_count": table.c.observation_count + delta.count,
+            "total_bytes": table.c.total_bytes + delta.total_bytes,
+            "quality_sum": table.c.quality_sum + delta.quality_sum,
+            "quality_count": table.c.quality_count + delta.quality_count,
+            "calibrated_count": table.c.calibrated_count + delta.calibrated,
+        }
+        if delta.starts:
+            first = min(delta.starts)
+            values["time_min"] = case(
+                (table.c.time_min.is_(None), first),
+                (table.c.time_min > first, first),
+                else_=table.c.time_min,
+            )
+        if delta.ends:
+            last = max(delta.ends)
+            values["time_max"] = case(
+                (table.c.time_max.is_(None), last),
+                (table.c.time_max < last, last),
+                else_=table.c.time_max,
+            )
+        if delta.max_span:
+            values["max_span_seconds"] = case(
+                (table.c.max_span_seconds < delta.max_span, delta.max_span),
+                else_=table.c.max_span_seconds,
+            )
+        connection.execute(update(table).where(table.c.mission_id == mission).values(**values))
+        if delta.lost_bound:
+            _recompute_bounds(connection, mission)
+
+
+def _ensure_rows(connection: Any, missions: list[str]) -> None:
+    existing = set(
+        connection.execute(
+            select(mission_summaries.c.mission_id).where(
+                mission_summaries.c.mission_id.in_(missions)
+            )
+        ).scalars()
+    )
+    fresh = [m for m in missions if m not in existing]
+    if not fresh:
+        return
+    dialect = connection.dialect.name
+    rows = [
+        {
+            "mission_id": m,
+            "observation_count": 0,
+            "total_bytes": 0,
+            "quality_sum": 0.0,
+            "quality_count": 0,
+            "calibrated_count": 0,
+            "max_span_seconds": 0.0,
+        }
+        for m in fresh
+    ]
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        connection.execute(pg_insert(mission_summaries).on_conflict_do_nothing(), rows)
+    else:
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        connection.execute(sqlite_insert(mission_summaries).on_conflict_do_nothing(), rows)
+
+
+def _recompute_bounds(connection: Any, mission: str) -> None:
+    # Each MIN/MAX is one probe of a (mission_id, time) index.
+    present = and_(observations.c.mission_id == mission, observations.c.missing.is_(False))
+    first = connection.execute(
+        select(func.min(observations.c.observation_timestamp)).where(present)
+    ).scalar()
+    last_start = connection.execute(
+        select(func.max(observations.c.observation_timestamp)).where(present)
+    ).scalar()
+    last_end = connection.execute(
+        select(func.max(observations.c.observation_end)).where(present)
+    ).scalar()
+    ends = [t for t in (last_start, last_end) if t is not None]
+    connection.execute(
+        update(mission_summaries)
+        .where(mission_summaries.c.mission_id == mission)
+        .values(time_min=first, time_max=max(ends) if ends else None)
+    )
+
+
+def rebuild_summaries(connection: Any) -> None:
+    """Recompute every mission summary with one scan (``catalog upgrade`` and repairs).
+
+    Parameters
+    ----------
+    connection
+        A connection inside a write transaction.
+    """
+    from sqlalchemy import delete, insert
+
+    obs = observations.c
+    calibrated = func.upper(func.coalesce(obs.calibration_status, "")).in_(
+        sorted(CALIBRATED_VALUES)
+    )
+    end = func.coalesce(obs.observation_end, obs.observation_timestamp)
+    query = (
+        select(
+            obs.mission_id,
+            func.count(),
+            func.coalesce(func.sum(obs.file_size), 0),
+            func.coalesce(func.sum(obs.data_quality_score), 0.0),
+            func.count(obs.data_quality_score),
+            func.sum(case((calibrated, 1), else_=0)),
+            func.min(obs.observation_timestamp),
+            func.max(end),
+        )
+        .where(obs.missing.is_(False))
+        .group_by(obs.mission_id)
+    )
+    rows = connection.execute(query).all()
+    spans: dict[str, float] = {}
+    for mission, start, stop in connection.execute(
+        select(obs.mission_id, obs.observation_timestamp, obs.observation_end).where(
+            obs.observation_end.is_not(None)
+        )
+    ):
+        if start is not None:
+            spans[mission] = max(spans.get(mission, 0.0), (stop - start).total_seconds())
+    connection.execute(delete(mission_summaries))
+    if rows:
+        connection.execute(
+            insert(mission_summaries),
+            [
+                {
+                    "mission_id": r[0],
+                    "observation_count": r[1],
+                    "total_bytes": int(r[2]),
+                    "quality_sum": float(r[3]),
+                    "quality_count": r[4],
+                    "calibrated_count": int(r[5] or 0),
+                    "time_min": r[6],
+                    "time_max": r[7],
+                    "max_span_seconds": spans.get(r[0], 0.0),
+                }
+                for r in rows
+            ],
+        )
+
+
+def summary_row(row: Mapping[str, Any]) -> dict[str, Any]:
+    """Turn a ``mission_summaries`` row into the public summary dict."""
+    count = int(row["quality_count"])
+    return {
+        "mission_id": row["mission_id"],
+        "observations": int(row["observation_count"]),
+        "total_bytes": int(row["total_bytes"]),
+        "mean_quality": (float(row["quality_sum"]) / count) if count else None,
+        "calibrated": int(row["calibrated_count"]),
+        "time_min": row["time_min"],
+        "time_max": row["time_max"],
+    }
