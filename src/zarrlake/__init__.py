@@ -57,9 +57,9 @@ from zarrlake.txn import LockOptions, Transaction, recover
 
 __all__ = [
     "AlreadyExistsError",
-    "CatalogSchemaError",
     "AppendConfig",
     "AppendResult",
+    "CatalogSchemaError",
     "ChunkPlan",
     "CompressionSpec",
     "ConflictError",

@@ -191,6 +191,7 @@ def _expression(table: Table, expr: Any) -> Any:
     return literal(_value("", expr))
 
 
+_ROWS = "__rows"
 _ACCUMULATORS: dict[str, Any] = {
     "$sum": func.sum,
     "$avg": func.avg,
@@ -273,6 +274,9 @@ def compile_pipeline(table: Table, pipeline: list[Mapping[str, Any]]) -> Any:
                 hint="accumulators: $sum, $avg, $min, $max, $count",
             )
         outputs.append(_ACCUMULATORS[op](_expression(table, arg)).label(name))
+    if not keys:
+        # SQL returns one row for an empty input; a document pipeline returns none.
+        outputs.append(func.count().label(_ROWS))
     statement = select(*keys, *outputs).select_from(table)
     if condition:
         statement = statement.where(and_(*condition))
@@ -294,7 +298,11 @@ def pipeline_rows(result_rows: Any) -> list[dict[str, Any]]:
     for row in result_rows:
         record: dict[str, Any] = {}
         compound: dict[str, Any] = {}
+        if row._mapping.get(_ROWS) == 0:
+            continue
         for name, value in row._mapping.items():
+            if name == _ROWS:
+                continue
             if name.startswith("_id."):
                 compound[name[4:]] = value
             else:

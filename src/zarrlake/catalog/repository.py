@@ -78,6 +78,8 @@ class KnownSource:
         Whether its records are flagged missing.
     failed
         Whether its last extraction failed.
+    incomplete
+        Whether a record has issues (missing required fields, unreadable values).
     """
 
     size: int | None
@@ -86,6 +88,7 @@ class KnownSource:
     paths: list[str] = field(default_factory=list)
     missing: bool = False
     failed: bool = False
+    incomplete: bool = False
 
 
 class Catalog:
@@ -101,6 +104,8 @@ class Catalog:
     promoted_keys
         ``mission_specific`` keys to index, ``{key: "string"|"number"}``; created on
         :meth:`init` (existing catalogs: :meth:`upgrade`).
+    check_schema
+        Refuse a database at another schema version (``False`` only to upgrade it).
 
     Raises
     ------
@@ -115,11 +120,14 @@ class Catalog:
         *,
         create: bool = True,
         promoted_keys: Mapping[str, str] | None = None,
+        check_schema: bool = True,
     ):
         self.url = resolve_catalog_url(url)
         self.engine = create_catalog_engine(self.url)
         self.promoted_keys = dict(promoted_keys or {})
         version = self.schema_version()
+        if not check_schema:
+            return
         if version is None:
             if not create:
                 raise CatalogSchemaError(
@@ -435,6 +443,7 @@ class Catalog:
             table.c.source_mtime_ns,
             table.c.missing,
             table.c.extraction_error,
+            table.c.issues,
         )
         if prefix:
             # A range on the source index instead of LIKE (which SQLite won't index).
@@ -459,6 +468,7 @@ class Catalog:
                 known.paths.append(row.file_path)
                 known.missing = known.missing or bool(row.missing)
                 known.failed = known.failed or row.extraction_error is not None
+                known.incomplete = known.incomplete or bool(row.issues)
         return sources
 
     def mark_missing(self, paths: Iterable[str], *, missing: bool = True) -> int:
@@ -494,7 +504,7 @@ class Catalog:
                     .values(last_verified=now)
                 )
 
-    def rename(self, old_path: str, new_path: str) -> int | None:
+    def rename(self, old_path: str, new_path: str, *, source_path: str | None = None) -> int | None:
         """Move a record (and so its id, status history and lineage) to a new path.
 
         Returns
@@ -516,7 +526,11 @@ class Catalog:
             connection.execute(
                 update(s.observations)
                 .where(s.observations.c.id == record_id)
-                .values(file_path=new_path, last_updated=now)
+                .values(
+                    file_path=new_path,
+                    last_updated=now,
+                    **({"source_path": source_path} if source_path is not None else {}),
+                )
             )
         return record_id
 

@@ -162,3 +162,18 @@ def _mtime_ns(info: dict[str, Any]) -> int:
     if hasattr(stamp, "timestamp"):
         return int(stamp.timestamp() * 1e9)
     return int(float(stamp) * 1e9)
+
+
+def stat_source(path: str, storage_options: dict[str, Any] | None = None) -> Source | None:
+    """Describe a source as it is now (local or remote), or ``None`` when it is gone."""
+    if "://" not in path or path.startswith("file://"):
+        return local_source(path[len("file://") :] if path.startswith("file://") else path)
+    import fsspec
+
+    fs, _, (stripped,) = fsspec.get_fs_token_paths(path, storage_options=storage_options or {})
+    if not fs.exists(stripped):
+        return None
+    if archive_root(path) == path:
+        return next(iter(scan(path, storage_options=storage_options)), None)
+    info = fs.info(stripped)
+    return Source(path, int(info.get("size") or 0), _mtime_ns(info), storage_options)

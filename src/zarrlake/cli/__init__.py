@@ -11,6 +11,7 @@ from rich.markup import escape
 from zarrlake._version import __version__
 from zarrlake._warnings import silence_known_zarr_warnings
 from zarrlake.cli import append as _append
+from zarrlake.cli import catalog as _catalog
 from zarrlake.cli import convert as _convert
 from zarrlake.cli import info as _info
 from zarrlake.cli import meta as _meta
@@ -29,6 +30,7 @@ app.command("append")(_append.append_command)
 app.command("recover")(_append.recover_command)
 app.add_typer(_meta.app, name="meta")
 app.add_typer(_convert.app, name="convert")
+app.add_typer(_catalog.app, name="catalog")
 
 
 def _version_callback(value: bool) -> None:
