@@ -1,14 +1,22 @@
-"""Helpers for tests and benchmarks: a real local S3 server (moto's server mode).
+"""Helpers for tests and benchmarks: real local S3 and PostgreSQL servers.
 
 ``LocalS3Server`` starts ``python -m moto.server`` as a separate process on 127.0.0.1 and
 a free port, waits until it answers, and stops it on exit. It needs the ``dev`` extra.
+``LocalPostgresServer`` creates a throw-away PostgreSQL cluster with the installed
+server binaries (as the ``postgres`` user when run as root, which PostgreSQL refuses
+to run as) and starts it on 127.0.0.1. ``python -m zarrlake.testing postgres DIR`` starts
+one for CI and prints its URL.
 """
 
 from __future__ import annotations
 
+import glob
+import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -19,7 +27,12 @@ from typing import Any
 from zarrlake._deps import require_dependency
 from zarrlake.errors import StorageError
 
-__all__ = ["LocalS3Server"]
+__all__ = [
+    "LocalPostgresServer",
+    "LocalS3Server",
+    "create_postgres_database",
+    "postgres_binaries",
+]
 
 TEST_CREDENTIALS = {"key": "testing", "secret": "testing"}
 
@@ -133,3 +146,148 @@ class LocalS3Server:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+def postgres_binaries() -> str | None:
+    """Return the folder with ``initdb`` and ``pg_ctl`` (newest version), or ``None``."""
+    found = shutil.which("pg_ctl")
+    if found and shutil.which("initdb"):
+        return os.path.dirname(found)
+    candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"), reverse=True)
+    return os.path.dirname(candidates[0]) if candidates else None
+
+
+class LocalPostgresServer:
+    """A throw-away PostgreSQL server on 127.0.0.1 (trust authentication, no fsync).
+
+    Parameters
+    ----------
+    directory
+        Where the cluster lives (a fresh temporary folder by default; removed on stop).
+    """
+
+    def __init__(self, directory: str | None = None) -> None:
+        self.bin = postgres_binaries()
+        self.port = 0
+        self._own_dir = directory is None
+        self.directory = directory or tempfile.mkdtemp(prefix="zarrlake-pg-")
+
+    @property
+    def url(self) -> str:
+        """SQLAlchemy URL of the server's ``postgres`` database."""
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
+
+    def _run(self, *args: str) -> subprocess.CompletedProcess[str]:
+        command = list(args)
+        if os.geteuid() == 0:
+            command = ["runuser", "-u", "postgres", "--", *command]
+        return subprocess.run(command, capture_output=True, text=True, check=False)
+
+    def start(self) -> LocalPostgresServer:
+        """Create the cluster and start the server; wait until it accepts connections."""
+        if self.bin is None:
+            raise StorageError(
+                "no PostgreSQL server binaries (initdb, pg_ctl) found",
+                subject="postgresql",
+                hint="install the postgresql package",
+            )
+        data = os.path.join(self.directory, "data")
+        if os.geteuid() == 0:
+            shutil.chown(self.directory, "postgres", "postgres")
+        done = self._run(
+            os.path.join(self.bin, "initdb"),
+            "-D",
+            data,
+            "-A",
+            "trust",
+            "-U",
+            "postgres",
+            "--no-sync",
+        )
+        if done.returncode != 0:
+            raise StorageError(f"initdb failed: {done.stderr.strip()}", subject=data)
+        for _ in range(5):
+            self.port = _free_port()
+            options = (
+                f"-p {self.port} -k {self.directory} -c listen_addresses=127.0.0.1 "
+                "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+            )
+            done = self._run(
+                os.path.join(self.bin, "pg_ctl"),
+                "-D",
+                data,
+                "-o",
+                options,
+                "-l",
+                os.path.join(self.directory, "server.log"),
+                "-w",
+                "start",
+            )
+            if done.returncode == 0:
+                return self
+        raise StorageError(f"PostgreSQL did not start: {done.stderr.strip()}", subject=data)
+
+    def create_database(self, name: str | None = None) -> str:
+        """Create a fresh database and return its SQLAlchemy URL."""
+        return create_postgres_database(self.url, name)
+
+    def stop(self) -> None:
+        """Stop the server and remove a temporary cluster."""
+        if self.bin is not None and self.port:
+            self._run(
+                os.path.join(self.bin, "pg_ctl"),
+                "-D",
+                os.path.join(self.directory, "data"),
+                "-m",
+                "immediate",
+                "stop",
+            )
+            self.port = 0
+        if self._own_dir:
+            shutil.rmtree(self.directory, ignore_errors=True)
+
+    def __enter__(self) -> LocalPostgresServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def create_postgres_database(server_url: str, name: str | None = None) -> str:
+    """Create a fresh database on the server of ``server_url``; return its URL.
+
+    Parameters
+    ----------
+    server_url
+        SQLAlchemy URL of any database on the server (for example ``.../postgres``).
+    name
+        The new database's name (random by default).
+
+    Returns
+    -------
+    str
+        The URL of the new database.
+    """
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(server_url)
+    name = name or f"zl_{uuid.uuid4().hex[:12]}"
+    dsn = parsed.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(dsn, autocommit=True) as connection:
+        connection.execute(f'CREATE DATABASE "{name}"')
+    return parsed.set(database=name).render_as_string(hide_password=False)
+
+
+def _main(argv: list[str]) -> int:
+    if len(argv) == 2 and argv[0] == "postgres":
+        server = LocalPostgresServer(argv[1])
+        server.start()
+        print(server.url)
+        return 0
+    print("usage: python -m zarrlake.testing postgres DIR", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(_main(sys.argv[1:]))

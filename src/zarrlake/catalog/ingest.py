@@ -43,7 +43,8 @@ class IngestSummary:
     unchanged
         Sources skipped because size and mtime matched.
     failed
-        Sources that could not be read (recorded with their error).
+        Sources that could not be read (recorded with their error), including unchanged
+        ones whose last extraction failed.
     missing
         Records newly marked missing (their files vanished).
     restored
@@ -200,11 +201,15 @@ def ingest(
     for source in sources:
         entry = known.get(source.path)
         if entry is not None and not force and _unchanged(entry, source):
-            summary.unchanged += 1
+            if entry.error is not None:  # still the file that could not be read
+                summary.failed += 1
+                summary.failures.append((source.path, f"unchanged since: {entry.error}"))
+            else:
+                summary.unchanged += 1
             if entry.missing:
                 back.extend(entry.paths)
             if progress:
-                progress(summary.unchanged, len(sources), source.path)
+                progress(summary.unchanged + summary.failed, len(sources), source.path)
         else:
             to_read.append(source)
     summary.restored = catalog.mark_missing(back, missing=False)
@@ -244,7 +249,7 @@ def _write(
 ) -> None:
     batch: list[dict[str, Any]] = []
     gone: list[str] = []
-    done = summary.unchanged
+    done = summary.unchanged + summary.failed
     for source, records in extract_all(sources, config, jobs=jobs):
         done += 1
         error = records[0].get("extraction_error") if len(records) == 1 else None

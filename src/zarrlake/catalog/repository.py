@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import json
 import os
-import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, insert, inspect, select, update
-from sqlalchemy.exc import SAWarning
+from sqlalchemy import and_, delete, insert, inspect, select, text, update
 
 from zarrlake.catalog import schema as s
 from zarrlake.catalog.engine import (
@@ -76,8 +74,8 @@ class KnownSource:
         The records read from it (one, or one per row of an observation list).
     missing
         Whether its records are flagged missing.
-    failed
-        Whether its last extraction failed.
+    error
+        The error of its last extraction, if it failed.
     incomplete
         Whether a record has issues (missing required fields, unreadable values).
     """
@@ -87,8 +85,13 @@ class KnownSource:
     ids: list[int] = field(default_factory=list)
     paths: list[str] = field(default_factory=list)
     missing: bool = False
-    failed: bool = False
+    error: str | None = None
     incomplete: bool = False
+
+    @property
+    def failed(self) -> bool:
+        """Whether the last extraction failed."""
+        return self.error is not None
 
 
 class Catalog:
@@ -215,10 +218,7 @@ class Catalog:
         return steps
 
     def _create_promoted_indexes(self, connection: Any) -> list[str]:
-        with warnings.catch_warnings():
-            # Expression indexes cannot be reflected; only their names matter here.
-            warnings.simplefilter("ignore", SAWarning)
-            existing = {ix["name"] for ix in inspect(connection).get_indexes("observations")}
+        existing = index_names(connection, "observations")
         created = []
         for key, kind in self.promoted_keys.items():
             if kind not in ("string", "number"):
@@ -467,7 +467,7 @@ class Catalog:
                 known.ids.append(row.id)
                 known.paths.append(row.file_path)
                 known.missing = known.missing or bool(row.missing)
-                known.failed = known.failed or row.extraction_error is not None
+                known.error = known.error or row.extraction_error
                 known.incomplete = known.incomplete or bool(row.issues)
         return sources
 
@@ -638,6 +638,18 @@ class Catalog:
         query = select(table).order_by(table.c.id.desc()).limit(limit)
         with read_connection(self.engine) as connection:
             return [dict(r._mapping) for r in connection.execute(query)]
+
+
+def index_names(connection: Any, table: str) -> set[str]:
+    """Return the names of a table's indexes, expression indexes included.
+
+    SQLAlchemy's reflection skips expression indexes, so the system catalogs are asked.
+    """
+    if connection.dialect.name == "sqlite":
+        query = "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = :t"
+    else:
+        query = "SELECT indexname FROM pg_indexes WHERE tablename = :t"
+    return {row[0] for row in connection.execute(text(query), {"t": table})}
 
 
 def _is_id(key: int | str) -> bool:

@@ -30,6 +30,7 @@ calibration_status     calib_level (0 raw ... 2 calibrated)
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from sqlalchemy import (
@@ -51,6 +52,8 @@ from sqlalchemy import (
     func,
 )
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.visitors import InternalTraversal
 from sqlalchemy.sql.elements import ColumnElement
 
 SCHEMA_VERSION = 1
@@ -240,6 +243,62 @@ TABLES: dict[str, Table] = {
 """The tables callers may address by name (``CatalogClient.query(table, ...)``)."""
 
 
+_SAFE_KEY = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
+
+
+class JsonKey(ColumnElement[Any]):
+    """``column[key]`` as text, number or boolean, with the key written as a literal.
+
+    Expression indexes only serve queries whose expression is textually the same, so
+    the key cannot be a bound parameter (SQLAlchemy's own JSON indexing binds it).
+    """
+
+    inherit_cache = True
+    _traverse_internals = [  # noqa: RUF012 - SQLAlchemy's cache-key protocol
+        ("column", InternalTraversal.dp_clauseelement),
+        ("key", InternalTraversal.dp_string),
+        ("kind", InternalTraversal.dp_string),
+    ]
+
+    def __init__(self, column: Any, key: str, kind: str):
+        if not _SAFE_KEY.match(key):
+            from zarrlake.errors import InvalidInputError
+
+            raise InvalidInputError(
+                f"JSON key {key!r} may use letters, digits and _ . : - only",
+                subject=key,
+            )
+        self.column = column
+        self.key = key
+        self.kind = kind
+        self.type = {"number": Float(), "boolean": Boolean()}.get(kind, String())
+
+
+@compiles(JsonKey, "sqlite")
+def _json_key_sqlite(element: JsonKey, compiler: Any, **kw: Any) -> str:
+    column = compiler.process(element.column, **kw)
+    extract = f"JSON_EXTRACT({column}, '$.\"{element.key}\"')"
+    if element.kind == "number":
+        return f"(CASE WHEN JSON_TYPE({column}, '$.\"{element.key}\"') IN ('integer', 'real') THEN {extract} END)"
+    return extract
+
+
+@compiles(JsonKey, "postgresql")
+def _json_key_postgresql(element: JsonKey, compiler: Any, **kw: Any) -> str:
+    column = compiler.process(element.column, **kw)
+    if element.kind == "number":
+        return (
+            f"(CASE WHEN jsonb_typeof({column} -> '{element.key}') = 'number' "
+            f"THEN ({column} ->> '{element.key}')::double precision END)"
+        )
+    if element.kind == "boolean":
+        return (
+            f"(CASE WHEN jsonb_typeof({column} -> '{element.key}') = 'boolean' "
+            f"THEN ({column} ->> '{element.key}')::boolean END)"
+        )
+    return f"({column} ->> '{element.key}')"
+
+
 def json_key(column: Any, key: str, sample: object = None) -> ColumnElement[Any]:
     """Return an expression for ``column[key]`` typed after ``sample``.
 
@@ -248,22 +307,21 @@ def json_key(column: Any, key: str, sample: object = None) -> ColumnElement[Any]
     column
         A JSON column such as ``observations.c.mission_specific``.
     key
-        The top-level key.
+        The top-level key (letters, digits and ``_ . : -``).
     sample
-        A value the expression is compared with: numbers compare as floats, booleans
-        as booleans, everything else as text.
+        A value the expression is compared with: numbers compare as numbers (values of
+        another JSON type are NULL), booleans as booleans, everything else as text.
 
     Returns
     -------
     ColumnElement
         The typed expression (the same one promoted indexes are built on).
     """
-    element = column[key]
     if isinstance(sample, bool):
-        return element.as_boolean()  # type: ignore[no-any-return]
+        return JsonKey(column, key, "boolean")
     if isinstance(sample, int | float):
-        return element.as_float()  # type: ignore[no-any-return]
-    return element.as_string()  # type: ignore[no-any-return]
+        return JsonKey(column, key, "number")
+    return JsonKey(column, key, "string")
 
 
 def promoted_key_index(key: str, kind: str = "string") -> Index:
@@ -284,4 +342,5 @@ def promoted_key_index(key: str, kind: str = "string") -> Index:
     """
     sample: object = 0.0 if kind == "number" else ""
     safe = "".join(ch if ch.isalnum() else "_" for ch in key)
-    return Index(f"ix_ms_{safe}_{kind}", json_key(observations.c.mission_specific, key, sample))
+    expression = json_key(observations.c.mission_specific, key, sample)
+    return Index(f"ix_ms_{safe}_{kind}", expression, observations.c.id)

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, literal, or_, select
+from sqlalchemy import ColumnElement, and_, func, literal, or_, select, true
 
 from zarrlake.catalog import schema as s
 from zarrlake.catalog.engine import read_connection
@@ -232,7 +232,7 @@ def search(catalog: Catalog, query: SearchQuery | None = None, **criteria: Any) 
                 [ordered(sort_col)] if sort_name == "id" else [ordered(sort_col), ordered(id_col)]
             )
             rows = connection.execute(
-                select(table).where(and_(*conditions)).order_by(*order).limit(limit + 1)
+                select(table).where(and_(true(), *conditions)).order_by(*order).limit(limit + 1)
             ).all()
             items = [dict(r._mapping) for r in rows[:limit]]
             if len(rows) > limit:
@@ -245,7 +245,7 @@ def search(catalog: Catalog, query: SearchQuery | None = None, **criteria: Any) 
             if last_id is not None:
                 conditions.append(id_col > last_id)
             rows = connection.execute(
-                select(table).where(and_(*conditions)).order_by(id_col).limit(remaining + 1)
+                select(table).where(and_(true(), *conditions)).order_by(id_col).limit(remaining + 1)
             ).all()
             items.extend(dict(r._mapping) for r in rows[:remaining])
             if len(rows) > remaining:
@@ -258,7 +258,9 @@ def count(catalog: Catalog, query: SearchQuery | None = None, **criteria: Any) -
     q = query or SearchQuery(**criteria)
     with read_connection(catalog.engine) as connection:
         statement = select(func.count()).select_from(s.observations)
-        return int(connection.execute(statement.where(and_(*_conditions(catalog, q)))).scalar_one())
+        return int(
+            connection.execute(statement.where(and_(true(), *_conditions(catalog, q)))).scalar_one()
+        )
 
 
 def related(catalog: Catalog, dataset: int | str, depth: int = 1) -> list[dict[str, Any]]:

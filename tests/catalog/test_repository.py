@@ -1,0 +1,183 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import select
+
+from zarrlake.catalog import Catalog
+from zarrlake.catalog.engine import read_connection, write_transaction
+from zarrlake.catalog.repository import index_names
+from zarrlake.catalog.schema import mission_summaries, observations
+from zarrlake.catalog.summary import rebuild_summaries, summary_row
+from zarrlake.errors import CatalogSchemaError, InvalidInputError, NotFoundError
+
+T0 = datetime(2026, 1, 1)
+
+
+def obs(i: int, **fields: object) -> dict:
+    record = {
+        "file_path": f"/data/f{i:04d}.fits",
+        "mission_id": f"M{i % 3}",
+        "target_object": "M31" if i % 2 else "NGC 1",
+        "observation_timestamp": T0 + timedelta(hours=i),
+        "data_quality_score": (i % 10) / 10,
+        "file_size": 1000 + i,
+        "calibration_status": "COMPLETE" if i % 4 == 0 else "PARTIAL",
+    }
+    record.update(fields)
+    return record
+
+
+def stored_summaries(catalog: Catalog) -> list[dict]:
+    with read_connection(catalog.engine) as connection:
+        rows = connection.execute(
+            select(mission_summaries).order_by(mission_summaries.c.mission_id)
+        )
+        out = [summary_row(r._mapping) for r in rows if r.observation_count > 0]
+    for row in out:  # float sums differ in the last bits with the order of additions
+        row["mean_quality"] = None if row["mean_quality"] is None else round(row["mean_quality"], 9)
+    return out
+
+
+def recomputed_summaries(catalog: Catalog) -> list[dict]:
+    with write_transaction(catalog.engine) as connection:
+        rebuild_summaries(connection)
+    return stored_summaries(catalog)
+
+
+def test_upsert_inserts_then_updates_by_path(catalog: Catalog) -> None:
+    result = catalog.upsert_observations([obs(i) for i in range(20)])
+    assert (result.new, result.updated, len(set(result.ids))) == (20, 0, 20)
+    first = catalog.get("/data/f0003.fits")
+    again = catalog.upsert_observations(
+        [obs(3, target_object="M33", processing_status="processed")]
+    )
+    assert (again.new, again.updated, again.ids) == (0, 1, [first["id"]])
+    updated = catalog.get(first["id"])
+    assert updated["target_object"] == "M33" and updated["first_seen"] == first["first_seen"]
+    assert updated["mission_id"] == first["mission_id"]  # fields not given are kept
+    events = catalog.status_history(first["id"])
+    assert [(e["old_status"], e["new_status"]) for e in events] == [("raw", "processed")]
+
+
+def test_summaries_stay_exact_through_every_kind_of_write(catalog: Catalog) -> None:
+    catalog.upsert_observations([obs(i) for i in range(60)])
+    catalog.upsert_observations([obs(5, mission_id="M9", file_size=5, data_quality_score=None)])
+    catalog.upsert_observations([obs(7, observation_end=T0 + timedelta(days=30))])
+    catalog.mark_missing(["/data/f0000.fits", "/data/f0059.fits"])
+    catalog.rename("/data/f0010.fits", "/data/moved.fits")
+    catalog.delete("/data/f0011.fits")
+    catalog.mark_missing(["/data/f0059.fits"], missing=False)
+    incremental = stored_summaries(catalog)
+    assert incremental == recomputed_summaries(catalog)
+    m9 = catalog.summary("M9")[0]
+    assert (m9["observations"], m9["total_bytes"], m9["mean_quality"]) == (1, 5, None)
+    m1 = catalog.summary("M1")[0]
+    assert m1["time_max"] == T0 + timedelta(days=30)
+
+
+def test_times_are_stored_as_utc(catalog: Catalog) -> None:
+    aware = datetime(2026, 6, 1, 14, 0, tzinfo=timezone(timedelta(hours=2)))
+    catalog.upsert_observations(
+        [obs(1, observation_timestamp=aware), obs(2, observation_timestamp="2026-06-01T12:30:00Z")]
+    )
+    assert catalog.get("/data/f0001.fits")["observation_timestamp"] == datetime(2026, 6, 1, 12)
+    assert catalog.get("/data/f0002.fits")["observation_timestamp"] == datetime(2026, 6, 1, 12, 30)
+    assert datetime.now(UTC).replace(tzinfo=None) - catalog.get(1)["last_updated"] < timedelta(
+        minutes=5
+    )
+
+
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [
+        ({"file_path": ""}, "needs a file_path"),
+        ({"file_path": "/x", "data_quality_score": 1.5}, "outside 0..1"),
+        ({"file_path": "/x", "processing_status": "done"}, "processing_status 'done'"),
+        ({"file_path": "/x", "colour": "red"}, "unknown observation field"),
+        ({"file_path": "/x", "observation_timestamp": "yesterday"}, "not an ISO 8601 time"),
+        ({"file_path": "/x", "file_size": "big"}, "not an integer"),
+    ],
+)
+def test_invalid_records_are_refused_and_nothing_is_written(
+    catalog: Catalog, bad: dict, message: str
+) -> None:
+    with pytest.raises(InvalidInputError, match=message):
+        catalog.upsert_observations([obs(1), bad])
+    with pytest.raises(NotFoundError):
+        catalog.get("/data/f0001.fits")
+    assert catalog.summary() == []
+
+
+def test_status_changes_are_audited(catalog: Catalog) -> None:
+    (record_id,) = catalog.upsert_observations([obs(1)]).ids
+    catalog.set_status(record_id, "processing", reason="pipeline A", actor="ci")
+    catalog.set_status(str(record_id), "processed")
+    history = catalog.status_history("/data/f0001.fits")
+    assert [(e["old_status"], e["new_status"], e["actor"]) for e in history] == [
+        ("raw", "processing", "ci"),
+        ("processing", "processed", None),
+    ]
+    with pytest.raises(InvalidInputError, match="status 'finished'"):
+        catalog.set_status(record_id, "finished")
+    with pytest.raises(NotFoundError, match="no dataset 999"):
+        catalog.set_status(999, "processed")
+
+
+def test_links_refuse_unknown_and_self(catalog: Catalog) -> None:
+    a, b = catalog.upsert_observations([obs(1), obs(2)]).ids
+    first = catalog.link(a, b, "derived_from", {"step": 1})
+    assert (
+        catalog.link("/data/f0001.fits", "/data/f0002.fits", "derived_from", {"step": 2}) == first
+    )
+    with pytest.raises(InvalidInputError, match="itself"):
+        catalog.link(a, a)
+    with pytest.raises(NotFoundError):
+        catalog.link(a, 12345)
+
+
+def test_schema_versions_are_checked(catalog_url: str) -> None:
+    with pytest.raises(CatalogSchemaError, match="catalog init"):
+        Catalog(catalog_url, create=False)
+    with Catalog(catalog_url) as db:
+        with write_transaction(db.engine) as connection:
+            connection.exec_driver_sql(
+                "UPDATE catalog_info SET value = '0' WHERE key = 'schema_version'"
+            )
+    with pytest.raises(CatalogSchemaError, match="catalog upgrade"):
+        Catalog(catalog_url)
+    with Catalog(catalog_url, check_schema=False) as db:
+        assert "rebuilt mission summaries" in db.upgrade()
+    Catalog(catalog_url).close()
+
+
+def test_promoted_keys_get_an_index_and_are_searchable(catalog_url: str) -> None:
+    from zarrlake.catalog import search
+
+    with Catalog(catalog_url, promoted_keys={"EXPTIME": "number", "FILTER": "string"}) as db:
+        db.upsert_observations(
+            [
+                obs(i, mission_specific={"EXPTIME": float(i), "FILTER": "R" if i % 2 else "V"})
+                for i in range(10)
+            ]
+        )
+        page = search(
+            db, where={"mission_specific.EXPTIME": {"$gte": 7}, "mission_specific.FILTER": "R"}
+        )
+        assert sorted(r["file_path"] for r in page.items) == [
+            "/data/f0007.fits",
+            "/data/f0009.fits",
+        ]
+        with read_connection(db.engine) as connection:
+            names = index_names(connection, "observations")
+            if db.dialect == "sqlite":  # the search uses the expression index
+                plan = connection.exec_driver_sql(
+                    "EXPLAIN QUERY PLAN SELECT id FROM observations WHERE "
+                    "JSON_EXTRACT(mission_specific, '$.\"FILTER\"') = 'R'"
+                ).all()
+                assert "ix_ms_FILTER_string" in str(plan)
+    assert {"ix_ms_EXPTIME_number", "ix_ms_FILTER_string"} <= names
+    # The promoted indexes belong to that catalog, not to the shared table definition.
+    assert not any(str(ix.name).startswith("ix_ms_") for ix in observations.indexes)
+    Catalog(catalog_url, promoted_keys={"EXPTIME": "number"}).close()  # reopening is fine

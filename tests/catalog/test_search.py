@@ -1,0 +1,159 @@
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+
+from tests.catalog.test_repository import T0, obs
+from zarrlake.catalog import Catalog, SearchQuery, count, related, search
+from zarrlake.errors import InvalidInputError, NotFoundError
+
+
+def all_pages(catalog: Catalog, **criteria: object) -> list[dict]:
+    items: list[dict] = []
+    cursor = None
+    for _ in range(1000):
+        page = search(catalog, SearchQuery(cursor=cursor, **criteria))  # type: ignore[arg-type]
+        items.extend(page.items)
+        cursor = page.next_cursor
+        if cursor is None:
+            return items
+    raise AssertionError("pagination did not end")
+
+
+def test_criteria_combine(catalog: Catalog) -> None:
+    catalog.upsert_observations(
+        [
+            obs(
+                i,
+                instrument_type="CAM" if i < 30 else "SPEC",
+                satellite_name="Sat-A",
+                format="fits",
+            )
+            for i in range(60)
+        ]
+    )
+    hits = all_pages(
+        catalog,
+        mission_id="M1",
+        target_object="m31",
+        min_quality=0.5,
+        instrument_type="CAM",
+        limit=3,
+    )
+    expected = [i for i in range(30) if i % 3 == 1 and i % 2 == 1 and (i % 10) / 10 >= 0.5]
+    assert [h["file_path"] for h in hits] == [f"/data/f{i:04d}.fits" for i in expected]
+    assert count(
+        catalog, mission_id="M1", target_object="M31", min_quality=0.5, instrument_type="CAM"
+    ) == len(expected)
+    assert count(catalog, calibration_status="COMPLETE") == 15
+    assert count(catalog, text="f000") == 10
+    assert count(catalog, format="fits", satellite_name="Sat-A", processing_status="raw") == 60
+
+
+def test_time_ranges_find_overlapping_observations(catalog: Catalog) -> None:
+    catalog.upsert_observations([obs(i) for i in range(48)])  # one per hour from T0
+    long_one = obs(
+        100,
+        observation_timestamp=T0 - timedelta(days=3),
+        observation_end=T0 + timedelta(hours=30),
+        mission_id="M1",
+    )
+    catalog.upsert_observations([long_one])
+    window = dict(start=T0 + timedelta(hours=24), end=T0 + timedelta(hours=26))
+    hits = all_pages(catalog, **window)
+    assert sorted(h["file_path"] for h in hits) == sorted(
+        [f"/data/f{i:04d}.fits" for i in (24, 25, 26)] + ["/data/f0100.fits"]
+    )
+    assert count(catalog, mission_id="M1", **window) == 2  # hour 25 and the long one
+    with pytest.raises(InvalidInputError, match="starts .* after it ends"):
+        search(catalog, start=T0 + timedelta(days=2), end=T0)
+
+
+@pytest.mark.parametrize(
+    "sort",
+    [
+        "observation_timestamp",
+        "-observation_timestamp",
+        "data_quality_score",
+        "-file_size",
+        "target_object",
+        "id",
+        "-id",
+    ],
+)
+def test_keyset_pages_cover_every_row_once_in_order(catalog: Catalog, sort: str) -> None:
+    records = [obs(i) for i in range(37)]
+    for i in (3, 17, 30):  # rows without a sort value come last
+        records[i]["observation_timestamp"] = None
+        records[i]["data_quality_score"] = None
+        records[i]["target_object"] = None
+    catalog.upsert_observations(records)
+    pages = all_pages(catalog, sort=sort, limit=5)
+    assert len(pages) == 37 and len({p["id"] for p in pages}) == 37
+    name = sort.lstrip("-")
+    values = [p[name] for p in pages if p[name] is not None]
+    assert values == sorted(values, reverse=sort.startswith("-"))
+    if name in ("observation_timestamp", "data_quality_score", "target_object"):
+        assert all(p[name] is None for p in pages[-3:])
+
+
+def test_new_rows_do_not_shift_pages(catalog: Catalog) -> None:
+    catalog.upsert_observations([obs(i) for i in range(10)])
+    first = search(catalog, limit=4)
+    catalog.upsert_observations([obs(50, observation_timestamp=T0 - timedelta(days=1))])
+    second = search(catalog, limit=4, cursor=first.next_cursor)
+    assert [r["file_path"] for r in second.items] == [f"/data/f{i:04d}.fits" for i in range(4, 8)]
+
+
+def test_bad_search_input(catalog: Catalog) -> None:
+    with pytest.raises(InvalidInputError, match="cannot sort by 'colour'"):
+        search(catalog, sort="colour")
+    with pytest.raises(InvalidInputError, match="cursor"):
+        search(catalog, cursor="not-a-cursor")
+    with pytest.raises(InvalidInputError, match="no field 'colour'"):
+        search(catalog, where={"colour": "red"})
+    assert len(search(catalog, limit=10**6).items) == 0  # clamped, not an error
+
+
+def test_missing_records_are_hidden_unless_asked(catalog: Catalog) -> None:
+    catalog.upsert_observations([obs(i) for i in range(5)])
+    catalog.mark_missing(["/data/f0001.fits"])
+    assert count(catalog) == 4 and count(catalog, include_missing=True) == 5
+
+
+def test_related_walks_lineage_both_ways_to_a_depth(catalog: Catalog) -> None:
+    ids = catalog.upsert_observations([obs(i) for i in range(6)]).ids
+    raw, calibrated, mosaic, catalogue_, flat, other = ids
+    catalog.link(raw, calibrated, "raw_to_processed")
+    catalog.link(flat, calibrated, "calibration")
+    catalog.link(calibrated, mosaic, "derived_from")
+    catalog.link(mosaic, catalogue_, "derived_from")
+    near = related(catalog, calibrated)
+    assert {(e["direction"], e["dataset"]["id"], e["relationship_type"]) for e in near} == {
+        ("parent", raw, "raw_to_processed"),
+        ("parent", flat, "calibration"),
+        ("child", mosaic, "derived_from"),
+    }
+    deep = related(catalog, raw, depth=3)
+    assert [(e["direction"], e["depth"], e["dataset"]["id"]) for e in deep] == [
+        ("child", 1, calibrated),
+        ("child", 2, mosaic),
+        ("child", 3, catalogue_),
+    ]
+    assert related(catalog, other) == []
+    catalog.link(catalogue_, raw, "supersedes")  # a cycle must not loop
+    assert len(related(catalog, raw, depth=10)) >= 3
+    with pytest.raises(NotFoundError):
+        related(catalog, 999)
+    with pytest.raises(InvalidInputError, match="depth 0"):
+        related(catalog, raw, depth=0)
+
+
+def test_summary_per_mission(catalog: Catalog) -> None:
+    catalog.upsert_observations([obs(i) for i in range(12)])
+    rows = {r["mission_id"]: r for r in catalog.summary()}
+    m0 = rows["M0"]
+    assert m0["observations"] == 4 and m0["total_bytes"] == sum(1000 + i for i in (0, 3, 6, 9))
+    assert m0["calibrated"] == 1  # of i = 0, 3, 6, 9 only 0 is a multiple of 4
+    assert m0["time_min"] == T0 and m0["time_max"] == datetime(2026, 1, 1, 9)
