@@ -140,11 +140,10 @@ def test_links_refuse_unknown_and_self(catalog: Catalog) -> None:
 def test_schema_versions_are_checked(catalog_url: str) -> None:
     with pytest.raises(CatalogSchemaError, match="catalog init"):
         Catalog(catalog_url, create=False)
-    with Catalog(catalog_url) as db:
-        with write_transaction(db.engine) as connection:
-            connection.exec_driver_sql(
-                "UPDATE catalog_info SET value = '0' WHERE key = 'schema_version'"
-            )
+    with Catalog(catalog_url) as db, write_transaction(db.engine) as connection:
+        connection.exec_driver_sql(
+            "UPDATE catalog_info SET value = '0' WHERE key = 'schema_version'"
+        )
     with pytest.raises(CatalogSchemaError, match="catalog upgrade"):
         Catalog(catalog_url)
     with Catalog(catalog_url, check_schema=False) as db:

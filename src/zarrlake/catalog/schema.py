@@ -53,8 +53,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.visitors import InternalTraversal
 from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.visitors import InternalTraversal
 
 SCHEMA_VERSION = 1
 """The schema version this zarrlake writes; older catalogs need ``catalog upgrade``."""
@@ -254,7 +254,7 @@ class JsonKey(ColumnElement[Any]):
     """
 
     inherit_cache = True
-    _traverse_internals = [  # noqa: RUF012 - SQLAlchemy's cache-key protocol
+    _traverse_internals = [
         ("column", InternalTraversal.dp_clauseelement),
         ("key", InternalTraversal.dp_string),
         ("kind", InternalTraversal.dp_string),
@@ -271,15 +271,17 @@ class JsonKey(ColumnElement[Any]):
         self.column = column
         self.key = key
         self.kind = kind
-        self.type = {"number": Float(), "boolean": Boolean()}.get(kind, String())
+        self.type: Any = {"number": Float(), "boolean": Boolean()}.get(kind, String())
 
 
 @compiles(JsonKey, "sqlite")
 def _json_key_sqlite(element: JsonKey, compiler: Any, **kw: Any) -> str:
     column = compiler.process(element.column, **kw)
-    extract = f"JSON_EXTRACT({column}, '$.\"{element.key}\"')"
+    path = f"'$.\"{element.key}\"'"
+    extract = f"JSON_EXTRACT({column}, {path})"
     if element.kind == "number":
-        return f"(CASE WHEN JSON_TYPE({column}, '$.\"{element.key}\"') IN ('integer', 'real') THEN {extract} END)"
+        kind = f"JSON_TYPE({column}, {path})"
+        return f"(CASE WHEN {kind} IN ('integer', 'real') THEN {extract} END)"
     return extract
 
 
