@@ -131,6 +131,7 @@ def _scan_remote(root: str, recursive: bool, options: dict[str, Any]) -> Iterato
     fs, _, (stripped,) = fsspec.get_fs_token_paths(root, storage_options=options)
     protocol = root.split("://", 1)[0]
     files, folders = _suffixes()
+    fs.invalidate_cache(stripped)  # a rescan must see what changed since the last one
     if not fs.exists(stripped):
         raise PathNotFoundError(
             f"{root} does not exist", subject=root, hint="check the bucket and prefix"
@@ -171,6 +172,7 @@ def stat_source(path: str, storage_options: dict[str, Any] | None = None) -> Sou
     import fsspec
 
     fs, _, (stripped,) = fsspec.get_fs_token_paths(path, storage_options=storage_options or {})
+    fs.invalidate_cache(stripped)  # listings are cached per file-system instance
     if not fs.exists(stripped):
         return None
     if archive_root(path) == path:

@@ -18,7 +18,7 @@ import time
 from typing import Any
 
 from zarrlake._deps import require_dependency
-from zarrlake.catalog.extractors import ExtractionConfig
+from zarrlake.catalog.extractors import ExtractionConfig, Source
 from zarrlake.catalog.ingest import IngestSummary, ingest, ingest_sources, record_run
 from zarrlake.catalog.repository import Catalog, utcnow
 from zarrlake.catalog.scan import archive_root, is_catalogued_name, local_source
@@ -73,6 +73,7 @@ class CatalogWatcher:
         self.summary = IngestSummary()
         self.errors: list[str] = []
         self._pending: dict[str, tuple[float, tuple[int, int] | None]] = {}
+        self._deleted: dict[str, float] = {}
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._idle = threading.Event()
@@ -113,7 +114,7 @@ class CatalogWatcher:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             with self._lock:
-                empty = not self._pending
+                empty = not self._pending and not self._deleted
             if empty and self._idle.is_set():
                 return True
             time.sleep(POLL_SECONDS / 2)
@@ -143,19 +144,19 @@ class CatalogWatcher:
                 self._idle.clear()
 
     def note_deleted(self, path: str) -> None:
-        """Mark a vanished file's records missing (an archive member: recheck the archive)."""
+        """Queue a vanished path (an archive member: recheck the archive instead).
+
+        Deletions wait a little before records are marked missing: a move across
+        folders can reach us as a creation plus a deletion, and a new file with the
+        size and mtime of a deleted one is taken as that file moved (its record kept).
+        """
         archive = archive_root(path)
         if archive is not None and archive != path:
             self.note_changed(archive)
             return
-        known = self.catalog.known_sources(path)
-        paths = [
-            p
-            for source, entry in known.items()
-            if source == path or source.startswith(path + "/")
-            for p in entry.paths
-        ]
-        self.summary.missing += self.catalog.mark_missing(paths)
+        with self._lock:
+            self._deleted[path] = time.monotonic()
+            self._idle.clear()
 
     def note_moved(self, source: str, destination: str) -> None:
         """Move records along with their files (ids and lineage kept)."""
@@ -184,8 +185,9 @@ class CatalogWatcher:
             ready = self._settled(force=stopping)
             if ready:
                 self._guard(self._ingest_ready, ready)
+            self._guard(self._mark_deleted, stopping)
             with self._lock:
-                if not self._pending:
+                if not self._pending and not self._deleted:
                     self._idle.set()
             if stopping:
                 break
@@ -201,7 +203,48 @@ class CatalogWatcher:
 
     def _ingest_ready(self, paths: list[str]) -> None:
         sources = [s for s in (local_source(p) for p in paths) if s is not None]
+        self._match_moves(sources)
         self._absorb(ingest_sources(self.catalog, sources, self.config))
+
+    def _match_moves(self, sources: list[Source]) -> None:
+        with self._lock:
+            deleted = list(self._deleted)
+        if not deleted:
+            return
+        gone = {
+            (entry.size, entry.mtime_ns): (path, entry)
+            for path, entry in self.catalog.known_sources(paths=deleted).items()
+            if len(entry.paths) == 1 and entry.paths[0] == path
+        }
+        fresh = {s.path for s in sources} - set(
+            self.catalog.known_sources(paths=[s.path for s in sources])
+        )
+        for source in sources:
+            match = gone.pop((source.size, source.mtime_ns), None)
+            if source.path in fresh and match is not None:
+                old_path, _entry = match
+                self.catalog.rename(old_path, source.path, source_path=source.path)
+                with self._lock:
+                    self._deleted.pop(old_path, None)
+
+    def _mark_deleted(self, force: bool) -> None:
+        now = time.monotonic()
+        with self._lock:
+            due = [p for p, t in self._deleted.items() if force or now - t >= 3 * self.settle]
+        for path in due:
+            if os.path.exists(path):  # it came back before we acted
+                self.note_changed(path)
+            else:
+                known = self.catalog.known_sources(path)
+                paths = [
+                    p
+                    for source, entry in known.items()
+                    if source == path or source.startswith(path + "/")
+                    for p in entry.paths
+                ]
+                self.summary.missing += self.catalog.mark_missing(paths)
+            with self._lock:
+                self._deleted.pop(path, None)
 
     def _settled(self, *, force: bool) -> list[str]:
         now = time.monotonic()

@@ -1,0 +1,110 @@
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+from tests.catalog.files import write_fits, write_netcdf
+from tests.subprocesses import run_zarrlake
+
+
+def test_catalog_workflow_from_the_command_line(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    for i in range(5):
+        write_fits(data / f"o{i}.fits", OBJECT="M31" if i % 2 else "M33", QUALITY=0.5 + i / 10)
+    write_netcdf(data / "c.nc")
+    db = ["--catalog", f"sqlite:///{tmp_path / 'cat.db'}"]
+
+    assert run_zarrlake("catalog", "init", *db, "--promote", "EXPTIME:number").returncode == 0
+    ingested = run_zarrlake("catalog", "ingest", str(data), *db, "--format", "json")
+    assert ingested.returncode == 0, ingested.stderr
+    assert json.loads(ingested.stdout)["new"] == 6
+
+    found = run_zarrlake(
+        "catalog", "search", *db, "--target", "m31", "--min-quality", "0.6", "--format", "json"
+    )
+    payload = json.loads(found.stdout)
+    assert [r["file_path"] for r in payload["items"]] == [
+        str(data / "o1.fits"),
+        str(data / "o3.fits"),
+    ]
+    paged = run_zarrlake("catalog", "search", *db, "--limit", "4", "--format", "json")
+    cursor = json.loads(paged.stdout)["next_cursor"]
+    rest = run_zarrlake(
+        "catalog", "search", *db, "--limit", "4", "--cursor", cursor, "--format", "csv"
+    )
+    rows = list(csv.DictReader(io.StringIO(rest.stdout)))
+    assert len(rows) == 2 and "file_path" in rows[0]
+    where = run_zarrlake(
+        "catalog",
+        "search",
+        *db,
+        "--where",
+        '{"mission_specific.EXPTIME": {"$gte": 30}}',
+        "--format",
+        "json",
+    )
+    assert len(json.loads(where.stdout)["items"]) == 5
+
+    summary = json.loads(run_zarrlake("catalog", "summary", *db, "--format", "json").stdout)
+    assert {s["mission_id"]: s["observations"] for s in summary} == {"COSMOS-7": 5, "CLIMATE": 1}
+
+    out = tmp_path / "mosaic.zarr"
+    registered = run_zarrlake(
+        "catalog",
+        "register",
+        str(out),
+        *db,
+        "--set",
+        "mission_id=COSMOS-7",
+        "--set",
+        "processing_status=processing",
+    )
+    assert registered.returncode == 0, registered.stderr
+    for i in range(2):
+        assert (
+            run_zarrlake("catalog", "link", str(data / f"o{i}.fits"), str(out), *db).returncode == 0
+        )
+    assert (
+        run_zarrlake("catalog", "status", str(out), "processed", *db, "--reason", "done").returncode
+        == 0
+    )
+    lineage = json.loads(
+        run_zarrlake("catalog", "related", str(out), *db, "--format", "json").stdout
+    )
+    assert sorted(e["file_path"] for e in lineage) == [str(data / "o0.fits"), str(data / "o1.fits")]
+    shown = json.loads(run_zarrlake("catalog", "show", str(out), *db, "--format", "json").stdout)
+    assert shown["processing_status"] == "processed"
+    assert [e["new_status"] for e in shown["status_history"]] == ["processed"]
+    table = run_zarrlake("catalog", "show", str(out), *db)
+    assert "status history" in table.stdout
+
+    validated = run_zarrlake("catalog", "validate", *db, "--format", "json")
+    assert json.loads(validated.stdout)["seen"] == 7
+
+
+def test_catalog_errors_are_plain_and_change_nothing(tmp_path: Path) -> None:
+    db = ["--catalog", f"sqlite:///{tmp_path / 'cat.db'}"]
+    missing = run_zarrlake("catalog", "search", *db)
+    assert missing.returncode == 1 and "catalog init" in missing.stderr
+    assert run_zarrlake("catalog", "init", *db).returncode == 0
+    unknown = run_zarrlake("catalog", "show", "42", *db)
+    assert unknown.returncode == 2 and "no dataset '42'" in unknown.stderr
+    bad_json = run_zarrlake("catalog", "search", *db, "--where", "{nope")
+    assert bad_json.returncode == 2 and "--where is not valid JSON" in bad_json.stderr
+    bad_status = run_zarrlake(
+        "catalog", "register", "/x.fits", *db, "--set", "processing_status=done", "--no-extract"
+    )
+    assert bad_status.returncode == 2 and "processing_status 'done'" in bad_status.stderr
+    nowhere = run_zarrlake("catalog", "ingest", str(tmp_path / "absent"), *db)
+    assert nowhere.returncode == 2 and "does not exist" in nowhere.stderr
+    folder = run_zarrlake(
+        "catalog", "search", "--catalog", f"sqlite:///{tmp_path}/no/such/dir/c.db"
+    )
+    assert folder.returncode == 1 and "does not exist" in folder.stderr
+    bad_url = run_zarrlake("catalog", "search", "--catalog", "mysql://nobody@nowhere/db")
+    assert bad_url.returncode == 2 and "cannot open catalog" in bad_url.stderr
+    empty = json.loads(run_zarrlake("catalog", "search", *db, "--format", "json").stdout)
+    assert empty["items"] == []
