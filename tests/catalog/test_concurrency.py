@@ -79,7 +79,7 @@ def test_watch_ingest_and_search_at_once(tmp_path: Path) -> None:
     for name, process in (("ingest", ingester), ("search", searcher), ("watch", watcher)):
         out, err = process.communicate(timeout=120)
         outputs[name] = (process.returncode, out, err)
-    for name, (code, out, err) in outputs.items():
+    for name, (code, _out, err) in outputs.items():
         assert code == 0, f"{name} failed: {err}"
         assert "locked" not in err.lower() and "Traceback" not in err, f"{name}: {err}"
     assert int(outputs["search"][1].strip()) > 10

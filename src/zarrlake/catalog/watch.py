@@ -141,6 +141,7 @@ class CatalogWatcher:
         if target is not None:
             with self._lock:
                 self._pending[target] = (time.monotonic(), None)
+                self._deleted.pop(target, None)  # replaced (e.g. rewritten), not gone
                 self._idle.clear()
 
     def note_deleted(self, path: str) -> None:
