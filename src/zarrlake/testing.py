@@ -233,16 +233,10 @@ class LocalPostgresServer:
 
     def stop(self) -> None:
         """Stop the server and remove a temporary cluster."""
-        if self.bin is not None and self.port:
-            self._run(
-                os.path.join(self.bin, "pg_ctl"),
-                "-D",
-                os.path.join(self.directory, "data"),
-                "-m",
-                "immediate",
-                "stop",
-            )
-            self.port = 0
+        data = os.path.join(self.directory, "data")
+        if self.bin is not None and os.path.exists(os.path.join(data, "postmaster.pid")):
+            self._run(os.path.join(self.bin, "pg_ctl"), "-D", data, "-m", "immediate", "stop")
+        self.port = 0
         if self._own_dir:
             shutil.rmtree(self.directory, ignore_errors=True)
 
@@ -285,7 +279,10 @@ def _main(argv: list[str]) -> int:
         server.start()
         print(server.url)
         return 0
-    print("usage: python -m zarrlake.testing postgres DIR", file=sys.stderr)
+    if len(argv) == 2 and argv[0] == "postgres-stop":
+        LocalPostgresServer(argv[1]).stop()
+        return 0
+    print("usage: python -m zarrlake.testing postgres|postgres-stop DIR", file=sys.stderr)
     return 2
 
 
