@@ -73,7 +73,7 @@ RELATIONSHIP_TYPES = (
 """Relationship types with a documented meaning (others are accepted as free text)."""
 
 # JSONB on PostgreSQL: indexable, and ->> works on it; plain JSON text on SQLite.
-JsonType = JSON().with_variant(JSONB(), "postgresql")
+JsonType = JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
 # SQLite maps BIGINT primary keys to ROWID only when declared INTEGER.
 IdType = BigInteger().with_variant(Integer(), "sqlite")
 
@@ -142,7 +142,6 @@ Index(
     observations.c.observation_timestamp,
     observations.c.id,
 )
-Index("ix_obs_mission_end", observations.c.mission_id, observations.c.observation_end)
 Index(
     "ix_obs_target_time",
     func.lower(observations.c.target_object),
@@ -152,9 +151,12 @@ Index(
 Index("ix_obs_quality", observations.c.data_quality_score, observations.c.id)
 Index("ix_obs_instrument", observations.c.instrument_type, observations.c.observation_timestamp)
 Index("ix_obs_satellite", observations.c.satellite_name, observations.c.observation_timestamp)
-Index("ix_obs_status", observations.c.processing_status, observations.c.id)
-Index("ix_obs_format", observations.c.format, observations.c.id)
-Index("ix_obs_size", observations.c.file_size, observations.c.id)
+Index(
+    "ix_obs_status_time",
+    observations.c.processing_status,
+    observations.c.observation_timestamp,
+    observations.c.id,
+)
 Index("ix_obs_source", observations.c.source_path)
 
 dataset_relationships = Table(

@@ -43,7 +43,8 @@ class _Delta:
     starts: list[datetime] = field(default_factory=list)
     ends: list[datetime] = field(default_factory=list)
     max_span: float = 0.0
-    lost_bound: bool = False
+    removed_first: datetime | None = None
+    removed_last: datetime | None = None
 
 
 def _add(delta: _Delta, row: Mapping[str, Any], sign: int) -> None:
@@ -67,13 +68,18 @@ def _add(delta: _Delta, row: Mapping[str, Any], sign: int) -> None:
         if start is not None and end is not None:
             delta.max_span = max(delta.max_span, (end - start).total_seconds())
     elif start is not None:
-        delta.lost_bound = True
+        first = delta.removed_first
+        delta.removed_first = start if first is None else min(first, start)
+        stop: datetime = end if end is not None else start
+        last = delta.removed_last
+        delta.removed_last = stop if last is None else max(last, stop)
 
 
 def apply_summary_changes(
     connection: Any,
     old_rows: Iterable[Mapping[str, Any]],
     new_rows: Iterable[Mapping[str, Any]],
+    inserted_ids: tuple[int, int] | None = None,
 ) -> None:
     """Move mission summaries from ``old_rows`` to ``new_rows`` inside a transaction.
 
@@ -85,16 +91,22 @@ def apply_summary_changes(
         The rows as they were before the write (summary columns only are read).
     new_rows
         The rows as written.
+    inserted_ids
+        ``(first, last)``: also add the rows inserted with these consecutive ids (SQLite
+        bulk inserts), aggregated by the database instead of row by row in Python.
     """
     deltas: dict[str, _Delta] = defaultdict(_Delta)
     for row in old_rows:
         _add(deltas[str(row.get("mission_id"))], row, -1)
     for row in new_rows:
         _add(deltas[str(row.get("mission_id"))], row, +1)
+    if inserted_ids is not None:
+        _add_inserted(connection, deltas, *inserted_ids)
     if not deltas:
         return
     _ensure_rows(connection, list(deltas))
     table = mission_summaries
+    bounds = _bounds(connection, [m for m, d in deltas.items() if d.removed_first is not None])
     for mission, delta in sorted(deltas.items()):
         values: dict[str, Any] = {
             "observation_count": table.c.observation_count + delta.count,
@@ -123,8 +135,64 @@ def apply_summary_changes(
                 else_=table.c.max_span_seconds,
             )
         connection.execute(update(table).where(table.c.mission_id == mission).values(**values))
-        if delta.lost_bound:
+        if mission in bounds and _held_a_bound(delta, *bounds[mission]):
             _recompute_bounds(connection, mission)
+
+
+def _add_inserted(connection: Any, deltas: dict[str, _Delta], first: int, last: int) -> None:
+    obs = observations.c
+    calibrated = func.upper(func.trim(func.coalesce(obs.calibration_status, ""))).in_(
+        sorted(CALIBRATED_VALUES)
+    )
+    end = func.coalesce(obs.observation_end, obs.observation_timestamp)
+    span = (func.julianday(end) - func.julianday(obs.observation_timestamp)) * 86400.0
+    query = (
+        select(
+            obs.mission_id,
+            func.count(),
+            func.coalesce(func.sum(obs.file_size), 0),
+            func.coalesce(func.sum(obs.data_quality_score), 0.0),
+            func.count(obs.data_quality_score),
+            func.sum(case((calibrated, 1), else_=0)),
+            func.min(obs.observation_timestamp),
+            func.max(end),
+            func.max(span),
+        )
+        .where(obs.id.between(first, last), obs.missing.is_(False))
+        .group_by(obs.mission_id)
+    )
+    for mission, n, size, qsum, qcount, cal, start, stop, longest in connection.execute(query):
+        delta = deltas[str(mission)]
+        delta.count += n
+        delta.total_bytes += int(size)
+        delta.quality_sum += float(qsum)
+        delta.quality_count += qcount
+        delta.calibrated += int(cal or 0)
+        if start is not None:
+            delta.starts.append(start)
+        if stop is not None:
+            delta.ends.append(stop)
+        delta.max_span = max(delta.max_span, float(longest or 0.0))
+
+
+def _bounds(connection: Any, missions: list[str]) -> dict[str, tuple[Any, Any]]:
+    if not missions:
+        return {}
+    table = mission_summaries
+    rows = connection.execute(
+        select(table.c.mission_id, table.c.time_min, table.c.time_max).where(
+            table.c.mission_id.in_(missions)
+        )
+    )
+    return {r.mission_id: (r.time_min, r.time_max) for r in rows}
+
+
+def _held_a_bound(delta: _Delta, time_min: datetime | None, time_max: datetime | None) -> bool:
+    # Only a removed row that sat on the first start or the last end moves a bound.
+    first, last = delta.removed_first, delta.removed_last
+    return (first is not None and (time_min is None or first <= time_min)) or (
+        last is not None and (time_max is None or last >= time_max)
+    )
 
 
 def _ensure_rows(connection: Any, missions: list[str]) -> None:

@@ -7,6 +7,7 @@ thousands of records a second through here.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -16,6 +17,7 @@ from zarrlake.errors import InvalidInputError
 TIME_FIELDS = ("observation_timestamp", "observation_end", "first_seen", "last_updated")
 _WRITABLE = frozenset(OBSERVATION_FIELDS) - {"id"}
 _ALIASES = {"modified_time": None, "_id": None}  # spec's file-info key; compat id key
+_ALL_TIME_FIELDS = (*TIME_FIELDS, "last_verified")
 CALIBRATED_VALUES = frozenset({"COMPLETE", "CALIBRATED", "DONE", "YES", "TRUE"})
 """Calibration status values (compared case-insensitively) counted as calibrated."""
 
@@ -75,7 +77,7 @@ def to_utc_naive(value: Any, *, field: str) -> datetime | None:
     )
 
 
-def normalize_observation(record: dict[str, Any]) -> dict[str, Any]:
+def normalize_observation(record: Mapping[str, Any]) -> dict[str, Any]:
     """Check one observation record and return it ready for the database.
 
     Parameters
@@ -104,19 +106,22 @@ def normalize_observation(record: dict[str, Any]) -> dict[str, Any]:
             subject="file_path",
             hint="give file_path as text",
         )
-    unknown = [key for key in record if key not in _WRITABLE and key not in _ALIASES]
-    if unknown:
-        raise InvalidInputError(
-            f"unknown observation field(s) {', '.join(sorted(unknown))} for {path}",
-            subject=unknown[0],
-            hint="put mission-specific values under mission_specific",
-        )
-    out = {key: value for key, value in record.items() if key in _WRITABLE}
-    for field in TIME_FIELDS:
-        if field in out:
-            out[field] = to_utc_naive(out[field], field=field)
-    if "last_verified" in out:
-        out["last_verified"] = to_utc_naive(out["last_verified"], field="last_verified")
+    keys = record.keys()
+    if keys <= _WRITABLE:
+        out = dict(record)
+    else:
+        unknown = [key for key in keys if key not in _WRITABLE and key not in _ALIASES]
+        if unknown:
+            raise InvalidInputError(
+                f"unknown observation field(s) {', '.join(sorted(unknown))} for {path}",
+                subject=unknown[0],
+                hint="put mission-specific values under mission_specific",
+            )
+        out = {key: value for key, value in record.items() if key in _WRITABLE}
+    for field in _ALL_TIME_FIELDS:
+        value = out.get(field)
+        if value is not None and (type(value) is not datetime or value.tzinfo is not None):
+            out[field] = to_utc_naive(value, field=field)
     if "data_quality_score" in out:
         out["data_quality_score"] = _quality(out["data_quality_score"], path)
     if "processing_status" in out:
