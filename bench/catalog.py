@@ -148,7 +148,7 @@ def _load(url: str, bulk: bool) -> int:
 
     from zarrlake.catalog import Catalog
 
-    with Catalog(url) as db, (db.bulk_loading() if bulk else nullcontext()):
+    with Catalog(url) as db, db.bulk_loading() if bulk else nullcontext():
         for batch in _records(N_RECORDS):
             db.upsert_observations(batch)
     return N_RECORDS
@@ -257,8 +257,7 @@ def bench_records(kind: str, make_url: Callable[[str], str]) -> None:
     baseline = isolated(
         f"pandas to_sql, bare table ({kind})", _load_pandas, make_url("pandas"), repeat=1
     )
-    rowwise = isolated(f"upsert_observations ({kind})", _load, make_url("rowwise"), False,
-                       repeat=1)
+    rowwise = isolated(f"upsert_observations ({kind})", _load, make_url("rowwise"), False, repeat=1)
     url = make_url("records")
     ours = isolated(f"upsert in bulk_loading() ({kind})", _load, url, True, repeat=1)
     report(f"bulk load {N_RECORDS:,} records ({kind})", baseline, ours)
