@@ -279,6 +279,16 @@ class Catalog:
                 for index in indexes:
                     if index.name not in existing:
                         index.create(connection)
+            self.analyze()
+
+    def analyze(self) -> None:
+        """Refresh the query planner's statistics (after large loads)."""
+        with self.engine.connect() as connection:
+            if self.dialect == "sqlite":
+                connection.exec_driver_sql("PRAGMA optimize")
+            else:
+                connection.exec_driver_sql("ANALYZE observations, dataset_relationships")
+            connection.commit()
 
     def _rows_by_path(
         self, connection: Any, paths: Sequence[str], columns: Sequence[str]
