@@ -18,6 +18,7 @@ __all__ = [
     "ConversionError",
     "CorruptError",
     "ExtractionError",
+    "InsufficientStorageError",
     "InvalidInputError",
     "IsDirectoryError",
     "LockedError",
@@ -170,3 +171,7 @@ class CatalogSchemaError(ZarrlakeError):
 
 class ExtractionError(CorruptError):
     """A catalog extractor cannot read a file's metadata (corrupt, truncated, unknown)."""
+
+
+class InsufficientStorageError(StorageError):
+    """The output location has less free space than a pipeline needs (``ResourceError``)."""

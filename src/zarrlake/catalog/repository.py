@@ -12,7 +12,6 @@ import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, delete, insert, inspect, select, text, update
@@ -24,22 +23,16 @@ from zarrlake.catalog.engine import (
     resolve_catalog_url,
     write_transaction,
 )
+from zarrlake.catalog.links import LinksMixin, is_id
 from zarrlake.catalog.summary import (
     SUMMARY_COLUMNS,
     apply_summary_changes,
     rebuild_summaries,
     summary_row,
 )
-from zarrlake.catalog.values import normalize_observation, to_utc_naive
+from zarrlake.catalog.values import normalize_observation, to_utc_naive, utcnow
 from zarrlake.catalog.writes import LOOKUP_BATCH, UpsertResult, _event, lookup_paths, upsert_batch
 from zarrlake.errors import CatalogSchemaError, InvalidInputError, NotFoundError
-
-
-def utcnow() -> datetime:
-    """Return the current time as the catalog stores it (naive UTC)."""
-    from datetime import UTC
-
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 @dataclass
@@ -74,7 +67,7 @@ class KnownSource:
         return self.error is not None
 
 
-class Catalog:
+class Catalog(LinksMixin):
     """A catalog database (SQLite file or PostgreSQL) with zarrlake's schema.
 
     Parameters
@@ -304,7 +297,7 @@ class Catalog:
             When no record has that id or path.
         """
         table = s.observations
-        condition = table.c.id == int(key) if _is_id(key) else table.c.file_path == str(key)
+        condition = table.c.id == int(key) if is_id(key) else table.c.file_path == str(key)
         with read_connection(self.engine) as connection:
             row = connection.execute(select(table).where(condition)).first()
         if row is None:
@@ -509,59 +502,6 @@ class Catalog:
 
     # -- relationships, summaries, runs --------------------------------------------------
 
-    def link(
-        self,
-        parent: int | str,
-        child: int | str,
-        relationship_type: str = "derived_from",
-        metadata: Mapping[str, Any] | None = None,
-    ) -> int:
-        """Record that ``child`` relates to ``parent`` (ids or paths); return the link id.
-
-        Linking the same pair with the same type again updates its metadata.
-
-        Raises
-        ------
-        NotFoundError
-            For an unknown parent or child.
-        InvalidInputError
-            When parent and child are the same dataset, or the type is empty.
-        """
-        parent_id, child_id = self.get(parent)["id"], self.get(child)["id"]
-        if parent_id == child_id:
-            raise InvalidInputError(
-                f"dataset {parent_id} cannot be related to itself", subject=str(parent)
-            )
-        if not relationship_type:
-            raise InvalidInputError("a relationship needs a type", subject="relationship_type")
-        table = s.dataset_relationships
-        same = and_(
-            table.c.parent_dataset_id == parent_id,
-            table.c.child_dataset_id == child_id,
-            table.c.relationship_type == relationship_type,
-        )
-        with write_transaction(self.engine) as connection:
-            existing = connection.execute(select(table.c.id).where(same)).scalar()
-            if existing is not None:
-                connection.execute(
-                    update(table)
-                    .where(table.c.id == existing)
-                    .values(relationship_metadata=dict(metadata or {}))
-                )
-                return int(existing)
-            inserted = connection.execute(
-                insert(table)
-                .values(
-                    parent_dataset_id=parent_id,
-                    child_dataset_id=child_id,
-                    relationship_type=relationship_type,
-                    relationship_metadata=dict(metadata or {}),
-                    created_at=utcnow(),
-                )
-                .returning(table.c.id)
-            )
-            return int(inserted.scalar_one())
-
     def summary(self, mission_id: str | None = None) -> list[dict[str, Any]]:
         """Return per-mission summaries (count, bytes, mean quality, calibrated, coverage)."""
         table = s.mission_summaries
@@ -610,10 +550,6 @@ def index_names(connection: Any, table: str) -> set[str]:
     else:
         query = "SELECT indexname FROM pg_indexes WHERE tablename = :t"
     return {row[0] for row in connection.execute(text(query), {"t": table})}
-
-
-def _is_id(key: int | str) -> bool:
-    return isinstance(key, int) or (isinstance(key, str) and key.isdigit())
 
 
 __all__ = ["Catalog", "KnownSource", "UpsertResult", "to_utc_naive", "utcnow"]

@@ -22,6 +22,11 @@ CALIBRATED_VALUES = frozenset({"COMPLETE", "CALIBRATED", "DONE", "YES", "TRUE"})
 """Calibration status values (compared case-insensitively) counted as calibrated."""
 
 
+def utcnow() -> datetime:
+    """Return the current time as the catalog stores it (naive UTC)."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
 def to_utc_naive(value: Any, *, field: str) -> datetime | None:
     """Turn a time value into a naive UTC datetime.
 

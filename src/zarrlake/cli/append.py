@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import asdict
 from typing import Annotated
 
@@ -18,6 +19,7 @@ from zarrlake.cli._common import (
     parse_storage_options,
     progress_bar,
 )
+from zarrlake.errors import InvalidInputError
 from zarrlake.storage import open_store
 from zarrlake.txn import LockOptions, recover
 
@@ -30,6 +32,33 @@ HelpConfigArg = Annotated[
         help="Show every config option (json or md) and exit.",
     ),
 ]
+
+
+def _recorded(
+    catalog: str | None,
+    target: str | None,
+    config: list[str] | None,
+    items: list[str],
+    overrides: dict[str, object],
+    dry_run: bool,
+) -> AbstractContextManager[object]:
+    if catalog is None or dry_run:
+        return nullcontext()
+    from zarrlake.append.config import load_append_config
+    from zarrlake.catalog.pipeline import tracked
+
+    settings = load_append_config(config or None, target_dir=target, **overrides)
+    if not settings.target_dir:
+        raise InvalidInputError(
+            "no target given", subject="target_dir", hint="pass --target or set target_dir"
+        )
+    return tracked(
+        catalog,
+        settings.target_dir,
+        items,
+        actor="zarrlake append",
+        storage_options=settings.target_storage_options,
+    )
 
 
 def append_command(
@@ -63,6 +92,14 @@ def append_command(
     ] = False,
     storage_option: StorageOptionArg = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    catalog: Annotated[
+        str | None,
+        typer.Option(
+            "--catalog",
+            help="Record the run in this catalog (URL): the target's status and metadata, "
+            "and every slice file linked to it (derived_from).",
+        ),
+    ] = None,
     help_config: HelpConfigArg = None,
 ) -> None:
     """Append slices to a Zarr archive; each slice is one transaction."""
@@ -80,7 +117,10 @@ def append_command(
     if lock:
         overrides["lock"] = lock
     items = slices or []
-    with progress_bar("append", quiet=as_json) as progress:
+    with (
+        _recorded(catalog, target, config, items, overrides, dry_run),
+        progress_bar("append", quiet=as_json) as progress,
+    ):
         task = progress.add_task("", total=len(items) or None)
 
         def advance(report: SliceReport) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from contextlib import AbstractContextManager, nullcontext
 from typing import Annotated, Any
 
 import typer
@@ -223,6 +224,24 @@ class _RunProgress:
         )
 
 
+def _recorded(
+    catalog: str | None, target: str, inputs: list[str], settings: ConvertConfig
+) -> AbstractContextManager[object]:
+    if catalog is None:
+        return nullcontext()
+    from zarrlake.catalog.pipeline import tracked
+    from zarrlake.convert.inputs import expand_inputs
+
+    files = expand_inputs(inputs, settings.storage_options)
+    return tracked(
+        catalog,
+        target,
+        files,
+        actor="zarrlake convert",
+        storage_options=settings.target_storage_options,
+    )
+
+
 @app.command("run")
 def run_command(
     inputs: Inputs,
@@ -249,6 +268,14 @@ def run_command(
     no_verify: Annotated[bool, typer.Option("--no-verify", help="Skip the final verify.")] = False,
     storage_option: StorageOptionArg = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    catalog: Annotated[
+        str | None,
+        typer.Option(
+            "--catalog",
+            help="Record the run in this catalog (URL): the archive's status and metadata, "
+            "and every input file linked to it (derived_from).",
+        ),
+    ] = None,
     help_config: HelpConfigArg = None,
 ) -> None:
     """Convert files into one archive in parallel; a re-run resumes what is missing."""
@@ -265,7 +292,7 @@ def run_command(
         storage_option=storage_option,
     )
     progress = _RunProgress(quiet=as_json)
-    with progress.bar:
+    with _recorded(catalog, target, inputs, settings), progress.bar:
         result = run_conversion(
             inputs,
             target,

@@ -1,0 +1,156 @@
+"""Relationships between datasets: linking (one or many parents) and id resolution."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from sqlalchemy import insert, select, update
+
+from zarrlake.catalog import schema as s
+from zarrlake.catalog.engine import read_connection, write_transaction
+from zarrlake.catalog.values import utcnow
+from zarrlake.catalog.writes import LOOKUP_BATCH, lookup_paths
+from zarrlake.errors import InvalidInputError, NotFoundError
+
+
+def is_id(key: int | str) -> bool:
+    """Return whether a dataset key is a record id (an int or digits), not a path."""
+    return isinstance(key, int) or (isinstance(key, str) and key.isdigit())
+
+
+class LinksMixin:
+    """The :class:`~zarrlake.catalog.Catalog` methods about relationships."""
+
+    engine: Any
+
+    @property
+    def display_url(self) -> str:
+        """The catalog URL without password (implemented by ``Catalog``)."""
+        raise NotImplementedError
+
+    def get(self, key: int | str) -> dict[str, Any]:
+        """Return one observation by id or path (implemented by ``Catalog``)."""
+        raise NotImplementedError
+
+    def link(
+        self,
+        parent: int | str,
+        child: int | str,
+        relationship_type: str = "derived_from",
+        metadata: Mapping[str, Any] | None = None,
+    ) -> int:
+        """Record that ``child`` relates to ``parent`` (ids or paths); return the link id.
+
+        Linking the same pair with the same type again updates its metadata.
+
+        Raises
+        ------
+        NotFoundError
+            For an unknown parent or child.
+        InvalidInputError
+            When parent and child are the same dataset, or the type is empty.
+        """
+        return self.link_many([parent], child, relationship_type, metadata)[0]
+
+    def link_many(
+        self,
+        parents: Iterable[int | str],
+        child: int | str,
+        relationship_type: str = "derived_from",
+        metadata: Mapping[str, Any] | None = None,
+    ) -> list[int]:
+        """Link many parents (for example a conversion's inputs) to one child at once.
+
+        Returns
+        -------
+        list of int
+            The link ids, in the order of ``parents``.
+
+        Raises
+        ------
+        NotFoundError
+            Naming the first unknown parent, or an unknown child (nothing is written).
+        InvalidInputError
+            When a parent is the child, or the type is empty.
+        """
+        if not relationship_type:
+            raise InvalidInputError("a relationship needs a type", subject="relationship_type")
+        child_id = int(self.get(child)["id"])
+        keys = list(parents)
+        parent_ids = self.resolve_ids(keys)
+        if child_id in parent_ids:
+            raise InvalidInputError(
+                f"dataset {child_id} cannot be related to itself", subject=str(child)
+            )
+        table = s.dataset_relationships
+        values = {"relationship_metadata": dict(metadata or {})}
+        with write_transaction(self.engine) as connection:
+            existing: dict[int, int] = {}
+            for start in range(0, len(parent_ids), LOOKUP_BATCH):
+                part = parent_ids[start : start + LOOKUP_BATCH]
+                rows = connection.execute(
+                    select(table.c.parent_dataset_id, table.c.id).where(
+                        table.c.child_dataset_id == child_id,
+                        table.c.relationship_type == relationship_type,
+                        table.c.parent_dataset_id.in_(part),
+                    )
+                )
+                existing.update({int(p): int(i) for p, i in rows})
+            if existing:
+                connection.execute(
+                    update(table).where(table.c.id.in_(list(existing.values()))).values(**values)
+                )
+            now = utcnow()
+            for parent_id in dict.fromkeys(parent_ids):
+                if parent_id not in existing:
+                    inserted = connection.execute(
+                        insert(table)
+                        .values(
+                            parent_dataset_id=parent_id,
+                            child_dataset_id=child_id,
+                            relationship_type=relationship_type,
+                            created_at=now,
+                            **values,
+                        )
+                        .returning(table.c.id)
+                    )
+                    existing[parent_id] = int(inserted.scalar_one())
+        return [existing[p] for p in parent_ids]
+
+    def resolve_ids(self, keys: Iterable[int | str]) -> list[int]:
+        """Turn ids and paths into record ids, in order.
+
+        Raises
+        ------
+        NotFoundError
+            Naming the first key no record has.
+        """
+        keys = list(keys)
+        wanted_ids = [int(k) for k in keys if is_id(k)]
+        wanted_paths = [str(k) for k in keys if not is_id(k)]
+        with read_connection(self.engine) as connection:
+            known_ids: set[int] = set()
+            for start in range(0, len(wanted_ids), LOOKUP_BATCH):
+                part = wanted_ids[start : start + LOOKUP_BATCH]
+                known_ids.update(
+                    connection.execute(
+                        select(s.observations.c.id).where(s.observations.c.id.in_(part))
+                    ).scalars()
+                )
+            by_path = lookup_paths(connection, wanted_paths, ())
+        out = []
+        for key in keys:
+            found = (
+                (int(key) if int(key) in known_ids else None)
+                if is_id(key)
+                else (by_path[str(key)]["id"] if str(key) in by_path else None)
+            )
+            if found is None:
+                raise NotFoundError(
+                    f"no dataset {key!r} in catalog {self.display_url}",
+                    subject=str(key),
+                    hint="register it first (zarrlake catalog register)",
+                )
+            out.append(int(found))
+        return out

@@ -1,0 +1,54 @@
+"""`zarrlake convert run` and `zarrlake append` record their runs in a catalog."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.append.slices import make_slice
+from tests.convert.inputs import write_inputs
+from tests.subprocesses import run_zarrlake
+from zarrlake.catalog import Catalog, related
+
+
+def test_convert_run_records_output_status_and_lineage(tmp_path: Path) -> None:
+    paths = write_inputs(tmp_path / "in", 3, 4)
+    target = str(tmp_path / "out.zarr")
+    url = f"sqlite:///{tmp_path / 'cat.db'}"
+    done = run_zarrlake(
+        "convert", "run", str(tmp_path / "in" / "*.nc"), "-O", target, "--catalog", url
+    )
+    assert done.returncode == 0, done.stderr
+    with Catalog(url) as db:
+        record = db.get(target)
+        assert record["format"] == "zarr" and record["processing_status"] == "processed"
+        assert record["observation_timestamp"] is not None  # metadata read from the archive
+        assert [e["new_status"] for e in db.status_history(target)] == ["processing", "processed"]
+        parents = sorted(e["dataset"]["file_path"] for e in related(db, target))
+        assert parents == sorted(paths)
+        assert db.status_history(target)[0]["actor"] == "zarrlake convert"
+
+
+def test_a_failed_append_is_recorded_as_failed(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'cat.db'}"
+    good = []
+    for i in range(2):
+        path = tmp_path / f"slice-{i}.nc"
+        make_slice(i).to_netcdf(path)
+        good.append(str(path))
+    target = str(tmp_path / "cube.zarr")
+    ok = run_zarrlake("append", *good, "-t", target, "--catalog", url)
+    assert ok.returncode == 0, ok.stderr
+    broken = tmp_path / "broken.nc"
+    broken.write_bytes(b"not netcdf")
+    failed = run_zarrlake("append", str(broken), "-t", target, "--catalog", url)
+    assert failed.returncode != 0
+    with Catalog(url) as db:
+        history = db.status_history(target)
+        assert [e["new_status"] for e in history] == [
+            "processing",
+            "processed",
+            "processing",
+            "failed",
+        ]
+        assert "broken.nc" in history[-1]["reason"]
+        assert sorted(e["dataset"]["file_path"] for e in related(db, target)) == sorted(good)
