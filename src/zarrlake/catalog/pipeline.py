@@ -115,6 +115,9 @@ class Preflight:
         Matching observations under ``min_quality``.
     missing_on_disk
         Matching observations whose files are gone.
+    unchecked
+        Matching observations whose files could not be checked (outside the places the
+        caller may read); they count as usable.
     input_bytes, required_bytes, available_bytes
         Input size, ``expansion`` times it, and the free space at the output location
         (``None`` when no output location was given).
@@ -123,6 +126,7 @@ class Preflight:
     datasets: list[dict[str, Any]] = field(default_factory=list)
     below_quality: list[dict[str, Any]] = field(default_factory=list)
     missing_on_disk: list[dict[str, Any]] = field(default_factory=list)
+    unchecked: list[dict[str, Any]] = field(default_factory=list)
     input_bytes: int = 0
     required_bytes: int = 0
     available_bytes: int | None = None
@@ -149,6 +153,7 @@ class Preflight:
             "datasets": [d["id"] for d in self.datasets],
             "below_quality": [d["id"] for d in self.below_quality],
             "missing_on_disk": [d["id"] for d in self.missing_on_disk],
+            "unchecked": [d["id"] for d in self.unchecked],
             "input_bytes": self.input_bytes,
             "required_bytes": self.required_bytes,
             "available_bytes": self.available_bytes,
@@ -165,6 +170,7 @@ def preflight(
     expansion: float = DEFAULT_EXPANSION,
     check_files: bool = True,
     storage_options: dict[str, Any] | None = None,
+    may_check: Callable[[str], bool] | None = None,
 ) -> Preflight:
     """Check what a pipeline would read before it starts.
 
@@ -185,6 +191,9 @@ def preflight(
         Check that each file still exists (a catalog can lag behind the disk).
     storage_options
         fsspec options for URLs.
+    may_check
+        Which paths may be checked (a service checks only under its roots); the others
+        are listed as unchecked.
 
     Returns
     -------
@@ -196,15 +205,16 @@ def preflight(
     result = Preflight()
     for record in iter_matches(catalog, query or SearchQuery()):
         score = record.get("data_quality_score")
+        path = record["file_path"].split("#row=")[0]
         if min_quality is not None and (score is None or score < min_quality):
             result.below_quality.append(record)
-        elif (
-            check_files
-            and stat_source(record["file_path"].split("#row=")[0], storage_options) is None
-        ):
+            continue
+        if check_files and may_check is not None and not may_check(path):
+            result.unchecked.append(record)
+        elif check_files and stat_source(path, storage_options) is None:
             result.missing_on_disk.append(record)
-        else:
-            result.datasets.append(record)
+            continue
+        result.datasets.append(record)
     result.input_bytes = sum(int(d.get("file_size") or 0) for d in result.datasets)
     result.required_bytes = int(result.input_bytes * expansion)
     if output is not None:

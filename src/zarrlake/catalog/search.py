@@ -106,7 +106,8 @@ class Page:
     next_cursor: str | None = None
 
 
-def _conditions(catalog: Catalog, q: SearchQuery) -> list[ColumnElement[bool]]:
+def search_conditions(catalog: Catalog, q: SearchQuery) -> list[ColumnElement[bool]]:
+    """Return the SQL conditions of a query (shared by search, count and chart data)."""
     obs = s.observations.c
     parts: list[ColumnElement[bool]] = []
     for name in (
@@ -211,7 +212,7 @@ def search(catalog: Catalog, query: SearchQuery | None = None, **criteria: Any) 
     table = s.observations
     sort_col = table.c[sort_name]
     id_col = table.c.id
-    base = _conditions(catalog, q)
+    base = search_conditions(catalog, q)
     phase, last_value, last_id = _decode_cursor(q.cursor) if q.cursor else ("v", None, None)
 
     def ordered(column: Any) -> Any:
@@ -259,7 +260,9 @@ def count(catalog: Catalog, query: SearchQuery | None = None, **criteria: Any) -
     with read_connection(catalog.engine) as connection:
         statement = select(func.count()).select_from(s.observations)
         return int(
-            connection.execute(statement.where(and_(true(), *_conditions(catalog, q)))).scalar_one()
+            connection.execute(
+                statement.where(and_(true(), *search_conditions(catalog, q)))
+            ).scalar_one()
         )
 
 

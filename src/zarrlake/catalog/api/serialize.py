@@ -1,0 +1,27 @@
+"""Catalog records as JSON: times in ISO 8601 UTC with ``Z``."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+
+def iso(value: datetime | None) -> str | None:
+    """Format a stored (naive UTC) time as ISO 8601 with ``Z``."""
+    return None if value is None else value.isoformat() + "Z"
+
+
+def to_json(value: Any) -> Any:
+    """Turn a record (or a list/dict of them) into JSON-ready values."""
+    if isinstance(value, datetime):
+        return iso(value)
+    if isinstance(value, dict):
+        return {str(k): to_json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [to_json(v) for v in value]
+    return value
+
+
+def json_dict(value: dict[str, Any]) -> dict[str, Any]:
+    """Return a JSON-ready copy of one record."""
+    return {str(k): to_json(v) for k, v in value.items()}
