@@ -463,3 +463,35 @@ def status_command(
     with _open(catalog, create=False) as db:
         event = db.set_status(dataset, status, reason=reason, actor=actor)
     console.print(f"{escape(dataset)}: {event['old_status']} -> {event['new_status']}")
+
+
+@app.command("serve")
+def serve_command(
+    catalog: CatalogOpt = None,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    token: Annotated[
+        str | None,
+        typer.Option(
+            envvar="ZARRLAKE_API_TOKEN",
+            help="Bearer token that allows writes (read-only without one).",
+        ),
+    ] = None,
+    root: Annotated[
+        list[str] | None,
+        typer.Option("--root", help="A folder or URL prefix the service may read (repeatable)."),
+    ] = None,
+    max_page_size: Annotated[int, typer.Option(help="Largest page a request gets.")] = 500,
+) -> None:
+    """Serve the REST API, the STAC API (/stac) and the dashboard (/); docs at /docs."""
+    import uvicorn
+
+    from zarrlake.catalog.api import ServiceSettings, create_app
+
+    settings = ServiceSettings.from_env(
+        catalog=catalog, token=token, roots=root or [], max_page_size=max_page_size
+    )
+    application = create_app(settings)
+    mode = "read-write (token set)" if settings.token else "read-only"
+    console.print(f"zarrlake catalog on http://{host}:{port}/ ({mode}); API docs at /docs")
+    uvicorn.run(application, host=host, port=port, log_level="info")

@@ -7,6 +7,7 @@ import io
 import json
 import secrets
 from collections.abc import Iterator
+from itertools import chain, islice
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Depends, Path, Query, Request
@@ -160,7 +161,10 @@ def export_datasets(
     download = params.format
     query = params.query(settings)
     query.cursor = None
-    rows = _limited(iter_matches(catalog, query), settings.max_export_rows)
+    matches = iter_matches(catalog, query)
+    # Bad parameters must fail before the response starts, not in the middle of it.
+    first = list(islice(matches, 1))
+    rows = _limited(chain(first, matches), settings.max_export_rows)
     if download == "json":
         body: Iterator[str] = _json_lines(rows)
         media, name = "application/json", "datasets.json"

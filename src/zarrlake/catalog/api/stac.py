@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
@@ -25,6 +25,8 @@ from zarrlake.catalog.search import SearchQuery, search
 from zarrlake.errors import InvalidInputError, NotFoundError
 
 router = APIRouter(prefix="/stac", tags=["stac"])
+
+CollectionId = Annotated[str, Path(min_length=1, max_length=128, description="A mission id.")]
 
 STAC_VERSION = "1.0.0"
 CONFORMANCE = [
@@ -132,7 +134,9 @@ def collections(request: Request, catalog: CatalogDep) -> dict[str, Any]:
 
 
 @router.get("/collections/{collection_id}", responses=responses(404))
-def collection(collection_id: str, request: Request, catalog: CatalogDep) -> dict[str, Any]:
+def collection(
+    collection_id: CollectionId, request: Request, catalog: CatalogDep
+) -> dict[str, Any]:
     """Return one mission as a collection."""
     rows = catalog.summary(collection_id)
     if not rows:
@@ -354,7 +358,7 @@ def search_post(
 
 @router.get("/collections/{collection_id}/items", responses=responses(400, 404))
 def collection_items(
-    collection_id: str,
+    collection_id: CollectionId,
     request: Request,
     catalog: CatalogDep,
     settings: SettingsDep,
@@ -382,7 +386,7 @@ def _item_response(request: Request, catalog: Catalog, item_id: int) -> JSONResp
 
 @router.get("/collections/{collection_id}/items/{item_id}", responses=responses(404))
 def collection_item(
-    collection_id: str, item_id: DatasetId, request: Request, catalog: CatalogDep
+    collection_id: CollectionId, item_id: DatasetId, request: Request, catalog: CatalogDep
 ) -> JSONResponse:
     """Return one item of a collection."""
     record = catalog.get(item_id)
