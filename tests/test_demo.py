@@ -23,6 +23,8 @@ def test_demo_end_to_end(tmp_path) -> None:
     assert "Warning" not in result.stderr
     assert "verify against the inputs: valid (72 of 72 steps written)" in result.stdout
     assert "0 units written, 2 already done" in result.stdout
+    assert "catalogued 5 datasets" in result.stdout
+    assert "parent depth 1 (derived_from): era5_like_2026-01-03.nc" in result.stdout
     converted = xr.open_zarr(out / "era5_converted.zarr")
     inputs = xr.open_mfdataset(sorted((out / "inputs").glob("*.nc")), combine="by_coords")
     archive = xr.open_zarr(out / "era5_like.zarr", consolidated=True)

@@ -77,7 +77,13 @@ def make_era5_like(
             "latitude": ("latitude", lat, {"units": "degrees_north"}),
             "longitude": ("longitude", lon, {"units": "degrees_east"}),
         },
-        attrs={"title": "zarrlake demo: ERA5-like hourly fields", "Conventions": "CF-1.8"},
+        attrs={
+            "title": "zarrlake demo: ERA5-like hourly fields",
+            "Conventions": "CF-1.8",
+            "project": "ERA5-LIKE",
+            "platform": "reanalysis",
+            "instrument": "model",
+        },
     )
 
 
@@ -144,6 +150,7 @@ def run_demo(output: Path, days: int = 3) -> Path:
     console.print(f"[bold]5.[/] zarrlake info {archive}:")
     console.print(render_tree(inspect_store(archive)))
     convert_demo(files, output / "era5_converted.zarr")
+    catalog_demo(output, files, [archive, output / "era5_converted.zarr"])
     return archive
 
 
@@ -171,6 +178,51 @@ def convert_demo(files: list[Path], target: Path) -> None:
         f"[bold]7.[/] re-ran the conversion: {again.units_written} units written, "
         f"{again.units_skipped} already done (a crashed run resumes the same way)"
     )
+
+
+def catalog_demo(output: Path, files: list[Path], archives: list[Path]) -> None:
+    """Catalogue the inputs and archives, record their lineage, print a search and it."""
+    from rich.table import Table
+
+    from zarrlake.catalog import Catalog, related, search
+    from zarrlake.catalog.ingest import ingest
+    from zarrlake.catalog.pipeline import finish, link
+
+    with Catalog(output / "catalog.db") as catalog:
+        summary = ingest(catalog, output, jobs=1)
+        for archive in archives:
+            link(catalog, [str(p) for p in files], str(archive))
+            finish(catalog, str(archive), ok=True, actor="zarrlake demo")
+        console.print(
+            f"[bold]8.[/] catalogued {summary.new} datasets under {output} in "
+            f"{output / 'catalog.db'} (SQLite; `zarrlake catalog serve --catalog ...` serves "
+            "the REST/STAC API and the dashboard)"
+        )
+        page = search(catalog, sort="file_path", limit=10)
+        table = Table(title="zarrlake catalog search --sort file_path")
+        for column in ("id", "format", "mission", "start", "end", "status", "file"):
+            table.add_column(column)
+        for row in page.items:
+            start, end = row["observation_timestamp"], row["observation_end"]
+            table.add_row(
+                str(row["id"]),
+                row["format"] or "",
+                row["mission_id"],
+                f"{start:%Y-%m-%d %H:%M}" if start else "",
+                f"{end:%Y-%m-%d %H:%M}" if end else "",
+                row["processing_status"],
+                Path(row["file_path"]).name,
+            )
+        console.print(table)
+        converted = str(archives[-1])
+        lineage = related(catalog, converted, depth=2)
+        console.print(f"[bold]9.[/] lineage of {Path(converted).name}:")
+        for entry in lineage:
+            dataset = entry["dataset"] or {}
+            console.print(
+                f"   {entry['direction']:<6} depth {entry['depth']} "
+                f"({entry['relationship_type']}): {Path(dataset.get('file_path', '?')).name}"
+            )
 
 
 def main() -> None:
