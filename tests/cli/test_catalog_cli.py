@@ -108,3 +108,54 @@ def test_catalog_errors_are_plain_and_change_nothing(tmp_path: Path) -> None:
     assert bad_url.returncode == 2 and "cannot open catalog" in bad_url.stderr
     empty = json.loads(run_zarrlake("catalog", "search", *db, "--format", "json").stdout)
     assert empty["items"] == []
+
+
+def test_serve_runs_the_service(tmp_path: Path) -> None:
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    from tests.subprocesses import ROOT
+
+    url = f"sqlite:///{tmp_path / 'cat.db'}"
+    assert run_zarrlake("catalog", "init", "--catalog", url).returncode == 0
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "zarrlake",
+            "catalog",
+            "serve",
+            "--catalog",
+            url,
+            "--port",
+            str(port),
+            "--token",
+            "t0ken",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1) as r:
+                    health = json.loads(r.read())
+                break
+            except OSError:
+                assert time.monotonic() < deadline and server.poll() is None, server.stderr
+                time.sleep(0.2)
+        assert health["status"] == "ok" and health["read_only"] is False
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as page:
+            assert b"zarrlake catalog" in page.read()
+    finally:
+        server.terminate()
+        server.wait(10)

@@ -1,0 +1,148 @@
+"""The catalog service under load: 20 concurrent clients on 127.0.0.1, 1,000,000 records.
+
+The server (uvicorn, one process) serves ``GET /datasets`` with a one-day time range and a
+mission, first page of 50. Twenty client threads in another process send requests back
+to back for a fixed time. The baseline is the same search called in-process (no HTTP),
+one caller, so the ratio shows what HTTP, JSON and concurrency cost.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import random
+import statistics
+import threading
+import time
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from bench.catalog import FOLDER, MISSIONS, N_RECORDS, T0, _records
+
+CLIENTS = 20
+SECONDS = float(os.environ.get("ZARRLAKE_BENCH_SECONDS", "20"))
+DATABASE = FOLDER / "service.db"
+
+
+def _prepare() -> None:
+    from zarrlake.catalog import Catalog, count
+
+    if DATABASE.exists():
+        with Catalog(DATABASE) as db:
+            if count(db) == N_RECORDS:
+                return
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{DATABASE}{suffix}").unlink(missing_ok=True)
+    with Catalog(DATABASE) as db, db.bulk_loading():
+        for batch in _records(N_RECORDS):
+            db.upsert_observations(batch)
+
+
+def _window(rng: random.Random) -> dict[str, str]:
+    span = timedelta(seconds=97 * N_RECORDS)
+    start = T0 + span * rng.random()
+    end = start + timedelta(days=1)
+    return {"mission": rng.choice(MISSIONS), "start": start.isoformat() + "Z",
+            "end": end.isoformat() + "Z", "limit": "50"}
+
+
+def _serve(port: int) -> None:
+    import uvicorn
+
+    from zarrlake.catalog.api import ServiceSettings, create_app
+
+    app = create_app(ServiceSettings(catalog=f"sqlite:///{DATABASE}"))
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _load(base: str) -> tuple[list[float], int]:
+    import httpx2 as httpx
+
+    latencies: list[float] = []
+    errors = 0
+    lock = threading.Lock()
+    deadline = time.monotonic() + SECONDS
+
+    def client(seed: int) -> None:
+        nonlocal errors
+        rng = random.Random(seed)
+        with httpx.Client(base_url=base, timeout=30) as http:
+            while time.monotonic() < deadline:
+                started = time.perf_counter()
+                response = http.get("/datasets", params=_window(rng))
+                elapsed = (time.perf_counter() - started) * 1000
+                with lock:
+                    latencies.append(elapsed)
+                    errors += response.status_code != 200
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(CLIENTS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return latencies, errors
+
+
+def _in_process() -> list[float]:
+    from zarrlake.catalog import Catalog, search
+
+    rng = random.Random(0)
+    times = []
+    with Catalog(DATABASE) as db:
+        deadline = time.monotonic() + min(SECONDS, 5)
+        while time.monotonic() < deadline:
+            window = _window(rng)
+            started = time.perf_counter()
+            search(db, mission_id=window["mission"], start=window["start"], end=window["end"],
+                   limit=50)
+            times.append((time.perf_counter() - started) * 1000)
+    return times
+
+
+def _summary(name: str, times: list[float], seconds: float) -> dict[str, Any]:
+    times = sorted(times)
+    return {"name": name, "requests": len(times), "rate": len(times) / seconds,
+            "p50": statistics.median(times), "p95": times[int(0.95 * len(times)) - 1]}
+
+
+def main() -> None:
+    FOLDER.mkdir(parents=True, exist_ok=True)
+    _prepare()
+    baseline = _summary("search() in-process, 1 caller", _in_process(), min(SECONDS, 5))
+    port = _free_port()
+    server = multiprocessing.get_context("spawn").Process(target=_serve, args=(port,))
+    server.start()
+    base = f"http://127.0.0.1:{port}"
+    try:
+        import httpx2 as httpx
+
+        for _ in range(200):
+            try:
+                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        latencies, errors = _load(base)
+    finally:
+        server.terminate()
+        server.join()
+    ours = _summary(f"GET /datasets, {CLIENTS} clients over HTTP", latencies, SECONDS)
+    print(f"\n== catalog service, {N_RECORDS:,} records (SQLite), time range + mission, page 1")
+    for row in (baseline, ours):
+        print(f"  {row['name']:<42} {row['requests']:7d} requests  {row['rate']:8.1f}/s  "
+              f"p50 {row['p50']:7.2f} ms  p95 {row['p95']:7.2f} ms")
+    print(f"  errors: {errors}; p95 over HTTP is {ours['p95'] / baseline['p95']:.1f}x the "
+          f"in-process p95 (goal: p95 < 100 ms)")
+
+
+if __name__ == "__main__":
+    main()
