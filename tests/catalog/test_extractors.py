@@ -125,6 +125,7 @@ def test_corrupt_files_are_recorded_with_their_error(tmp_path: Path, name: str) 
     assert record["issues"][0]["code"] == "unreadable"
 
 
+@pytest.mark.filterwarnings("ignore:Error validating header:astropy.io.fits.verify.VerifyWarning")
 def test_truncated_fits_and_netcdf_are_failures(tmp_path: Path) -> None:
     for path in (write_fits(tmp_path / "t.fits"), write_netcdf(tmp_path / "t.nc")):
         data = path.read_bytes()

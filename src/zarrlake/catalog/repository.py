@@ -511,7 +511,7 @@ class Catalog(LinksMixin):
         with read_connection(self.engine) as connection:
             return [summary_row(r._mapping) for r in connection.execute(query)]
 
-    def max_span_seconds(self, mission_id: str | None = None) -> float:
+    def max_span_seconds(self, mission_id: str | None = None, connection: Any = None) -> float:
         """Return the longest observation span (seconds) of a mission, or of all."""
         from sqlalchemy import func
 
@@ -519,8 +519,10 @@ class Catalog(LinksMixin):
         query = select(func.max(table.c.max_span_seconds))
         if mission_id is not None:
             query = query.where(table.c.mission_id == mission_id)
-        with read_connection(self.engine) as connection:
+        if connection is not None:
             return float(connection.execute(query).scalar() or 0.0)
+        with read_connection(self.engine) as own:
+            return float(own.execute(query).scalar() or 0.0)
 
     def record_run(self, run: Mapping[str, Any]) -> int:
         """Store what an ingest/watch/validate run saw and did; return its id."""

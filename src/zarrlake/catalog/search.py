@@ -106,7 +106,9 @@ class Page:
     next_cursor: str | None = None
 
 
-def search_conditions(catalog: Catalog, q: SearchQuery) -> list[ColumnElement[bool]]:
+def search_conditions(
+    catalog: Catalog, q: SearchQuery, connection: Any = None
+) -> list[ColumnElement[bool]]:
     """Return the SQL conditions of a query (shared by search, count and chart data)."""
     obs = s.observations.c
     parts: list[ColumnElement[bool]] = []
@@ -136,7 +138,7 @@ def search_conditions(catalog: Catalog, q: SearchQuery) -> list[ColumnElement[bo
     if end is not None:
         parts.append(obs.observation_timestamp <= end)
     if start is not None:
-        span = catalog.max_span_seconds(q.mission_id)
+        span = catalog.max_span_seconds(q.mission_id, connection)
         parts.append(obs.observation_timestamp >= start - timedelta(seconds=span))
         parts.append(func.coalesce(obs.observation_end, obs.observation_timestamp) >= start)
     if q.text:
@@ -212,7 +214,6 @@ def search(catalog: Catalog, query: SearchQuery | None = None, **criteria: Any) 
     table = s.observations
     sort_col = table.c[sort_name]
     id_col = table.c.id
-    base = search_conditions(catalog, q)
     phase, last_value, last_id = _decode_cursor(q.cursor) if q.cursor else ("v", None, None)
 
     def ordered(column: Any) -> Any:
@@ -221,6 +222,7 @@ def search(catalog: Catalog, query: SearchQuery | None = None, **criteria: Any) 
     items: list[dict[str, Any]] = []
     next_cursor: str | None = None
     with read_connection(catalog.engine) as connection:
+        base = search_conditions(catalog, q, connection)
         if phase == "v":
             conditions = [*base, sort_col.is_not(None)]
             if last_id is not None and sort_name != "id":
@@ -261,7 +263,7 @@ def count(catalog: Catalog, query: SearchQuery | None = None, **criteria: Any) -
         statement = select(func.count()).select_from(s.observations)
         return int(
             connection.execute(
-                statement.where(and_(true(), *search_conditions(catalog, q)))
+                statement.where(and_(true(), *search_conditions(catalog, q, connection)))
             ).scalar_one()
         )
 

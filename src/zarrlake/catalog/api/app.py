@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from zarrlake._version import __version__
 from zarrlake.catalog.api import datasets, errors, stac
@@ -15,6 +15,38 @@ from zarrlake.catalog.api.settings import ServiceSettings
 from zarrlake.catalog.repository import Catalog
 
 WEB = Path(__file__).resolve().parent.parent / "web"
+
+
+class BodyLimit:
+    """Refuse request bodies over ``limit`` bytes (413) before anything reads them.
+
+    A plain ASGI middleware: Starlette's ``BaseHTTPMiddleware`` costs more per request
+    than a whole search.
+    """
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Answer 413 for an oversized (or unsized) body; pass everything else on."""
+        if scope["type"] == "http":
+            headers = dict(scope.get("headers") or [])
+            length = headers.get(b"content-length")
+            chunked = b"transfer-encoding" in headers
+            if (length is not None and (not length.isdigit() or int(length) > self.limit)) or (
+                length is None and chunked
+            ):
+                response = JSONResponse(
+                    errors.error_body(
+                        "too_large",
+                        f"request bodies are limited to {self.limit} bytes (with a Content-Length)",
+                    ),
+                    status_code=413,
+                )
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
 
 
 def create_app(
@@ -45,23 +77,7 @@ def create_app(
     app.state.settings = settings
     app.state.catalog = catalog or Catalog(settings.catalog)
     errors.install(app)
-
-    @app.middleware("http")
-    async def limit_body(request: Request, call_next: Any) -> Any:
-        length = request.headers.get("content-length")
-        too_big = length is not None and (
-            not length.isdigit() or int(length) > settings.max_body_bytes
-        )
-        if too_big or (length is None and request.headers.get("transfer-encoding")):
-            return JSONResponse(
-                errors.error_body(
-                    "too_large",
-                    f"request bodies are limited to {settings.max_body_bytes} "
-                    "bytes (with a Content-Length)",
-                ),
-                status_code=413,
-            )
-        return await call_next(request)
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
 
     app.include_router(datasets.router)
     app.include_router(stac.router)

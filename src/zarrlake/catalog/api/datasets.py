@@ -11,11 +11,11 @@ from itertools import chain, islice
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Depends, Path, Query, Request
-from fastapi.responses import StreamingResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from zarrlake.catalog.api.errors import ReadOnlyError, UnauthorizedError, responses
-from zarrlake.catalog.api.serialize import json_dict, to_json
+from zarrlake.catalog.api.serialize import json_dict, record_json, to_json
 from zarrlake.catalog.api.settings import ServiceSettings
 from zarrlake.catalog.pipeline import iter_matches, preflight, register
 from zarrlake.catalog.repository import Catalog
@@ -26,19 +26,19 @@ router = APIRouter()
 DatasetId = Annotated[int, Path(ge=1, le=2**62, description="The dataset's id.")]
 
 
-def catalog_of(request: Request) -> Catalog:
+async def catalog_of(request: Request) -> Catalog:
     """Return the app's catalog (a FastAPI dependency)."""
     return request.app.state.catalog  # type: ignore[no-any-return]
 
 
-def settings_of(request: Request) -> ServiceSettings:
+async def settings_of(request: Request) -> ServiceSettings:
     """Return the app's settings (a FastAPI dependency)."""
     return request.app.state.settings  # type: ignore[no-any-return]
 
 
 def require_writer(request: Request) -> None:
     """Allow a write only with the configured bearer token."""
-    settings = settings_of(request)
+    settings: ServiceSettings = request.app.state.settings
     if not settings.token:
         raise ReadOnlyError(
             "this catalog service is read-only", hint="start it with a token to allow writes"
@@ -105,6 +105,11 @@ class SearchParams(BaseModel):
 Params = Annotated[SearchParams, Query()]
 
 
+def ok(content: Any, status_code: int = 200) -> JSONResponse:
+    """Return JSON-ready content as a response (FastAPI's own encoder is ~15x slower)."""
+    return JSONResponse(content, status_code=status_code)
+
+
 def page_url(request: Request, **changes: Any) -> str:
     """Return this request's URL with some query parameters replaced (others kept)."""
     params = dict(request.query_params)
@@ -117,34 +122,38 @@ def page_url(request: Request, **changes: Any) -> str:
 
 
 @router.get("/health", tags=["service"])
-def health(catalog: CatalogDep, settings: SettingsDep) -> dict[str, Any]:
+def health(catalog: CatalogDep, settings: SettingsDep) -> JSONResponse:
     """Report that the service and its catalog answer."""
-    return {
-        "status": "ok",
-        "catalog": catalog.dialect,
-        "schema_version": catalog.schema_version(),
-        "read_only": not settings.token,
-    }
+    return ok(
+        {
+            "status": "ok",
+            "catalog": catalog.dialect,
+            "schema_version": catalog.schema_version(),
+            "read_only": not settings.token,
+        }
+    )
 
 
 @router.get("/datasets", tags=["datasets"], responses=responses(400))
 def list_datasets(
     request: Request, params: Params, catalog: CatalogDep, settings: SettingsDep
-) -> dict[str, Any]:
+) -> JSONResponse:
     """Search datasets; follow ``next`` for the following page."""
     page = search(catalog, params.query(settings))
-    return {
-        "items": to_json(page.items),
-        "limit": min(params.limit, settings.max_page_size),
-        "next_cursor": page.next_cursor,
-        "next": page_url(request, cursor=page.next_cursor) if page.next_cursor else None,
-    }
+    return ok(
+        {
+            "items": [record_json(item) for item in page.items],
+            "limit": min(params.limit, settings.max_page_size),
+            "next_cursor": page.next_cursor,
+            "next": page_url(request, cursor=page.next_cursor) if page.next_cursor else None,
+        }
+    )
 
 
 @router.get("/datasets/count", tags=["datasets"], responses=responses(400))
-def count_datasets(params: Params, catalog: CatalogDep, settings: SettingsDep) -> dict[str, int]:
+def count_datasets(params: Params, catalog: CatalogDep, settings: SettingsDep) -> JSONResponse:
     """Count every dataset matching the search (all pages)."""
-    return {"count": count(catalog, params.query(settings))}
+    return ok({"count": count(catalog, params.query(settings))})
 
 
 class ExportParams(SearchParams):
@@ -226,14 +235,16 @@ def _json_lines(rows: Iterator[dict[str, Any]]) -> Iterator[str]:
 
 
 @router.get("/datasets/{dataset_id}", tags=["datasets"], responses=responses(404))
-def get_dataset(dataset_id: DatasetId, request: Request, catalog: CatalogDep) -> dict[str, Any]:
+def get_dataset(dataset_id: DatasetId, request: Request, catalog: CatalogDep) -> JSONResponse:
     """Return one dataset with all its metadata and its status history."""
     record = catalog.get(dataset_id)
-    return {
-        **to_json(record),
-        "status_history": to_json(catalog.status_history(dataset_id)),
-        "links": {"related": str(request.url_for("get_related", dataset_id=dataset_id))},
-    }
+    return ok(
+        {
+            **to_json(record),
+            "status_history": to_json(catalog.status_history(dataset_id)),
+            "links": {"related": str(request.url_for("get_related", dataset_id=dataset_id))},
+        }
+    )
 
 
 @router.get("/datasets/{dataset_id}/related", tags=["datasets"], responses=responses(400, 404))
@@ -241,29 +252,31 @@ def get_related(
     dataset_id: DatasetId,
     catalog: CatalogDep,
     depth: Annotated[int, Query(ge=1, le=10)] = 1,
-) -> dict[str, Any]:
+) -> JSONResponse:
     """Return the lineage of a dataset: parents (inputs) and children (outputs)."""
-    return {
-        "id": dataset_id,
-        "depth": depth,
-        "related": to_json(related(catalog, dataset_id, depth)),
-    }
+    return ok(
+        {
+            "id": dataset_id,
+            "depth": depth,
+            "related": to_json(related(catalog, dataset_id, depth)),
+        }
+    )
 
 
 @router.get("/summary", tags=["datasets"])
 def summary(
     catalog: CatalogDep, mission: Annotated[str | None, Query(max_length=128)] = None
-) -> list[dict[str, Any]]:
+) -> JSONResponse:
     """Per mission: observations, bytes, mean quality, calibrated count, time coverage."""
-    return [json_dict(row) for row in catalog.summary(mission)]
+    return ok([json_dict(row) for row in catalog.summary(mission)])
 
 
 @router.get("/stats", tags=["datasets"], responses=responses(400))
-def stats(params: Params, catalog: CatalogDep, settings: SettingsDep) -> dict[str, Any]:
+def stats(params: Params, catalog: CatalogDep, settings: SettingsDep) -> JSONResponse:
     """Chart data for a search: observations and bytes per month, a quality histogram."""
     from zarrlake.catalog.stats import chart_data
 
-    return json_dict(chart_data(catalog, params.query(settings)))
+    return ok(json_dict(chart_data(catalog, params.query(settings))))
 
 
 class RegisterBody(BaseModel):
@@ -285,11 +298,11 @@ class RegisterBody(BaseModel):
 )
 def register_dataset(
     body: RegisterBody, catalog: CatalogDep, settings: SettingsDep
-) -> dict[str, Any]:
+) -> JSONResponse:
     """Register a dataset (or update the one with this path); return it."""
     path = settings.check_path(body.file_path, what="file_path")
     record_id = register(catalog, path, extract=body.extract, **body.fields)
-    return json_dict(catalog.get(record_id))
+    return ok(json_dict(catalog.get(record_id)), 201)
 
 
 class StatusBody(BaseModel):
@@ -308,10 +321,10 @@ class StatusBody(BaseModel):
     dependencies=[Writer],
     responses=responses(400, 401, 403, 404),
 )
-def change_status(dataset_id: DatasetId, body: StatusBody, catalog: CatalogDep) -> dict[str, Any]:
+def change_status(dataset_id: DatasetId, body: StatusBody, catalog: CatalogDep) -> JSONResponse:
     """Change a dataset's processing status (kept in its status history)."""
     event = catalog.set_status(dataset_id, body.status, reason=body.reason, actor=body.actor)
-    return json_dict(event)
+    return ok(json_dict(event))
 
 
 class RelationshipBody(BaseModel):
@@ -332,7 +345,7 @@ class RelationshipBody(BaseModel):
     dependencies=[Writer],
     responses=responses(400, 401, 403, 404),
 )
-def create_relationship(body: RelationshipBody, catalog: CatalogDep) -> dict[str, Any]:
+def create_relationship(body: RelationshipBody, catalog: CatalogDep) -> JSONResponse:
     """Record that a child dataset relates to a parent (``derived_from`` by default)."""
     link_id = catalog.link(
         body.parent_dataset_id,
@@ -340,7 +353,7 @@ def create_relationship(body: RelationshipBody, catalog: CatalogDep) -> dict[str
         body.relationship_type,
         body.relationship_metadata,
     )
-    return {"id": link_id, **body.model_dump()}
+    return ok({"id": link_id, **body.model_dump()}, 201)
 
 
 class PreflightBody(BaseModel):
@@ -360,7 +373,7 @@ class PreflightBody(BaseModel):
 )
 def run_preflight(
     body: Annotated[PreflightBody, Body()], catalog: CatalogDep, settings: SettingsDep
-) -> dict[str, Any]:
+) -> JSONResponse:
     """Which datasets match, which fail the quality bar or are gone, and is there room."""
     output = settings.check_path(body.output, what="output") if body.output else None
     query = body.criteria.query(settings)
@@ -374,4 +387,4 @@ def run_preflight(
         check_files=body.check_files,
         may_check=settings.allows,
     )
-    return check.as_dict()
+    return ok(check.as_dict())
