@@ -14,8 +14,9 @@ def test_convert_run_records_output_status_and_lineage(tmp_path: Path) -> None:
     paths = write_inputs(tmp_path / "in", 3, 4)
     target = str(tmp_path / "out.zarr")
     url = f"sqlite:///{tmp_path / 'cat.db'}"
+    # relative paths, as people type them: the catalog stores them absolute
     done = run_zarrlake(
-        "convert", "run", str(tmp_path / "in" / "*.nc"), "-O", target, "--catalog", url
+        "convert", "run", "in/*.nc", "-O", "out.zarr", "--catalog", url, cwd=tmp_path
     )
     assert done.returncode == 0, done.stderr
     with Catalog(url) as db:

@@ -9,7 +9,7 @@ from sqlalchemy import insert, select, update
 
 from zarrlake.catalog import schema as s
 from zarrlake.catalog.engine import read_connection, write_transaction
-from zarrlake.catalog.values import utcnow
+from zarrlake.catalog.values import absolute_path, utcnow
 from zarrlake.catalog.writes import LOOKUP_BATCH, lookup_paths
 from zarrlake.errors import InvalidInputError, NotFoundError
 
@@ -129,6 +129,7 @@ class LinksMixin:
         keys = list(keys)
         wanted_ids = [int(k) for k in keys if is_id(k)]
         wanted_paths = [str(k) for k in keys if not is_id(k)]
+        wanted_paths += [absolute_path(p) for p in wanted_paths]
         with read_connection(self.engine) as connection:
             known_ids: set[int] = set()
             for start in range(0, len(wanted_ids), LOOKUP_BATCH):
@@ -141,10 +142,11 @@ class LinksMixin:
             by_path = lookup_paths(connection, wanted_paths, ())
         out = []
         for key in keys:
+            match = by_path.get(str(key)) or by_path.get(absolute_path(str(key)))
             found = (
                 (int(key) if int(key) in known_ids else None)
                 if is_id(key)
-                else (by_path[str(key)]["id"] if str(key) in by_path else None)
+                else (match["id"] if match else None)
             )
             if found is None:
                 raise NotFoundError(

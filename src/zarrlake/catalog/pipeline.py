@@ -23,9 +23,11 @@ from typing import Any
 
 from zarrlake.catalog.extractors import ExtractionConfig, extract_source
 from zarrlake.catalog.ingest import ingest_sources
+from zarrlake.catalog.links import is_id
 from zarrlake.catalog.repository import Catalog
 from zarrlake.catalog.scan import stat_source
 from zarrlake.catalog.search import MAX_PAGE_SIZE, SearchQuery, search
+from zarrlake.catalog.values import absolute_path
 from zarrlake.errors import InsufficientStorageError, InvalidInputError
 
 DEFAULT_EXPANSION = 2.5
@@ -68,6 +70,7 @@ def register(
     InvalidInputError
         For an unknown field or an invalid value (nothing is written).
     """
+    path = absolute_path(path)
     record: dict[str, Any] = {"file_path": path}
     source = stat_source(path, storage_options) if extract else None
     if source is not None:
@@ -280,10 +283,10 @@ def link(
     storage_options: dict[str, Any] | None = None,
 ) -> list[int]:
     """Link every input to the output (unknown input paths are registered first)."""
-    keys = list(inputs)
+    keys = [k if is_id(k) else absolute_path(str(k)) for k in inputs]
     if not keys:
         return []
-    paths = [str(k) for k in keys if not (isinstance(k, int) or str(k).isdigit())]
+    paths = [str(k) for k in keys if not is_id(k)]
     known = catalog.known_sources(paths=paths)
     known_paths = {p for entry in known.values() for p in entry.paths}
     unknown = [p for p in dict.fromkeys(paths) if p not in known_paths]

@@ -30,7 +30,7 @@ from zarrlake.catalog.summary import (
     rebuild_summaries,
     summary_row,
 )
-from zarrlake.catalog.values import normalize_observation, to_utc_naive, utcnow
+from zarrlake.catalog.values import absolute_path, normalize_observation, to_utc_naive, utcnow
 from zarrlake.catalog.writes import LOOKUP_BATCH, UpsertResult, _event, lookup_paths, upsert_batch
 from zarrlake.errors import CatalogSchemaError, InvalidInputError, NotFoundError
 
@@ -297,7 +297,10 @@ class Catalog(LinksMixin):
             When no record has that id or path.
         """
         table = s.observations
-        condition = table.c.id == int(key) if is_id(key) else table.c.file_path == str(key)
+        if is_id(key):
+            condition = table.c.id == int(key)
+        else:  # a relative local path means the file it names here
+            condition = table.c.file_path.in_({str(key), absolute_path(str(key))})
         with read_connection(self.engine) as connection:
             row = connection.execute(select(table).where(condition)).first()
         if row is None:

@@ -22,6 +22,15 @@ CALIBRATED_VALUES = frozenset({"COMPLETE", "CALIBRATED", "DONE", "YES", "TRUE"})
 """Calibration status values (compared case-insensitively) counted as calibrated."""
 
 
+def absolute_path(path: str) -> str:
+    """Return a local path made absolute (the catalog stores local paths that way); URLs as is."""
+    if "://" in path:
+        return path
+    import os
+
+    return os.path.abspath(path)
+
+
 def utcnow() -> datetime:
     """Return the current time as the catalog stores it (naive UTC)."""
     return datetime.now(UTC).replace(tzinfo=None)
