@@ -13,7 +13,6 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Boolean, DateTime, insert, select, update
@@ -91,6 +90,32 @@ def _from_sqlite(name: str, value: Any) -> Any:
     return value
 
 
+def _sqlite_column(name: str, rows: list[dict[str, Any]]) -> list[Any]:
+    # Column by column, comprehensions without a call per value where possible: bulk loads
+    # spend most of their Python time here.
+    values = [row.get(name) for row in rows]
+    convert = _TO_SQLITE[name]
+    if convert is None:
+        return values
+    if convert is _sqlite_time:
+        texts: dict[int, str] = {}  # first_seen/last_updated: one shared object per batch
+        out: list[str | None] = []
+        for value in values:
+            if value is None:
+                out.append(None)
+                continue
+            key = id(value)
+            text = texts.get(key)
+            if text is None:
+                text = texts[key] = value.isoformat(" ", "microseconds")
+            out.append(text)
+        return out
+    if convert is _sqlite_json:
+        dumps = json.dumps
+        return [None if value is None else dumps(value) for value in values]
+    return [convert(value) for value in values]
+
+
 def lookup_paths(
     connection: Any, paths: Sequence[str], columns: Sequence[str]
 ) -> dict[str, dict[str, Any]]:
@@ -124,30 +149,27 @@ def lookup_paths(
 def insert_rows(
     connection: Any, rows: list[dict[str, Any]]
 ) -> tuple[list[int], tuple[int, int] | None]:
-    """Insert new observation rows (all with the same keys).
+    """Insert new observation rows (a key a row lacks is NULL).
 
     Returns
     -------
     tuple
         The ids in input order, and ``(first, last)`` when they are consecutive (SQLite).
     """
-    names = list(rows[0])
+    names = sorted(set().union(*(row.keys() for row in rows)))
     if connection.dialect.name == "postgresql":
         return _copy_rows(connection, names, rows), None
     if connection.dialect.name != "sqlite":
         statement = insert(s.observations).returning(
             s.observations.c.id, sort_by_parameter_order=True
         )
-        return [int(i) for i in connection.execute(statement, rows).scalars()], None
+        uniform = [{n: row.get(n) for n in names} for row in rows]  # executemany needs this
+        return [int(i) for i in connection.execute(statement, uniform).scalars()], None
     before = connection.exec_driver_sql("SELECT max(id) FROM observations").scalar() or 0
     sql = f"INSERT INTO observations ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
-    for name in names:  # the rows are the upsert's own copies: convert in place
-        convert = _TO_SQLITE[name]
-        if convert is not None:
-            for row in rows:
-                row[name] = convert(row[name])
-    values = [*map(itemgetter(*names), rows)] if len(names) > 1 else [(r[names[0]],) for r in rows]
-    connection.exec_driver_sql(sql, values)
+    connection.exec_driver_sql(
+        sql, list(zip(*(_sqlite_column(n, rows) for n in names), strict=True))
+    )
     after = connection.exec_driver_sql("SELECT max(id) FROM observations").scalar() or 0
     if after - before == len(rows):
         # One writer inside BEGIN IMMEDIATE: SQLite gave the rows max(id)+1, +2, ...
@@ -168,7 +190,7 @@ def _copy_rows(connection: Any, names: list[str], rows: list[dict[str, Any]]) ->
             for row in rows:
                 copy.write_row(
                     [
-                        Jsonb(row[n]) if j and row[n] is not None else row[n]
+                        Jsonb(row.get(n)) if j and row.get(n) is not None else row.get(n)
                         for n, j in zip(names, wrap, strict=True)
                     ]
                 )
@@ -212,15 +234,12 @@ def upsert_batch(
     ids = {p: int(r["id"]) for p, r in old.items()}
     inserted: tuple[int, int] | None = None
     if fresh:
-        keys = set().union(*(r.keys() for r in fresh))
         for row in fresh:
             row.setdefault("mission_id", "unknown")
             row.setdefault("processing_status", "raw")
             row.setdefault("first_seen", now)
             row["last_updated"] = now
             row.setdefault("missing", False)
-            for key in keys:  # executemany needs every row to name the same columns
-                row.setdefault(key, None)
         new_ids, inserted = insert_rows(connection, fresh)
         for row, new_id in zip(fresh, new_ids, strict=True):
             ids[row["file_path"]] = new_id
