@@ -174,8 +174,8 @@ def _link_chains(url: str) -> None:
 
     from zarrlake.catalog import Catalog
     from zarrlake.catalog.engine import write_transaction
-    from zarrlake.catalog.repository import utcnow
     from zarrlake.catalog.schema import dataset_relationships
+    from zarrlake.catalog.values import utcnow
 
     now = utcnow()
     rows = []

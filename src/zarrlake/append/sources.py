@@ -18,7 +18,6 @@ its file is closed before the target changes.
 from __future__ import annotations
 
 import contextlib
-import importlib
 import os
 import time
 from collections.abc import Callable, Iterator
@@ -28,6 +27,7 @@ from typing import Any
 
 import xarray as xr
 
+from zarrlake._deps import import_callable
 from zarrlake.append.config import AppendConfig, SlicePollingConfig
 from zarrlake.errors import InvalidInputError, NotFoundError, ZarrlakeError
 from zarrlake.storage.files import open_file_dataset
@@ -47,20 +47,7 @@ def resolve_slice_source(source: str | Callable[..., Any] | None) -> Callable[..
     """
     if source is None or callable(source):
         return source
-    module_name, sep, attribute = source.partition(":")
-    if not sep:
-        module_name, _, attribute = source.rpartition(".")
-    try:
-        target = getattr(importlib.import_module(module_name), attribute)
-    except (ImportError, AttributeError, ValueError) as exc:
-        raise InvalidInputError(
-            f"slice_source {source!r} cannot be imported: {exc}",
-            subject="slice_source",
-            hint="write it as 'package.module:function'",
-        ) from exc
-    if not callable(target):
-        raise InvalidInputError(f"slice_source {source!r} is not callable", subject="slice_source")
-    return target  # type: ignore[no-any-return]
+    return import_callable(source, what="slice_source", subject="slice_source")
 
 
 def _is_zarr(path: str) -> bool:

@@ -290,12 +290,7 @@ class StorageBackend(ABC):
         IsDirectoryError
             When it is a directory (an ``IsADirectoryError``).
         """
-        kind = self._kind(path)
-        if kind == "missing":
-            raise not_found_error(path)
-        if kind == "directory":
-            raise is_directory_error(path)
-        return True
+        return self._expect(path, "file")
 
     def is_dir(self, path: PathLike) -> bool:
         """Return True when ``path`` is a directory (links followed).
@@ -307,11 +302,14 @@ class StorageBackend(ABC):
         NotDirectoryError
             When it is a file (a ``NotADirectoryError``).
         """
+        return self._expect(path, "directory")
+
+    def _expect(self, path: PathLike, wanted: str) -> bool:
         kind = self._kind(path)
         if kind == "missing":
             raise not_found_error(path)
-        if kind == "file":
-            raise not_directory_error(path)
+        if kind != wanted:
+            raise is_directory_error(path) if kind == "directory" else not_directory_error(path)
         return True
 
     @abstractmethod

@@ -21,11 +21,12 @@ from sqlalchemy import insert, select
 from zarrlake.catalog import schema as s
 from zarrlake.catalog.engine import read_connection, write_transaction
 from zarrlake.catalog.extractors import ExtractionConfig, extract_source, supported_suffixes
-from zarrlake.catalog.filters import compile_filter, compile_pipeline, pipeline_rows
-from zarrlake.catalog.ingest import ingest
-from zarrlake.catalog.repository import Catalog, utcnow
+from zarrlake.catalog.filters import column_for, compile_filter, compile_pipeline, pipeline_rows
+from zarrlake.catalog.ingest import ingest, ingest_sources
+from zarrlake.catalog.repository import Catalog
 from zarrlake.catalog.scan import local_source
 from zarrlake.catalog.search import related
+from zarrlake.catalog.values import utcnow
 from zarrlake.catalog.watch import CatalogWatcher, watch
 from zarrlake.errors import InvalidInputError
 
@@ -121,7 +122,10 @@ class CatalogClient:
         """
         target = _table(table)
         statement = select(target).where(compile_filter(target, filter))
-        order = [(target.c[f].desc() if d == -1 else target.c[f].asc()) for f, d in (sort or [])]
+        order = [
+            column_for(target, f).desc() if d == -1 else column_for(target, f).asc()
+            for f, d in (sort or [])
+        ]
         statement = statement.order_by(*order, target.c.id)
         if limit is not None:
             statement = statement.limit(int(limit))
@@ -204,11 +208,12 @@ class CatalogIngestManager:
 
     def ingest_single_file(self, file_path: str | os.PathLike[str]) -> bool:
         """Ingest one file; return whether it was read (a failure is still recorded)."""
-        records = self.extractor.extract_records(file_path)
-        for record in records:
-            record.pop("modified_time", None)
-        self.client.catalog.upsert_observations(records, actor="ingest")
-        return not records[0].get("extraction_error")
+        path = os.path.abspath(os.fspath(file_path))
+        source = local_source(path)
+        if source is None:
+            raise FileNotFoundError(path)
+        summary = ingest_sources(self.client.catalog, [source], self.extractor.config)
+        return summary.failed == 0
 
     def watch_directory(
         self, directory_path: str | os.PathLike[str], **options: Any

@@ -17,8 +17,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from zarrlake.catalog.extractors import ExtractionConfig, Source, extract_source
-from zarrlake.catalog.repository import Catalog, KnownSource, utcnow
+from zarrlake.catalog.repository import Catalog, KnownSource
 from zarrlake.catalog.scan import scan
+from zarrlake.catalog.values import utcnow
 from zarrlake.errors import InvalidInputError
 
 UPSERT_BATCH = 1000
@@ -200,7 +201,7 @@ def ingest(
     back: list[str] = []
     for source in sources:
         entry = known.get(source.path)
-        if entry is not None and not force and _unchanged(entry, source):
+        if entry is not None and not force and entry.unchanged(source.size, source.mtime_ns):
             if entry.error is not None:  # still the file that could not be read
                 summary.failed += 1
                 summary.failures.append((source.path, f"unchanged since: {entry.error}"))
@@ -213,7 +214,7 @@ def ingest(
         else:
             to_read.append(source)
     summary.restored = catalog.mark_missing(back, missing=False)
-    _write(catalog, to_read, known, summary, config, jobs, progress, len(sources))
+    write_extracted(catalog, to_read, known, summary, config, jobs, progress, len(sources))
     seen_paths = {s.path for s in sources}
     vanished = [
         path
@@ -227,17 +228,13 @@ def ingest(
     return summary
 
 
-def _unchanged(entry: KnownSource, source: Source) -> bool:
-    return entry.size == source.size and entry.mtime_ns == source.mtime_ns
-
-
 def _within(path: str, prefix: str, recursive: bool) -> bool:
     if not path.startswith(prefix):
         return False
     return recursive or "/" not in path[len(prefix) :].rstrip("/")
 
 
-def _write(
+def write_extracted(
     catalog: Catalog,
     sources: list[Source],
     known: dict[str, KnownSource],
@@ -247,6 +244,10 @@ def _write(
     progress: ProgressCallback | None,
     total: int,
 ) -> None:
+    """Extract ``sources`` and upsert their records in batches, counting into ``summary``.
+
+    Rows an observation list (a known source) no longer has are marked missing.
+    """
     batch: list[dict[str, Any]] = []
     gone: list[str] = []
     done = summary.unchanged + summary.failed
@@ -309,7 +310,7 @@ def ingest_sources(
     """Extract and upsert the given sources (no scan, no missing detection; for watchers)."""
     listed = list(sources)
     summary = IngestSummary(seen=len(listed))
-    _write(
+    write_extracted(
         catalog,
         listed,
         catalog.known_sources(paths=[s.path for s in listed]),

@@ -17,7 +17,7 @@ import os
 import shutil
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -86,9 +86,7 @@ def iter_matches(catalog: Catalog, query: SearchQuery) -> Iterator[dict[str, Any
     """Yield every observation matching ``query`` (all pages)."""
     cursor = None
     while True:
-        page = search(
-            catalog, SearchQuery(**{**query.__dict__, "cursor": cursor, "limit": MAX_PAGE_SIZE})
-        )
+        page = search(catalog, replace(query, cursor=cursor, limit=MAX_PAGE_SIZE))
         yield from page.items
         if page.next_cursor is None:
             return

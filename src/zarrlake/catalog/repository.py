@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import and_, delete, insert, inspect, select, text, update
+from sqlalchemy import and_, delete, func, insert, inspect, select, text, update
 
 from zarrlake.catalog import schema as s
 from zarrlake.catalog.engine import (
@@ -30,7 +30,7 @@ from zarrlake.catalog.summary import (
     rebuild_summaries,
     summary_row,
 )
-from zarrlake.catalog.values import absolute_path, normalize_observation, to_utc_naive, utcnow
+from zarrlake.catalog.values import absolute_path, normalize_observation, utcnow
 from zarrlake.catalog.writes import LOOKUP_BATCH, UpsertResult, _event, lookup_paths, upsert_batch
 from zarrlake.errors import CatalogSchemaError, InvalidInputError, NotFoundError
 
@@ -65,6 +65,10 @@ class KnownSource:
     def failed(self) -> bool:
         """Whether the last extraction failed."""
         return self.error is not None
+
+    def unchanged(self, size: int | None, mtime_ns: int | None) -> bool:
+        """Return whether the file still has the size and mtime it had when read."""
+        return (self.size, self.mtime_ns) == (size, mtime_ns)
 
 
 class Catalog(LinksMixin):
@@ -283,11 +287,6 @@ class Catalog(LinksMixin):
                 connection.exec_driver_sql("ANALYZE observations, dataset_relationships")
             connection.commit()
 
-    def _rows_by_path(
-        self, connection: Any, paths: Sequence[str], columns: Sequence[str]
-    ) -> dict[str, dict[str, Any]]:
-        return lookup_paths(connection, paths, columns)
-
     def get(self, key: int | str) -> dict[str, Any]:
         """Return one observation by id or by file path.
 
@@ -435,7 +434,7 @@ class Catalog(LinksMixin):
         now = utcnow()
         changed = 0
         with write_transaction(self.engine) as connection:
-            old = self._rows_by_path(connection, paths, SUMMARY_COLUMNS)
+            old = lookup_paths(connection, paths, SUMMARY_COLUMNS)
             targets = [r for r in old.values() if bool(r["missing"]) != missing]
             for start in range(0, len(targets), LOOKUP_BATCH):
                 part = [r["id"] for r in targets[start : start + LOOKUP_BATCH]]
@@ -471,7 +470,7 @@ class Catalog(LinksMixin):
         """
         now = utcnow()
         with write_transaction(self.engine) as connection:
-            found = self._rows_by_path(connection, [old_path, new_path], SUMMARY_COLUMNS)
+            found = lookup_paths(connection, [old_path, new_path], SUMMARY_COLUMNS)
             if old_path not in found:
                 return None
             if new_path in found:
@@ -516,8 +515,6 @@ class Catalog(LinksMixin):
 
     def max_span_seconds(self, mission_id: str | None = None, connection: Any = None) -> float:
         """Return the longest observation span (seconds) of a mission, or of all."""
-        from sqlalchemy import func
-
         table = s.mission_summaries
         query = select(func.max(table.c.max_span_seconds))
         if mission_id is not None:
@@ -557,4 +554,4 @@ def index_names(connection: Any, table: str) -> set[str]:
     return {row[0] for row in connection.execute(text(query), {"t": table})}
 
 
-__all__ = ["Catalog", "KnownSource", "UpsertResult", "to_utc_naive", "utcnow"]
+__all__ = ["Catalog", "KnownSource", "UpsertResult"]

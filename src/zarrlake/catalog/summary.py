@@ -139,14 +139,22 @@ def apply_summary_changes(
             _recompute_bounds(connection, mission)
 
 
-def _add_inserted(connection: Any, deltas: dict[str, _Delta], first: int, last: int) -> None:
+_OBSERVATION_END = func.coalesce(
+    observations.c.observation_end, observations.c.observation_timestamp
+)
+
+
+def _aggregates(*extra: Any) -> Any:
+    """Return the per-mission SELECT every summary is made of (plus ``extra`` columns).
+
+    Columns: mission, count, bytes, quality sum, quality count, calibrated count, first
+    start, last end; calibrated is compared as :func:`is_calibrated` does (trimmed, any case).
+    """
     obs = observations.c
     calibrated = func.upper(func.trim(func.coalesce(obs.calibration_status, ""))).in_(
         sorted(CALIBRATED_VALUES)
     )
-    end = func.coalesce(obs.observation_end, obs.observation_timestamp)
-    span = (func.julianday(end) - func.julianday(obs.observation_timestamp)) * 86400.0
-    query = (
+    return (
         select(
             obs.mission_id,
             func.count(),
@@ -155,12 +163,19 @@ def _add_inserted(connection: Any, deltas: dict[str, _Delta], first: int, last: 
             func.count(obs.data_quality_score),
             func.sum(case((calibrated, 1), else_=0)),
             func.min(obs.observation_timestamp),
-            func.max(end),
-            func.max(span),
+            func.max(_OBSERVATION_END),
+            *extra,
         )
-        .where(obs.id.between(first, last), obs.missing.is_(False))
+        .where(obs.missing.is_(False))
         .group_by(obs.mission_id)
     )
+
+
+def _add_inserted(connection: Any, deltas: dict[str, _Delta], first: int, last: int) -> None:
+    obs = observations.c
+    # SQLite only (consecutive ids are an SQLite bulk insert's): julianday is its function.
+    span = (func.julianday(_OBSERVATION_END) - func.julianday(obs.observation_timestamp)) * 86400.0
+    query = _aggregates(func.max(span)).where(obs.id.between(first, last))
     for mission, n, size, qsum, qcount, cal, start, stop, longest in connection.execute(query):
         delta = deltas[str(mission)]
         delta.count += n
@@ -260,25 +275,7 @@ def rebuild_summaries(connection: Any) -> None:
     from sqlalchemy import delete, insert
 
     obs = observations.c
-    calibrated = func.upper(func.coalesce(obs.calibration_status, "")).in_(
-        sorted(CALIBRATED_VALUES)
-    )
-    end = func.coalesce(obs.observation_end, obs.observation_timestamp)
-    query = (
-        select(
-            obs.mission_id,
-            func.count(),
-            func.coalesce(func.sum(obs.file_size), 0),
-            func.coalesce(func.sum(obs.data_quality_score), 0.0),
-            func.count(obs.data_quality_score),
-            func.sum(case((calibrated, 1), else_=0)),
-            func.min(obs.observation_timestamp),
-            func.max(end),
-        )
-        .where(obs.missing.is_(False))
-        .group_by(obs.mission_id)
-    )
-    rows = connection.execute(query).all()
+    rows = connection.execute(_aggregates()).all()
     spans: dict[str, float] = {}
     for mission, start, stop in connection.execute(
         select(obs.mission_id, obs.observation_timestamp, obs.observation_end).where(

@@ -6,9 +6,10 @@ import time
 from typing import Any
 
 from zarrlake.catalog.extractors import ExtractionConfig, Source
-from zarrlake.catalog.ingest import IngestSummary, ProgressCallback, _write, record_run
-from zarrlake.catalog.repository import Catalog, utcnow
+from zarrlake.catalog.ingest import IngestSummary, ProgressCallback, record_run, write_extracted
+from zarrlake.catalog.repository import Catalog
 from zarrlake.catalog.scan import stat_source
+from zarrlake.catalog.values import utcnow
 
 
 def validate_catalog(
@@ -65,7 +66,7 @@ def validate_catalog(
         else:
             if entry.missing:
                 back.extend(entry.paths)
-            changed = (current.size, current.mtime_ns) != (entry.size, entry.mtime_ns)
+            changed = not entry.unchanged(current.size, current.mtime_ns)
             if changed or (reextract_incomplete and (entry.failed or entry.incomplete)):
                 redo.append(current)
             else:
@@ -76,7 +77,9 @@ def validate_catalog(
     summary.missing = catalog.mark_missing(gone)
     summary.restored = catalog.mark_missing(back, missing=False)
     catalog.touch_verified(verified)
-    _write(catalog, redo, known, summary, config or ExtractionConfig(), jobs, None, len(redo))
+    write_extracted(
+        catalog, redo, known, summary, config or ExtractionConfig(), jobs, None, len(redo)
+    )
     catalog.touch_verified([p for s in redo for p in known[s.path].paths])
     summary.seconds = time.perf_counter() - clock
     summary.run_id = record_run(catalog, "validate", prefix, started, summary)

@@ -20,8 +20,9 @@ from typing import Any
 from zarrlake._deps import require_dependency
 from zarrlake.catalog.extractors import ExtractionConfig, Source
 from zarrlake.catalog.ingest import IngestSummary, ingest, ingest_sources, record_run
-from zarrlake.catalog.repository import Catalog, utcnow
+from zarrlake.catalog.repository import Catalog, KnownSource
 from zarrlake.catalog.scan import archive_root, is_catalogued_name, local_source
+from zarrlake.catalog.values import utcnow
 from zarrlake.errors import PathNotFoundError
 
 log = logging.getLogger(__name__)
@@ -161,10 +162,7 @@ class CatalogWatcher:
 
     def note_moved(self, source: str, destination: str) -> None:
         """Move records along with their files (ids and lineage kept)."""
-        known = self.catalog.known_sources(source)
-        for old, entry in known.items():
-            if old != source and not old.startswith(source + "/"):
-                continue
+        for old, entry in self._sources_at(source).items():
             new_source = destination + old[len(source) :]
             for path in entry.paths:
                 new_path = destination + path[len(source) :] if path.startswith(source) else path
@@ -221,8 +219,10 @@ class CatalogWatcher:
             self.catalog.known_sources(paths=[s.path for s in sources])
         )
         for source in sources:
+            if source.path not in fresh:
+                continue  # already catalogued: a change, not a move
             match = gone.pop((source.size, source.mtime_ns), None)
-            if source.path in fresh and match is not None:
+            if match is not None:
                 old_path, _entry = match
                 self.catalog.rename(old_path, source.path, source_path=source.path)
                 with self._lock:
@@ -236,16 +236,18 @@ class CatalogWatcher:
             if os.path.exists(path):  # it came back before we acted
                 self.note_changed(path)
             else:
-                known = self.catalog.known_sources(path)
-                paths = [
-                    p
-                    for source, entry in known.items()
-                    if source == path or source.startswith(path + "/")
-                    for p in entry.paths
-                ]
+                paths = [p for entry in self._sources_at(path).values() for p in entry.paths]
                 self.summary.missing += self.catalog.mark_missing(paths)
             with self._lock:
                 self._deleted.pop(path, None)
+
+    def _sources_at(self, path: str) -> dict[str, KnownSource]:
+        """Return the catalogued sources that are ``path`` or lie inside it (a folder)."""
+        return {
+            source: entry
+            for source, entry in self.catalog.known_sources(path).items()
+            if source == path or source.startswith(path + "/")
+        }
 
     def _settled(self, *, force: bool) -> list[str]:
         now = time.monotonic()

@@ -112,6 +112,19 @@ def emit(
         console.print(table)
 
 
+def _json_object(text: str | None, option: str) -> dict[str, Any] | None:
+    """Parse an option's JSON object (``None`` when not given)."""
+    if not text:
+        return None
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        raise InvalidInputError(f"{option} is not valid JSON: {exc}", subject=option) from exc
+    if not isinstance(value, dict):
+        raise InvalidInputError(f"{option} must be a JSON object", subject=option)
+    return value
+
+
 def _json_default(value: Any) -> Any:
     return value.isoformat() if isinstance(value, datetime) else str(value)
 
@@ -128,8 +141,9 @@ def init_command(
     from zarrlake.catalog import Catalog
 
     keys = dict(_promoted(p) for p in promote or [])
-    with Catalog(catalog, promoted_keys=keys) as db:
-        db.init()
+    with Catalog(catalog, promoted_keys=keys) as db:  # a new catalog is initialised here
+        if keys:
+            db.init()  # an existing one gets the promoted indexes it lacks
         console.print(f"catalog ready: {escape(db.display_url)} (schema {db.schema_version()})")
 
 
@@ -144,12 +158,10 @@ def upgrade_command(catalog: CatalogOpt = None) -> None:
     from zarrlake.catalog import Catalog
     from zarrlake.catalog.schema import SCHEMA_VERSION
 
-    db = Catalog(catalog, check_schema=False)
-    steps = db.upgrade()
-    for step in steps:
-        console.print(f"  {escape(step)}")
-    console.print(f"catalog {escape(db.display_url)} is at schema {SCHEMA_VERSION}")
-    db.close()
+    with Catalog(catalog, check_schema=False) as db:
+        for step in db.upgrade():
+            console.print(f"  {escape(step)}")
+        console.print(f"catalog {escape(db.display_url)} is at schema {SCHEMA_VERSION}")
 
 
 def _ticker(bar: Any, task: Any) -> Any:
@@ -298,12 +310,7 @@ def search_command(
     """Find observations; prints the next-page cursor when there are more."""
     from zarrlake.catalog.search import SearchQuery, search
 
-    filters = None
-    if where:
-        try:
-            filters = json.loads(where)
-        except ValueError as exc:
-            raise InvalidInputError(f"--where is not valid JSON: {exc}", subject="--where") from exc
+    filters = _json_object(where, "--where")
     query = SearchQuery(
         mission_id=mission,
         satellite_name=facility,
@@ -438,14 +445,7 @@ def link_command(
     meta: Annotated[str | None, typer.Option("--meta", help="Metadata (JSON object).")] = None,
 ) -> None:
     """Record that CHILD derives from (or otherwise relates to) PARENT."""
-    metadata = None
-    if meta:
-        try:
-            metadata = json.loads(meta)
-        except ValueError as exc:
-            raise InvalidInputError(f"--meta is not valid JSON: {exc}", subject="--meta") from exc
-        if not isinstance(metadata, dict):
-            raise InvalidInputError("--meta must be a JSON object", subject="--meta")
+    metadata = _json_object(meta, "--meta")
     with _open(catalog, create=False) as db:
         link_id = db.link(parent, child, kind, metadata)
     console.print(f"linked {escape(parent)} -> {escape(child)} ({escape(kind)}, link {link_id})")

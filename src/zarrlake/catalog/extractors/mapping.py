@@ -15,13 +15,13 @@ Missions can add their own candidates, required fields and quality function in Y
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from zarrlake._deps import import_callable
 from zarrlake.catalog.values import CALIBRATED_VALUES, jsonable, to_utc_naive
 from zarrlake.errors import InvalidInputError
 
@@ -194,18 +194,7 @@ def load_function(spec: str) -> QualityFunction:
     InvalidInputError
         When the module or function cannot be found.
     """
-    module_name, _, attr = spec.partition(":")
-    try:
-        function = getattr(importlib.import_module(module_name), attr)
-    except (ImportError, AttributeError, ValueError) as exc:
-        raise InvalidInputError(
-            f"quality function {spec!r} cannot be imported: {exc}",
-            subject=spec,
-            hint="write it as package.module:function",
-        ) from exc
-    if not callable(function):
-        raise InvalidInputError(f"quality function {spec!r} is not callable", subject=spec)
-    return function  # type: ignore[no-any-return]
+    return import_callable(spec, what="quality function", subject=spec)
 
 
 def map_attributes(
