@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from sqlalchemy import select
 
-from zarrlake.catalog import Catalog
+from zarrlake.catalog import Catalog, search
 from zarrlake.catalog.engine import read_connection, write_transaction
 from zarrlake.catalog.repository import index_names
 from zarrlake.catalog.schema import mission_summaries, observations
@@ -180,3 +180,61 @@ def test_promoted_keys_get_an_index_and_are_searchable(catalog_url: str) -> None
     # The promoted indexes belong to that catalog, not to the shared table definition.
     assert not any(str(ix.name).startswith("ix_ms_") for ix in observations.indexes)
     Catalog(catalog_url, promoted_keys={"EXPTIME": "number"}).close()  # reopening is fine
+
+
+def test_bulk_loading_rebuilds_indexes_and_summaries_once(catalog_url: str, tmp_path) -> None:
+    records = [obs(i, observation_end=T0 + timedelta(hours=i, minutes=i)) for i in range(300)]
+    with Catalog(catalog_url) as db:
+        expected_indexes = index_names_of(db)
+        with db.bulk_loading():
+            db.upsert_observations(records[:200])
+            db.upsert_observations([*records[200:], obs(7, mission_id="M9", file_size=1)])
+            assert db.summary() == []  # summaries wait for the end of the block
+            assert index_names_of(db) < expected_indexes
+            assert len(search(db, mission_id="M9").items) == 1  # slower, still correct
+        assert index_names_of(db) == expected_indexes
+        bulk = stored_summaries(db)
+        assert bulk == recomputed_summaries(db)
+    with Catalog(f"sqlite:///{tmp_path / 'plain.db'}") as plain:
+        plain.upsert_observations(records[:200])
+        plain.upsert_observations([*records[200:], obs(7, mission_id="M9", file_size=1)])
+        assert stored_summaries(plain) == bulk
+
+
+def test_bulk_loading_restores_indexes_when_the_load_fails(catalog: Catalog) -> None:
+    expected = index_names_of(catalog)
+    with pytest.raises(InvalidInputError), catalog.bulk_loading():
+        catalog.upsert_observations([obs(i) for i in range(10)])
+        catalog.upsert_observations([obs(11, data_quality_score=7)])
+    assert index_names_of(catalog) == expected
+    assert [s["observations"] for s in catalog.summary()] == [4, 3, 3]
+
+
+def index_names_of(db: Catalog) -> set[str]:
+    with read_connection(db.engine) as connection:
+        return set(index_names(connection, "observations"))
+
+
+@pytest.mark.parametrize("bulk", [False, True], ids=["upsert", "bulk"])
+def test_json_values_are_stored_or_refused_by_name(catalog: Catalog, bulk: bool) -> None:
+    import numpy as np
+
+    def load(records: list[dict]) -> None:
+        if bulk:
+            with catalog.bulk_loading():
+                catalog.upsert_observations(records)
+        else:
+            catalog.upsert_observations(records)
+
+    odd = {"EXPTIME": np.float32(2.5), "NAXIS": np.int64(2), "BAD": float("nan"), 3: "three"}
+    load([obs(1, mission_specific=odd)])
+    assert catalog.get("/data/f0001.fits")["mission_specific"] == {
+        "EXPTIME": 2.5,
+        "NAXIS": 2,
+        "BAD": None,
+        "3": "three",
+    }
+    with pytest.raises(InvalidInputError, match=r"mission_specific of /data/f0002.fits.*set"):
+        load([obs(2), obs(3, file_path="/data/f0002.fits", mission_specific={"x": {1, 2}})])
+    with pytest.raises(NotFoundError):
+        catalog.get("/data/f0002.fits")

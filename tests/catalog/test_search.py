@@ -157,3 +157,28 @@ def test_summary_per_mission(catalog: Catalog) -> None:
     assert m0["observations"] == 4 and m0["total_bytes"] == sum(1000 + i for i in (0, 3, 6, 9))
     assert m0["calibrated"] == 1  # of i = 0, 3, 6, 9 only 0 is a multiple of 4
     assert m0["time_min"] == T0 and m0["time_max"] == datetime(2026, 1, 1, 9)
+
+
+@pytest.mark.parametrize("bulk", [False, True], ids=["incremental", "bulk"])
+def test_time_overlap_finds_a_long_span_at_its_exact_end(catalog: Catalog, bulk: bool) -> None:
+    """The longest span bounds the OVERLAP query; it must not fall short, not even by
+    the microseconds of a span the database computed in floating point, and rows
+    already marked missing count when a search includes them."""
+    end = T0 + timedelta(days=3, seconds=7)
+    records = [
+        obs(1, observation_timestamp=T0, observation_end=T0 + timedelta(seconds=60)),
+        obs(2, observation_timestamp=T0, observation_end=end, missing=True),
+        *(obs(i) for i in range(3, 40)),
+    ]
+    if bulk:
+        with catalog.bulk_loading():
+            catalog.upsert_observations(records)
+    else:
+        catalog.upsert_observations(records)
+    at_end = T0 + timedelta(seconds=60)
+    window = [r["file_path"] for r in all_pages(catalog, start=at_end, end=at_end, mission_id="M1")]
+    assert "/data/f0001.fits" in window
+    late = T0 + timedelta(days=3)
+    hidden = [r["file_path"] for r in all_pages(catalog, start=late, end=late)]
+    shown = [r["file_path"] for r in all_pages(catalog, start=late, end=late, include_missing=True)]
+    assert "/data/f0002.fits" not in hidden and "/data/f0002.fits" in shown

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -138,7 +139,9 @@ def search_conditions(
     if end is not None:
         parts.append(obs.observation_timestamp <= end)
     if start is not None:
-        span = catalog.max_span_seconds(q.mission_id, connection)
+        # Whole seconds, rounded up: a span the database computed in floating point may
+        # fall a few microseconds short, and any wider bound is still correct.
+        span = math.ceil(catalog.max_span_seconds(q.mission_id, connection) + 1e-3)
         parts.append(obs.observation_timestamp >= start - timedelta(seconds=span))
         parts.append(func.coalesce(obs.observation_end, obs.observation_timestamp) >= start)
     if q.text:

@@ -48,6 +48,10 @@ class _Delta:
 
 
 def _add(delta: _Delta, row: Mapping[str, Any], sign: int) -> None:
+    start = row.get("observation_timestamp")
+    end = row.get("observation_end") or start
+    if sign > 0 and start is not None and end is not None:
+        delta.max_span = max(delta.max_span, (end - start).total_seconds())
     if row.get("missing"):
         return
     delta.count += sign
@@ -58,15 +62,11 @@ def _add(delta: _Delta, row: Mapping[str, Any], sign: int) -> None:
         delta.quality_count += sign
     if is_calibrated(row.get("calibration_status")):
         delta.calibrated += sign
-    start = row.get("observation_timestamp")
-    end = row.get("observation_end") or start
     if sign > 0:
         if start is not None:
             delta.starts.append(start)
         if end is not None:
             delta.ends.append(end)
-        if start is not None and end is not None:
-            delta.max_span = max(delta.max_span, (end - start).total_seconds())
     elif start is not None:
         first = delta.removed_first
         delta.removed_first = start if first is None else min(first, start)
@@ -144,38 +144,48 @@ _OBSERVATION_END = func.coalesce(
 )
 
 
-def _aggregates(*extra: Any) -> Any:
-    """Return the per-mission SELECT every summary is made of (plus ``extra`` columns).
+def span_seconds(dialect: str) -> Any:
+    """Return an SQL expression for a row's span in seconds (NULL without an end)."""
+    obs = observations.c
+    if dialect == "postgresql":
+        return func.extract("epoch", obs.observation_end - obs.observation_timestamp)
+    return (func.julianday(obs.observation_end) - func.julianday(obs.observation_timestamp)) * (
+        86400.0
+    )
+
+
+def _aggregates(dialect: str) -> Any:
+    """Return the per-mission SELECT every summary is made of, in one scan.
 
     Columns: mission, count, bytes, quality sum, quality count, calibrated count, first
-    start, last end; calibrated is compared as :func:`is_calibrated` does (trimmed, any case).
+    start, last end — over the rows not marked missing — and the longest span over all
+    rows (searches that include missing rows bound their time range by it). Calibrated
+    is compared as :func:`is_calibrated` does (trimmed, any case).
     """
     obs = observations.c
+    present = obs.missing.is_(False)
     calibrated = func.upper(func.trim(func.coalesce(obs.calibration_status, ""))).in_(
         sorted(CALIBRATED_VALUES)
     )
-    return (
-        select(
-            obs.mission_id,
-            func.count(),
-            func.coalesce(func.sum(obs.file_size), 0),
-            func.coalesce(func.sum(obs.data_quality_score), 0.0),
-            func.count(obs.data_quality_score),
-            func.sum(case((calibrated, 1), else_=0)),
-            func.min(obs.observation_timestamp),
-            func.max(_OBSERVATION_END),
-            *extra,
-        )
-        .where(obs.missing.is_(False))
-        .group_by(obs.mission_id)
-    )
+
+    def kept(value: Any) -> Any:
+        return case((present, value))  # NULL otherwise, which aggregates skip
+
+    return select(
+        obs.mission_id,
+        func.count(kept(1)),
+        func.coalesce(func.sum(kept(obs.file_size)), 0),
+        func.coalesce(func.sum(kept(obs.data_quality_score)), 0.0),
+        func.count(kept(obs.data_quality_score)),
+        func.sum(case((and_(present, calibrated), 1), else_=0)),
+        func.min(kept(obs.observation_timestamp)),
+        func.max(kept(_OBSERVATION_END)),
+        func.max(span_seconds(dialect)),
+    ).group_by(obs.mission_id)
 
 
 def _add_inserted(connection: Any, deltas: dict[str, _Delta], first: int, last: int) -> None:
-    obs = observations.c
-    # SQLite only (consecutive ids are an SQLite bulk insert's): julianday is its function.
-    span = (func.julianday(_OBSERVATION_END) - func.julianday(obs.observation_timestamp)) * 86400.0
-    query = _aggregates(func.max(span)).where(obs.id.between(first, last))
+    query = _aggregates(connection.dialect.name).where(observations.c.id.between(first, last))
     for mission, n, size, qsum, qcount, cal, start, stop, longest in connection.execute(query):
         delta = deltas[str(mission)]
         delta.count += n
@@ -265,7 +275,7 @@ def _recompute_bounds(connection: Any, mission: str) -> None:
 
 
 def rebuild_summaries(connection: Any) -> None:
-    """Recompute every mission summary with one scan (``catalog upgrade`` and repairs).
+    """Recompute every mission summary with one scan (bulk loads, upgrades and repairs).
 
     Parameters
     ----------
@@ -274,16 +284,7 @@ def rebuild_summaries(connection: Any) -> None:
     """
     from sqlalchemy import delete, insert
 
-    obs = observations.c
-    rows = connection.execute(_aggregates()).all()
-    spans: dict[str, float] = {}
-    for mission, start, stop in connection.execute(
-        select(obs.mission_id, obs.observation_timestamp, obs.observation_end).where(
-            obs.observation_end.is_not(None)
-        )
-    ):
-        if start is not None:
-            spans[mission] = max(spans.get(mission, 0.0), (stop - start).total_seconds())
+    rows = connection.execute(_aggregates(connection.dialect.name)).all()
     connection.execute(delete(mission_summaries))
     if rows:
         connection.execute(
@@ -298,7 +299,7 @@ def rebuild_summaries(connection: Any) -> None:
                     "calibrated_count": int(r[5] or 0),
                     "time_min": r[6],
                     "time_max": r[7],
-                    "max_span_seconds": spans.get(r[0], 0.0),
+                    "max_span_seconds": float(r[8] or 0.0),
                 }
                 for r in rows
             ],

@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from typing import Any
 
+import orjson
+
 from zarrlake.catalog.schema import OBSERVATION_FIELDS, PROCESSING_STATUSES
 from zarrlake.errors import InvalidInputError
 
@@ -20,6 +22,7 @@ _ALIASES = {"modified_time": None, "_id": None}  # spec's file-info key; compat 
 _ALL_TIME_FIELDS = (*TIME_FIELDS, "last_verified")
 CALIBRATED_VALUES = frozenset({"COMPLETE", "CALIBRATED", "DONE", "YES", "TRUE"})
 """Calibration status values (compared case-insensitively) counted as calibrated."""
+_JSON_OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY
 
 
 def absolute_path(path: str) -> str:
@@ -200,6 +203,26 @@ def _integer(value: Any, field: str, path: str) -> int:
 def is_calibrated(status: str | None) -> bool:
     """Return whether a calibration status counts as calibrated in summaries."""
     return status is not None and status.strip().upper() in CALIBRATED_VALUES
+
+
+def dump_json(value: Any) -> str:
+    """Encode a JSON column's value (``mission_specific``, ``issues``) for the database.
+
+    NumPy values and non-text keys are accepted; NaN and infinities become ``null``
+    (SQLite's JSON functions reject them).
+
+    Raises
+    ------
+    InvalidInputError
+        For a value JSON cannot hold (a set, an arbitrary object).
+    """
+    try:
+        return orjson.dumps(value, option=_JSON_OPTIONS).decode()
+    except orjson.JSONEncodeError as exc:
+        raise InvalidInputError(
+            f"cannot store {type(value).__name__} value as JSON: {exc}",
+            hint="give numbers, text, booleans, lists and objects (see jsonable())",
+        ) from exc
 
 
 def jsonable(value: Any) -> Any:

@@ -10,15 +10,19 @@ several times the insert itself. PostgreSQL uses SQLAlchemy's batched
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Boolean, DateTime, insert, select, update
+from sqlalchemy.exc import StatementError
 
 from zarrlake.catalog import schema as s
 from zarrlake.catalog.summary import SUMMARY_COLUMNS, apply_summary_changes
+from zarrlake.catalog.values import dump_json
+from zarrlake.errors import InvalidInputError
 
 LOOKUP_BATCH = 500
 """Paths per ``IN (...)`` lookup: far below every database's parameter limit."""
@@ -51,16 +55,15 @@ def _sqlite_time(value: datetime | None) -> str | None:
     return None if value is None else value.isoformat(" ", "microseconds")
 
 
-def _sqlite_json(value: Any) -> str | None:
-    return None if value is None else json.dumps(value)
-
-
 def _sqlite_bool(value: Any) -> int | None:
     return None if value is None else int(bool(value))
 
 
+_JSON_COLUMNS = ("mission_specific", "issues")
+
+
 def _is_json(name: str) -> bool:
-    return name in ("mission_specific", "issues")
+    return name in _JSON_COLUMNS
 
 
 def _converter(name: str) -> Any:
@@ -68,7 +71,7 @@ def _converter(name: str) -> Any:
     if isinstance(kind, DateTime):
         return _sqlite_time
     if _is_json(name):
-        return _sqlite_json
+        return dump_json
     if isinstance(kind, Boolean):
         return _sqlite_bool
     return None
@@ -90,30 +93,58 @@ def _from_sqlite(name: str, value: Any) -> Any:
     return value
 
 
-def _sqlite_column(name: str, rows: list[dict[str, Any]]) -> list[Any]:
-    # Column by column, comprehensions without a call per value where possible: bulk loads
-    # spend most of their Python time here.
-    values = [row.get(name) for row in rows]
-    convert = _TO_SQLITE[name]
-    if convert is None:
-        return values
-    if convert is _sqlite_time:
-        texts: dict[int, str] = {}  # first_seen/last_updated: one shared object per batch
-        out: list[str | None] = []
-        for value in values:
-            if value is None:
-                out.append(None)
-                continue
-            key = id(value)
-            text = texts.get(key)
-            if text is None:
-                text = texts[key] = value.isoformat(" ", "microseconds")
-            out.append(text)
-        return out
-    if convert is _sqlite_json:
-        dumps = json.dumps
-        return [None if value is None else dumps(value) for value in values]
-    return [convert(value) for value in values]
+def _sqlite_values(names: list[str], rows: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+    """Return the rows as parameter tuples in SQLite storage format.
+
+    The rows' values are converted in place (they are this module's own copies): bulk
+    loads spend most of their Python time here, and a C-level ``itemgetter`` over
+    complete rows is several times cheaper than a ``dict.get`` per value.
+    """
+    for row in rows:
+        if len(row) != len(names):  # a key a row lacks is NULL
+            for name in names:
+                row.setdefault(name, None)
+    for name in names:
+        convert = _TO_SQLITE[name]
+        if convert is _sqlite_time:
+            texts: dict[int, str] = {}  # first_seen/last_updated: one shared object per batch
+            for row in rows:
+                value = row[name]
+                if value is not None:
+                    text = texts.get(id(value))
+                    if text is None:
+                        text = texts[id(value)] = value.isoformat(" ", "microseconds")
+                    row[name] = text
+        elif convert is not None:
+            row = {}
+            try:
+                for row in rows:
+                    if row[name] is not None:
+                        row[name] = convert(row[name])
+            except InvalidInputError as exc:
+                raise _naming(exc, row, name) from exc
+    if len(names) == 1:
+        return [(row[names[0]],) for row in rows]
+    return list(map(itemgetter(*names), rows))
+
+
+def _naming(
+    error: InvalidInputError, row: Mapping[str, Any], field: str | None = None
+) -> InvalidInputError:
+    """Return ``error`` (a value that cannot be stored) naming the record and field."""
+    if field is None:  # COPY and UPDATE encode all JSON columns at once: find the culprit
+        field = next((n for n in _JSON_COLUMNS if not _encodes(row.get(n))), "a JSON field")
+    return InvalidInputError(
+        f"{field} of {row.get('file_path')}: {error.message}", subject=field, hint=error.hint
+    )
+
+
+def _encodes(value: Any) -> bool:
+    try:
+        dump_json(value)
+    except InvalidInputError:
+        return False
+    return True
 
 
 def lookup_paths(
@@ -167,9 +198,7 @@ def insert_rows(
         return [int(i) for i in connection.execute(statement, uniform).scalars()], None
     before = connection.exec_driver_sql("SELECT max(id) FROM observations").scalar() or 0
     sql = f"INSERT INTO observations ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
-    connection.exec_driver_sql(
-        sql, list(zip(*(_sqlite_column(n, rows) for n in names), strict=True))
-    )
+    connection.exec_driver_sql(sql, _sqlite_values(names, rows))
     after = connection.exec_driver_sql("SELECT max(id) FROM observations").scalar() or 0
     if after - before == len(rows):
         # One writer inside BEGIN IMMEDIATE: SQLite gave the rows max(id)+1, +2, ...
@@ -187,13 +216,19 @@ def _copy_rows(connection: Any, names: list[str], rows: list[dict[str, Any]]) ->
     driver = connection.connection.driver_connection
     with driver.cursor() as cursor:
         with cursor.copy(f"COPY observations ({', '.join(names)}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(
-                    [
-                        Jsonb(row.get(n)) if j and row.get(n) is not None else row.get(n)
-                        for n, j in zip(names, wrap, strict=True)
-                    ]
-                )
+            row: dict[str, Any] = {}
+            try:
+                for row in rows:
+                    copy.write_row(
+                        [
+                            Jsonb(row.get(n), dumps=dump_json)
+                            if j and row.get(n) is not None
+                            else row.get(n)
+                            for n, j in zip(names, wrap, strict=True)
+                        ]
+                    )
+            except InvalidInputError as exc:
+                raise _naming(exc, row) from exc
         cursor.execute("SET LOCAL enable_seqscan = off")  # see lookup_paths
         cursor.execute(
             "SELECT file_path, id FROM observations WHERE file_path = ANY(%s)",
@@ -223,8 +258,13 @@ def upsert_batch(
     now: datetime,
     actor: str | None,
     result: UpsertResult,
+    *,
+    summaries: bool = True,
 ) -> None:
-    """Insert or update one batch of normalised rows by ``file_path`` (see ``Catalog``)."""
+    """Insert or update one batch of normalised rows by ``file_path`` (see ``Catalog``).
+
+    ``summaries=False`` leaves the mission summaries to a later rebuild (bulk loads).
+    """
     by_path: dict[str, dict[str, Any]] = {}
     for row in rows:
         by_path[row["file_path"]] = row  # the last record for a path wins
@@ -249,9 +289,14 @@ def upsert_batch(
         row["last_updated"] = now
         row.setdefault("missing", False)
         row.pop("first_seen", None)
-        connection.execute(
-            update(s.observations).where(s.observations.c.id == before["id"]).values(**row)
-        )
+        try:
+            connection.execute(
+                update(s.observations).where(s.observations.c.id == before["id"]).values(**row)
+            )
+        except StatementError as exc:  # SQLAlchemy wraps what its JSON serializer raised
+            if isinstance(exc.orig, InvalidInputError):
+                raise _naming(exc.orig, row) from exc
+            raise
         status = row.get("processing_status", before["processing_status"])
         if status != before["processing_status"]:
             events.append(
@@ -261,15 +306,16 @@ def upsert_batch(
             )
     if events:
         connection.execute(insert(s.status_events), events)
-    merged = [{**old[r["file_path"]], **r} for r in known]
-    if inserted is not None:
-        apply_summary_changes(connection, old.values(), merged, inserted)
-    elif fresh and connection.dialect.name == "sqlite":
-        # The rows hold SQLite storage values now; read them back typed.
-        typed = lookup_paths(connection, [r["file_path"] for r in fresh], SUMMARY_COLUMNS)
-        apply_summary_changes(connection, old.values(), [*typed.values(), *merged])
-    else:
-        apply_summary_changes(connection, old.values(), [*fresh, *merged])
+    if summaries:
+        merged = [{**old[r["file_path"]], **r} for r in known]
+        if inserted is not None:
+            apply_summary_changes(connection, old.values(), merged, inserted)
+        elif fresh and connection.dialect.name == "sqlite":
+            # The rows hold SQLite storage values now; read them back typed.
+            typed = lookup_paths(connection, [r["file_path"] for r in fresh], SUMMARY_COLUMNS)
+            apply_summary_changes(connection, old.values(), [*typed.values(), *merged])
+        else:
+            apply_summary_changes(connection, old.values(), [*fresh, *merged])
     result.ids.extend(ids[row["file_path"]] for row in rows)
     result.new += len(fresh)
     result.updated += len(known)
