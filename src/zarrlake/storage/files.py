@@ -87,6 +87,25 @@ def open_file_dataset(
         yield ds
 
 
+_HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+
+
+def _local_engine(path: str) -> str | None:
+    """Pick h5netcdf for HDF5-based files (NetCDF-4 included), else xarray's choice.
+
+    h5netcdf reads a selection straight into one new array; netCDF4-python allocates
+    twice the selection on the way, which doubles a conversion worker's peak memory.
+    """
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(len(_HDF5_SIGNATURE))
+    except FileNotFoundError:
+        raise
+    except OSError:
+        return None  # let xarray try, and say what is wrong
+    return "h5netcdf" if head == _HDF5_SIGNATURE else None
+
+
 def _close_locked(ds: xr.Dataset) -> None:
     with DATASET_LOCK:
         ds.close()
@@ -113,9 +132,10 @@ def _open_locked(
                     handle, engine=engine or "h5netcdf", decode_times=decode_times, cache=False
                 )
             else:
+                local = path.removeprefix("file://")
                 ds = xr.open_dataset(
-                    path.removeprefix("file://"),
-                    engine=engine,
+                    local,
+                    engine=engine or _local_engine(local),
                     decode_times=decode_times,
                     cache=False,
                 )

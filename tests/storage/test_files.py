@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from zarrlake.errors import InvalidInputError, NotFoundError
+from zarrlake.storage.files import _local_engine, open_file_dataset
+
+
+def _dataset() -> xr.Dataset:
+    return xr.Dataset(
+        {"t": (("time", "x"), np.arange(12, dtype="float32").reshape(3, 4), {"units": "K"})},
+        coords={"time": np.array(["2026-01-01", "2026-01-02", "2026-01-03"], "M8[ns]")},
+    )
+
+
+@pytest.mark.parametrize(
+    ("fmt", "engine"),
+    [("NETCDF4", "h5netcdf"), ("NETCDF4_CLASSIC", "h5netcdf"), ("NETCDF3_64BIT", None)],
+)
+def test_local_files_open_with_an_engine_that_reads_them_in_one_copy(
+    tmp_path: Path, fmt: str, engine: str | None
+) -> None:
+    # HDF5-based files go to h5netcdf (one allocation per read); NetCDF-3 to xarray's pick.
+    path = tmp_path / "f.nc"
+    _dataset().to_netcdf(path, format=fmt, engine="netcdf4")
+    assert _local_engine(str(path)) == engine
+    with open_file_dataset(str(path)) as ds:
+        xr.testing.assert_identical(ds.load(), _dataset().assign_attrs(ds.attrs))
+
+
+def test_missing_and_unreadable_files_are_named(tmp_path: Path) -> None:
+    missing = tmp_path / "nope.nc"
+    with (
+        pytest.raises(NotFoundError, match="input .*nope.nc does not exist"),
+        open_file_dataset(str(missing)),
+    ):
+        pass
+    broken = tmp_path / "broken.nc"
+    broken.write_bytes(b"\x89HDF\r\n\x1a\n" + b"\0" * 64)
+    with (
+        pytest.raises(InvalidInputError, match="broken.nc cannot be read"),
+        open_file_dataset(str(broken)),
+    ):
+        pass
