@@ -25,9 +25,7 @@ from zarr.core.buffer import default_buffer_prototype
 
 from zarrlake.backends import hcs
 from zarrlake.backends.base import (
-    MAX_LINK_DEPTH,
     PathLike,
-    StorageBackend,
     exists_error,
     is_directory_error,
     matches,
@@ -37,7 +35,8 @@ from zarrlake.backends.base import (
 )
 from zarrlake.backends.config import ZarrConfig
 from zarrlake.backends.formats import decode, encode, is_array_like, to_host
-from zarrlake.backends.zarr_space import Kind, Node, Space, split_path
+from zarrlake.backends.zarr_space import Node, Space
+from zarrlake.backends.zarr_tree import RESERVED_NAMES, ZarrTree
 from zarrlake.encoding.compression import (
     CompressionSpec,
     ZarrFormat,
@@ -45,12 +44,9 @@ from zarrlake.encoding.compression import (
     parse_compression,
 )
 from zarrlake.errors import InvalidInputError, StorageResolutionError
-from zarrlake.storage.listing import is_in_flight
 
 __all__ = ["ZarrBackend", "ZarrStorageBackend"]
 
-_RESERVED = frozenset({"zarr.json", ".zarray", ".zgroup", ".zattrs", ".zmetadata"})
-_PRIVATE = ".zarrlake"
 _PROTO = default_buffer_prototype()
 
 
@@ -70,7 +66,7 @@ def _compression(option: Any) -> CompressionSpec:
     )
 
 
-class ZarrBackend(StorageBackend):
+class ZarrBackend(ZarrTree):
     """Files in Zarr hierarchies, with OME-Zarr HCS plates for wells.
 
     Parameters
@@ -91,117 +87,6 @@ class ZarrBackend(StorageBackend):
         self.compression_level = self.config.compression_level
         self.compressor = self.config.compressor.create_compressor(self.config.compression_level)
         self._spaces: dict[str, Space] = {}
-
-    # -- locating ---------------------------------------------------------------------
-
-    def _locate(self, path: PathLike) -> tuple[Space, str]:
-        base, key = split_path(path)
-        if base not in self._spaces:
-            self._spaces[base] = Space(base, self.config.storage_options)
-        return self._spaces[base], key
-
-    def _node(self, space: Space, key: str) -> Node:
-        name = posixpath.basename(key)
-        if name in _RESERVED or name == _PRIVATE:
-            return Node("missing", key)
-        document = space.json(posixpath.join(key, "zarr.json"))
-        if document is not None:
-            attrs = dict(document.get("attributes") or {})
-            kind: Kind = "array" if document.get("node_type") == "array" else "group"
-            if kind == "group" and "_symlink" in attrs:
-                kind = "link"
-            return Node(kind, key, 3, attrs)
-        if space.exists(posixpath.join(key, ".zarray")):
-            return Node("array", key, 2, space.json(posixpath.join(key, ".zattrs")) or {})
-        if space.exists(posixpath.join(key, ".zgroup")):
-            attrs = space.json(posixpath.join(key, ".zattrs")) or {}
-            return Node("link" if "_symlink" in attrs else "group", key, 2, attrs)
-        if key and space.exists(key):
-            return Node("raw", key)
-        if space.is_plain_dir(key):
-            return Node("plain", key)
-        parent = posixpath.dirname(key)
-        if self._plate_index(space, parent).get(name) is not None:
-            return Node("virtual", key)
-        return Node("missing", key)
-
-    def _is_group(self, space: Space, key: str) -> ZarrFormat | None:
-        document = space.json(posixpath.join(key, "zarr.json"))
-        if document is not None:
-            return 3 if document.get("node_type") == "group" else None
-        return 2 if space.exists(posixpath.join(key, ".zgroup")) else None
-
-    def _root_of(self, space: Space, key: str) -> str:
-        """Return the outermost group of the run of groups that ends at the group ``key``."""
-        root = key
-        while root:
-            parent = posixpath.dirname(root)
-            if self._is_group(space, parent) is None:
-                break
-            root = parent
-        return root
-
-    def _plate_index(self, space: Space, key: str) -> hcs.FileIndex:
-        if self._is_group(space, key) is None:
-            return {}
-        return hcs.read_file_index(space.hierarchy(key)) or {}
-
-    def _resolve(self, path: PathLike) -> tuple[Space, Node]:
-        space, key = self._locate(path)
-        node = self._node(space, key)
-        seen: list[str] = []
-        while node.kind == "link":
-            if node.key in seen or len(seen) > MAX_LINK_DEPTH:
-                raise symlink_loop_error(path, seen)
-            seen.append(node.key)
-            target = posixpath.join(
-                self._root_of(space, posixpath.dirname(node.key)), node.attrs["_symlink"]
-            )
-            node = self._node(space, target)
-        return space, node
-
-    def _kind(self, path: PathLike) -> str:
-        node = self._resolve(path)[1]
-        if node.kind in ("group", "plain"):
-            return "directory"
-        return "missing" if node.kind == "missing" else "file"
-
-    def _parent_hierarchy(
-        self, space: Space, key: str, shown: PathLike
-    ) -> tuple[str, str, ZarrFormat]:
-        """Return (hierarchy root, key relative to it, format) for a new node at ``key``."""
-        ancestor = posixpath.dirname(key)
-        while True:
-            node = self._node(space, ancestor) if ancestor else Node("plain", "")
-            if node.kind in ("array", "raw", "virtual"):
-                raise not_directory_error(space.path(ancestor))
-            if node.kind == "link":
-                raise InvalidInputError(
-                    f"{shown}: the Zarr backend does not follow links inside paths",
-                    subject=os.fspath(shown),
-                    hint="use the link's target directory",
-                )
-            if node.kind == "group":
-                root = self._root_of(space, ancestor)
-                fmt = self._is_group(space, root) or self.config.format
-                return root, key[len(root) :].lstrip("/"), fmt
-            if node.kind == "plain" or not ancestor:
-                root = posixpath.dirname(key)
-                return root, posixpath.basename(key), self.config.format
-            ancestor = posixpath.dirname(ancestor)
-
-    def _refresh(self, space: Space, root: str) -> None:
-        """Keep a consolidated hierarchy's consolidated metadata fresh after a change."""
-        document = space.json(posixpath.join(root, "zarr.json"))
-        consolidated = (
-            bool(document.get("consolidated_metadata"))
-            if document is not None
-            else space.exists(posixpath.join(root, ".zmetadata"))
-        )
-        if consolidated:
-            from zarrlake.meta import consolidate
-
-            consolidate(space.hierarchy(root), lock=self.config.lock)
 
     # -- files ------------------------------------------------------------------------
 
@@ -225,7 +110,7 @@ class ZarrBackend(StorageBackend):
         """
         space, key = self._locate(output_path)
         name = posixpath.basename(key)
-        if name in _RESERVED or name == _PRIVATE:
+        if name in RESERVED_NAMES:
             raise InvalidInputError(
                 f"{output_path}: {name} is a name Zarr or zarrlake uses for itself",
                 subject=os.fspath(output_path),
@@ -399,13 +284,6 @@ class ZarrBackend(StorageBackend):
 
     # -- directories and entries ----------------------------------------------------------
 
-    def _entries(self, space: Space, key: str) -> list[str]:
-        return [
-            name
-            for name in space.children(key)
-            if name not in _RESERVED and name != _PRIVATE and not is_in_flight(name)
-        ]
-
     def list_dir(self, path: PathLike) -> list[str]:
         """Return the entry names in ``path`` (Zarr's own documents are not entries)."""
         self.is_dir(path)
@@ -470,10 +348,6 @@ class ZarrBackend(StorageBackend):
         if node.kind == "virtual":
             return {**info, "type": "file", "exists": True}
         return {**info, "type": "missing", "exists": False}
-
-    def _hierarchy_root(self, space: Space, key: str) -> str | None:
-        parent = posixpath.dirname(key)
-        return self._root_of(space, parent) if self._is_group(space, parent) is not None else None
 
     def _remove(self, space: Space, node: Node) -> None:
         space.delete_tree(node.key)
