@@ -379,12 +379,19 @@ class ArchiveWriter:
                 for part, size in zip(block, other_sizes, strict=True)
             ]
             shape.insert(dim_at, stop - start)
-            buffer = np.full(shape, var.fill, dtype=var.unpacked)
+            # Only the steps no source covers get the fill value: filling a whole chunk
+            # first would write every byte twice.
+            buffer = np.empty(shape, dtype=var.unpacked)
+            uncovered = np.ones(stop - start, dtype=bool)
+            where: list[slice] = [slice(None)] * len(shape)
             for ds, path, file_row, step, count in clipped:
                 values = self._read(ds, path, var, slice(file_row, file_row + count), block, read)
-                where: list[slice] = [slice(None)] * len(shape)
                 where[dim_at] = slice(step - start, step - start + count)
                 buffer[tuple(where)] = values
+                uncovered[step - start : step - start + count] = False
+            for first, last in _true_runs(uncovered):
+                where[dim_at] = slice(first, last)
+                buffer[tuple(where)] = var.fill
             self._store(var, buffer, slice(start, stop), block)
 
     # -- work units ----------------------------------------------------------------------
@@ -542,6 +549,12 @@ class ArchiveWriter:
     def _record(self, name: str, content: dict[str, Any]) -> None:
         content["written_at"] = time.time()
         atomic_put(self.store, f"{RECORD_PREFIX}{name}.json", json.dumps(content).encode())
+
+
+def _true_runs(mask: np.ndarray[Any, Any]) -> list[tuple[int, int]]:
+    """Return the ``[first, last)`` ranges where ``mask`` is true."""
+    edges = np.flatnonzero(np.diff(np.concatenate(([0], mask.astype(np.int8), [0]))))
+    return [(int(a), int(b)) for a, b in zip(edges[::2], edges[1::2], strict=True)]
 
 
 def _clip(sources: Sequence[_Source], start: int, stop: int) -> Iterator[_Source]:
