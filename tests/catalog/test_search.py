@@ -136,11 +136,18 @@ def test_related_walks_lineage_both_ways_to_a_depth(catalog: Catalog) -> None:
         ("child", mosaic, "derived_from"),
     }
     deep = related(catalog, raw, depth=3)
-    assert [(e["direction"], e["depth"], e["dataset"]["id"]) for e in deep] == [
-        ("child", 1, calibrated),
-        ("child", 2, mosaic),
-        ("child", 3, catalogue_),
+    assert [(e["direction"], e["depth"], e["dataset"]["id"], e["via"]) for e in deep] == [
+        ("child", 1, calibrated, raw),
+        ("child", 2, mosaic, calibrated),
+        ("child", 3, catalogue_, mosaic),
     ]
+    upward = related(catalog, catalogue_, depth=3)
+    assert {(e["dataset"]["id"], e["via"], e["relationship_type"]) for e in upward} == {
+        (mosaic, catalogue_, "derived_from"),
+        (calibrated, mosaic, "derived_from"),
+        (raw, calibrated, "raw_to_processed"),
+        (flat, calibrated, "calibration"),
+    }
     assert related(catalog, other) == []
     catalog.link(catalogue_, raw, "supersedes")  # a cycle must not loop
     assert len(related(catalog, raw, depth=10)) >= 3

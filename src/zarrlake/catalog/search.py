@@ -288,7 +288,9 @@ def related(catalog: Catalog, dataset: int | str, depth: int = 1) -> list[dict[s
     list of dict
         One entry per related dataset and direction: ``direction`` (``parent`` for
         ancestors, ``child`` for descendants), ``depth``, ``relationship_type`` of the
-        link that reached it, and ``dataset`` (the observation record). Nearest first.
+        link that reached it, ``via`` (the id at that link's other end: the start, or a
+        nearer entry; one shortest path's), and ``dataset`` (the observation record).
+        Nearest first.
 
     Raises
     ------
@@ -308,26 +310,30 @@ def related(catalog: Catalog, dataset: int | str, depth: int = 1) -> list[dict[s
             ("child", rel.parent_dataset_id, rel.child_dataset_id),
         ):
             seed = select(
-                far.label("node"), literal(1).label("depth"), rel.relationship_type.label("kind")
+                far.label("node"),
+                literal(1).label("depth"),
+                rel.relationship_type.label("kind"),
+                near.label("via"),
             ).where(near == root)
             walk = seed.cte(f"walk_{direction}", recursive=True)
             step = (
-                select(far, walk.c.depth + 1, rel.relationship_type)
+                select(far, walk.c.depth + 1, rel.relationship_type, near)
                 .select_from(s.dataset_relationships.join(walk, near == walk.c.node))
                 .where(walk.c.depth < int(depth))
             )
             walk = walk.union(step)
             rows = connection.execute(
-                select(walk.c.node, func.min(walk.c.depth), func.min(walk.c.kind)).group_by(
-                    walk.c.node
+                select(walk.c.node, walk.c.depth, walk.c.kind, walk.c.via).order_by(
+                    walk.c.depth, walk.c.via, walk.c.kind
                 )
             ).all()
-            for node, level, kind in rows:
-                if node != root:
+            for node, level, kind, via in rows:  # each node once, by a shortest path
+                if node != root and (direction, node) not in found:
                     found[(direction, node)] = {
                         "direction": direction,
                         "depth": int(level),
                         "relationship_type": kind,
+                        "via": int(via),
                         "id": node,
                     }
     records = catalog.get_many(entry["id"] for entry in found.values())

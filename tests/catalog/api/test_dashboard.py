@@ -129,6 +129,13 @@ def test_open_a_dataset_with_history_and_lineage(
         and any(n.startswith("1 ") for n in nodes)
         and any(n.startswith("3 ") for n in nodes)
     )
+    edges = page.locator("[data-testid=lineage-edge]")
+    assert edges.count() == 2  # one per link, not every pair of neighbouring boxes
+    for i in range(2):
+        edge = edges.nth(i)
+        assert edge.get_attribute("marker-end") == "url(#arrow)"
+        assert float(edge.get_attribute("x1") or 0) < float(edge.get_attribute("x2") or 0)
+    assert sorted(edges.all_text_contents()) == ["derived_from", "raw_to_processed"]
     page.click("[data-testid=lineage-node] >> text=/^3 /")
     page.wait_for_function(
         "document.querySelector('[data-testid=dataset-title]').textContent.includes('obs002')"

@@ -172,13 +172,19 @@ async function drawLineage(record) {
   const width = columns.length * (boxWidth + gapX);
   const height = Math.max(1, rows) * (boxHeight + gapY) + 10;
   const canvas = svg("svg", { width, height, viewBox: `0 0 ${width} ${height}`, role: "img" });
-  const centre = new Map();
+  const marker = svg("marker", { id: "arrow", viewBox: "0 0 10 10", refX: 10, refY: 5,
+    markerWidth: 7, markerHeight: 7, orient: "auto" });
+  marker.append(svg("path", { d: "M0,0 L10,5 L0,10 z", class: "arrow" }));
+  const defs = svg("defs");
+  defs.append(marker);
+  canvas.append(defs);
+  const corner = new Map();  // "column:id" -> top-left corner of its box
   columns.forEach((column, ci) => {
     levels.get(column).forEach((entry, ri) => {
       const x = ci * (boxWidth + gapX) + 5;
       const y = ri * (boxHeight + gapY) + 5;
-      centre.set(`${column}:${ri}`, [x, y]);
       const dataset = entry.dataset || {};
+      corner.set(`${column}:${dataset.id}`, [x, y]);
       const group = svg("a", { href: `#/datasets/${dataset.id}`, "data-testid": "lineage-node" });
       group.append(svg("rect", { x, y, width: boxWidth, height: boxHeight, rx: 6,
         class: column === 0 ? "node current" : "node" }));
@@ -190,13 +196,20 @@ async function drawLineage(record) {
       canvas.append(group);
     });
   });
-  for (let ci = 0; ci + 1 < columns.length; ci++) {  // edges between neighbouring columns
-    const left = levels.get(columns[ci]), right = levels.get(columns[ci + 1]);
-    left.forEach((_, li) => right.forEach((entry, ri) => {
-      const [x1, y1] = centre.get(`${columns[ci]}:${li}`);
-      const [x2, y2] = centre.get(`${columns[ci + 1]}:${ri}`);
-      canvas.append(svg("line", { x1: x1 + boxWidth, y1: y1 + boxHeight / 2, x2, y2: y2 + boxHeight / 2, class: "edge" }));
-    }));
+  for (const column of columns.filter((c) => c !== 0)) {  // each entry: the link that reached it
+    for (const entry of levels.get(column)) {
+      const nearer = column < 0 ? column + 1 : column - 1;
+      const here = corner.get(`${column}:${entry.dataset.id}`);
+      const there = corner.get(`${nearer}:${entry.via}`);
+      if (!here || !there) continue;
+      const [from, to] = column < 0 ? [here, there] : [there, here];  // parent -> child
+      const edge = svg("line", { x1: from[0] + boxWidth, y1: from[1] + boxHeight / 2, x2: to[0] - 2,
+        y2: to[1] + boxHeight / 2, class: "edge", "marker-end": "url(#arrow)", "data-testid": "lineage-edge" });
+      const tip = svg("title");
+      tip.textContent = entry.relationship_type;
+      edge.append(tip);
+      canvas.append(edge);
+    }
   }
   $("#lineage").replaceChildren(canvas);
 }
