@@ -10,7 +10,7 @@ from sqlalchemy import insert, select, update
 from zarrlake.catalog import schema as s
 from zarrlake.catalog.engine import read_connection, write_transaction
 from zarrlake.catalog.values import absolute_path, utcnow
-from zarrlake.catalog.writes import LOOKUP_BATCH, lookup_paths
+from zarrlake.catalog.writes import batches, lookup_paths
 from zarrlake.errors import InvalidInputError, NotFoundError
 
 
@@ -87,8 +87,7 @@ class LinksMixin:
         values = {"relationship_metadata": dict(metadata or {})}
         with write_transaction(self.engine) as connection:
             existing: dict[int, int] = {}
-            for start in range(0, len(parent_ids), LOOKUP_BATCH):
-                part = parent_ids[start : start + LOOKUP_BATCH]
+            for part in batches(parent_ids):
                 rows = connection.execute(
                     select(table.c.parent_dataset_id, table.c.id).where(
                         table.c.child_dataset_id == child_id,
@@ -132,8 +131,7 @@ class LinksMixin:
         wanted_paths += [absolute_path(p) for p in wanted_paths]
         with read_connection(self.engine) as connection:
             known_ids: set[int] = set()
-            for start in range(0, len(wanted_ids), LOOKUP_BATCH):
-                part = wanted_ids[start : start + LOOKUP_BATCH]
+            for part in batches(wanted_ids):
                 known_ids.update(
                     connection.execute(
                         select(s.observations.c.id).where(s.observations.c.id.in_(part))

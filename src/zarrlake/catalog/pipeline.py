@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -91,6 +91,10 @@ def iter_matches(catalog: Catalog, query: SearchQuery) -> Iterator[dict[str, Any
         if page.next_cursor is None:
             return
         cursor = page.next_cursor
+
+
+def _input_bytes(datasets: Iterable[Mapping[str, Any]]) -> int:
+    return sum(int(d.get("file_size") or 0) for d in datasets)
 
 
 def free_bytes(location: str | os.PathLike[str]) -> int:
@@ -216,7 +220,7 @@ def preflight(
             result.missing_on_disk.append(record)
             continue
         result.datasets.append(record)
-    result.input_bytes = sum(int(d.get("file_size") or 0) for d in result.datasets)
+    result.input_bytes = _input_bytes(result.datasets)
     result.required_bytes = int(result.input_bytes * expansion)
     if output is not None:
         result.available_bytes = free_bytes(output)
@@ -393,8 +397,7 @@ class PipelineDataManager:
 
     def check_storage_availability(self, dataset_list: list[dict[str, Any]]) -> dict[str, Any]:
         """Return ``{sufficient_storage, required_storage, available_storage}``."""
-        total_input_size = sum(int(d.get("file_size") or 0) for d in dataset_list)
-        required = total_input_size * self.expansion
+        required = _input_bytes(dataset_list) * self.expansion
         available = self._get_available_storage()
         return {
             "sufficient_storage": available >= required,

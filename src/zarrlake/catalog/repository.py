@@ -32,7 +32,14 @@ from zarrlake.catalog.summary import (
     summary_row,
 )
 from zarrlake.catalog.values import absolute_path, normalize_observation, utcnow
-from zarrlake.catalog.writes import LOOKUP_BATCH, UpsertResult, _event, lookup_paths, upsert_batch
+from zarrlake.catalog.writes import (
+    LOOKUP_BATCH,
+    UpsertResult,
+    batches,
+    lookup_paths,
+    status_event,
+    upsert_batch,
+)
 from zarrlake.errors import CatalogSchemaError, InvalidInputError, NotFoundError
 
 
@@ -249,10 +256,10 @@ class Catalog(LinksMixin):
             return result
         now = utcnow()
         with write_transaction(self.engine) as connection:
-            for start in range(0, len(rows), 10 * LOOKUP_BATCH):
+            for batch in batches(rows, 10 * LOOKUP_BATCH):
                 upsert_batch(
                     connection,
-                    rows[start : start + 10 * LOOKUP_BATCH],
+                    list(batch),
                     now,
                     actor,
                     result,
@@ -335,8 +342,7 @@ class Catalog(LinksMixin):
         wanted = sorted({int(i) for i in ids})
         out: dict[int, dict[str, Any]] = {}
         with read_connection(self.engine) as connection:
-            for start in range(0, len(wanted), LOOKUP_BATCH):
-                part = wanted[start : start + LOOKUP_BATCH]
+            for part in batches(wanted):
                 query = select(s.observations).where(s.observations.c.id.in_(part))
                 for row in connection.execute(query):
                     out[row.id] = dict(row._mapping)
@@ -372,7 +378,7 @@ class Catalog(LinksMixin):
             )
         record = self.get(key)
         now = utcnow()
-        event = _event(record["id"], record["processing_status"], status, reason, actor, now)
+        event = status_event(record["id"], record["processing_status"], status, reason, actor, now)
         with write_transaction(self.engine) as connection:
             connection.execute(
                 update(s.observations)
@@ -428,10 +434,7 @@ class Catalog(LinksMixin):
         queries = [query]
         if paths is not None:
             wanted = list(paths)
-            queries = [
-                query.where(table.c.source_path.in_(wanted[i : i + LOOKUP_BATCH]))
-                for i in range(0, len(wanted), LOOKUP_BATCH)
-            ]
+            queries = [query.where(table.c.source_path.in_(part)) for part in batches(wanted)]
         sources: dict[str, KnownSource] = {}
         with read_connection(self.engine) as connection:
             for row in (r for q in queries for r in connection.execute(q)):
@@ -456,8 +459,7 @@ class Catalog(LinksMixin):
         with write_transaction(self.engine) as connection:
             old = lookup_paths(connection, paths, SUMMARY_COLUMNS)
             targets = [r for r in old.values() if bool(r["missing"]) != missing]
-            for start in range(0, len(targets), LOOKUP_BATCH):
-                part = [r["id"] for r in targets[start : start + LOOKUP_BATCH]]
+            for part in batches([r["id"] for r in targets]):
                 connection.execute(
                     update(s.observations)
                     .where(s.observations.c.id.in_(part))
@@ -472,10 +474,10 @@ class Catalog(LinksMixin):
         paths = list(paths)
         now = utcnow()
         with write_transaction(self.engine) as connection:
-            for start in range(0, len(paths), LOOKUP_BATCH):
+            for part in batches(paths):
                 connection.execute(
                     update(s.observations)
-                    .where(s.observations.c.file_path.in_(paths[start : start + LOOKUP_BATCH]))
+                    .where(s.observations.c.file_path.in_(part))
                     .values(last_verified=now)
                 )
 

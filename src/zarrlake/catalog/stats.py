@@ -20,26 +20,26 @@ def chart_data(catalog: Catalog, query: SearchQuery) -> dict[str, Any]:
     Both are grouped by the database over the rows the query matches.
     """
     obs = s.observations.c
-    where = and_(true(), *search_conditions(catalog, query))
     if catalog.dialect == "sqlite":
         month = func.strftime("%Y-%m", obs.observation_timestamp)
     else:
         month = func.to_char(obs.observation_timestamp, "YYYY-MM")
-    per_month = (
-        select(month.label("month"), func.count(), func.coalesce(func.sum(obs.file_size), 0))
-        .where(where, obs.observation_timestamp.is_not(None))
-        .group_by(month)
-        .order_by(month)
-    )
     top = QUALITY_BINS - 1
     raw_bin = cast(obs.data_quality_score * QUALITY_BINS, Integer)
     quality_bin = case((raw_bin > top, top), else_=raw_bin)  # a score of 1.0 joins the last bin
-    quality = (
-        select(quality_bin.label("bin"), func.count())
-        .where(where, obs.data_quality_score.is_not(None))
-        .group_by(quality_bin)
-    )
     with read_connection(catalog.engine) as connection:
+        where = and_(true(), *search_conditions(catalog, query, connection))
+        per_month = (
+            select(month.label("month"), func.count(), func.coalesce(func.sum(obs.file_size), 0))
+            .where(where, obs.observation_timestamp.is_not(None))
+            .group_by(month)
+            .order_by(month)
+        )
+        quality = (
+            select(quality_bin.label("bin"), func.count())
+            .where(where, obs.data_quality_score.is_not(None))
+            .group_by(quality_bin)
+        )
         months = [
             {"month": m, "observations": int(n), "bytes": int(b)}
             for m, n, b in connection.execute(per_month)

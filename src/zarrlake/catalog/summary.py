@@ -144,7 +144,7 @@ _OBSERVATION_END = func.coalesce(
 )
 
 
-def span_seconds(dialect: str) -> Any:
+def _span_seconds(dialect: str) -> Any:
     """Return an SQL expression for a row's span in seconds (NULL without an end)."""
     obs = observations.c
     if dialect == "postgresql":
@@ -180,7 +180,7 @@ def _aggregates(dialect: str) -> Any:
         func.sum(case((and_(present, calibrated), 1), else_=0)),
         func.min(kept(obs.observation_timestamp)),
         func.max(kept(_OBSERVATION_END)),
-        func.max(span_seconds(dialect)),
+        func.max(_span_seconds(dialect)),
     ).group_by(obs.mission_id)
 
 

@@ -7,6 +7,7 @@ thousands of records a second through here.
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from typing import Any
@@ -29,8 +30,6 @@ def absolute_path(path: str) -> str:
     """Return a local path made absolute (the catalog stores local paths that way); URLs as is."""
     if "://" in path:
         return path
-    import os
-
     return os.path.abspath(path)
 
 

@@ -211,7 +211,7 @@ class CatalogWatcher:
         if not deleted:
             return
         gone = {
-            (entry.size, entry.mtime_ns): (path, entry)
+            (entry.size, entry.mtime_ns): path
             for path, entry in self.catalog.known_sources(paths=deleted).items()
             if len(entry.paths) == 1 and entry.paths[0] == path
         }
@@ -221,9 +221,8 @@ class CatalogWatcher:
         for source in sources:
             if source.path not in fresh:
                 continue  # already catalogued: a change, not a move
-            match = gone.pop((source.size, source.mtime_ns), None)
-            if match is not None:
-                old_path, _entry = match
+            old_path = gone.pop((source.size, source.mtime_ns), None)
+            if old_path is not None:
                 self.catalog.rename(old_path, source.path, source_path=source.path)
                 with self._lock:
                     self._deleted.pop(old_path, None)

@@ -10,11 +10,12 @@ several times the insert itself. PostgreSQL uses SQLAlchemy's batched
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from operator import itemgetter
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Boolean, DateTime, insert, select, update
 from sqlalchemy.exc import StatementError
@@ -26,6 +27,15 @@ from zarrlake.errors import InvalidInputError
 
 LOOKUP_BATCH = 500
 """Paths per ``IN (...)`` lookup: far below every database's parameter limit."""
+
+_T = TypeVar("_T")
+
+
+def batches(items: Sequence[_T], size: int = LOOKUP_BATCH) -> Iterator[Sequence[_T]]:
+    """Yield ``items`` in consecutive slices of at most ``size`` (``IN (...)`` lists)."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
 
 _TRACKED = ("processing_status",)
 _TYPES = {c.name: c.type for c in s.observations.columns}
@@ -154,27 +164,34 @@ def lookup_paths(
     names = ["id", "file_path", *columns]
     found: dict[str, dict[str, Any]] = {}
     table = s.observations
-    for start in range(0, len(paths), LOOKUP_BATCH):
-        part = list(paths[start : start + LOOKUP_BATCH])
+    for part in batches(list(paths)):
         if connection.dialect.name == "sqlite":
             marks = ", ".join("?" * len(part))
             sql = f"SELECT {', '.join(names)} FROM observations WHERE file_path IN ({marks})"
             for row in connection.exec_driver_sql(sql, tuple(part)):
                 record = {n: _from_sqlite(n, v) for n, v in zip(names, row, strict=True)}
                 found[record["file_path"]] = record
-        elif connection.dialect.name == "postgresql":
-            # Before autovacuum has analysed a table that grew fast, the planner takes it
-            # for tiny and scans it per lookup; a path lookup is always an index probe.
-            connection.exec_driver_sql("SET LOCAL enable_seqscan = off")
-            query = select(*(table.c[n] for n in names)).where(table.c.file_path.in_(part))
-            for row in connection.execute(query):
-                found[row.file_path] = dict(row._mapping)
-            connection.exec_driver_sql("SET LOCAL enable_seqscan = on")
         else:
             query = select(*(table.c[n] for n in names)).where(table.c.file_path.in_(part))
-            for row in connection.execute(query):
-                found[row.file_path] = dict(row._mapping)
+            with _index_probes(connection):
+                for row in connection.execute(query):
+                    found[row.file_path] = dict(row._mapping)
     return found
+
+
+@contextmanager
+def _index_probes(connection: Any) -> Iterator[None]:
+    """Make PostgreSQL look paths up through the index inside the block.
+
+    Before autovacuum has analysed a table that grew fast, the planner takes it for tiny
+    and scans it per lookup; a path lookup is always an index probe.
+    """
+    postgres = connection.dialect.name == "postgresql"
+    if postgres:
+        connection.exec_driver_sql("SET LOCAL enable_seqscan = off")
+    yield
+    if postgres:
+        connection.exec_driver_sql("SET LOCAL enable_seqscan = on")
 
 
 def insert_rows(
@@ -229,19 +246,19 @@ def _copy_rows(connection: Any, names: list[str], rows: list[dict[str, Any]]) ->
                     )
             except InvalidInputError as exc:
                 raise _naming(exc, row) from exc
-        cursor.execute("SET LOCAL enable_seqscan = off")  # see lookup_paths
-        cursor.execute(
-            "SELECT file_path, id FROM observations WHERE file_path = ANY(%s)",
-            ([r["file_path"] for r in rows],),
-        )
-        ids = dict(cursor.fetchall())
-        cursor.execute("SET LOCAL enable_seqscan = on")
+        with _index_probes(connection):
+            cursor.execute(
+                "SELECT file_path, id FROM observations WHERE file_path = ANY(%s)",
+                ([r["file_path"] for r in rows],),
+            )
+            ids = dict(cursor.fetchall())
     return [int(ids[r["file_path"]]) for r in rows]
 
 
-def _event(
+def status_event(
     dataset_id: int, old: str | None, new: str, reason: str | None, actor: str | None, at: datetime
 ) -> dict[str, Any]:
+    """Return a ``status_events`` row: a dataset's status went from ``old`` to ``new``."""
     return {
         "dataset_id": dataset_id,
         "old_status": old,
@@ -300,7 +317,7 @@ def upsert_batch(
         status = row.get("processing_status", before["processing_status"])
         if status != before["processing_status"]:
             events.append(
-                _event(
+                status_event(
                     before["id"], before["processing_status"], status, "record updated", actor, now
                 )
             )

@@ -15,9 +15,9 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from zarrlake.catalog.api.errors import ReadOnlyError, UnauthorizedError, responses
-from zarrlake.catalog.api.serialize import json_dict, record_json, to_json
+from zarrlake.catalog.api.serialize import record_json, to_json
 from zarrlake.catalog.api.settings import ServiceSettings
-from zarrlake.catalog.pipeline import iter_matches, preflight, register
+from zarrlake.catalog.pipeline import DEFAULT_EXPANSION, iter_matches, preflight, register
 from zarrlake.catalog.repository import Catalog
 from zarrlake.catalog.search import SORT_FIELDS, SearchQuery, count, related, search
 
@@ -173,7 +173,7 @@ def export_datasets(
     matches = iter_matches(catalog, query)
     # Bad parameters must fail before the response starts, not in the middle of it.
     first = list(islice(matches, 1))
-    rows = _limited(chain(first, matches), settings.max_export_rows)
+    rows = islice(chain(first, matches), settings.max_export_rows)
     if download == "json":
         body: Iterator[str] = _json_lines(rows)
         media, name = "application/json", "datasets.json"
@@ -183,13 +183,6 @@ def export_datasets(
     return StreamingResponse(
         body, media_type=media, headers={"Content-Disposition": f'attachment; filename="{name}"'}
     )
-
-
-def _limited(rows: Iterator[dict[str, Any]], limit: int) -> Iterator[dict[str, Any]]:
-    for index, row in enumerate(rows):
-        if index >= limit:
-            return
-        yield row
 
 
 EXPORT_COLUMNS = (
@@ -268,7 +261,7 @@ def summary(
     catalog: CatalogDep, mission: Annotated[str | None, Query(max_length=128)] = None
 ) -> JSONResponse:
     """Per mission: observations, bytes, mean quality, calibrated count, time coverage."""
-    return ok([json_dict(row) for row in catalog.summary(mission)])
+    return ok([to_json(row) for row in catalog.summary(mission)])
 
 
 @router.get("/stats", tags=["datasets"], responses=responses(400))
@@ -276,7 +269,7 @@ def stats(params: Params, catalog: CatalogDep, settings: SettingsDep) -> JSONRes
     """Chart data for a search: observations and bytes per month, a quality histogram."""
     from zarrlake.catalog.stats import chart_data
 
-    return ok(json_dict(chart_data(catalog, params.query(settings))))
+    return ok(to_json(chart_data(catalog, params.query(settings))))
 
 
 class RegisterBody(BaseModel):
@@ -302,7 +295,7 @@ def register_dataset(
     """Register a dataset (or update the one with this path); return it."""
     path = settings.check_path(body.file_path, what="file_path")
     record_id = register(catalog, path, extract=body.extract, **body.fields)
-    return ok(json_dict(catalog.get(record_id)), 201)
+    return ok(to_json(catalog.get(record_id)), 201)
 
 
 class StatusBody(BaseModel):
@@ -324,7 +317,7 @@ class StatusBody(BaseModel):
 def change_status(dataset_id: DatasetId, body: StatusBody, catalog: CatalogDep) -> JSONResponse:
     """Change a dataset's processing status (kept in its status history)."""
     event = catalog.set_status(dataset_id, body.status, reason=body.reason, actor=body.actor)
-    return ok(json_dict(event))
+    return ok(to_json(event))
 
 
 class RelationshipBody(BaseModel):
@@ -364,7 +357,9 @@ class PreflightBody(BaseModel):
     criteria: SearchParams = Field(default_factory=SearchParams)
     min_quality: float | None = Field(None, ge=0.0, le=1.0)
     output: str | None = Field(None, max_length=2048, description="Output location.")
-    expansion: float = Field(2.5, ge=0.0, le=1e6, description="Output bytes per input byte.")
+    expansion: float = Field(
+        DEFAULT_EXPANSION, ge=0.0, le=1e6, description="Output bytes per input byte."
+    )
     check_files: bool = Field(True, description="Check that files exist (under the roots).")
 
 

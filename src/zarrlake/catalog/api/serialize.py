@@ -22,11 +22,6 @@ def to_json(value: Any) -> Any:
     return value
 
 
-def json_dict(value: dict[str, Any]) -> dict[str, Any]:
-    """Return a JSON-ready copy of one record."""
-    return {str(k): to_json(v) for k, v in value.items()}
-
-
 def record_json(record: dict[str, Any]) -> dict[str, Any]:
     """Return one catalog row JSON-ready, fast: only its top-level times need converting.
 

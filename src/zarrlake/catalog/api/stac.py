@@ -138,10 +138,14 @@ def collection(
     collection_id: CollectionId, request: Request, catalog: CatalogDep
 ) -> dict[str, Any]:
     """Return one mission as a collection."""
+    return _collection(request, _mission(catalog, collection_id))
+
+
+def _mission(catalog: Catalog, collection_id: str) -> dict[str, Any]:
     rows = catalog.summary(collection_id)
     if not rows:
         raise NotFoundError(f"no collection {collection_id!r}", subject=collection_id)
-    return _collection(request, rows[0])
+    return rows[0]
 
 
 def _parents(catalog: Catalog, ids: list[int]) -> dict[int, list[int]]:
@@ -367,15 +371,14 @@ def collection_items(
     token: Annotated[str | None, Query(max_length=512)] = None,
 ) -> JSONResponse:
     """Return the items of one collection."""
-    if not catalog.summary(collection_id):
-        raise NotFoundError(f"no collection {collection_id!r}", subject=collection_id)
+    _mission(catalog, collection_id)
     body = SearchBody(collections=[collection_id], datetime=datetime, limit=limit, token=token)
     result = _search_items(request, catalog, body, settings.max_page_size)
     return JSONResponse(result, media_type=GEOJSON)
 
 
-def _item_response(request: Request, catalog: Catalog, item_id: int) -> JSONResponse:
-    record = catalog.get(item_id)
+def _item_response(request: Request, catalog: Catalog, record: dict[str, Any]) -> JSONResponse:
+    item_id = int(record["id"])
     if record["observation_timestamp"] is None:
         raise NotFoundError(
             f"dataset {item_id} has no time and is not a STAC item", subject=str(item_id)
@@ -394,10 +397,10 @@ def collection_item(
         raise NotFoundError(
             f"item {item_id} is not in collection {collection_id!r}", subject=str(item_id)
         )
-    return _item_response(request, catalog, item_id)
+    return _item_response(request, catalog, record)
 
 
 @router.get("/items/{item_id}", responses=responses(404))
 def any_item(item_id: DatasetId, request: Request, catalog: CatalogDep) -> JSONResponse:
     """Return an item by id, whatever its collection (lineage links point here)."""
-    return _item_response(request, catalog, item_id)
+    return _item_response(request, catalog, catalog.get(item_id))
