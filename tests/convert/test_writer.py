@@ -17,7 +17,7 @@ from zarrlake.storage import open_store
 
 
 def _template(tmp_path, paths, **config):
-    settings = ConvertConfig(chunks={"time": 7}, **config)
+    settings = ConvertConfig(**{"chunks": {"time": 7}, **config})
     the_plan = build_plan(scan_inputs(paths, settings), settings)
     target = str(tmp_path / "out.zarr")
     create_template_from_plan(the_plan, open_store(target, mode="a"))
@@ -45,6 +45,35 @@ def test_files_in_any_order_fill_the_archive(tmp_path):
     for path in reversed(paths):
         stats = writer.write_file(path, ReadOptions())
         assert stats.steps == 5
+    xr.testing.assert_equal(xr.open_zarr(target).t2m.load(), combined(paths).t2m)
+    assert verify(target, paths, full=True).valid
+
+
+def test_a_few_steps_of_a_chunk_are_budgeted_as_the_whole_chunk(tmp_path, monkeypatch):
+    # zarr holds a full chunk for every chunk a write touches, so one step of a
+    # (7, 2, 8) chunk costs as much memory as seven: blocks are sized by whole chunks.
+    import zarrlake.convert.writer as writer_module
+
+    paths = _files(tmp_path)
+    target = _template(tmp_path, paths, chunks={"time": 7, "lat": 2})
+    var = ArchiveWriter(target).variables["t2m"]
+    chunk_bytes = 7 * 2 * 8 * var.unpacked.itemsize
+    monkeypatch.setattr(writer_module, "BLOCK_BYTES", chunk_bytes)
+    blocks = ArchiveWriter(target)._blocks(var, 1)
+    assert [block[0] for block in blocks] == [slice(0, 2), slice(2, 4), slice(4, 6)]
+
+
+@pytest.mark.parametrize("slab_bytes", [4 * 2**20, 1])
+def test_a_chunk_from_several_files_is_read_in_slabs(tmp_path, monkeypatch, slab_bytes):
+    import zarrlake.convert.writer as writer_module
+
+    monkeypatch.setattr(writer_module, "SLAB_BYTES", slab_bytes)  # 1: a step at a time
+    paths = _files(tmp_path)  # 5-step files into 7-step chunks: most chunks span two
+    target = str(tmp_path / "out.zarr")
+    from zarrlake.convert import run
+
+    result = run(paths, target, chunks={"time": 7}, workers=1)
+    assert result.report is not None and result.report.valid, result.report.errors()
     xr.testing.assert_equal(xr.open_zarr(target).t2m.load(), combined(paths).t2m)
     assert verify(target, paths, full=True).valid
 

@@ -20,6 +20,7 @@ from typing import Any
 
 from zarr.abc.store import Store
 
+from zarrlake._malloc import limit_arenas, release_free_memory
 from zarrlake.convert.config import ConvertConfig, as_config
 from zarrlake.convert.inputs import expand_inputs
 from zarrlake.convert.planner import ConvertPlan, WorkUnit, build_plan, packing_needs_scan
@@ -100,7 +101,10 @@ def write_unit_task(
         What was written.
     """
     _limit_codec_threads()
-    return _writer(target, target_options, digest).write_unit(unit, read)
+    try:
+        return _writer(target, target_options, digest).write_unit(unit, read)
+    finally:
+        release_free_memory()
 
 
 def _limit_codec_threads() -> None:
@@ -126,6 +130,11 @@ def _context() -> multiprocessing.context.BaseContext:
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["zarrlake.convert.run"])
     return context
+
+
+def _worker_started() -> None:
+    # Before the worker starts zarr's threads: one arena for all of them.
+    limit_arenas(1)
 
 
 def _warm_up() -> int:
@@ -187,8 +196,10 @@ class _Executor:
         self.scheduler = scheduler
         self.pool: cf.ProcessPoolExecutor | None = None
         if scheduler is None and workers > 1:
-            self.pool = cf.ProcessPoolExecutor(workers, mp_context=_context())
-            for _ in range(workers):  # start the workers while the caller scans
+            self.pool = cf.ProcessPoolExecutor(
+                workers, mp_context=_context(), initializer=_worker_started
+            )
+            for _ in range(workers):  # start the workers while the caller writes the template
                 self.pool.submit(_warm_up)
 
     def map(self, tasks: list[tuple[Any, ...]]) -> Iterator[WriteStats]:
@@ -308,9 +319,13 @@ def run(
     count = workers if workers is not None else (os.cpu_count() or 1)
     if count < 1:
         raise InvalidInputError(f"workers must be at least 1, not {count}", subject="workers")
+    scanned = scan(inputs, settings, on_file=on_scan)
+    # Workers start after the scan, so they share the input libraries it imported
+    # (each would import its own copy otherwise), and before the template is written,
+    # so they inherit no threads (limit_arenas needs a worker without any).
     executor = _Executor(count, scheduler)
     try:
-        the_plan = build_plan(scan(inputs, settings, on_file=on_scan), settings)
+        the_plan = build_plan(scanned, settings)
         store = open_store(target, mode="a", storage_options=settings.target_storage_options)
         created = _prepare_target(store, target, settings, the_plan, overwrite)
         records = read_records(store)

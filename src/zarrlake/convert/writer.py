@@ -46,6 +46,9 @@ __all__ = ["ArchiveWriter", "ReadOptions", "WriteStats", "read_records", "step_r
 BLOCK_BYTES = 32 * 2**20
 """Upper bound of one in-memory block (the unit's steps by some rows of chunks)."""
 
+SLAB_BYTES = 4 * 2**20
+"""Largest single read when a block is assembled from several files."""
+
 _Source = tuple[xr.Dataset, str, int, int, int]
 """An input run: (dataset, path, first file row, first archive step, count)."""
 
@@ -291,6 +294,8 @@ class ArchiveWriter:
             extents[at] = (limit[1], min(limit[2], var.shape[at]))
             order = [at, *(i for i in others if i != at)]
         span = {i: extents[i][1] - extents[i][0] for i in others}
+        # zarr holds a whole chunk for every chunk a write touches, even a few steps of it
+        steps = max(steps, var.chunks[dim_at])
         for i in order:  # shrink dims in order, by whole chunks, until a block fits
             total = steps * var.unpacked.itemsize * math.prod(span.values())
             if total <= BLOCK_BYTES:
@@ -384,10 +389,16 @@ class ArchiveWriter:
             buffer = np.empty(shape, dtype=var.unpacked)
             uncovered = np.ones(stop - start, dtype=bool)
             where: list[slice] = [slice(None)] * len(shape)
+            # Read in slabs of a few steps: a whole run read at once would sit beside
+            # the buffer, a second chunk-sized array at the worker's peak.
+            step_bytes = buffer.nbytes // max(1, stop - start)
+            slab = max(1, SLAB_BYTES // max(1, step_bytes))
             for ds, path, file_row, step, count in clipped:
-                values = self._read(ds, path, var, slice(file_row, file_row + count), block, read)
-                where[dim_at] = slice(step - start, step - start + count)
-                buffer[tuple(where)] = values
+                for offset in range(0, count, slab):
+                    size = min(slab, count - offset)
+                    rows = slice(file_row + offset, file_row + offset + size)
+                    where[dim_at] = slice(step - start + offset, step - start + offset + size)
+                    buffer[tuple(where)] = self._read(ds, path, var, rows, block, read)
                 uncovered[step - start : step - start + count] = False
             for first, last in _true_runs(uncovered):
                 where[dim_at] = slice(first, last)
