@@ -11,7 +11,14 @@ from pathlib import Path
 from zarr.abc.store import Store
 from zarr.storage import FsspecStore, LocalStore, MemoryStore
 
-__all__ = ["aclear", "alist_keys", "astored_bytes", "is_in_flight", "prune_empty_dirs"]
+__all__ = [
+    "aclear",
+    "ahas_keys",
+    "alist_keys",
+    "astored_bytes",
+    "is_in_flight",
+    "prune_empty_dirs",
+]
 
 
 # Temporary files of an atomic write in flight (ours: ``.NAME.UUID.tmp``; zarr's local
@@ -61,7 +68,7 @@ async def _key_sizes(store: Store, prefix: str) -> dict[str, int]:
         return {
             key: len(value)
             for key, value in list(store._store_dict.items())
-            if key.startswith(prefix)
+            if key.startswith(prefix) and not is_in_flight(key)
         }
     if isinstance(store, FsspecStore):
         root = store.path.rstrip("/")
@@ -96,6 +103,58 @@ async def alist_keys(store: Store, prefix: str = "") -> dict[str, int]:
         Key (relative to the store root) to size.
     """
     return await _key_sizes(store, prefix)
+
+
+async def ahas_keys(store: Store, prefix: str = "") -> bool:
+    """Whether any key lies under ``prefix``, without listing them all.
+
+    One listing request on S3 (zarr's ``is_empty`` lists every key under the prefix
+    first, thousands of requests for a large archive); on a local disk the walk stops
+    at the first file.
+
+    Parameters
+    ----------
+    store
+        Any zarr store.
+    prefix
+        A key prefix, treated as a directory.
+
+    Returns
+    -------
+    bool
+        True when at least one key (not an in-flight temporary) exists there.
+    """
+    folder = prefix.strip("/")
+    if isinstance(store, LocalStore):
+        return await asyncio.to_thread(_local_has_files, Path(store.root), folder)
+    if isinstance(store, MemoryStore):
+        start = f"{folder}/" if folder else ""
+        return any(
+            key.startswith(start) and not is_in_flight(key) for key in list(store._store_dict)
+        )
+    if isinstance(store, FsspecStore) and "s3" in _protocols(store):
+        path = "/".join(p for p in (store.path.rstrip("/"), folder) if p)
+        try:
+            first = await store.fs._lsdir(path, refresh=True, max_items=1, delimiter="")
+        except FileNotFoundError:
+            return False
+        if not first:
+            return False
+        if not is_in_flight(first[0]["name"]):
+            return True
+    return bool(await _key_sizes(store, prefix))  # the slow way settles the rare rest
+
+
+def _protocols(store: FsspecStore) -> tuple[str, ...]:
+    protocol = store.fs.protocol
+    return (protocol,) if isinstance(protocol, str) else tuple(protocol)
+
+
+def _local_has_files(root: Path, folder: str) -> bool:
+    base = root / folder if folder else root
+    if not base.is_dir():
+        return False
+    return any(not _IN_FLIGHT.search(name) for _, _, files in os.walk(base) for name in files)
 
 
 async def astored_bytes(store: Store, prefix: str = "") -> int:

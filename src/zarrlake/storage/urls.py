@@ -40,6 +40,7 @@ from zarrlake.errors import (
     UnsupportedSchemeError,
 )
 from zarrlake.storage._sync import run
+from zarrlake.storage.listing import ahas_keys
 
 __all__ = ["Mode", "StoreLocation", "forget_memory_store", "open_store", "parse_url", "store_url"]
 
@@ -323,7 +324,7 @@ def _apply_mode(store: Store, location: StoreLocation, mode: str) -> None:
         return
     if isinstance(store, FsspecStore):
         _require_bucket(store, location)
-        empty = run(store.is_empty(""))
+        empty = not run(ahas_keys(store))
         if mode in ("r", "r+") and empty:
             raise NotFoundError(
                 f"no Zarr store at {location.url}: no keys under that prefix",
@@ -334,7 +335,7 @@ def _apply_mode(store: Store, location: StoreLocation, mode: str) -> None:
         path = Path(location.path)
         empty = not path.exists() or not any(path.iterdir())
     else:
-        empty = run(store.is_empty(""))
+        empty = not run(ahas_keys(store))
     if mode == "w-" and not empty:
         raise AlreadyExistsError(
             f"a store already exists at {location.url}",

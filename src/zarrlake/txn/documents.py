@@ -92,13 +92,12 @@ async def aread_document(store: Store, key: str) -> dict[str, Any] | None:
 
 async def adetect_format(store: Store) -> ZarrFormat | None:
     """Return the root's Zarr format, or ``None`` when the store holds no root node."""
-    v3, v2_group, v2_array = await asyncio.gather(
-        aread_bytes(store, "zarr.json"),
-        aread_bytes(store, ".zgroup"),
-        aread_bytes(store, ".zarray"),
-    )
-    if v3 is not None:
+    # format 3 first: on object stores every probe is a request, and format 3 needs one
+    if await aread_bytes(store, "zarr.json") is not None:
         return 3
+    v2_group, v2_array = await asyncio.gather(
+        aread_bytes(store, ".zgroup"), aread_bytes(store, ".zarray")
+    )
     if v2_group is not None or v2_array is not None:
         return 2
     return None

@@ -33,7 +33,7 @@ from zarr.abc.store import Store
 
 from zarrlake.errors import CorruptError
 from zarrlake.storage.atomic import aatomic_put, adelete_key, aread_bytes
-from zarrlake.storage.listing import alist_keys, prune_empty_dirs
+from zarrlake.storage.listing import ahas_keys, alist_keys, prune_empty_dirs
 from zarrlake.storage.urls import store_url
 from zarrlake.txn.documents import is_metadata_key
 
@@ -187,7 +187,7 @@ async def arecover(store: Store) -> RecoveryResult:
     """
     journal = await aread_journal(store)
     if journal is None:
-        if await alist_keys(store, TXN_PREFIX):
+        if await ahas_keys(store, TXN_PREFIX):
             await adiscard_backups(store)  # backups of a transaction that never journaled
         return "clean"
     committed = journal.roll_forward

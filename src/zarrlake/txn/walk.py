@@ -1,30 +1,42 @@
 """Walk a Zarr hierarchy by its metadata documents, tolerating damage.
 
 The walk lists only group folders (one ``list_dir`` each) and reads only metadata
-documents, concurrently; chunk keys are never listed. Unlike zarr's own walk it does
-not stop at the first problem: invalid JSON, documents of the other Zarr format, and
-folders that hold nodes but lack their own group document are recorded for
-validation and repair.
+documents, concurrently; chunk keys are never listed. On object stores one listing of
+every key under the root is cheaper when the hierarchy has many groups and few chunks
+(a page holds 1,000 keys; a group costs a request of its own): the root's consolidated
+metadata, when there is one, tells which way costs fewer requests, and both ways find
+the same hierarchy. Unlike zarr's own walk it does not stop at the first problem:
+invalid JSON, documents of the other Zarr format, and folders that hold nodes but lack
+their own group document are recorded for validation and repair.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import math
 import re
+from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 from zarr.abc.store import Store
-from zarr.storage import LocalStore
+from zarr.storage import FsspecStore, LocalStore
 
 from zarrlake.storage.atomic import aread_bytes
+from zarrlake.storage.listing import alist_keys
 from zarrlake.txn.documents import METADATA_NAMES
 
-__all__ = ["Hierarchy", "Node", "awalk"]
+__all__ = ["Hierarchy", "Listing", "Node", "awalk"]
+
+Listing = Literal["auto", "folders", "all-keys"]
+"""How a walk finds children: one listing per group folder, one listing of every key
+under the root, or (``auto``) whichever the root's consolidated metadata says is cheaper
+on an object store."""
 
 _CONCURRENCY = 64
+_KEYS_PER_PAGE = 1000  # S3 ListObjectsV2
 _NODE_DOCUMENTS = ("zarr.json", ".zarray", ".zgroup")
 # Names that are chunk keys or chunk folders rather than child nodes.
 _CHUNKISH = re.compile(r"^(c|\d+([./]\d+)*)$")
@@ -52,6 +64,7 @@ class Hierarchy:
     invalid: dict[str, str] = field(default_factory=dict)
     folders_without_document: list[str] = field(default_factory=list)
     requests: int = 0
+    listing: Literal["folders", "all-keys"] = "folders"
 
     @property
     def arrays(self) -> dict[str, Node]:
@@ -68,7 +81,9 @@ def _join(prefix: str, name: str) -> str:
     return f"{prefix}/{name}" if prefix else name
 
 
-async def awalk(store: Store, *, root_format: int | None = None) -> Hierarchy:
+async def awalk(
+    store: Store, *, root_format: int | None = None, listing: Listing = "auto"
+) -> Hierarchy:
     """Walk the hierarchy of ``store``.
 
     Parameters
@@ -77,6 +92,10 @@ async def awalk(store: Store, *, root_format: int | None = None) -> Hierarchy:
         The store.
     root_format
         The root's format when known (saves probing the other format's documents).
+    listing
+        ``folders``: list each group folder; ``all-keys``: list every key under the
+        root once and read only documents that exist; ``auto``: ``all-keys`` on object
+        stores whose consolidated metadata says it takes fewer requests.
 
     Returns
     -------
@@ -86,8 +105,12 @@ async def awalk(store: Store, *, root_format: int | None = None) -> Hierarchy:
     """
     semaphore = asyncio.Semaphore(_CONCURRENCY)
     result = Hierarchy(zarr_format=root_format)
+    known: set[str] | None = None  # every key, when listed up front
+    tree: dict[str, set[str]] = {}
 
     async def read_many(keys: list[str]) -> None:
+        if known is not None:
+            keys = [k for k in keys if k in known]  # no request for what is absent
         if not keys:
             return
         result.requests += len(keys)
@@ -117,10 +140,13 @@ async def awalk(store: Store, *, root_format: int | None = None) -> Hierarchy:
         await read_many([_join(p, n) for p in missing for n in other])
 
     async def children(path: str) -> list[str]:
-        async with semaphore:
-            entries = [e async for e in store.list_dir(f"{path}/" if path else "")]
-            result.requests += 1
-        names = [e.rstrip("/") for e in entries]
+        if known is not None:
+            names = sorted(tree.get(path, ()))
+        else:
+            async with semaphore:
+                entries = [e async for e in store.list_dir(f"{path}/" if path else "")]
+                result.requests += 1
+            names = [e.rstrip("/") for e in entries]
         return [
             _join(path, n)
             for n in names
@@ -135,6 +161,14 @@ async def awalk(store: Store, *, root_format: int | None = None) -> Hierarchy:
         fmt = root.zarr_format
     if root is not None and root.kind == "array":
         return result
+    if listing == "all-keys" or (
+        listing == "auto" and isinstance(store, FsspecStore) and _all_keys_is_cheaper(root)
+    ):
+        found = await alist_keys(store)
+        result.requests += max(1, math.ceil(len(found) / _KEYS_PER_PAGE))
+        result.listing = "all-keys"
+        known = set(found)
+        tree = _folders(known)
 
     pending = [""]
     while pending:
@@ -158,6 +192,49 @@ async def awalk(store: Store, *, root_format: int | None = None) -> Hierarchy:
         formats = [n.zarr_format for n in result.nodes.values()]
         result.zarr_format = max(set(formats), key=formats.count)
     return result
+
+
+def _all_keys_is_cheaper(root: Node | None) -> bool:
+    """Whether one listing of every key takes fewer requests than one per group.
+
+    Judged by the root's consolidated metadata (format 3, inline): its documents plus
+    every chunk its arrays' grids can hold, against its group count. Without it the
+    chunk count is unknown, and listing folders is the safe choice.
+    """
+    if root is None:
+        return False
+    inline = (root.document.get("consolidated_metadata") or {}).get("metadata")
+    if not isinstance(inline, dict) or not inline:
+        return False
+    groups = 1
+    keys = 1 + len(inline)
+    for document in inline.values():
+        if not isinstance(document, dict):
+            return False
+        if document.get("node_type") == "group":
+            groups += 1
+        else:
+            keys += _chunk_count(document)
+    return math.ceil(keys / _KEYS_PER_PAGE) < groups
+
+
+def _chunk_count(document: dict[str, Any]) -> int:
+    try:
+        shape = document["shape"]
+        chunk_shape = document["chunk_grid"]["configuration"]["chunk_shape"]
+        return math.prod(math.ceil(s / c) for s, c in zip(shape, chunk_shape, strict=True))
+    except (KeyError, TypeError, ValueError, ZeroDivisionError):
+        return 1 << 40  # unknown grid: do not bet on a small listing
+
+
+def _folders(keys: set[str]) -> dict[str, set[str]]:
+    """Each folder's immediate children (files and folders), from a flat key set."""
+    tree: defaultdict[str, set[str]] = defaultdict(set)
+    for key in keys:
+        parts = key.split("/")
+        for depth in range(len(parts)):
+            tree["/".join(parts[:depth])].add(parts[depth])
+    return tree
 
 
 def _read_local(root: Path, keys: list[str]) -> dict[str, bytes | None]:

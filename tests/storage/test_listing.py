@@ -1,0 +1,25 @@
+"""Listing helpers on every store kind: emptiness without a full listing."""
+
+from __future__ import annotations
+
+from zarrlake.storage import atomic_put
+from zarrlake.storage._sync import run
+from zarrlake.storage.listing import ahas_keys, alist_keys
+
+
+def test_has_keys_sees_deep_keys_and_respects_folder_boundaries(store) -> None:
+    assert not run(ahas_keys(store))
+    atomic_put(store, "ab/c/d/0", b"x")
+    assert run(ahas_keys(store))
+    assert run(ahas_keys(store, "ab"))
+    assert run(ahas_keys(store, "ab/c/"))
+    assert not run(ahas_keys(store, "a"))  # a folder, not a name prefix
+    assert not run(ahas_keys(store, "ab/c/d/0/deeper"))
+
+
+def test_has_keys_ignores_writes_in_flight(store) -> None:
+    atomic_put(store, "txn/.zarr.json.0123456789abcdef0123456789abcdef.tmp", b"half")
+    assert run(alist_keys(store, "txn")) == {}
+    assert not run(ahas_keys(store, "txn"))
+    atomic_put(store, "txn/zarr.json", b"{}")
+    assert run(ahas_keys(store, "txn"))
