@@ -150,8 +150,9 @@ def test_s3_inputs(tmp_path, s3_server):
     result = run(
         f"s3://{bucket}/inputs/*.nc",
         target,
-        workers=1,
+        workers=2,  # forked after the scan has started fsspec's I/O thread
         storage_options=s3_server.storage_options,
+        chunks={"time": 4},
     )
     assert result.report.valid
     assert len(result.plan.inputs) == 3
