@@ -23,3 +23,14 @@ def test_has_keys_ignores_writes_in_flight(store) -> None:
     assert not run(ahas_keys(store, "txn"))
     atomic_put(store, "txn/zarr.json", b"{}")
     assert run(ahas_keys(store, "txn"))
+
+
+def test_has_keys_on_other_store_kinds_stops_at_the_first_key(tmp_path) -> None:
+    from zarr.storage import ZipStore
+
+    store = run(ZipStore.open(tmp_path / "archive.zip", mode="w"))
+    assert not run(ahas_keys(store))
+    atomic_put(store, "ab/c/0", b"x")
+    assert run(ahas_keys(store, "ab"))
+    assert not run(ahas_keys(store, "a"))
+    store.close()

@@ -142,7 +142,10 @@ async def ahas_keys(store: Store, prefix: str = "") -> bool:
             return False
         if not is_in_flight(first[0]["name"]):
             return True
-    return bool(await _key_sizes(store, prefix))  # the slow way settles the rare rest
+    async for key in store.list_prefix(f"{folder}/" if folder else ""):
+        if not is_in_flight(key):  # other stores: stop at the first real key
+            return True
+    return False
 
 
 def _protocols(store: FsspecStore) -> tuple[str, ...]:
