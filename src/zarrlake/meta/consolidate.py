@@ -111,7 +111,9 @@ def consolidate(
 ) -> Document:
     """Consolidate the metadata of a Zarr archive (format 2 or 3).
 
-    Reads metadata documents only (never chunk keys), concurrently; holds the archive's
+    Reads metadata documents only (never chunks), concurrently, listing one group
+    folder at a time or, on object stores where that takes fewer requests, every key
+    at once (see :func:`zarrlake.txn.walk.awalk`); holds the archive's
     lock and writes through a transaction, so a concurrent append or consolidation
     never leaves stale or torn consolidated metadata.
 

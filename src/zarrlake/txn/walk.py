@@ -1,7 +1,7 @@
 """Walk a Zarr hierarchy by its metadata documents, tolerating damage.
 
-The walk lists only group folders (one ``list_dir`` each) and reads only metadata
-documents, concurrently; chunk keys are never listed. On object stores one listing of
+The walk reads only metadata documents, concurrently, and by default lists only group
+folders (one ``list_dir`` each), so chunk keys are not listed. On object stores one listing of
 every key under the root is cheaper when the hierarchy has many groups and few chunks
 (a page holds 1,000 keys; a group costs a request of its own): the root's consolidated
 metadata, when there is one, tells which way costs fewer requests, and both ways find
