@@ -122,10 +122,8 @@ class CatalogClient:
         """
         target = _table(table)
         statement = select(target).where(compile_filter(target, filter))
-        order = [
-            column_for(target, f).desc() if d == -1 else column_for(target, f).asc()
-            for f, d in (sort or [])
-        ]
+        columns = [(column_for(target, f), d) for f, d in (sort or [])]
+        order = [c.desc() if d == -1 else c.asc() for c, d in columns]
         statement = statement.order_by(*order, target.c.id)
         if limit is not None:
             statement = statement.limit(int(limit))

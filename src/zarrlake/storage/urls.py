@@ -40,7 +40,7 @@ from zarrlake.errors import (
     UnsupportedSchemeError,
 )
 from zarrlake.storage._sync import run
-from zarrlake.storage.listing import ahas_keys
+from zarrlake.storage.listing import aclear, ahas_keys
 
 __all__ = ["Mode", "StoreLocation", "forget_memory_store", "open_store", "parse_url", "store_url"]
 
@@ -318,24 +318,21 @@ def _open_fsspec(location: StoreLocation, *, read_only: bool) -> FsspecStore:
 
 
 def _apply_mode(store: Store, location: StoreLocation, mode: str) -> None:
-    if mode == "a":
-        if isinstance(store, FsspecStore):
-            _require_bucket(store, location)
-        return
     if isinstance(store, FsspecStore):
         _require_bucket(store, location)
-        empty = not run(ahas_keys(store))
-        if mode in ("r", "r+") and empty:
-            raise NotFoundError(
-                f"no Zarr store at {location.url}: no keys under that prefix",
-                subject=location.url,
-                hint="check the bucket and prefix, or open with mode='a' to create it",
-            )
-    elif isinstance(store, LocalStore):
+    if mode == "a":
+        return
+    if isinstance(store, LocalStore):
         path = Path(location.path)
         empty = not path.exists() or not any(path.iterdir())
     else:
         empty = not run(ahas_keys(store))
+    if isinstance(store, FsspecStore) and mode in ("r", "r+") and empty:
+        raise NotFoundError(
+            f"no Zarr store at {location.url}: no keys under that prefix",
+            subject=location.url,
+            hint="check the bucket and prefix, or open with mode='a' to create it",
+        )
     if mode == "w-" and not empty:
         raise AlreadyExistsError(
             f"a store already exists at {location.url}",
@@ -343,8 +340,6 @@ def _apply_mode(store: Store, location: StoreLocation, mode: str) -> None:
             hint="choose another location, or open with mode='w' to replace it",
         )
     if mode == "w" and not empty:
-        from zarrlake.storage.listing import aclear
-
         run(aclear(store))
 
 
