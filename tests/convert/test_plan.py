@@ -17,7 +17,7 @@ def test_axis_from_inputs_and_frequency(tmp_path):
     result = plan(paths)
     assert result.freq == "6h"
     assert len(result.axis) == 20
-    assert result.axis_encoding["units"] == "hours since 2020-01-01"
+    assert result.axis_encoding["units"] == "hours since 2020-01-01 00:00:00"  # the inputs'
 
 
 def test_gaps_keep_the_grid_and_are_reported(tmp_path):

@@ -335,7 +335,13 @@ def run_command(
 
 @app.command("create-template")
 def create_template_command(
-    template: Annotated[str, typer.Argument(help="A file with the inputs' variables and grid.")],
+    template: Annotated[
+        str,
+        typer.Argument(
+            help="A file with the inputs' variables and grid; or a quoted glob of every "
+            "input: the axis is then the union of their labels (monthly, irregular axes)."
+        ),
+    ],
     target: Annotated[str, typer.Argument(help="The archive to create.")],
     global_start: StartArg = None,
     global_end: EndArg = None,

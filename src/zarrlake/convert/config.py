@@ -70,6 +70,12 @@ class ConvertConfig(BaseModel):
         description="true (16-bit packing of every float variable), settings for every float "
         "variable, or settings per variable name",
     )
+    unpack: bool | list[str] = Field(
+        False,
+        description="store packed inputs (integers with scale_factor/add_offset) as floats: "
+        "true for every variable or a list of names (default: keep the inputs' packing; "
+        "inputs packed with different scales are stored unpacked, with a note)",
+    )
     include: list[str] | None = Field(None, description="data variables to convert (default all)")
     exclude: list[str] = Field(default_factory=list, description="data variables to leave out")
     global_start: str | None = Field(
@@ -134,11 +140,15 @@ class ConvertConfig(BaseModel):
             return self.packing.get(name)
         return None
 
-    def selects(self, name: str) -> bool:
-        """Whether a data variable is converted."""
+    def unpacks(self, name: str) -> bool:
+        """Whether a packed input variable is stored unpacked."""
+        return self.unpack is True or (isinstance(self.unpack, list) and name in self.unpack)
+
+    def selects(self, name: str, *, coord: bool = False) -> bool:
+        """Whether a variable is converted (coordinates: unless excluded)."""
         if name in self.exclude:
             return False
-        return self.include is None or name in self.include
+        return coord or self.include is None or name in self.include
 
 
 def load_convert_config(

@@ -28,7 +28,14 @@ def estimate_ratio(plan: ConvertPlan, config: ConvertConfig) -> float | None:
         for var in plan.variables.values():
             selection = {d: slice(0, c) for d, c in zip(var.dims, var.chunks, strict=True)}
             values = np.asarray(ds[var.name].isel(selection).values)
-            data = var.packing.pack(values, policy="clip") if var.packing else values
+            if var.time is not None:
+                data = var.time.encode(values, name=var.name, where=plan.inputs[0])
+            elif var.packing is not None:
+                data = var.packing.pack(values, policy="clip")
+            else:
+                data = values
+            if data.dtype.kind not in "biuf":
+                continue  # strings: not a compression question
             data = np.ascontiguousarray(data.astype(var.stored_dtype, copy=False))
             encoded = codecs[0].encode(data) if codecs else data.tobytes()
             raw += data.nbytes

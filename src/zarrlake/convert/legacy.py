@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from zarrlake.convert.config import ConvertConfig, PackingSettings, load_convert_config
 from zarrlake.convert.planner import build_plan
 from zarrlake.convert.run import ConvertResult
+from zarrlake.convert.run import plan as plan_inputs
 from zarrlake.convert.run import run as run_conversion
 from zarrlake.convert.scan import scan_template
 from zarrlake.convert.template import create_template_from_plan
@@ -118,6 +119,13 @@ class ZarrConverterConfig(BaseModel):
         return load_convert_config(raw, **overrides)
 
 
+def _many_files(template: Any) -> bool:
+    """Whether a template argument names several files (a list, or a glob)."""
+    if isinstance(template, (list, tuple)):
+        return True
+    return isinstance(template, str) and any(c in template for c in "*?[")
+
+
 def _conversion_error(exc: ZarrlakeError) -> ConversionError:
     if isinstance(exc, ConversionError):
         return exc
@@ -193,7 +201,10 @@ class ZarrConverter:
         Parameters
         ----------
         template_dataset
-            A dataset (or a file) with the variables, grid and attributes of the inputs.
+            A dataset (or a file) with the variables, grid and attributes of the inputs;
+            or a list of files or a glob: then the archive's axis is the union of their
+            labels (for monthly or irregular axes no ``freq`` describes), read from their
+            coordinates only.
         output_path
             The archive to create.
         global_start, global_end, freq
@@ -222,6 +233,18 @@ class ZarrConverter:
             overrides["access_pattern"] = access_pattern
         try:
             settings = self.config.to_convert_config(**overrides)
+            if _many_files(template_dataset):
+                # The axis is the union of the files' labels (monthly, irregular axes).
+                plan = plan_inputs(template_dataset, settings)  # type: ignore[arg-type]
+                store = open_store(os.fspath(output_path), mode="a")
+                create_template_from_plan(
+                    plan,
+                    store,
+                    overwrite=overwrite,
+                    engine=settings.engine,
+                    storage_options=settings.storage_options,
+                )
+                return
             with self._template(template_dataset, settings) as (ds, name):
                 plan = build_plan(scan_template(ds, name, settings), settings)
                 store = open_store(os.fspath(output_path), mode="a")

@@ -24,6 +24,7 @@ from zarrlake.convert.scan import ScanResult, VariableSchema, label_key
 from zarrlake.encoding.chunks import plan_chunks
 from zarrlake.encoding.compression import CompressionSpec
 from zarrlake.encoding.packing import Packing, choose_packing
+from zarrlake.encoding.times import TimeEncoding, choose_time_encoding
 from zarrlake.errors import InvalidInputError
 
 __all__ = ["ConvertPlan", "SourceSlice", "VariablePlan", "WorkUnit", "build_axis", "build_plan"]
@@ -105,6 +106,16 @@ class VariablePlan:
     out_of_range: str
     attrs: dict[str, Any]
     series: bool
+    coord: bool = False
+    time: TimeEncoding | None = None
+    """How a time-like variable (bounds...) is stored; its numbers are written as is."""
+    missing_value: Any = None
+    """The inputs' ``missing_value``, kept beside ``_FillValue``."""
+    kept_packing: bool = False
+    """The packing is the inputs' own (their scale and offset, codes copied exactly)."""
+    declares_fill: bool = True
+    """Whether the inputs declare a ``_FillValue`` (variables without the concat dim
+    keep none when they declare none)."""
 
     @property
     def raw_bytes(self) -> int:
@@ -121,6 +132,7 @@ class ConvertPlan:
     freq: str | None
     axis_encoding: dict[str, Any]
     axis_attrs: dict[str, Any]
+    axis_time: TimeEncoding | None
     variables: dict[str, VariablePlan]
     grid: dict[str, xr.Variable]
     time_chunk: int
@@ -197,8 +209,15 @@ def _infer_freq(labels: np.ndarray[Any, Any], numeric: bool) -> str | float | No
         return None
     diffs = np.diff(labels)
     if numeric:
+        # Regular only when every label sits exactly on start + k * step (float32
+        # spacings rarely do); otherwise the axis is the labels themselves.
         step = float(np.min(diffs))
-        return step if step > 0 and np.allclose(diffs / step, np.round(diffs / step)) else None
+        if step <= 0:
+            return None
+        k = np.round((labels.astype(np.float64) - float(labels[0])) / step)
+        grid = (float(labels[0]) + step * k).astype(labels.dtype)  # as build_axis makes it
+        exact = np.array_equal(grid, labels)
+        return step if exact else None
     index = (
         pd.DatetimeIndex(labels) if labels.dtype.kind == "M" else xr.CFTimeIndex(labels)  # type: ignore[no-untyped-call]
     )
@@ -265,7 +284,9 @@ def build_axis(scan: ScanResult, config: ConvertConfig) -> tuple[np.ndarray[Any,
         step = float(freq)
         count = math.floor((float(end) - float(start)) / step + 1e-9) + 1
         axis = float(start) + step * np.arange(count)
-        return axis.astype(labels.dtype if labels.dtype.kind == "f" else np.float64), str(step)
+        whole = labels.dtype.kind in "iu" and float(step).is_integer()
+        dtype = labels.dtype if labels.dtype.kind == "f" or whole else np.dtype(np.float64)
+        return axis.astype(dtype), str(int(step) if whole else step)
     try:
         if labels.dtype.kind == "M":
             axis = pd.date_range(start, end, freq=str(freq)).values.astype("datetime64[ns]")
@@ -282,29 +303,46 @@ def build_axis(scan: ScanResult, config: ConvertConfig) -> tuple[np.ndarray[Any,
     return axis, str(freq)
 
 
-def axis_units(axis: np.ndarray[Any, Any]) -> str:
-    """Choose CF time units in which every label of the axis is a whole number."""
-    first = axis[0]
-    if axis.dtype.kind == "M":
-        midnight = first.astype("datetime64[D]")
-        day = str(midnight)
-        seconds = (axis - midnight).astype("timedelta64[ns]").astype(np.int64) / 1e9
-    else:
-        midnight = type(first)(first.year, first.month, first.day, calendar=first.calendar)
-        day = f"{first.year:04d}-{first.month:02d}-{first.day:02d}"
-        seconds = np.array([(t - midnight).total_seconds() for t in axis])
-    for unit, size in (("days", 86400), ("hours", 3600), ("minutes", 60), ("seconds", 1)):
-        if np.all(np.isclose(seconds % size, 0)):
-            return f"{unit} since {day}"
-    return f"milliseconds since {day}"
+def source_packing(schema: VariableSchema) -> Packing | None:
+    """Return the packing an input declares (integers with ``scale_factor``/``add_offset``)."""
+    encoding = schema.source_encoding
+    if "scale_factor" not in encoding and "add_offset" not in encoding:
+        return None
+    dtype = np.dtype(encoding.get("dtype", "int16"))
+    if dtype.kind not in "iu" or np.dtype(schema.dtype).kind != "f":
+        return None
+    scale = float(encoding.get("scale_factor", 1.0))
+    offset = float(encoding.get("add_offset", 0.0))
+    info = np.iinfo(dtype)
+    fill = encoding.get("_FillValue", encoding.get("missing_value"))
+    fill_code = int(np.asarray(fill).ravel()[0]) if fill is not None else int(info.min)
+    low = min(offset + info.min * scale, offset + info.max * scale)
+    high = max(offset + info.min * scale, offset + info.max * scale)
+    unpacked = "float64" if schema.dtype == "float64" else "float32"
+    return Packing(str(dtype), scale, offset, fill_code, low, high, unpacked)
 
 
 def _packing(
-    schema: VariableSchema, config: ConvertConfig, scan: ScanResult
+    schema: VariableSchema, config: ConvertConfig, scan: ScanResult, notes: list[str]
 ) -> tuple[Packing | None, str]:
     settings = config.packing_for(schema.name)
-    if settings is None or np.dtype(schema.dtype).kind != "f":
+    if np.dtype(schema.dtype).kind != "f" or schema.time:
         return None, "error"
+    if settings is None:
+        kept = source_packing(schema)
+        if kept is None or config.unpacks(schema.name):
+            return None, "error"
+        if schema.name in scan.mixed_packing:
+            files = scan.mixed_packing[schema.name]
+            notes.append(
+                f"{schema.name!r} is packed with different scale_factor/add_offset in "
+                f"{files[0]} and {files[1]}"
+                + (f" (and {len(files) - 2} more)" if len(files) > 2 else "")
+                + f"; it is stored unpacked ({schema.dtype}); set packing to repack it"
+            )
+            return None, "error"
+        # The inputs' own codes come back exactly: out-of-range cannot happen.
+        return kept, "error"
     unpacked = "float64" if schema.dtype == "float64" else "float32"
     if settings.valid_min is not None and settings.valid_max is not None:
         low, high = settings.valid_min, settings.valid_max
@@ -324,6 +362,51 @@ def _packing(
         )
     packing = choose_packing(low, high, settings.bits, unpacked_dtype=unpacked, name=schema.name)
     return packing, settings.out_of_range
+
+
+def _time_encodings(
+    scan: ScanResult, axis: np.ndarray[Any, Any]
+) -> tuple[TimeEncoding | None, dict[str, TimeEncoding]]:
+    """Choose how the axis and every time-like variable along it are stored.
+
+    Variables that declare the axis's units (or none, as CF bounds may) share the
+    axis's encoding, chosen from all their values together; others keep their own.
+    """
+    declared_axis = scan.label_encoding
+    is_time_axis = axis.dtype.kind == "M" or (axis.dtype == object and scan.datetime_like)
+    series = [s for s in scan.variables.values() if s.time and scan.concat_dim in s.dims]
+    static = [s for s in scan.variables.values() if s.time and scan.concat_dim not in s.dims]
+
+    def same(schema: VariableSchema) -> bool:
+        units = schema.source_encoding.get("units")
+        return units is None or units == declared_axis.get("units")
+
+    encodings: dict[str, TimeEncoding] = {}
+    axis_time = None
+    if is_time_axis:
+        shared = [axis, *(scan.time_values(s.name) for s in series if same(s))]
+        axis_time = choose_time_encoding(
+            shared,
+            calendar=declared_axis.get("calendar") or scan.calendar,
+            declared=declared_axis,
+            finest_default="days",
+        )
+    for schema in static:  # one value for the archive: kept units when exact
+        encodings[schema.name] = choose_time_encoding(
+            scan.files[0].times[schema.name],
+            declared=schema.source_encoding,
+            finest_default="days",
+        )
+    for schema in series:
+        if axis_time is not None and same(schema):
+            encodings[schema.name] = axis_time
+        else:
+            encodings[schema.name] = choose_time_encoding(
+                scan.time_values(schema.name),
+                declared=schema.source_encoding,
+                finest_default="days",
+            )
+    return axis_time, encodings
 
 
 def packing_needs_scan(scan: ScanResult, config: ConvertConfig) -> list[str]:
@@ -481,11 +564,14 @@ def build_plan(scan: ScanResult, config: ConvertConfig) -> ConvertPlan:
                 )
             target.append(at)
         positions.append(np.asarray(target, dtype=np.int64))
+    notes: list[str] = []
     packings = {}
     policies = {}
     for name, schema in scan.variables.items():
-        packings[name], policies[name] = _packing(schema, config, scan)
+        packings[name], policies[name] = _packing(schema, config, scan, notes)
+    axis_time, times = _time_encodings(scan, axis)
     by_dim = _chunks_by_dim(scan, config, len(axis), packings)
+    kept = {*scan.variables, *scan.grid, dim}
     variables = {}
     for name, schema in scan.variables.items():
         shape = tuple(
@@ -495,7 +581,8 @@ def build_plan(scan: ScanResult, config: ConvertConfig) -> ConvertPlan:
             max(1, min(by_dim.get(d, s), s)) for d, s in zip(schema.dims, shape, strict=True)
         )
         pack = packings[name]
-        stored = pack.dtype if pack else schema.dtype
+        time = times.get(name)
+        stored = pack.dtype if pack else time.dtype if time else schema.dtype
         fill: Any = pack.fill_value if pack else _fill_value(schema)
         variables[name] = VariablePlan(
             name,
@@ -507,13 +594,18 @@ def build_plan(scan: ScanResult, config: ConvertConfig) -> ConvertPlan:
             fill,
             pack,
             policies[name],
-            dict(schema.attrs),
+            _kept_attrs(schema.attrs, kept, name, notes),
             schema.has(dim),
+            coord=schema.coord,
+            time=time,
+            missing_value=schema.source_encoding.get("missing_value"),
+            kept_packing=pack is not None and config.packing_for(name) is None,
+            declares_fill="_FillValue" in schema.source_encoding,
         )
     time_chunk = by_dim.get(dim, len(axis))
     row_bytes = sum(
         math.prod(s for d, s in zip(v.dims, v.shape, strict=True) if d != dim)
-        * np.dtype(v.source_dtype).itemsize
+        * np.dtype(v.source_dtype if v.time is None else v.stored_dtype).itemsize
         for v in variables.values()
         if v.series
     )
@@ -525,18 +617,20 @@ def build_plan(scan: ScanResult, config: ConvertConfig) -> ConvertPlan:
     )
     units = _units(scan, positions, len(axis), time_chunk, per_unit, blocks, extent)
     covered = sum(len(p) for p in positions)
-    encoding = {"units": axis_units(axis) if axis.dtype.kind in "MO" else None}
-    if scan.calendar and axis.dtype.kind in "MO":
-        encoding["calendar"] = scan.calendar
-    notes = []
     if covered < len(axis):
         notes.append(f"{len(axis) - covered} step(s) of the axis have no input and stay empty")
+    axis_attrs = {
+        k: v
+        for k, v in scan.label_attrs.items()
+        if axis_time is None or k not in ("units", "calendar")
+    }
     return ConvertPlan(
         concat_dim=dim,
         axis=axis,
         freq=freq,
-        axis_encoding={k: v for k, v in encoding.items() if v is not None},
-        axis_attrs={k: v for k, v in scan.label_attrs.items() if k not in ("units", "calendar")},
+        axis_encoding=axis_time.attrs() if axis_time else {},
+        axis_attrs=_kept_attrs(axis_attrs, kept, dim, notes),
+        axis_time=axis_time,
         variables=variables,
         grid=scan.grid,
         time_chunk=time_chunk,
@@ -551,9 +645,26 @@ def build_plan(scan: ScanResult, config: ConvertConfig) -> ConvertPlan:
     )
 
 
+def _kept_attrs(
+    attrs: dict[str, Any], kept: set[str], name: str, notes: list[str]
+) -> dict[str, Any]:
+    """Drop a ``bounds`` attribute that would point at a variable the archive lacks."""
+    bounds = attrs.get("bounds")
+    if isinstance(bounds, str) and bounds not in kept:
+        notes.append(f"{name!r} loses its attribute bounds={bounds!r}: {bounds!r} is excluded")
+        return {k: v for k, v in attrs.items() if k != "bounds"}
+    return dict(attrs)
+
+
 def _fill_value(schema: VariableSchema) -> Any:
+    """Return the stored fill value: the inputs' ``_FillValue`` when they declare one."""
     kind = np.dtype(schema.dtype).kind
+    if schema.time:
+        return float("nan")
     if kind == "f":
+        declared = schema.source_encoding.get("_FillValue")
+        if declared is not None and np.isfinite(np.asarray(declared, dtype=np.float64)).all():
+            return float(np.asarray(declared).ravel()[0])
         return float("nan")
     if "_FillValue" in schema.source_encoding:
         return np.asarray(schema.source_encoding["_FillValue"]).item()

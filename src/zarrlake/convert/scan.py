@@ -17,6 +17,7 @@ import xarray as xr
 
 from zarrlake.convert.config import ConvertConfig
 from zarrlake.convert.inputs import with_retries
+from zarrlake.encoding.times import is_time_like
 from zarrlake.errors import InvalidInputError
 from zarrlake.storage.files import file_size, open_file_dataset
 
@@ -38,6 +39,8 @@ _CF_ENCODING_ATTRS = {
     "missing_value",
     "dtype",
 }
+_KEPT_ENCODING = ("scale_factor", "add_offset", "_FillValue", "missing_value", "dtype")
+_TIME_ENCODING = ("units", "calendar", "dtype")
 _CALENDAR_ALIASES = {"gregorian": "standard", None: "standard"}
 
 
@@ -52,7 +55,12 @@ class VariableSchema:
     shape
         Sizes of every dim; the concat dim's entry is the first file's length.
     source_encoding
-        The first input's CF encoding (``scale_factor``, ``_FillValue``, ``dtype``...).
+        The first input's CF encoding (``scale_factor``, ``_FillValue``, ``dtype``...;
+        ``units``/``calendar`` for times).
+    coord
+        A coordinate (scalar, 2-D or along the concat dim) rather than a data variable.
+    time
+        Holds times (``datetime64`` or cftime once decoded), e.g. ``time_bnds``.
     """
 
     name: str
@@ -61,6 +69,8 @@ class VariableSchema:
     dtype: str
     attrs: dict[str, Any]
     source_encoding: dict[str, Any]
+    coord: bool = False
+    time: bool = False
 
     def has(self, dim: str) -> bool:
         """Whether the variable runs along ``dim``."""
@@ -77,6 +87,8 @@ class FileScan:
     calendar: str | None
     variables: dict[str, VariableSchema]
     grid_digest: dict[str, str]
+    times: dict[str, np.ndarray[Any, Any]] = field(default_factory=dict)
+    """Values of time-like variables along the concat dim (bounds), for their units."""
 
 
 @dataclass
@@ -93,6 +105,13 @@ class ScanResult:
     attrs: dict[str, Any]
     input_bytes: int = 0
     data_ranges: dict[str, tuple[float, float]] = field(default_factory=dict)
+    mixed_packing: dict[str, list[str]] = field(default_factory=dict)
+    """Packed variables whose scale/offset differ between inputs: the files that differ."""
+
+    def time_values(self, name: str) -> np.ndarray[Any, Any]:
+        """Every input's values of one time-like variable along the concat dim."""
+        parts = [f.times[name] for f in self.files if name in f.times]
+        return np.concatenate(parts) if parts else np.array([])
 
     @property
     def labels(self) -> np.ndarray[Any, Any]:
@@ -122,12 +141,19 @@ def _digest(values: np.ndarray[Any, Any]) -> str:
     return hashlib.sha256(array.tobytes() + str(array.dtype).encode()).hexdigest()
 
 
-def _schema(name: str, variable: xr.Variable) -> VariableSchema:
-    encoding = {
-        k: variable.encoding[k]
-        for k in ("scale_factor", "add_offset", "_FillValue", "missing_value", "dtype")
-        if k in variable.encoding
-    }
+def _holds_times(variable: xr.Variable) -> bool:
+    if variable.dtype.kind == "M":
+        return True
+    if variable.dtype != object or not variable.size:
+        return False
+    first = variable[tuple(0 for _ in variable.dims)].values
+    return is_time_like(np.asarray(first).reshape(-1))
+
+
+def _schema(name: str, variable: xr.Variable, *, coord: bool = False) -> VariableSchema:
+    time = _holds_times(variable)
+    keys = _TIME_ENCODING if time else _KEPT_ENCODING
+    encoding = {k: variable.encoding[k] for k in keys if k in variable.encoding}
     return VariableSchema(
         name=name,
         dims=tuple(str(d) for d in variable.dims),
@@ -136,10 +162,11 @@ def _schema(name: str, variable: xr.Variable) -> VariableSchema:
         attrs={
             k: v
             for k, v in variable.attrs.items()
-            if k not in _CF_ENCODING_ATTRS
-            and not (variable.dtype.kind in "mM" and k in ("units", "calendar"))
+            if k not in _CF_ENCODING_ATTRS and not (time and k in ("units", "calendar"))
         },
         source_encoding=encoding,
+        coord=coord,
+        time=time,
     )
 
 
@@ -198,13 +225,25 @@ def scan_dataset(ds: xr.Dataset, path: str, config: ConvertConfig, size: int = 0
         for n, v in ds.data_vars.items()
         if config.selects(str(n))
     }
+    for n, v in ds.coords.items():  # scalar, 2-D and auxiliary coordinates
+        if n not in ds.dims and config.selects(str(n), coord=True):
+            variables[str(n)] = _schema(str(n), v.variable, coord=True)
+    for owner in [*variables, *(str(d) for d in ds.dims if d in ds.coords)]:
+        bounds = ds[owner].attrs.get("bounds")  # a kept coordinate keeps its bounds
+        if isinstance(bounds, str) and bounds in ds.data_vars and bounds not in config.exclude:
+            variables.setdefault(bounds, _schema(bounds, ds[bounds].variable))
     labels = ds[dim].values if dim in ds.coords else np.arange(ds.sizes[dim])
+    used = {d for v in variables.values() for d in v.dims}
     grid = {
-        str(d): _digest(ds[d].values)
-        for d in ds.dims
-        if d != dim and d in ds.coords and any(d in v.dims for v in variables.values())
+        str(d): _digest(ds[d].values) for d in ds.dims if d != dim and d in ds.coords and d in used
     }
-    return FileScan(path, size, np.asarray(labels), _calendar(ds, dim), variables, grid)
+    times = {}
+    for name, schema in variables.items():
+        if dim not in schema.dims:
+            grid[name] = _digest(ds[name].values)  # static: must agree between inputs
+        if schema.time:
+            times[name] = np.asarray(ds[name].values)
+    return FileScan(path, size, np.asarray(labels), _calendar(ds, dim), variables, grid, times)
 
 
 def scan_inputs(
@@ -257,8 +296,11 @@ def scan_inputs(
         if on_file is not None:
             on_file(scanned)
     reference = files[0]
+    mixed: dict[str, list[str]] = {}
     for scanned in files[1:]:
         _check_same(reference, scanned, config.concat_dim)
+        for name in _packing_differs(reference, scanned):
+            mixed.setdefault(name, [reference.path]).append(scanned.path)
     files.sort(key=lambda f: label_key(f.labels.min()) if f.labels.size else 0)
     _check_unique_labels(files)
     if not reference.variables:
@@ -273,13 +315,30 @@ def scan_inputs(
         variables=reference.variables,
         calendar=reference.calendar,
         input_bytes=sum(f.size for f in files),
+        mixed_packing=mixed,
         **first,
     )
 
 
+def _packing_differs(reference: FileScan, other: FileScan) -> list[str]:
+    """Variables packed with another scale, offset or integer type than in the reference."""
+    keys = ("scale_factor", "add_offset", "dtype")
+    differ = []
+    for name, schema in reference.variables.items():
+        ours = {k: schema.source_encoding.get(k) for k in keys}
+        theirs = {k: other.variables[name].source_encoding.get(k) for k in keys}
+        if ours["scale_factor"] is None and ours["add_offset"] is None:
+            continue
+        if {k: str(v) for k, v in ours.items()} != {k: str(v) for k, v in theirs.items()}:
+            differ.append(name)
+    return differ
+
+
 def _first_file_details(ds: xr.Dataset, config: ConvertConfig, scanned: FileScan) -> dict[str, Any]:
     dim = config.concat_dim
-    grid = {name: ds[name].variable.load().copy() for name in scanned.grid_digest}
+    grid = {
+        name: ds[name].variable.load().copy() for name in scanned.grid_digest if name in ds.dims
+    }
     coord = ds[dim] if dim in ds.coords else None
     return {
         "grid": grid,
@@ -322,6 +381,13 @@ def _check_same(reference: FileScan, other: FileScan, dim: str) -> None:
             )
     for coord, digest in reference.grid_digest.items():
         if other.grid_digest.get(coord) != digest:
+            if coord in reference.variables:
+                raise InvalidInputError(
+                    f"{coord!r} has no {dim!r} dimension but differs between {other.path} and "
+                    f"{reference.path}; the archive can hold only one value of it",
+                    subject=other.path,
+                    hint=f"exclude {coord!r} (exclude: [{coord}]), or fix the inputs",
+                )
             raise InvalidInputError(
                 f"coordinate {coord!r} of {other.path} differs from {reference.path} "
                 "(a different grid)",

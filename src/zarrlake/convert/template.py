@@ -53,9 +53,10 @@ def structure_digest(plan: ConvertPlan) -> str:
         "format": plan.zarr_format,
         "codecs": str(plan.compression),
         "variables": {
-            v.name: [v.dims, v.shape, v.chunks, v.stored_dtype, repr(v.packing)]
+            v.name: [v.dims, v.shape, v.chunks, v.stored_dtype, repr(v.packing), repr(v.time)]
             for v in plan.variables.values()
         },
+        "axis_time": repr(plan.axis_time),
     }
     return hashlib.sha256(json.dumps(parts, default=str).encode()).hexdigest()[:32]
 
@@ -65,37 +66,87 @@ def _encoding(plan: ConvertPlan) -> dict[str, dict[str, Any]]:
     codec_kwargs = plan.compression.zarr_kwargs(fmt)  # type: ignore[arg-type]
     encoding: dict[str, dict[str, Any]] = {}
     for v in plan.variables.values():
-        entry: dict[str, Any] = {"chunks": v.chunks, **codec_kwargs}
+        entry: dict[str, Any] = {"chunks": v.chunks}
+        if v.series or not v.coord:
+            entry.update(codec_kwargs)
+        if v.time is not None:
+            # Written as numbers already. The inputs declare no _FillValue on times, and
+            # none is added; a step never written reads as NaN (zarr's fill value) in
+            # format 3, while format 2 has no fill value apart from _FillValue.
+            entry["dtype"] = v.time.dtype
+            entry["_FillValue"] = None
+            if v.time.is_float and v.series:
+                if fmt == 3:
+                    entry["fill_value"] = np.float64(np.nan)
+                else:
+                    entry["_FillValue"] = np.float64(np.nan)
+            encoding[v.name] = entry
+            continue
         if v.packing is not None:
             entry.update(v.packing.encoding())
+            if v.missing_value is not None:
+                entry["missing_value"] = np.dtype(v.stored_dtype).type(v.missing_value)
         elif np.dtype(v.stored_dtype).kind == "f":
-            entry["_FillValue"] = np.dtype(v.stored_dtype).type(np.nan)
-        else:
             entry["_FillValue"] = np.dtype(v.stored_dtype).type(v.fill_value)
+            if v.missing_value is not None:
+                entry["missing_value"] = np.dtype(v.stored_dtype).type(v.missing_value)
+            if not v.declares_fill and fmt == 3:
+                # none declared: none added; never-written steps still read as NaN
+                entry["_FillValue"] = None
+                entry["fill_value"] = np.dtype(v.stored_dtype).type(np.nan)
+        elif np.dtype(v.stored_dtype).kind in "iub":
+            # Integers keep the inputs' _FillValue, or none: a made-up 0 would turn
+            # every real 0 into a missing value.
+            entry["_FillValue"] = (
+                np.dtype(v.stored_dtype).type(v.fill_value) if v.declares_fill else None
+            )
+        if not v.series and not v.declares_fill:
+            entry["_FillValue"] = None  # as in the inputs: no steps can be missing
         encoding[v.name] = align_fill_value(entry, fmt)
-    axis_encoding = dict(plan.axis_encoding)
-    if axis_encoding.get("units"):
-        axis_encoding["dtype"] = "int64"
-    encoding[plan.concat_dim] = {"chunks": (max(1, len(plan.axis)),), **axis_encoding}
+    for name, variable in plan.grid.items():
+        declared = variable.encoding.get("_FillValue")
+        encoding[name] = {"_FillValue": declared}
+    axis_encoding: dict[str, Any] = {"chunks": (max(1, len(plan.axis)),), "_FillValue": None}
+    if plan.axis_time is not None:
+        axis_encoding["dtype"] = plan.axis_time.dtype
+    encoding[plan.concat_dim] = axis_encoding
     return encoding
 
 
 def template_dataset(plan: ConvertPlan, static: Mapping[str, xr.Variable]) -> xr.Dataset:
-    """Build the lazy dataset whose ``to_zarr(compute=False)`` writes the template."""
+    """Build the lazy dataset whose ``to_zarr(compute=False)`` writes the template.
+
+    Times are encoded here (exactly, or an error names the label): xarray's own time
+    encoder would pick units silently.
+    """
     dim = plan.concat_dim
-    coords: dict[str, Any] = {dim: xr.Variable(dim, plan.axis, attrs=dict(plan.axis_attrs))}
+    axis_attrs = dict(plan.axis_attrs)
+    axis_values: Any = plan.axis
+    if plan.axis_time is not None:
+        axis_values = plan.axis_time.encode(plan.axis, name=dim)
+        axis_attrs.update(plan.axis_time.attrs())
+    coords: dict[str, Any] = {dim: xr.Variable(dim, axis_values, attrs=axis_attrs)}
     coords.update(plan.grid)
     data_vars: dict[str, Any] = {}
     for v in plan.variables.values():
         attrs = dict(v.attrs)
-        if v.packing is not None:
+        if v.packing is not None and not v.kept_packing:
             attrs.update(v.packing.attrs())
+        if v.time is not None:
+            attrs.update(v.time.attrs())
         if v.series:
-            unpacked = v.packing.unpacked_dtype if v.packing else v.source_dtype
-            lazy = dask.array.zeros(v.shape, chunks=v.chunks, dtype=unpacked)
-            data_vars[v.name] = xr.Variable(v.dims, lazy, attrs=attrs)
+            if v.time is not None:
+                dtype: Any = v.time.dtype
+            else:
+                dtype = v.packing.unpacked_dtype if v.packing else v.source_dtype
+            lazy = dask.array.zeros(v.shape, chunks=v.chunks, dtype=dtype)
+            variable = xr.Variable(v.dims, lazy, attrs=attrs)
         else:
-            data_vars[v.name] = xr.Variable(v.dims, static[v.name].values, attrs=attrs)
+            values = static[v.name].values
+            if v.time is not None:
+                values = v.time.encode(values, name=v.name)
+            variable = xr.Variable(v.dims, values, attrs=attrs)
+        (coords if v.coord else data_vars)[v.name] = variable
     return xr.Dataset(data_vars, coords=coords, attrs=dict(plan.attrs))
 
 

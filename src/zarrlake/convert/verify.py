@@ -153,6 +153,18 @@ def _value_findings(
                 positions = writer.positions(ds, path)
                 for var in writer.variables.values():
                     source, stored = writer.read_back(ds, var.name, positions)
+                    if source.dtype.kind not in "biuf" or stored.dtype.kind not in "biuf":
+                        if not np.array_equal(source, stored):  # strings: equal or not
+                            findings.append(
+                                Finding(
+                                    "ZL204",
+                                    "error",
+                                    var.name,
+                                    f"{var.name!r} differs from {path}",
+                                    "convert that file again (write-region)",
+                                )
+                            )
+                        continue
                     values = stored.astype(np.float64 if source.dtype.kind == "f" else source.dtype)
                     if var.packing is not None and var.policy != "error":
                         source = var.packing.check_range(source, policy=var.policy)

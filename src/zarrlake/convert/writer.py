@@ -35,6 +35,7 @@ from zarrlake.convert.planner import WorkUnit
 from zarrlake.convert.scan import label_key
 from zarrlake.convert.template import RECORD_PREFIX, read_plan_record, read_records
 from zarrlake.encoding.packing import OutOfRangePolicy, Packing
+from zarrlake.encoding.times import TimeEncoding
 from zarrlake.errors import InvalidInputError, NotFoundError
 from zarrlake.storage.atomic import atomic_put
 from zarrlake.storage.files import DATASET_LOCK, open_file_dataset
@@ -87,6 +88,10 @@ class _Variable:
     packing: Packing | None
     policy: OutOfRangePolicy
     array: Any
+    time: TimeEncoding | None = None
+    raw_fill: float | None = None
+    """A float array's stored missing value when it is not NaN (CF ``_FillValue``
+    such as 1e20): NaN is written as this."""
 
     def time_chunk(self, dim: str) -> int:
         return self.chunks[self.dims.index(dim)]
@@ -114,7 +119,7 @@ def _runs(file_rows: Sequence[int], steps: Sequence[int]) -> list[tuple[int, int
     return runs
 
 
-def _packing_of(variable: xr.DataArray) -> Packing | None:
+def _packing_of(variable: xr.DataArray | xr.Variable) -> Packing | None:
     encoding = variable.encoding
     if "scale_factor" not in encoding and "add_offset" not in encoding:
         return None
@@ -129,6 +134,38 @@ def _packing_of(variable: xr.DataArray) -> Packing | None:
     high = float(variable.attrs.get("valid_max", offset + limit * scale))
     unpacked = "float64" if variable.dtype == np.float64 else "float32"
     return Packing(str(dtype), scale, offset, fill, low, high, unpacked)
+
+
+def _variable(
+    name: str, variable: xr.Variable, array: zarr.Array[Any], policy: OutOfRangePolicy
+) -> _Variable:
+    """Describe one stored array along the concat dim for the writer."""
+    attrs = array.attrs
+    time = None
+    if " since " in str(attrs.get("units", "")):
+        time = TimeEncoding(
+            str(attrs["units"]), str(attrs.get("calendar", "standard")), str(array.dtype)
+        )
+    unpacked = np.dtype(array.dtype) if time is not None else np.dtype(variable.dtype)
+    raw_fill = None
+    cf_fill = variable.encoding.get("_FillValue")
+    if time is None and array.dtype.kind == "f" and cf_fill is not None:
+        value = float(np.asarray(cf_fill).ravel()[0])
+        raw_fill = None if np.isnan(value) else value
+    return _Variable(
+        name=name,
+        dims=tuple(str(d) for d in variable.dims),
+        shape=tuple(array.shape),
+        chunks=tuple(array.chunks),
+        dtype=array.dtype,
+        unpacked=unpacked,
+        fill=np.nan if unpacked.kind == "f" else array.fill_value,
+        packing=None if time is not None else _packing_of(variable),
+        policy=policy,
+        array=array.with_config({"write_empty_chunks": True}),
+        time=time,
+        raw_fill=raw_fill,
+    )
 
 
 class ArchiveWriter:
@@ -153,7 +190,9 @@ class ArchiveWriter:
         self.concat_dim: str = record.get("concat_dim", "time")
         policies: dict[str, OutOfRangePolicy] = record.get("out_of_range", {})
         try:
-            ds = xr.open_zarr(self.store, consolidated=None, chunks=None)
+            # Times are decoded here for the axis only: xarray cannot decode a time
+            # variable whose values are all missing yet (bounds in a fresh template).
+            ds = xr.open_zarr(self.store, consolidated=None, chunks=None, decode_times=False)
         except (FileNotFoundError, KeyError, ValueError) as exc:
             raise NotFoundError(
                 f"{self.url} is not an archive with a template ({exc})",
@@ -166,7 +205,7 @@ class ArchiveWriter:
                 f"{self.url} has no dimension {dim!r} to write regions along",
                 subject=self.url,
             )
-        self.axis = ds[dim].values
+        self.axis = xr.decode_cf(xr.Dataset(coords={dim: ds[dim].variable}))[dim].values
         self.index = {label_key(v): i for i, v in enumerate(self.axis)}
         self.grid = {
             str(d): np.asarray(ds[d].values) for d in ds.dims if d != dim and d in ds.coords
@@ -175,24 +214,14 @@ class ArchiveWriter:
             self.store, mode="r" if self.store.read_only else "r+", use_consolidated=False
         )
         self.variables: dict[str, _Variable] = {}
-        for name, variable in ds.data_vars.items():
-            if dim not in variable.dims:
+        for name, variable in ds.variables.items():
+            if dim not in variable.dims or name == dim:
                 continue
             array = group[str(name)]
             if not isinstance(array, zarr.Array):
                 continue
-            packing = _packing_of(variable)
-            self.variables[str(name)] = _Variable(
-                name=str(name),
-                dims=tuple(str(d) for d in variable.dims),
-                shape=tuple(array.shape),
-                chunks=tuple(array.chunks),
-                dtype=array.dtype,
-                unpacked=np.dtype(variable.dtype),
-                fill=np.nan if variable.dtype.kind == "f" else array.fill_value,
-                packing=packing,
-                policy=policies.get(str(name), "error"),
-                array=array.with_config({"write_empty_chunks": True}),
+            self.variables[str(name)] = _variable(
+                str(name), variable, array, policies.get(str(name), "error")
             )
         ds.close()
 
@@ -210,7 +239,7 @@ class ArchiveWriter:
         if dim not in ds.dims:
             raise InvalidInputError(f"input {path} has no dimension {dim!r}", subject=path)
         for name, var in self.variables.items():
-            if name not in ds.data_vars:
+            if name not in ds.variables:
                 raise InvalidInputError(
                     f"input {path} lacks variable {name!r} of {self.url}", subject=path
                 )
@@ -272,6 +301,10 @@ class ArchiveWriter:
             source = np.asarray(ds[name].transpose(*var.dims).values)
         selection = tuple(positions if d == self.concat_dim else slice(None) for d in var.dims)
         stored = np.asarray(var.array.get_orthogonal_selection(selection))
+        if var.time is not None:
+            return var.time.encode(source, name=name), stored
+        if var.raw_fill is not None:
+            stored = np.where(stored == var.raw_fill, np.nan, stored)
         return source, var.packing.unpack(stored) if var.packing is not None else stored
 
     # -- data movement -------------------------------------------------------------------
@@ -330,6 +363,8 @@ class ArchiveWriter:
                 return np.asarray(ds[var.name].isel(selection).values)
 
         values = with_retries(load, what=path, retries=read.retries, backoff=read.backoff)
+        if var.time is not None:
+            return var.time.encode(values, name=var.name, where=path)
         if var.packing is not None:
             values = var.packing.check_range(
                 values,
@@ -349,6 +384,8 @@ class ArchiveWriter:
             encoded = var.packing.pack_in_range(values)
         else:
             encoded = values.astype(var.dtype, copy=False)
+            if var.raw_fill is not None:
+                encoded = np.where(np.isnan(encoded), encoded.dtype.type(var.raw_fill), encoded)
         var.array[tuple(index)] = encoded
 
     def _copy_segment(

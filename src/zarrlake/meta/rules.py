@@ -218,7 +218,7 @@ def array_rules(ctx: Context) -> Iterator[Finding]:
     for path, node in sorted(ctx.hierarchy.arrays.items()):
         dims = _dims(node)
         shape = _shape(node)
-        if dims is None:
+        if dims is None and shape:  # a 0-d array has no dimension to name
             yield Finding(
                 "ZL120",
                 "warning",
@@ -226,7 +226,7 @@ def array_rules(ctx: Context) -> Iterator[Finding]:
                 f"array {_name(path)} has no dimension names",
                 f"zarrlake meta repair {ctx.url} (restores them from CF/xarray attributes)",
             )
-        elif len(dims) == len(shape):
+        elif dims is not None and len(dims) == len(shape):
             for dim, size in zip(dims, shape, strict=True):
                 sizes.setdefault(dim, {}).setdefault(size, []).append(path)
         dtype = _dtype(node)
@@ -376,8 +376,16 @@ def attribute_rules(ctx: Context) -> Iterator[Finding]:
             "the root group has no attributes (title, description)",
             f"zarrlake meta repair {ctx.url} --add-missing-attrs",
         )
+    # CF bounds variables take their parent's units (CF 7.1): they need none of their own.
+    bounds = {
+        f"{path.rpartition('/')[0]}/{node.attributes['bounds']}".lstrip("/")
+        for path, node in ctx.hierarchy.arrays.items()
+        if isinstance(node.attributes.get("bounds"), str)
+    }
     for path, node in sorted(ctx.hierarchy.arrays.items()):
         dtype = _dtype(node)
+        if path.lstrip("/") in bounds or {"grid_mapping_name", "cf_role"} & set(node.attributes):
+            continue  # bounds, grid mappings and mesh topologies carry no units
         if "units" not in node.attributes and (dtype is None or dtype.kind in "iuf"):
             yield Finding(
                 "ZL160",
