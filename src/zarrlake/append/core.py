@@ -15,11 +15,17 @@ from zarr.abc.store import Store
 from zarr.storage import LocalStore, MemoryStore
 
 from zarrlake.append.config import AppendConfig, load_append_config
-from zarrlake.append.encoding import creation_encoding, target_packing
+from zarrlake.append.encoding import (
+    creation_encoding,
+    encode_times,
+    target_packing,
+    target_times,
+)
 from zarrlake.append.sources import open_slice, resolve_slice_source
 from zarrlake.append.validate import TargetState, check_slice, merged_attrs, read_target_state
 from zarrlake.config import ConfigSource
 from zarrlake.encoding.packing import OutOfRangePolicy, Packing
+from zarrlake.encoding.times import TimeEncoding
 from zarrlake.errors import AlreadyExistsError, InvalidInputError
 from zarrlake.storage import open_store, store_url
 from zarrlake.storage._sync import run
@@ -112,6 +118,7 @@ class _Appender:
         self.zarr_format: int | None = None
         self.state = TargetState(exists=False)
         self.packings: dict[str, Packing] = {}
+        self.times: dict[str, TimeEncoding] = {}
         self.result = AppendResult(target=target, zarr_format=None, dry_run=config.dry_run)
 
     def start(self) -> None:
@@ -133,6 +140,7 @@ class _Appender:
             packing = target_packing(variable.encoding, variable.attrs, name)
             if packing is not None:
                 self.packings[name] = packing
+        self.times = target_times(self.state.variables)
 
     def _clear_target(self) -> None:
         with Transaction(self.store, operation="force_new", lock=self.lock) as txn:
@@ -170,12 +178,15 @@ class _Appender:
             return report
         creating = check.action == "create"
         write = self._prepare(check.dataset, creating, name)
+        self._apply_attrs(write, creating)
+        # Times become exact numbers before anything is written (or the slice is refused).
+        encoded = encode_times(write, self.times, name)
         if self.dry_staging is not None:
-            self._write(write, self.dry_staging, creating)
+            self._write(encoded, self.dry_staging, creating)
             report.status = "validated"
         else:
             with Transaction(self.store, operation="append", lock=self.lock) as txn:
-                self._write(write, txn.staging, creating)
+                self._write(encoded, txn.staging, creating)
                 commit = txn.commit()
             report.bytes_written = commit.bytes_written
             report.status = "created" if creating else "appended"
@@ -191,8 +202,9 @@ class _Appender:
         config = self.config
         if creating:
             fmt = config.format_for_new_target
-            self.encoding, new_packings = creation_encoding(ds, config, fmt)
+            self.encoding, new_packings, new_times = creation_encoding(ds, config, fmt)
             self.packings.update(new_packings)
+            self.times.update(new_times)
         for variable, packing in self.packings.items():
             if variable in ds.variables:
                 settings = config.variable(variable).encoding
@@ -216,11 +228,13 @@ class _Appender:
             ds[key].encoding = {}
         return ds
 
-    def _write(self, ds: xr.Dataset, staging: StagingStore, creating: bool) -> None:
+    def _apply_attrs(self, ds: xr.Dataset, creating: bool) -> None:
         config = self.config
         if config.attrs:
-            preview = ds if creating else None
-            ds.attrs.update(_evaluate_attrs(dict(config.attrs), preview or ds, config.permit_eval))
+            ds.attrs.update(_evaluate_attrs(dict(config.attrs), ds, config.permit_eval))
+
+    def _write(self, ds: xr.Dataset, staging: StagingStore, creating: bool) -> None:
+        config = self.config
         if creating:
             ds.to_zarr(
                 staging,

@@ -12,9 +12,16 @@ from zarrlake.append.config import AppendConfig, EncodingConfig
 from zarrlake.encoding.compression import CompressionSpec, describe_codecs
 from zarrlake.encoding.dataset import align_fill_value
 from zarrlake.encoding.packing import Packing, choose_packing, packing_from_attrs
+from zarrlake.encoding.times import TimeEncoding, choose_time_encoding, is_time_like
 from zarrlake.errors import InvalidInputError
 
-__all__ = ["creation_encoding", "target_packing"]
+__all__ = [
+    "creation_encoding",
+    "encode_times",
+    "step_microseconds",
+    "target_packing",
+    "target_times",
+]
 
 
 def _compressors(encoding: EncodingConfig, zarr_format: int, name: str) -> dict[str, Any]:
@@ -68,10 +75,56 @@ def _chunks(
     )  # the slice's extent: whole dims, append dim = slice length
 
 
+_DECLARED_KEYS = ("_FillValue", "missing_value", "scale_factor", "add_offset", "dtype")
+
+
+def _declared(var: xr.Variable) -> dict[str, Any]:
+    """The CF encoding the source declared, kept for a new target unless configured."""
+    return {k: var.encoding[k] for k in _DECLARED_KEYS if k in var.encoding}
+
+
+def step_microseconds(append_step: str | int | float | None) -> int | None:
+    """Return a time-delta ``append_step`` in microseconds (``None`` for others)."""
+    import pandas as pd
+
+    if not isinstance(append_step, str) or append_step in ("+", "-"):
+        return None
+    return abs(int(pd.Timedelta(append_step).value)) // 1000 or None
+
+
+def _time_encoding(
+    var: xr.Variable, encoding: EncodingConfig | None, config: AppendConfig, name: str
+) -> TimeEncoding:
+    declared = {k: var.encoding[k] for k in ("units", "calendar", "dtype") if k in var.encoding}
+    if encoding is not None:
+        declared.update(
+            {k: v for k in ("units", "calendar", "dtype") if (v := getattr(encoding, k, None))}
+        )
+        if encoding.units is not None:  # configured units are used as given, or refused
+            first = next(iter(np.asarray(var.values).flat), None)
+            time = TimeEncoding(
+                encoding.units,
+                str(declared.get("calendar") or getattr(first, "calendar", "proleptic_gregorian")),
+                str(np.dtype(declared.get("dtype", "int64"))),
+            )
+            time.encode(var.values, name=name)
+            return time
+    return choose_time_encoding(
+        np.asarray(var.values),
+        declared=declared,
+        step_microseconds=step_microseconds(config.append_step),
+        finest_default="seconds",
+    )
+
+
 def creation_encoding(
     ds: xr.Dataset, config: AppendConfig, zarr_format: int
-) -> tuple[dict[str, dict[str, Any]], dict[str, Packing]]:
-    """Build ``to_zarr`` encodings for the first slice and the packing of each variable.
+) -> tuple[dict[str, dict[str, Any]], dict[str, Packing], dict[str, TimeEncoding]]:
+    """Build ``to_zarr`` encodings for the first slice, packings and time encodings.
+
+    What the source declared (``_FillValue``, ``missing_value``, packing, time units
+    and calendar) is kept unless the configuration says otherwise; times get units
+    that hold every label exactly and the configured ``append_step``.
 
     Parameters
     ----------
@@ -85,36 +138,53 @@ def creation_encoding(
     Returns
     -------
     tuple
-        Encoding per variable, and packing per packed variable.
+        Encoding per variable, packing per packed variable, and the time encoding of
+        each time-like variable (its values are written as numbers, see
+        :func:`encode_times`).
     """
     encodings: dict[str, dict[str, Any]] = {}
     packings: dict[str, Packing] = {}
+    times: dict[str, TimeEncoding] = {}
     for variable_name, var in ds.variables.items():
         name = str(variable_name)
         settings = config.variable(name)
         encoding = settings.encoding
-        if var.dtype.kind == "M" and (encoding is None or encoding.units is None):
-            entry_units = {"units": time_units(var.values, config.append_step), "dtype": "int64"}
-        else:
-            entry_units = {}
         own = (config.variables or {}).get(name)
         from_default = (
             own is None or own.encoding is None or "chunks" not in own.encoding.model_fields_set
         )
         entry: dict[str, Any] = {"chunks": _chunks(encoding, var, name, from_default=from_default)}
-        entry.update(entry_units)
-        if encoding is None:
+        if is_time_like(np.asarray(var.values)):
+            time = _time_encoding(var, encoding, config, name)
+            times[name] = time
+            entry.update(dtype=time.dtype, _FillValue=None)
+            if encoding is not None:
+                entry.update(_compressors(encoding, zarr_format, name))
             encodings[name] = entry
+            continue
+        configured = encoding is not None and bool(
+            {"dtype", "scale_factor", "add_offset", "fill_value", "packing"}
+            & encoding.model_fields_set
+        )
+        if not configured:
+            entry.update(_declared(var))
+            if var.dtype.kind == "f" and "_FillValue" not in entry:
+                entry["_FillValue"] = None  # none declared: none added (NaN stays NaN)
+                if zarr_format == 3:
+                    entry["fill_value"] = var.dtype.type(np.nan)
+        if encoding is None:
+            encodings[name] = align_fill_value(entry, zarr_format)
             continue
         fields = encoding.model_fields_set
         entry.update(_compressors(encoding, zarr_format, name))
-        for key in ("dtype", "scale_factor", "add_offset", "units", "calendar"):
+        for key in ("dtype", "scale_factor", "add_offset"):
             value = getattr(encoding, key)
             if value is not None:
                 entry[key] = value
         if "fill_value" in fields:
             fill = encoding.fill_value
             entry["_FillValue"] = np.nan if isinstance(fill, str) else fill
+            entry.pop("fill_value", None)
         if encoding.filters is not None:
             if zarr_format != 2:
                 raise InvalidInputError(
@@ -128,41 +198,52 @@ def creation_encoding(
             packings[name] = packing
             entry.update(packing.encoding())
         encodings[name] = align_fill_value(entry, zarr_format)
-    return encodings, packings
+    for name, entry in encodings.items():
+        if name not in packings and name not in times:
+            kept = target_packing(entry, dict(ds[name].attrs), name)
+            if kept is not None:  # the source's own packing: later slices must fit it
+                packings[name] = kept
+    return encodings, packings, times
 
 
-_NS_PER_UNIT = {
-    "days": 86_400 * 10**9,
-    "hours": 3_600 * 10**9,
-    "minutes": 60 * 10**9,
-    "seconds": 10**9,
-    "milliseconds": 10**6,
-    "microseconds": 10**3,
-    "nanoseconds": 1,
-}
+def encode_times(ds: xr.Dataset, times: dict[str, TimeEncoding], where: str) -> xr.Dataset:
+    """Replace time-like variables by their stored numbers (exactly, or an error).
 
-
-def time_units(values: np.ndarray[Any, Any], append_step: str | int | float | None) -> str:
-    """Choose CF time units for a new target so later appends stay representable.
-
-    xarray picks the coarsest units that fit the first slice (a single midnight label
-    gets ``days``), after which hourly appends no longer fit an integer encoding. Here
-    the units are the coarsest unit dividing a time-delta ``append_step``, else seconds,
-    and finer only when the first slice needs it; the reference is the first label's day.
+    xarray's own encoder picks other units silently when labels do not fit; here a
+    label that the target's units, calendar and dtype cannot hold exactly is an
+    :class:`~zarrlake.errors.InvalidInputError` naming the slice and the label.
     """
-    import pandas as pd
+    updates = {}
+    for name, time in times.items():
+        if name not in ds.variables:
+            continue
+        var = ds[name].variable
+        numbers = time.encode(np.asarray(var.values), name=name, where=where)
+        encoded = xr.Variable(var.dims, numbers, attrs={**var.attrs, **time.attrs()})
+        encoded.encoding = {"dtype": time.dtype, "_FillValue": None}
+        updates[name] = encoded
+    if not updates:
+        return ds
+    coords = {k: v for k, v in updates.items() if k in ds.coords}
+    data = {k: v for k, v in updates.items() if k not in ds.coords}
+    return ds.assign_coords(coords).assign(data)
 
-    times = values.astype("datetime64[ns]")
-    times = times[~np.isnat(times)]
-    reference = times.min().astype("datetime64[D]") if times.size else np.datetime64("1970-01-01")
-    offsets = (times - reference).astype("int64")
-    limit = _NS_PER_UNIT["seconds"]
-    if isinstance(append_step, str) and append_step not in ("+", "-"):
-        limit = max(limit, int(pd.Timedelta(append_step).value))
-    for unit, size in _NS_PER_UNIT.items():  # coarsest first
-        if size <= limit and limit % size == 0 and np.all(offsets % size == 0):
-            return f"{unit} since {np.datetime_as_string(reference, unit='D')}"
-    raise AssertionError("nanoseconds divide everything")
+
+def target_times(variables: dict[str, Any]) -> dict[str, TimeEncoding]:
+    """Return the time encoding of each time-like variable of an existing target.
+
+    ``variables`` maps names to states with ``dtype`` (decoded) and ``encoding``.
+    """
+    times = {}
+    for name, state in variables.items():
+        units = state.encoding.get("units")
+        if state.dtype.kind in "MO" and isinstance(units, str) and " since " in units:
+            times[name] = TimeEncoding(
+                units,
+                str(state.encoding.get("calendar", "proleptic_gregorian")),
+                str(np.dtype(state.encoding.get("dtype", "int64"))),
+            )
+    return times
 
 
 def _packing(encoding: EncodingConfig, var: xr.Variable, name: str) -> Packing:

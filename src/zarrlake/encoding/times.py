@@ -156,6 +156,37 @@ def _same_calendar(value: Any, calendar: str) -> bool:
     ) >= (1582, 10, 15)
 
 
+def _in_calendar(
+    values: np.ndarray[Any, Any], missing: np.ndarray[Any, Any], calendar: str
+) -> np.ndarray[Any, Any]:
+    """Turn ``datetime64`` labels into cftime dates of another calendar, field by field."""
+    import cftime
+
+    out = np.full(values.shape, None, dtype=object)
+    for index in np.ndindex(values.shape):
+        if missing[index]:
+            continue
+        stamp = values[index].astype("datetime64[us]").item()
+        try:
+            out[index] = cftime.datetime(
+                stamp.year,
+                stamp.month,
+                stamp.day,
+                stamp.hour,
+                stamp.minute,
+                stamp.second,
+                stamp.microsecond,
+                calendar=calendar,
+            )
+        except ValueError:
+            raise InvalidInputError(
+                f"time {stamp.isoformat()} does not exist in calendar {calendar!r}",
+                subject=calendar,
+                hint="drop or move that date, or use a calendar that has it",
+            ) from None
+    return out
+
+
 def _offsets(values: np.ndarray[Any, Any], reference: Any, calendar: str) -> np.ndarray[Any, Any]:
     """Exact offsets from ``reference`` in microseconds (an object array; ``None`` missing).
 
@@ -165,13 +196,9 @@ def _offsets(values: np.ndarray[Any, Any], reference: Any, calendar: str) -> np.
 
     out = np.full(values.shape, None, dtype=object)
     missing = _missing(values)
+    if values.dtype.kind == "M" and normalize_calendar(calendar) not in _STANDARD:
+        values = _in_calendar(values, missing, calendar)
     if values.dtype.kind == "M":
-        if normalize_calendar(calendar) not in _STANDARD:
-            raise InvalidInputError(
-                f"datetime64 times cannot be placed in calendar {calendar!r}",
-                subject=calendar,
-                hint="decode the times with use_cftime=True, or use a standard calendar",
-            )
         ref = np.datetime64(reference.strftime("%Y-%m-%dT%H:%M:%S"), "ns") + np.timedelta64(
             reference.microsecond, "us"
         )
@@ -333,6 +360,8 @@ class TimeEncoding:
                 raise self._not_exact(array[present][i], name, origin)
 
     def _not_exact(self, label: Any, name: str, origin: str) -> InvalidInputError:
+        if isinstance(label, np.datetime64):
+            label = np.datetime_as_string(label, unit="auto")
         return InvalidInputError(
             f"time {label} of {name!r}{origin} cannot be stored exactly as {self.dtype} "
             f"{self.units!r} (calendar {self.calendar}); it would be rounded",
@@ -367,7 +396,9 @@ def choose_time_encoding(
         ``proleptic_gregorian`` for ``datetime64``).
     declared
         The source's encoding (``units``, ``calendar``, ``dtype``); kept when every
-        label fits it exactly.
+        label fits it exactly and, for integers, later steps fit too (the step, or
+        ``finest_default`` when the step is unknown); otherwise its reference date and
+        calendar are kept.
     step_microseconds
         A step that later appends will add (the units must hold it).
     finest_default
@@ -395,13 +426,17 @@ def choose_time_encoding(
             dtype = np.dtype("float64")
         # The declared dtype when every label fits it; float32 rarely holds a time
         # axis exactly, and then float64 in the same units keeps the units at least.
+        # Integer units coarser than the floor are kept only for a step they hold:
+        # a file written with "days since" for its midnight label must not refuse the
+        # next hour's slice.
+        floor_us = _US_PER_UNIT[finest_default]
         for stored in dict.fromkeys([str(dtype), "float64" if dtype.kind == "f" else str(dtype)]):
             kept = TimeEncoding(str(declared["units"]), str(calendar), stored)
-            if kept.fits(present) and (
-                step_microseconds is None
-                or kept.is_float
-                or step_microseconds % kept.unit_microseconds == 0
-            ):
+            if step_microseconds is not None:
+                later_fit = step_microseconds % kept.unit_microseconds == 0
+            else:
+                later_fit = kept.unit_microseconds <= floor_us
+            if (kept.is_float or later_fit) and kept.fits(present):
                 return kept
     reference = (
         _midnight(present.min() if present.dtype.kind == "M" else present[0])
