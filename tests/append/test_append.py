@@ -284,7 +284,8 @@ def test_time_is_converted_to_the_targets_units(store_target: StoreTarget) -> No
     half_hour = make_slice(3).assign_coords(time=make_slice(3).time + np.timedelta64(30, "m"))
     with pytest.raises(
         InvalidInputError,
-        match="2026-01-01T03:30 of 'time' .* cannot be stored exactly as int32 'hours since 2026-01-01'",
+        match="2026-01-01T03:30 of 'time' .* cannot be stored exactly as int32 "
+        "'hours since 2026-01-01'",
     ):
         _append(store_target, [half_hour])
 

@@ -79,7 +79,7 @@ _DECLARED_KEYS = ("_FillValue", "missing_value", "scale_factor", "add_offset", "
 
 
 def _declared(var: xr.Variable) -> dict[str, Any]:
-    """The CF encoding the source declared, kept for a new target unless configured."""
+    """Return the CF encoding the source declared (kept for a new target unless configured)."""
     return {k: var.encoding[k] for k in _DECLARED_KEYS if k in var.encoding}
 
 
