@@ -63,3 +63,33 @@ def test_a_label_the_units_cannot_hold_is_refused(tmp_path: Path, calendar: str)
         append([late], target)
     with xr.open_zarr(target, decode_times=False) as stored:
         assert stored.time.values.tolist() == [0, 1]
+
+
+def _floats(i: int, values: np.ndarray) -> xr.Dataset:
+    return xr.Dataset(
+        {"v": (("time", "x"), values.reshape(1, -1))},
+        coords={"time": [np.datetime64("2000-01-01", "ns") + np.timedelta64(i, "D")], "x": [0, 1]},
+    )
+
+
+def test_lossy_casts_are_refused_unless_a_dtype_is_named(tmp_path: Path) -> None:
+    target = str(tmp_path / "out.zarr")
+    append([_floats(0, np.array([1.5, 2.0], "f4"))], target)
+    exact = np.array([0.25, 4.0], "f8")  # float64 values float32 holds exactly: no loss
+    append([_floats(1, exact)], target)
+    lossy = np.array([0.1, 1e-50], "f8")
+    with pytest.raises(
+        InvalidInputError,
+        match="'v' of dtype float64 cannot be stored as the target's float32 without loss",
+    ):
+        append([_floats(2, lossy)], target)
+    big = xr.Dataset(
+        {"v": (("time", "x"), np.array([[16_777_217, 1]], "i4"))},
+        coords={"time": [np.datetime64("2000-01-03", "ns")], "x": [0, 1]},
+    )
+    with pytest.raises(InvalidInputError, match="int32 cannot be stored as the target's float32"):
+        append([big], target)
+    append([_floats(2, lossy)], target, variables={"v": {"encoding": {"dtype": "float32"}}})
+    with xr.open_zarr(target) as stored:
+        assert stored.sizes["time"] == 3
+        assert stored.v.values[2, 0] == np.float32(0.1)

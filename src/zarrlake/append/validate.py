@@ -246,8 +246,10 @@ def _castable(values: np.ndarray[Any, Any], target: np.dtype[Any]) -> bool:
     if np.can_cast(source, target, "safe"):
         return True
     if source.kind == "f" and target.kind == "f":
-        finite = values[np.isfinite(values)]
-        return finite.size == 0 or bool(np.abs(finite).max() <= np.finfo(target).max)
+        # narrower floats: only values that survive the round trip exactly
+        with np.errstate(over="ignore", invalid="ignore"):
+            back = values.astype(target).astype(source)
+        return bool(np.array_equal(back, values, equal_nan=True))
     if source.kind in "iuf" and target.kind in "iu":
         if source.kind == "f" and not np.all(np.isfinite(values)):
             return False
@@ -306,7 +308,9 @@ def _check_against_target(
                     f"the target {state.sizes[d]}",
                     d,
                 )
-        _check_dtype(ds[variable], target, key, name)
+        encoding = config.variable(key).encoding
+        if encoding is None or encoding.dtype is None:  # a configured dtype is a request
+            _check_dtype(ds[variable], target, key, name)
     missing = sorted(appended - {str(v) for v in ds.variables})
     if missing:
         raise _fail(
@@ -371,7 +375,7 @@ def _check_dtype(
             f"variable {key!r} of dtype {values.dtype} cannot be stored as the target's "
             f"{target.dtype} without loss",
             key,
-            "cast the slice, or configure a wider dtype for a new target",
+            f"cast the slice, or name the dtype to cast to (variables.{key}.encoding.dtype)",
         )
 
 
