@@ -74,8 +74,14 @@ def test_rerun_writes_only_units_without_a_record(tmp_path):
         delete_key(store, f".zarrlake/convert/done/{name}.json")
     again = run(paths, target, chunks={"time": 7}, workers=1, chunks_per_unit=1)
     assert (again.units_written, again.units_skipped) == (2, 4)
+    assert again.steps_written == 14  # the two units' steps, not the archive's 40
+    assert again.input_bytes == sum(
+        u.input_bytes for u in again.plan.units if u.key in set(sorted(records)[:2])
+    )
     assert not again.template_created
     assert again.report.valid
+    idle = run(paths, target, chunks={"time": 7}, workers=1, chunks_per_unit=1)
+    assert (idle.units_written, idle.steps_written, idle.input_bytes) == (0, 0, 0)
 
 
 def test_output_is_consolidated_and_healthy(tmp_path):

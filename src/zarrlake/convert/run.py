@@ -341,9 +341,7 @@ def run(
         )
         digest = structure_digest(the_plan)
         tasks = [(target, settings.target_storage_options, digest, u, read) for u in todo]
-        steps = 0
         for stats in executor.map(tasks):
-            steps += stats.steps
             if on_unit is not None:
                 on_unit(stats)
     finally:
@@ -364,8 +362,9 @@ def run(
         units_total=len(the_plan.units),
         units_written=len(todo),
         units_skipped=len(the_plan.units) - len(todo),
-        steps_written=steps,
-        input_bytes=the_plan.input_bytes,
+        # Steps, not steps x spatial blocks; bytes of the units read, not of skipped ones.
+        steps_written=len({step for unit in todo for step in unit.steps}),
+        input_bytes=sum(unit.input_bytes for unit in todo),
         seconds=time.perf_counter() - began,
         template_created=created,
         report=report,
