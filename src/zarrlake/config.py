@@ -3,8 +3,8 @@
 A configuration is built from an ordered list of sources (JSON or YAML files, local or
 remote, and dicts), each merged into the previous one (nested mappings merge key by
 key, everything else is replaced), then keyword overrides. Strings may reference
-environment variables as ``${NAME}`` or ``${NAME:-default}``; a reference to an unset
-variable without a default is an error naming it.
+environment variables as ``${NAME}``, ``$NAME`` or ``${NAME:-default}`` (``$$`` is a
+literal ``$``); a reference to an unset variable without a default is an error naming it.
 """
 
 from __future__ import annotations
@@ -31,11 +31,20 @@ __all__ = [
 ]
 
 ConfigSource = str | os.PathLike[str] | Mapping[str, Any]
-_ENV_PATTERN = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+_ENV_PATTERN = re.compile(
+    r"\$(?:(?P<escaped>\$)"
+    r"|\{(?P<braced>[A-Za-z_][A-Za-z0-9_]*)(?::-(?P<default>[^}]*))?\}"
+    r"|(?P<bare>[A-Za-z_][A-Za-z0-9_]*))"
+)
 
 
 def substitute_env(value: Any, *, where: str = "config") -> Any:
-    """Replace ``${NAME}`` / ``${NAME:-default}`` in every string of ``value``.
+    """Replace ``${NAME}`` / ``$NAME`` / ``${NAME:-default}`` in every string of ``value``.
+
+    As in zappend (Python's :class:`string.Template`): a bare ``$NAME`` takes the
+    longest name of letters, digits and ``_``; ``$$`` is a literal ``$``; any other
+    ``$`` is kept as it is. Unlike zappend, a reference to an unset variable is an
+    error rather than left in place.
 
     Parameters
     ----------
@@ -57,7 +66,10 @@ def substitute_env(value: Any, *, where: str = "config") -> Any:
     if isinstance(value, str):
 
         def replace(match: re.Match[str]) -> str:
-            name, default = match.group(1), match.group(2)
+            if match.group("escaped"):
+                return "$"
+            name = match.group("braced") or match.group("bare")
+            default = match.group("default")
             if name in os.environ:
                 return os.environ[name]
             if default is not None:
@@ -65,7 +77,7 @@ def substitute_env(value: Any, *, where: str = "config") -> Any:
             raise InvalidInputError(
                 f"{where} references the environment variable ${{{name}}}, which is not set",
                 subject=name,
-                hint=f"set {name}, or write ${{{name}:-default}}",
+                hint=f"set {name}, write ${{{name}:-default}}, or $$ for a literal $",
             )
 
         return _ENV_PATTERN.sub(replace, value)

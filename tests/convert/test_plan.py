@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -104,3 +106,90 @@ def test_config_model_defaults():
     config = ConvertConfig()
     assert config.compression == "blosc:zstd:3" and config.concat_dim == "time"
     assert pd.Timedelta("1D")  # the default freq is derived, not fixed
+
+
+def test_planned_chunks_divide_the_grid(tmp_path):
+    paths = write_inputs(tmp_path, 2, 5, lat=180, lon=360)
+    balanced = plan(paths, target_chunk_size="1MiB").variables["t2m"].chunks
+    assert balanced == (10, 90, 180)  # 180 and 360 in halves, no 146 + 34 remainders
+    temporal = plan(paths, access_pattern="temporal", target_chunk_size="1MiB")
+    assert temporal.variables["t2m"].chunks == (10, 90, 120)
+
+
+def test_given_time_chunk_refits_the_other_dims(tmp_path):
+    paths = write_inputs(tmp_path, 2, 5, lat=180, lon=360)
+    result = plan(paths, chunks={"time": 2}, target_chunk_size="1MiB")
+    # the space chunks are planned for 2 steps, not for the 10 the planner would take
+    assert result.variables["t2m"].chunks == (2, 180, 360)
+
+
+def _bounded_inputs(folder, count=2, steps=5):
+    for i in range(count):
+        ds = make_dataset(f"2020-01-{1 + steps * i:02d}", steps, seed=i, lat=180, lon=360)
+        ds["lat"].attrs["bounds"] = "lat_bnds"
+        ds["lat_bnds"] = (("lat", "nv"), np.stack([ds.lat.values - 0.5, ds.lat.values + 0.5], 1))
+        ds["mask"] = (("lat", "lon"), np.ones((180, 360), "f4"))  # static, 253 KiB
+        ds["time"].attrs["bounds"] = "time_bnds"
+        ds["time"].encoding["units"] = "days since 2020-01-01"
+        ds["time_bnds"] = (("time", "nv"), np.stack([ds.time.values, ds.time.values], 1))
+        ds.to_netcdf(folder / f"b{i}.nc")
+    return str(folder / "b*.nc")
+
+
+def test_small_arrays_are_one_chunk_and_series_share_the_time_chunk(tmp_path):
+    result = plan(_bounded_inputs(tmp_path, count=4), target_chunk_size="1MiB")
+    variables = result.variables
+    assert variables["t2m"].chunks == (16, 90, 180)
+    assert variables["time_bnds"].chunks == (16, 2)  # the shared time chunk, whole nv
+    assert result.time_chunk == 16
+    assert variables["lat_bnds"].chunks == (180, 2)  # not cut like t2m's latitude
+    assert variables["mask"].chunks == (180, 360)
+
+
+def _template_chunks(tmp_path, lat, lon, name, **options):
+    import zarr
+
+    from zarrlake import ZarrConverter
+
+    template = tmp_path / f"{name}.nc"
+    make_dataset("2020-01-01", 2, lat=lat, lon=lon, variables=("t2m",)).to_netcdf(template)
+    out = tmp_path / f"{name}.zarr"
+    ZarrConverter().create_template(
+        str(template), str(out), global_start="2020-01-01", global_end="2023-12-31", **options
+    )
+    group = zarr.open_group(str(out), mode="r")
+    assert group["t2m"].shape == (1461, lat, lon)
+    return group["t2m"].chunks, group["time"].chunks
+
+
+def test_create_template_default_does_not_put_the_axis_in_one_chunk(tmp_path):
+    chunks, time_chunks = _template_chunks(tmp_path, 180, 360, "default")
+    # one file (2 steps) per chunk would be 506 KiB: 3 files make the 1 MiB minimum
+    assert chunks == (6, 180, 360)
+    assert time_chunks == (1461,)  # the coordinate stays one chunk
+    # intelligent_chunking with zarrio's default pattern (temporal): not the whole axis
+    chunks, _ = _template_chunks(tmp_path, 180, 360, "temporal", intelligent_chunking=True)
+    assert chunks[0] < 1461 and chunks[0] % 2 == 0
+    assert math.ceil(1461 / chunks[0]) >= 4
+
+
+def test_create_template_small_array_is_one_chunk(tmp_path):
+    chunks, _ = _template_chunks(tmp_path, 6, 8, "small")  # 274 KiB in all
+    assert chunks == (1461, 6, 8)
+
+
+def test_create_template_access_pattern_changes_the_plan(tmp_path):
+    plans = {
+        pattern: _template_chunks(
+            tmp_path, 180, 360, pattern, intelligent_chunking=True, access_pattern=pattern
+        )[0]
+        for pattern in ("temporal", "spatial", "balanced")
+    }
+    assert plans == {
+        "temporal": (364, 180, 180),
+        "spatial": (258, 180, 360),
+        "balanced": (364, 90, 180),
+    }
+    assert len(set(plans.values())) == 3
+    default = _template_chunks(tmp_path, 180, 360, "plain")[0]
+    assert default not in plans.values()

@@ -16,7 +16,9 @@ MIB = 2**20
 
 def test_era5_balanced_default_target() -> None:
     plan = plan_chunks(ERA5_DIMS, ERA5_SHAPE, "float32")
-    assert plan.chunks == (1190, 84, 167)
+    # Rew's (1190, 84, 167), snapped: 1440 / 160 = 9 exactly, 721 (7 x 103) in 9 even
+    # chunks of 81; the time chunk takes the budget the space chunks freed.
+    assert plan.chunks == (1294, 81, 160)
     assert 0.95 * 64 * MIB <= plan.chunk_bytes <= 64 * MIB
     # a full series and a full map touch about the same number of chunks (both ~sqrt(N))
     n_chunks = math.prod(ERA5_SHAPE) * 4 / plan.chunk_bytes
@@ -26,7 +28,13 @@ def test_era5_balanced_default_target() -> None:
 
 def test_era5_balanced_matches_rews_reference() -> None:
     # Rew's chunk_shape_3D gives about (1052, 79, 158) for this many values per chunk.
-    plan = plan_chunks(ERA5_DIMS, ERA5_SHAPE, "float32", target_chunk_bytes=1052 * 79 * 158 * 4)
+    plan = plan_chunks(
+        ERA5_DIMS,
+        ERA5_SHAPE,
+        "float32",
+        target_chunk_bytes=1052 * 79 * 158 * 4,
+        prefer_divisors=False,
+    )
     assert plan.chunks == (1052, 79, 158)
 
 
@@ -63,9 +71,11 @@ def test_align_to_file_length(pattern: str) -> None:
 
 
 def test_align_to_refits_space_to_target() -> None:
-    plan = plan_chunks(ERA5_DIMS, ERA5_SHAPE, "float32", align_to=744)
-    assert plan.chunks[0] == 744
+    plan = plan_chunks(ERA5_DIMS, ERA5_SHAPE, "float32", align_to=744, prefer_divisors=False)
+    assert plan.chunks == (744, 106, 212)
     assert plan.chunk_bytes >= 0.9 * 64 * MIB
+    snapped = plan_chunks(ERA5_DIMS, ERA5_SHAPE, "float32", align_to=744)
+    assert snapped.chunks == (744, 103, 180)  # divisors of 721 and 1440, within 25 %
 
 
 def test_small_array_is_one_chunk() -> None:
@@ -134,3 +144,54 @@ def test_plans_fit_the_target_and_the_array(shape, itemsize, pattern, target_mib
     )
     assert all(1 <= c <= s for c, s in zip(plan.chunks, shape, strict=True))
     assert plan.chunk_bytes <= target_mib * MIB
+
+
+@pytest.mark.parametrize(
+    ("pattern", "expected"),
+    [
+        ("balanced", (1035, 90, 180)),  # was (615, 117, 233): 117 + 63 and 233 + 127
+        ("temporal", (1461, 90, 90)),  # was (1461, 107, 107): 107 + 73
+        ("spatial", (258, 180, 360)),  # whole maps, unchanged
+    ],
+)
+def test_grid_chunks_divide_the_grid(pattern: str, expected: tuple[int, ...]) -> None:
+    plan = plan_chunks(("time", "lat", "lon"), (1461, 180, 360), "float32", access_pattern=pattern)
+    assert plan.chunks == expected
+    assert 180 % plan.chunks[1] == 0 and 360 % plan.chunks[2] == 0
+    assert plan.chunk_bytes <= 64 * MIB
+
+
+def test_divisor_within_a_quarter_else_an_even_split() -> None:
+    # 1440 / 299 -> 288 (a divisor, 4 % below); 721 = 7 x 103 has none near 149: 5 x 145
+    plan = plan_chunks(("time", "y", "x"), (8784, 721, 1440), "float32", fixed={"time": 376})
+    assert plan.chunks[2] == 288 and 1440 % 288 == 0
+    assert plan.chunks[1] == 145  # ceil(721 / 5): five chunks, the last one 141
+    unsnapped = plan_chunks(
+        ("time", "y", "x"), (8784, 721, 1440), "float32", fixed={"time": 376}, prefer_divisors=False
+    )
+    assert unsnapped.chunks == (376, 149, 299)
+
+
+def test_series_dim_is_not_snapped() -> None:
+    # 87600 has divisors near 1294 (1168, 1095), but a growing axis has no use for them
+    plan = plan_chunks(ERA5_DIMS, ERA5_SHAPE, "float32")
+    assert plan.chunks[0] == 1294
+
+
+def test_arrays_without_series_are_snapped() -> None:
+    assert plan_chunks(("x",), (48_000_000,), "float32").chunks == (16_000_000,)  # 3 chunks
+    even = plan_chunks(("x",), (100_000_000,), "float32").chunks  # no divisor near 16 Mi
+    assert even == (16_666_667,)  # six even chunks, not 5 x 16 Mi + 16 M
+
+
+def test_fixed_dims_are_kept_and_the_rest_refit() -> None:
+    plan = plan_chunks(ERA5_DIMS, ERA5_SHAPE, "float32", fixed={"time": 30})
+    assert plan.chunks[0] == 30
+    assert plan.chunks[1:] == (361, 720)  # not (84, 167), planned for 1190 steps
+    plan = plan_chunks(ERA5_DIMS, ERA5_SHAPE, "float32", fixed={"longitude": 1440})
+    assert plan.chunks[2] == 1440 and plan.chunk_bytes <= 64 * MIB
+    small = plan_chunks(("time", "x"), (10, 20), "float64", fixed={"time": 3})
+    assert small.chunks == (3, 20)
+    with pytest.raises(InvalidInputError) as info:
+        plan_chunks(ERA5_DIMS, ERA5_SHAPE, "float32", fixed={"level": 3})
+    assert info.value.subject == "fixed"

@@ -151,7 +151,9 @@ class AppendConfig(BaseModel):
         "replace, update, ignore; configured attrs are applied last in every mode",
     )
     permit_eval: bool = Field(
-        False, description="evaluate '{{ expression }}' in attrs (ds, lower_bound, upper_bound)"
+        False,
+        description="evaluate '{{ expression }}' in attrs: ds is the target after the "
+        "append; lower_bound(array, ref) and upper_bound(array, ref) as in zappend",
     )
     slice_engine: str | None = Field(None, description="xarray engine for slice files")
     slice_storage_options: dict[str, Any] | None = Field(
@@ -183,8 +185,11 @@ class AppendConfig(BaseModel):
         False, description="accepted for zappend compatibility; appends are always transactions"
     )
     dry_run: bool = Field(False, description="validate and report; write nothing")
-    on_existing: Literal["skip", "error"] = Field(
-        "skip", description="a slice whose labels are already in the target: skip it, or fail"
+    on_existing: Literal["skip", "error", "replace"] = Field(
+        "skip",
+        description="a slice whose labels are already in the target: 'skip' it when its "
+        "values equal what is stored (different values are an error), 'error' always, or "
+        "'replace' those steps with it (one transaction)",
     )
     lock: LockOptions = Field(default_factory=LockOptions, description="the archive lock")
     profiling: Any = Field(None, description="accepted for zappend compatibility (unused)")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -21,8 +22,17 @@ from zarrlake.append.encoding import (
     target_packing,
     target_times,
 )
+from zarrlake.append.expressions import evaluate_attrs, has_expressions, target_after_append
 from zarrlake.append.sources import open_slice, resolve_slice_source
-from zarrlake.append.validate import TargetState, check_slice, merged_attrs, read_target_state
+from zarrlake.append.validate import (
+    SliceCheck,
+    TargetState,
+    check_slice,
+    gap_warning,
+    merged_attrs,
+    read_target_state,
+    stored_differences,
+)
 from zarrlake.config import ConfigSource
 from zarrlake.encoding.packing import OutOfRangePolicy, Packing
 from zarrlake.encoding.times import TimeEncoding
@@ -35,19 +45,23 @@ from zarrlake.txn.staging import StagingStore
 
 __all__ = ["AppendResult", "SliceReport", "append", "zappend"]
 
+_log = logging.getLogger(__name__)
+
 
 @dataclass
 class SliceReport:
     """What happened to one slice."""
 
     name: str
-    status: Literal["created", "appended", "skipped", "validated"]
+    status: Literal["created", "appended", "replaced", "skipped", "validated"]
     steps: int
     first_label: str | None = None
     last_label: str | None = None
     seconds: float = 0.0
     bytes_written: int = 0
     reason: str = ""
+    warning: str = ""
+    """Something to look at that did not stop the slice (a gap in a regular axis)."""
 
 
 @dataclass
@@ -67,6 +81,11 @@ class AppendResult:
         return sum(r.status in ("created", "appended", "validated") for r in self.slices)
 
     @property
+    def replaced(self) -> int:
+        """Slices that replaced the steps they re-delivered (``on_existing: replace``)."""
+        return sum(r.status == "replaced" for r in self.slices)
+
+    @property
     def skipped(self) -> int:
         """Slices whose labels were already in the target."""
         return sum(r.status == "skipped" for r in self.slices)
@@ -76,34 +95,6 @@ def _label(value: Any) -> str:
     if isinstance(value, np.datetime64):
         return str(np.datetime_as_string(value, unit="auto"))
     return str(value)
-
-
-def _evaluate_attrs(attrs: dict[str, Any], ds: xr.Dataset, permit_eval: bool) -> dict[str, Any]:
-    if not permit_eval:
-        return attrs
-
-    def lower_bound(var: xr.DataArray) -> Any:
-        return var.values.min()
-
-    def upper_bound(var: xr.DataArray) -> Any:
-        return var.values.max()
-
-    namespace = {"ds": ds, "np": np, "lower_bound": lower_bound, "upper_bound": upper_bound}
-    evaluated: dict[str, Any] = {}
-    for key, value in attrs.items():
-        if isinstance(value, str) and value.startswith("{{") and value.endswith("}}"):
-            try:
-                # permit_eval is the user's explicit opt-in to zappend's expression attrs
-                result = eval(value[2:-2].strip(), {"__builtins__": {}}, namespace)
-            except Exception as exc:
-                raise InvalidInputError(
-                    f"attribute {key!r}: expression {value!r} failed: {exc}",
-                    subject=f"attrs.{key}",
-                ) from exc
-            evaluated[key] = _label(result) if isinstance(result, np.generic) else result
-        else:
-            evaluated[key] = value
-    return evaluated
 
 
 class _Appender:
@@ -173,9 +164,14 @@ class _Appender:
             last_label=_label(labels[-1]) if labels.size else None,
             reason=check.reason,
         )
-        if check.action == "skip":
+        if check.action == "existing":
+            self._redelivered(check, report, name)
             report.seconds = time.perf_counter() - started
             return report
+        if check.action == "append" and labels.size:
+            report.warning = gap_warning(labels, self.state, self.config)
+            if report.warning:
+                _log.warning("%s %s", name, report.warning)
         creating = check.action == "create"
         write = self._prepare(check.dataset, creating, name)
         self._apply_attrs(write, creating)
@@ -197,6 +193,56 @@ class _Appender:
             self.result.zarr_format = self.zarr_format
         report.seconds = time.perf_counter() - started
         return report
+
+    def _redelivered(self, check: SliceCheck, report: SliceReport, name: str) -> None:
+        """Skip a slice equal to what is stored; replace it or refuse it otherwise."""
+        assert check.positions is not None
+        view = self.dry_staging or self.store
+        differ = stored_differences(
+            check.dataset, view, self.config.append_dim, check.positions, self.packings
+        )
+        if not differ:
+            report.reason = "its labels are already in the target, with the same values"
+            return
+        dim = self.config.append_dim
+        first, last = report.first_label, report.last_label
+        if self.config.on_existing != "replace":
+            raise InvalidInputError(
+                f"{name}: its labels of {dim!r} ({first} .. {last}) are already in the target "
+                f"with other values: {'; '.join(differ)}",
+                subject=dim,
+                hint="set on_existing to 'replace' to replace those steps with it, or drop "
+                "the slice",
+            )
+        positions = check.positions
+        if not np.array_equal(positions, np.arange(positions[0], positions[0] + len(positions))):
+            raise InvalidInputError(
+                f"{name}: its labels are not one run of consecutive steps of the target",
+                subject=dim,
+                hint="replace steps with slices that cover consecutive labels",
+            )
+        write = self._prepare(check.dataset, False, name)
+        encoded = encode_times(write, self.times, name)
+        region = {dim: slice(int(positions[0]), int(positions[-1]) + 1)}
+        if self.dry_staging is not None:
+            self._write_region(encoded, self.dry_staging, region)
+            report.status = "validated"
+        else:
+            with Transaction(self.store, operation="replace", lock=self.lock) as txn:
+                self._write_region(encoded, txn.staging, region)
+                commit = txn.commit()
+            report.bytes_written = commit.bytes_written
+            report.status = "replaced"
+        report.reason = f"replaced: {'; '.join(differ)}"
+
+    def _write_region(
+        self, ds: xr.Dataset, staging: StagingStore, region: dict[str, slice]
+    ) -> None:
+        ds = ds.drop_vars([v for v in ds.variables if self.config.append_dim not in ds[v].dims])
+        for variable in ds.variables.values():
+            variable.attrs = {}  # a region write changes values only
+        ds.attrs = {}
+        ds.to_zarr(staging, region=region, zarr_format=self.zarr_format, consolidated=False)
 
     def _prepare(self, ds: xr.Dataset, creating: bool, name: str) -> xr.Dataset:
         config = self.config
@@ -229,9 +275,24 @@ class _Appender:
         return ds
 
     def _apply_attrs(self, ds: xr.Dataset, creating: bool) -> None:
+        """Set the configured attrs; ``{{ }}`` ones see the target after this slice."""
         config = self.config
-        if config.attrs:
-            ds.attrs.update(_evaluate_attrs(dict(config.attrs), ds, config.permit_eval))
+        if not config.attrs:
+            return
+        attrs = dict(config.attrs)
+        ds.attrs.update(attrs)  # as zappend: the view's attrs hold them unevaluated
+        if not (config.permit_eval and has_expressions(attrs)):
+            return
+        target = None if creating else (self.dry_staging or self.store)
+        with target_after_append(
+            target,
+            ds,
+            config.append_dim,
+            zarr_format=self.zarr_format,
+            labels=self.state.labels,
+            consolidated=False if self.dry_staging is not None else None,  # staged: stale
+        ) as after:
+            ds.attrs.update(evaluate_attrs(attrs, after))
 
     def _write(self, ds: xr.Dataset, staging: StagingStore, creating: bool) -> None:
         config = self.config
@@ -242,6 +303,7 @@ class _Appender:
                 encoding=self.encoding,
                 zarr_format=config.format_for_new_target,
                 consolidated=False,
+                write_empty_chunks=True,  # a chunk equal to the fill value is data too
             )
         else:
             ds.to_zarr(
@@ -249,6 +311,7 @@ class _Appender:
                 append_dim=config.append_dim,
                 zarr_format=self.zarr_format,
                 consolidated=False,
+                write_empty_chunks=True,
             )
 
 

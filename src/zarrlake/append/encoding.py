@@ -52,24 +52,43 @@ def _compressors(encoding: EncodingConfig, zarr_format: int, name: str) -> dict[
     return spec.zarr_kwargs(3)
 
 
+APPEND_COORD_MIN_CHUNK = 1024
+"""Values per chunk, at least, of a new target's 1-D variables along the append dim."""
+
+
 def _chunks(
-    encoding: EncodingConfig | None, var: xr.Variable, name: str, *, from_default: bool
+    encoding: EncodingConfig | None,
+    var: xr.Variable,
+    name: str,
+    *,
+    from_default: bool,
+    append_dim: str | None = None,
 ) -> tuple[int, ...]:
+    """Chunks of a new target's variable: the configured ones, else the slice's extent.
+
+    A 1-D variable along ``append_dim`` (the append coordinate, per-step scalars) is
+    not chunked by the slice's length (one value per step for one-step slices): its
+    chunk is the smallest multiple of the slice length that holds 1024 values.
+    Chunks configured for the variable itself always win.
+    """
     if encoding is not None and "chunks" in encoding.model_fields_set:
         if encoding.chunks is None:
             return tuple(max(1, s) for s in var.shape)
-        if from_default and len(encoding.chunks) != var.ndim:
-            return tuple(max(1, s) for s in var.shape)  # '*' chunks fit only same-rank variables
-        if len(encoding.chunks) != var.ndim:
-            raise InvalidInputError(
-                f"variable {name!r}: chunks {encoding.chunks} has {len(encoding.chunks)} entries "
-                f"for {var.ndim} dims {list(map(str, var.dims))}",
-                subject=f"variables.{name}.encoding.chunks",
+        if not (from_default and len(encoding.chunks) != var.ndim):
+            if len(encoding.chunks) != var.ndim:
+                raise InvalidInputError(
+                    f"variable {name!r}: chunks {encoding.chunks} has {len(encoding.chunks)} "
+                    f"entries for {var.ndim} dims {list(map(str, var.dims))}",
+                    subject=f"variables.{name}.encoding.chunks",
+                )
+            return tuple(
+                max(1, size) if chunk is None else int(chunk)
+                for chunk, size in zip(encoding.chunks, var.shape, strict=True)
             )
-        return tuple(
-            max(1, size) if chunk is None else int(chunk)
-            for chunk, size in zip(encoding.chunks, var.shape, strict=True)
-        )
+        # '*' chunks fit only same-rank variables: this one takes the default
+    if append_dim is not None and var.dims == (append_dim,):
+        length = max(1, var.shape[0])
+        return (length * -(-APPEND_COORD_MIN_CHUNK // length),)
     return tuple(
         max(1, size) for size in var.shape
     )  # the slice's extent: whole dims, append dim = slice length
@@ -153,7 +172,11 @@ def creation_encoding(
         from_default = (
             own is None or own.encoding is None or "chunks" not in own.encoding.model_fields_set
         )
-        entry: dict[str, Any] = {"chunks": _chunks(encoding, var, name, from_default=from_default)}
+        entry: dict[str, Any] = {
+            "chunks": _chunks(
+                encoding, var, name, from_default=from_default, append_dim=config.append_dim
+            )
+        }
         if is_time_like(np.asarray(var.values)):
             time = _time_encoding(var, encoding, config, name)
             times[name] = time

@@ -7,6 +7,7 @@ each commit, so validating a slice costs the same at step 10 and at step 10,000.
 
 from __future__ import annotations
 
+import datetime as _dt
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -18,9 +19,18 @@ import xarray as xr
 from zarr.abc.store import Store
 
 from zarrlake.append.config import AppendConfig
+from zarrlake.encoding.packing import Packing
+from zarrlake.encoding.times import describe_duration, label_key
 from zarrlake.errors import InvalidInputError
 
-__all__ = ["SliceCheck", "TargetState", "check_slice", "read_target_state"]
+__all__ = [
+    "SliceCheck",
+    "TargetState",
+    "check_slice",
+    "gap_warning",
+    "read_target_state",
+    "stored_differences",
+]
 
 
 @dataclass
@@ -44,6 +54,29 @@ class TargetState:
     labels: np.ndarray[Any, Any] = field(default_factory=lambda: np.array([]))
     fixed_coords: dict[str, np.ndarray[Any, Any]] = field(default_factory=dict)
     attrs: dict[str, Any] = field(default_factory=dict)
+
+    _step: tuple[int, Any] | None = field(default=None, repr=False)
+
+    def regular_step(self) -> Any:
+        """Return the step between labels when they are evenly spaced, else ``None``."""
+        count = len(self.labels)
+        known = self._step
+        if known is not None and known[0] == count:
+            return known[1]
+        begin = 0
+        if known is not None and 2 <= known[0] < count:
+            if known[1] is None:  # irregular stays irregular
+                self._step = (count, None)
+                return None
+            begin = known[0] - 1  # only the labels added since (constant cost per slice)
+        step = known[1] if known is not None and begin else None
+        if count >= 2:
+            tail = self.labels[begin:]
+            diffs = tail[1:] - tail[:-1]
+            first = diffs[0] if step is None else step
+            step = first if all(d == first for d in diffs) else None
+        self._step = (count, step)
+        return step
 
     def after_append(self, ds: xr.Dataset, append_dim: str) -> None:
         """Update the state with a slice that was just committed."""
@@ -118,9 +151,11 @@ def read_target_state(store: Store, append_dim: str, zarr_format: int | None) ->
 class SliceCheck:
     """The outcome of validating one slice."""
 
-    action: Literal["create", "append", "skip"]
+    action: Literal["create", "append", "existing"]
     dataset: xr.Dataset
     reason: str = ""
+    positions: np.ndarray[Any, Any] | None = None
+    """For ``existing``: where the slice's labels are in the target."""
 
 
 def _fail(name: str, message: str, subject: str, hint: str | None = None) -> InvalidInputError:
@@ -223,12 +258,49 @@ def _check_labels(
     else:
         expected = step
     if not all(s == expected for s in steps):
+        found = sorted({_duration_text(s) for s in steps if s != expected})
         raise _fail(
             name,
-            f"steps between labels of {dim!r} must be {step}; found "
-            f"{sorted({str(s) for s in steps if s != expected})[:3]}",
+            f"steps between labels of {dim!r} must be {_duration_text(expected)}; found "
+            f"{', '.join(found[:3])}",
             "append_step",
         )
+
+
+def _duration_text(delta: Any) -> str:
+    """Say a step as people read it (``3 days``) for times; numbers as they are."""
+    if isinstance(delta, np.timedelta64):
+        return describe_duration(int(delta / np.timedelta64(1, "us")))
+    if isinstance(delta, _dt.timedelta):
+        return describe_duration(delta // _dt.timedelta(microseconds=1))
+    return str(delta)
+
+
+def gap_warning(labels: np.ndarray[Any, Any], state: TargetState, config: AppendConfig) -> str:
+    """Say when a slice leaves a gap in a regular axis and no ``append_step`` is set.
+
+    With ``append_step`` set a gap is an error (:func:`check_slice`); without it, a
+    target whose labels are evenly spaced expects the next one.
+    """
+    if config.append_step is not None or not labels.size:
+        return ""
+    step = state.regular_step()
+    if step is None:
+        return ""
+    expected = state.labels[-1] + step
+    if labels[0] == expected:
+        return ""
+    return (
+        f"leaves a gap in {config.append_dim!r}: the target's step is {_duration_text(step)}, "
+        f"so the next label would be {_label_text(expected)}, but the slice starts at "
+        f"{_label_text(labels[0])}"
+    )
+
+
+def _label_text(label: Any) -> str:
+    if isinstance(label, np.datetime64):
+        return str(np.datetime_as_string(label, unit="auto"))
+    return str(label)
 
 
 def _decreasing(step: str | int | float | None) -> bool:
@@ -396,8 +468,9 @@ def check_slice(ds: xr.Dataset, state: TargetState, config: AppendConfig, name: 
     Returns
     -------
     SliceCheck
-        ``create`` (first slice of a new target), ``append``, or ``skip`` (its labels
-        are already in the target and ``on_existing`` is ``skip``).
+        ``create`` (first slice of a new target), ``append``, or ``existing`` (its
+        labels are already in the target, and ``on_existing`` is not ``error``: the
+        caller compares values, then skips or replaces).
 
     Raises
     ------
@@ -420,14 +493,20 @@ def check_slice(ds: xr.Dataset, state: TargetState, config: AppendConfig, name: 
             )
         present = np.isin(labels, state.labels)
         if present.all():
-            if config.on_existing == "skip":
-                return SliceCheck("skip", ds, "its labels are already in the target")
-            raise _fail(
-                name,
-                f"its labels of {dim!r} ({labels[0]} .. {labels[-1]}) are already in the target",
-                dim,
-                "set on_existing to 'skip' to re-run a list of slices",
-            )
+            if config.on_existing == "error":
+                raise _fail(
+                    name,
+                    f"its labels of {dim!r} ({labels[0]} .. {labels[-1]}) are already in the "
+                    "target",
+                    dim,
+                    "set on_existing to 'skip' to re-run a list of slices, or 'replace'",
+                )
+            # A re-delivered slice: its structure is checked like any other's; the
+            # caller compares its values with what is stored.
+            ds = _check_against_target(ds, state, config, name)
+            where = {label_key(v): i for i, v in enumerate(state.labels)}
+            positions = np.array([where[label_key(v)] for v in labels], dtype=np.int64)
+            return SliceCheck("existing", ds, "its labels are already in the target", positions)
         if present.any():
             raise _fail(
                 name,
@@ -439,6 +518,60 @@ def check_slice(ds: xr.Dataset, state: TargetState, config: AppendConfig, name: 
         _check_labels(labels, config, name, previous=state.labels[-1])
     ds = _check_against_target(ds, state, config, name)
     return SliceCheck("append", ds)
+
+
+def stored_differences(
+    ds: xr.Dataset,
+    store: Store,
+    append_dim: str,
+    positions: np.ndarray[Any, Any],
+    packings: Mapping[str, Packing],
+) -> list[str]:
+    """Say how a re-delivered slice differs from the steps stored at ``positions``.
+
+    Values are compared as the target stores them: packed variables by their codes
+    (a value that packs to the same code is the same), times by their labels, other
+    values bit for bit in the target's dtype (NaN equals NaN).
+
+    Returns
+    -------
+    list of str
+        One description per variable that differs (empty: the slice is what is stored).
+    """
+    differ = []
+    with xr.open_zarr(store, consolidated=None, chunks=None) as stored:
+        for key, variable in ds.variables.items():
+            name = str(key)
+            if append_dim not in variable.dims or name not in stored.variables:
+                continue
+            theirs = np.asarray(stored[name].isel({append_dim: positions}).values)
+            mine = np.asarray(variable.transpose(*stored[name].dims).values)
+            if name in packings:
+                packing = packings[name]
+                mine = packing.pack_in_range(packing.check_range(mine, policy="clip"))
+                theirs = packing.pack_in_range(theirs)
+            elif mine.dtype.kind in "biuf" and theirs.dtype.kind in "biuf":
+                mine = mine.astype(theirs.dtype)
+            if mine.shape != theirs.shape:
+                differ.append(f"{name!r} has shape {mine.shape}, the stored steps {theirs.shape}")
+                continue
+            if mine.dtype.kind in "fc":
+                same = np.isnan(mine) == np.isnan(theirs)
+                with np.errstate(invalid="ignore"):
+                    same &= (mine == theirs) | np.isnan(mine)
+            else:
+                same = np.asarray(mine == theirs)
+            count = int(np.size(same) - np.count_nonzero(same))
+            if count:
+                text = f"{name!r}: {count} of {np.size(same)} value(s) differ"
+                if mine.dtype.kind in "iuf" and name not in packings:
+                    with np.errstate(invalid="ignore"):
+                        delta = np.abs(mine.astype(np.float64) - theirs.astype(np.float64))
+                    finite = delta[np.isfinite(delta)]
+                    if finite.size:
+                        text += f" (largest difference {float(finite.max()):g})"
+                differ.append(text)
+    return differ
 
 
 def merged_attrs(

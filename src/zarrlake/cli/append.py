@@ -145,6 +145,9 @@ def append_command(
             f"{report.seconds:.2f}",
         )
     console.print(table)
+    for report in result.slices:
+        if report.warning:
+            console.print(f"warning: {report.name} {report.warning}")
     verb = "would append" if result.dry_run else "appended"
     console.print(
         f"{verb} {result.appended} slice(s), skipped {result.skipped}; "

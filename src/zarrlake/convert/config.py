@@ -36,6 +36,13 @@ class PackingSettings(BaseModel):
     out_of_range: Literal["error", "clip", "mask"] = Field(
         "error", description="what to do with values outside the range"
     )
+    margin: float = Field(
+        0.0,
+        ge=0,
+        description="widen a range found in the data (not a given or declared one) by this "
+        "fraction of its width on each side, so later files with more extreme values still "
+        "fit (e.g. 0.2 for a template made from one year of a multi-year archive)",
+    )
 
     @model_validator(mode="after")
     def _both_or_neither(self) -> PackingSettings:
@@ -68,7 +75,7 @@ class ConvertConfig(BaseModel):
     packing: bool | PackingSettings | dict[str, PackingSettings] = Field(
         False,
         description="true (16-bit packing of every float variable), settings for every float "
-        "variable, or settings per variable name",
+        "variable, or settings per variable name ('*': every other float variable)",
     )
     unpack: bool | list[str] = Field(
         False,
@@ -137,7 +144,7 @@ class ConvertConfig(BaseModel):
         if isinstance(self.packing, PackingSettings):
             return self.packing
         if isinstance(self.packing, dict):
-            return self.packing.get(name)
+            return self.packing.get(name, self.packing.get("*"))
         return None
 
     def unpacks(self, name: str) -> bool:

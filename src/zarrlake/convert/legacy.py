@@ -20,8 +20,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from zarrlake.convert.config import ConvertConfig, PackingSettings, load_convert_config
 from zarrlake.convert.planner import build_plan
 from zarrlake.convert.run import ConvertResult
-from zarrlake.convert.run import plan as plan_inputs
 from zarrlake.convert.run import run as run_conversion
+from zarrlake.convert.run import scan as scan_inputs
 from zarrlake.convert.scan import scan_template
 from zarrlake.convert.template import create_template_from_plan
 from zarrlake.convert.writer import ArchiveWriter, ReadOptions, WriteStats
@@ -71,7 +71,14 @@ class CompressionConfig(BaseModel):
 
 
 class PackingConfig(BaseModel):
-    """Packing of float variables into ``bits``-bit integers."""
+    """Packing of float variables into ``bits``-bit integers.
+
+    The range is fixed for the whole archive. Without ``valid_min``/``valid_max`` (for
+    every variable, or per variable in ``variables``) and without the variables' own
+    ``valid_min``/``valid_max`` attributes, it is the data's range: the template's
+    when a template dataset is given, so later files with more extreme values fail
+    (``out_of_range: error``) unless ``margin`` widens it.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
@@ -80,6 +87,8 @@ class PackingConfig(BaseModel):
     valid_min: float | None = None
     valid_max: float | None = None
     out_of_range: Literal["error", "clip", "mask"] = "error"
+    margin: float = Field(0.0, ge=0)
+    variables: dict[str, PackingSettings] = Field(default_factory=dict)
 
 
 class ZarrConverterConfig(BaseModel):
@@ -98,14 +107,18 @@ class ZarrConverterConfig(BaseModel):
 
     def to_convert_config(self, **overrides: Any) -> ConvertConfig:
         """Return the equivalent :class:`ConvertConfig`."""
-        packing: bool | PackingSettings = False
+        packing: bool | PackingSettings | dict[str, PackingSettings] = False
         if self.packing.enabled:
             packing = PackingSettings(
                 bits=self.packing.bits,
                 valid_min=self.packing.valid_min,
                 valid_max=self.packing.valid_max,
                 out_of_range=self.packing.out_of_range,
+                margin=self.packing.margin,
             )
+        if self.packing.variables:  # per variable; "*" (the settings above) for the rest
+            others = {"*": packing} if isinstance(packing, PackingSettings) else {}
+            packing = {**others, **self.packing.variables}
         raw: dict[str, Any] = {
             "concat_dim": self.time_dim,
             "chunks": self.chunking.sizes() or None,
@@ -216,6 +229,15 @@ class ZarrConverter:
             chunking still wins for the dims it names).
         access_pattern
             ``temporal``, ``spatial`` or ``balanced``.
+
+        Without a chunk size for the time dim, the time chunk is made for parallel
+        :meth:`write_region` calls: the planner's choice (``balanced``, or
+        ``access_pattern`` with ``intelligent_chunking``) is rounded down to a
+        multiple of the steps per template file (below it, a divisor of it), and
+        capped at one file's steps (with ``intelligent_chunking``: at a quarter of
+        the axis, but at least one file), though never below 1 MiB per chunk of the
+        largest variable's whole rows. So the whole axis is one chunk only for arrays
+        of about 1 MiB or less; the other dims are then refit to the target.
         overwrite
             Replace an existing archive.
 
@@ -231,11 +253,45 @@ class ZarrConverter:
         }
         if intelligent_chunking:
             overrides["access_pattern"] = access_pattern
+
+        def time_chunked(scanned: Any, settings: ConvertConfig) -> ConvertConfig:
+            """Return the settings with a time chunk fit for parallel write_region calls."""
+            dim = settings.concat_dim
+            if dim in (settings.chunks or {}):
+                return settings  # the user's chunk wins
+            if not intelligent_chunking:
+                settings = settings.model_copy(update={"access_pattern": "balanced"})
+            first = build_plan(scanned, settings)
+            series = [v for v in first.variables.values() if v.series]
+            steps = len(first.axis)
+            if not series or steps <= 1:
+                return settings
+            lengths = sorted(len(f.labels) for f in scanned.files)
+            per_file = max(1, max(set(lengths), key=lengths.count))  # the commonest
+            largest = max(series, key=lambda v: v.raw_bytes)
+            row = max(1, largest.raw_bytes // max(1, largest.shape[largest.dims.index(dim)]))
+            files_cap = 1
+            if intelligent_chunking:
+                files_cap = max(1, steps // 4 // per_file)  # at least ~4 time chunks
+            floor_files = -(-(2**20) // (row * per_file))  # files for a 1 MiB chunk row
+            cap = per_file * max(files_cap, floor_files)
+            ct = first.time_chunk
+            if ct >= steps and cap >= steps:
+                return settings  # a small array: one chunk
+            if ct >= per_file:
+                ct -= ct % per_file
+            else:
+                ct = max(d for d in range(1, ct + 1) if per_file % d == 0)
+            ct = min(ct, cap, steps)
+            chunks = {**(settings.chunks or {}), dim: max(1, ct)}
+            return settings.model_copy(update={"chunks": chunks})
+
         try:
             settings = self.config.to_convert_config(**overrides)
             if _many_files(template_dataset):
                 # The axis is the union of the files' labels (monthly, irregular axes).
-                plan = plan_inputs(template_dataset, settings)  # type: ignore[arg-type]
+                scanned = scan_inputs(template_dataset, settings)  # type: ignore[arg-type]
+                plan = build_plan(scanned, time_chunked(scanned, settings))
                 store = open_store(os.fspath(output_path), mode="a")
                 create_template_from_plan(
                     plan,
@@ -246,7 +302,8 @@ class ZarrConverter:
                 )
                 return
             with self._template(template_dataset, settings) as (ds, name):
-                plan = build_plan(scan_template(ds, name, settings), settings)
+                scanned = scan_template(ds, name, settings)
+                plan = build_plan(scanned, time_chunked(scanned, settings))
                 store = open_store(os.fspath(output_path), mode="a")
                 static = {
                     n: ds[n].variable

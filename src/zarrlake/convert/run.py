@@ -22,8 +22,9 @@ from zarr.abc.store import Store
 
 from zarrlake._malloc import limit_arenas, release_free_memory
 from zarrlake.convert.config import ConvertConfig, as_config
+from zarrlake.convert.encodings import packing_needs_scan
 from zarrlake.convert.inputs import expand_inputs
-from zarrlake.convert.planner import ConvertPlan, WorkUnit, build_plan, packing_needs_scan
+from zarrlake.convert.planner import ConvertPlan, WorkUnit, build_plan
 from zarrlake.convert.scan import FileScan, ScanResult, scan_data_ranges, scan_inputs
 from zarrlake.convert.template import (
     archive_exists,

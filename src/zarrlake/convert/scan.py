@@ -17,7 +17,7 @@ import xarray as xr
 
 from zarrlake.convert.config import ConvertConfig
 from zarrlake.convert.inputs import with_retries
-from zarrlake.encoding.times import is_time_like
+from zarrlake.encoding.times import is_time_like, label_key
 from zarrlake.errors import InvalidInputError
 from zarrlake.storage.files import file_size, open_file_dataset
 
@@ -123,15 +123,6 @@ class ScanResult:
         """Whether the labels are times (numpy or cftime)."""
         labels = self.labels
         return labels.dtype.kind == "M" or (labels.dtype == object and hasattr(labels[0], "year"))
-
-
-def label_key(value: Any) -> Any:
-    """Return a hashable, exactly comparable key for one label."""
-    if isinstance(value, np.datetime64):
-        return int(value.astype("datetime64[ns]").astype("int64"))
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
 
 
 def _digest(values: np.ndarray[Any, Any]) -> str:

@@ -253,6 +253,9 @@ def create_template_from_plan(
                 compute=False,
                 zarr_format=plan.zarr_format,
                 consolidated=False,
+                # coordinates equal to the fill value (a time axis starting at 0) are
+                # stored: `info` and readers must not take them for unwritten chunks
+                write_empty_chunks=True,
             )
         except (ValueError, TypeError) as exc:
             raise InvalidInputError(

@@ -19,14 +19,23 @@ others) and rounded by trying floor and ceiling per dim, keeping the largest chu
 that does not exceed the target. ``align_to`` (e.g. steps per input file) makes ``ct``
 a multiple of it (or, below it, a divisor of it), so chunk boundaries fall on file
 boundaries and parallel writers never share a chunk; space chunks are then refit to
-the target. Targets below 1 MiB are refused: tiny chunks multiply requests and metadata.
+the target. ``fixed`` sizes (chunks the user chose) are kept as given and the other
+dims are planned with what remains of the target.
+
+Divisor rule (``prefer_divisors``, on by default): a space chunk ``c`` smaller than its
+dim ``n`` becomes the largest divisor of ``n`` that is ``<= c`` when it lies within 25 %
+below ``c``; otherwise the even split ``ceil(n / ceil(n / c))`` (as many chunks as ``c``
+gives, none a small remainder: 180 by 146 becomes 90 + 90, not 146 + 34). Chunks only
+shrink, so the target is never exceeded; what they free goes to the series chunk. The
+series dim is left alone: its length grows, so divisors of it mean nothing.
+Targets below 1 MiB are refused: tiny chunks multiply requests and metadata.
 """
 
 from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -48,6 +57,8 @@ DEFAULT_TARGET_CHUNK_BYTES = 64 * 2**20
 MIN_TARGET_CHUNK_BYTES = 2**20
 _PATTERNS = ("temporal", "spatial", "balanced")
 _MAX_ROUNDING_SEARCH_DIMS = 8
+_DIVISOR_SLACK = 0.25
+"""A divisor of the dim is taken when it is at most this fraction below the chunk."""
 
 
 @dataclass(frozen=True)
@@ -110,6 +121,8 @@ def plan_chunks(
     target_chunk_bytes: int | str = DEFAULT_TARGET_CHUNK_BYTES,
     align_to: int | None = None,
     series_dim: str | None = None,
+    fixed: Mapping[str, int] | None = None,
+    prefer_divisors: bool = True,
 ) -> ChunkPlan:
     """Plan chunk sizes for an array; the rule is in this module's docstring.
 
@@ -130,6 +143,12 @@ def plan_chunks(
         Make the series chunk a multiple (or divisor) of this many steps.
     series_dim
         The series dimension; default ``time`` if present, else the first dim.
+    fixed
+        Chunk sizes some dims must have (clamped to ``1..size``); the other dims are
+        planned with what remains of the target.
+    prefer_divisors
+        Snap space chunks to divisors of their dim (or an even split); see the module
+        docstring.
 
     Returns
     -------
@@ -140,7 +159,8 @@ def plan_chunks(
     ------
     InvalidInputError
         For a target below 1 MiB, an unknown access pattern, mismatched dims and
-        shape, an unknown ``series_dim`` or a non-positive ``align_to``.
+        shape, an unknown ``series_dim`` or ``fixed`` dim, or a non-positive
+        ``align_to`` or fixed size.
     """
     dims_t = tuple(str(d) for d in dims)
     shape_t = tuple(int(s) for s in shape)
@@ -149,31 +169,91 @@ def plan_chunks(
     itemsize = np.dtype(dtype).itemsize
     budget = max(1, target // itemsize)
     series = _series_dim(dims_t, series_dim)
+    pinned = _pinned(dims_t, shape_t, fixed)
 
     if math.prod(shape_t) <= budget:
-        chunks = tuple(max(1, s) for s in shape_t)
+        chunks = tuple(pinned.get(i, max(1, s)) for i, s in enumerate(shape_t))
         return ChunkPlan(dims_t, shape_t, chunks, itemsize, series)
 
-    if series is None:
-        space = _split(list(shape_t), budget, equal=access_pattern == "temporal")
-        chunks = _round(shape_t, space, budget)
-        return ChunkPlan(dims_t, shape_t, chunks, itemsize, series)
-
-    ts = dims_t.index(series)
-    steps = max(1, shape_t[ts])
-    space_sizes = [max(1, s) for i, s in enumerate(shape_t) if i != ts]
-    ct = _ideal_series_chunk(access_pattern, steps, space_sizes, budget)
-    if align_to is not None:
-        ct_int = _align(round(ct), align_to, steps)
-        space = _split(space_sizes, budget / ct_int, equal=access_pattern == "temporal")
-        fixed = {ts: ct_int}
-    else:
-        space = _split(space_sizes, budget / ct, equal=access_pattern == "temporal")
-        fixed = {}
-    ideal = list(space)
-    ideal.insert(ts, float(ct))
-    chunks = _round(shape_t, ideal, budget, fixed=fixed)
+    equal = access_pattern == "temporal"
+    rest = budget / math.prod(pinned.values())  # values left for the dims not fixed
+    ts = None if series is None else dims_t.index(series)
+    ideal = [float(pinned.get(i, 0)) for i in range(len(shape_t))]
+    fixed_at = dict(pinned)
+    space = [i for i in range(len(shape_t)) if i != ts and i not in pinned]
+    sizes = [max(1, shape_t[i]) for i in space]
+    if ts is not None and ts not in pinned:
+        steps = max(1, shape_t[ts])
+        ct = _ideal_series_chunk(access_pattern, steps, sizes, rest)
+        if align_to is not None:
+            ct = float(_align(round(ct), align_to, steps))
+            fixed_at[ts] = int(ct)
+        ideal[ts] = ct
+        rest /= ct
+    for i, value in zip(space, _split(sizes, rest, equal=equal), strict=True):
+        ideal[i] = value
+    chunks = _round(shape_t, ideal, budget, fixed=fixed_at)
+    if prefer_divisors:
+        grow = ts if ts is not None and ts not in pinned else None
+        chunks = _snap(shape_t, chunks, space, budget, grow, align_to)
     return ChunkPlan(dims_t, shape_t, chunks, itemsize, series)
+
+
+def _pinned(
+    dims: tuple[str, ...], shape: tuple[int, ...], fixed: Mapping[str, int] | None
+) -> dict[int, int]:
+    pinned: dict[int, int] = {}
+    for dim, size in (fixed or {}).items():
+        if dim not in dims:
+            raise InvalidInputError(
+                f"fixed chunk for {dim!r}, which is not one of the dims {list(dims)}",
+                subject="fixed",
+            )
+        if not isinstance(size, (int, np.integer)) or size < 1:
+            raise InvalidInputError(
+                f"fixed chunk for {dim!r} must be a positive size, got {size!r}",
+                subject="fixed",
+            )
+        i = dims.index(dim)
+        pinned[i] = min(int(size), max(1, shape[i]))
+    return pinned
+
+
+def _divisors(n: int) -> list[int]:
+    small = [d for d in range(1, math.isqrt(n) + 1) if n % d == 0]
+    return sorted({*small, *(n // d for d in small)})
+
+
+def _nice_chunk(size: int, chunk: int) -> int:
+    """Return a divisor of ``size`` at most 25 % below ``chunk``, else the even split."""
+    if chunk >= size:
+        return size
+    best = max(d for d in _divisors(size) if d <= chunk)
+    if best >= (1 - _DIVISOR_SLACK) * chunk:
+        return best
+    return math.ceil(size / math.ceil(size / chunk))
+
+
+def _snap(
+    shape: tuple[int, ...],
+    chunks: tuple[int, ...],
+    space: list[int],
+    budget: int,
+    grow: int | None,
+    align_to: int | None,
+) -> tuple[int, ...]:
+    """Apply the divisor rule to the ``space`` dims; give what it frees to ``grow``."""
+    result = list(chunks)
+    for i in space:
+        result[i] = _nice_chunk(max(1, shape[i]), result[i])
+    if grow is not None:
+        steps = max(1, shape[grow])
+        others = math.prod(c for i, c in enumerate(result) if i != grow)
+        ct = min(steps, max(1, budget // others))
+        if align_to is not None:
+            ct = _align(ct, align_to, steps)
+        result[grow] = max(result[grow], ct) if ct * others <= budget else result[grow]
+    return tuple(result)
 
 
 def _validate(
@@ -231,7 +311,7 @@ def _series_dim(dims: tuple[str, ...], series_dim: str | None) -> str | None:
     return dims[0] if len(dims) > 1 else None
 
 
-def _ideal_series_chunk(pattern: str, steps: int, space: list[int], budget: int) -> float:
+def _ideal_series_chunk(pattern: str, steps: int, space: list[int], budget: float) -> float:
     map_size = math.prod(space)
     if pattern == "temporal":
         return float(min(steps, budget))

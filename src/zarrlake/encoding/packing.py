@@ -123,8 +123,8 @@ class Packing:
                 f"[{self.valid_min:g}, {self.valid_max:g}] (min {np.min(bad):g}, "
                 f"max {np.max(bad):g})",
                 subject=name,
-                hint="widen valid_min/valid_max for the whole archive, or set "
-                "out_of_range to 'clip' or 'mask'",
+                hint="widen valid_min/valid_max for the whole archive (or a packing margin "
+                "when the range came from the data), or set out_of_range to 'clip' or 'mask'",
             )
         if policy == "clip":
             clipped: npt.NDArray[np.floating[Any]] = np.clip(array, self.valid_min, self.valid_max)

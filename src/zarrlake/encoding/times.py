@@ -40,6 +40,7 @@ __all__ = [
     "choose_time_encoding",
     "describe_duration",
     "is_time_like",
+    "label_key",
     "normalize_calendar",
 ]
 
@@ -86,6 +87,15 @@ def is_time_like(values: np.ndarray[Any, Any]) -> bool:
         return False
     first = next((v for v in values.flat if v is not None), None)
     return first is not None and hasattr(first, "calendar") and hasattr(first, "year")
+
+
+def label_key(value: Any) -> Any:
+    """Return a hashable, exactly comparable key for one label (time or number)."""
+    if isinstance(value, np.datetime64):
+        return int(value.astype("datetime64[ns]").astype("int64"))
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
 
 
 def describe_duration(microseconds: int) -> str:
