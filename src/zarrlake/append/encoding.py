@@ -11,7 +11,12 @@ import xarray as xr
 from zarrlake.append.config import AppendConfig, EncodingConfig
 from zarrlake.encoding.compression import CompressionSpec, describe_codecs
 from zarrlake.encoding.dataset import align_fill_value
-from zarrlake.encoding.packing import Packing, choose_packing, packing_from_attrs
+from zarrlake.encoding.packing import (
+    Packing,
+    choose_packing,
+    packing_from_attrs,
+    packing_from_encoding,
+)
 from zarrlake.encoding.times import TimeEncoding, choose_time_encoding, is_time_like
 from zarrlake.errors import InvalidInputError
 
@@ -293,21 +298,4 @@ def _packing(encoding: EncodingConfig, var: xr.Variable, name: str) -> Packing:
 
 def target_packing(encoding: dict[str, Any], attrs: dict[str, Any], name: str) -> Packing | None:
     """Return the packing an existing packed target variable was written with, if any."""
-    scale = encoding.get("scale_factor")
-    dtype = np.dtype(encoding.get("dtype", "float32"))
-    if scale is None or dtype.kind not in "iu" or dtype.itemsize > 4 or dtype.kind == "u":
-        return None
-    offset = float(encoding.get("add_offset", 0.0))
-    limit = float(np.iinfo(dtype).max)
-    low, high = offset - limit * float(scale), offset + limit * float(scale)
-    if "valid_min" in attrs and "valid_max" in attrs:
-        low, high = float(attrs["valid_min"]), float(attrs["valid_max"])
-    fill = encoding.get("_FillValue", -(2 ** (dtype.itemsize * 8 - 1)))
-    return Packing(
-        dtype=str(dtype),
-        scale_factor=float(scale),
-        add_offset=offset,
-        fill_value=int(fill),
-        valid_min=low,
-        valid_max=high,
-    )
+    return packing_from_encoding(encoding, attrs)

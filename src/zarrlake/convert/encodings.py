@@ -1,9 +1,10 @@
 """How each variable of a conversion is stored: packing, times, fill values, attributes.
 
 Pure functions of the scan and the config, used by ``build_plan`` in
-:mod:`zarrlake.convert.planner`. The rule throughout: what the inputs declare is kept (their packing,
-time units and calendar, ``_FillValue``/``missing_value``) unless the config asks for
-something else or the inputs disagree, and then the plan says why in a note.
+:mod:`zarrlake.convert.planner`. The rule throughout: what the inputs declare is kept
+(their packing, time units and calendar, ``_FillValue``/``missing_value``) unless the
+config asks for something else or the inputs disagree, and then the plan says why in
+a note.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import numpy as np
 
 from zarrlake.convert.config import ConvertConfig
 from zarrlake.convert.scan import ScanResult, VariableSchema
-from zarrlake.encoding.packing import Packing, choose_packing
+from zarrlake.encoding.packing import Packing, choose_packing, packing_from_encoding
 from zarrlake.encoding.times import TimeEncoding, choose_time_encoding
 from zarrlake.errors import InvalidInputError
 
@@ -30,21 +31,10 @@ __all__ = [
 
 def source_packing(schema: VariableSchema) -> Packing | None:
     """Return the packing an input declares (integers with ``scale_factor``/``add_offset``)."""
-    encoding = schema.source_encoding
-    if "scale_factor" not in encoding and "add_offset" not in encoding:
+    if np.dtype(schema.dtype).kind != "f":
         return None
-    dtype = np.dtype(encoding.get("dtype", "int16"))
-    if dtype.kind not in "iu" or np.dtype(schema.dtype).kind != "f":
-        return None
-    scale = float(encoding.get("scale_factor", 1.0))
-    offset = float(encoding.get("add_offset", 0.0))
-    info = np.iinfo(dtype)
-    fill = encoding.get("_FillValue", encoding.get("missing_value"))
-    fill_code = int(np.asarray(fill).ravel()[0]) if fill is not None else int(info.min)
-    low = min(offset + info.min * scale, offset + info.max * scale)
-    high = max(offset + info.min * scale, offset + info.max * scale)
     unpacked = "float64" if schema.dtype == "float64" else "float32"
-    return Packing(str(dtype), scale, offset, fill_code, low, high, unpacked)
+    return packing_from_encoding(schema.source_encoding, unpacked_dtype=unpacked)
 
 
 def packing_for(

@@ -34,7 +34,7 @@ from zarrlake.convert.inputs import with_retries
 from zarrlake.convert.planner import WorkUnit
 from zarrlake.convert.scan import label_key
 from zarrlake.convert.template import RECORD_PREFIX, read_plan_record, read_records
-from zarrlake.encoding.packing import OutOfRangePolicy, Packing
+from zarrlake.encoding.packing import OutOfRangePolicy, Packing, packing_from_encoding
 from zarrlake.encoding.times import TimeEncoding
 from zarrlake.errors import InvalidInputError, NotFoundError
 from zarrlake.storage.atomic import atomic_put
@@ -120,20 +120,8 @@ def _runs(file_rows: Sequence[int], steps: Sequence[int]) -> list[tuple[int, int
 
 
 def _packing_of(variable: xr.DataArray | xr.Variable) -> Packing | None:
-    encoding = variable.encoding
-    if "scale_factor" not in encoding and "add_offset" not in encoding:
-        return None
-    dtype = np.dtype(encoding.get("dtype", "int16"))
-    if dtype.kind not in "iu":
-        return None
-    scale = float(encoding.get("scale_factor", 1.0))
-    offset = float(encoding.get("add_offset", 0.0))
-    fill = int(encoding.get("_FillValue", np.iinfo(dtype).min))
-    limit = int(np.iinfo(dtype).max)
-    low = float(variable.attrs.get("valid_min", offset - limit * scale))
-    high = float(variable.attrs.get("valid_max", offset + limit * scale))
     unpacked = "float64" if variable.dtype == np.float64 else "float32"
-    return Packing(str(dtype), scale, offset, fill, low, high, unpacked)
+    return packing_from_encoding(variable.encoding, variable.attrs, unpacked_dtype=unpacked)
 
 
 def _variable(

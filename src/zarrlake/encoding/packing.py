@@ -27,7 +27,13 @@ import numpy.typing as npt
 
 from zarrlake.errors import InvalidInputError, OutOfRangeError
 
-__all__ = ["OutOfRangePolicy", "Packing", "choose_packing", "packing_from_attrs"]
+__all__ = [
+    "OutOfRangePolicy",
+    "Packing",
+    "choose_packing",
+    "packing_from_attrs",
+    "packing_from_encoding",
+]
 
 OutOfRangePolicy = Literal["error", "clip", "mask"]
 _POLICIES = ("error", "clip", "mask")
@@ -310,3 +316,50 @@ def packing_from_attrs(
     else:
         return None
     return choose_packing(low, high, dtype, unpacked_dtype=unpacked_dtype, name=name)
+
+
+def packing_from_encoding(
+    encoding: Mapping[str, Any],
+    attrs: Mapping[str, Any] | None = None,
+    *,
+    unpacked_dtype: str = "float32",
+) -> Packing | None:
+    """Return the packing a stored variable declares, read from its CF encoding.
+
+    The one reading of packed variables for convert (an input's packing, kept) and
+    append (the target's, which later slices must fit).
+
+    Parameters
+    ----------
+    encoding
+        xarray's encoding of the variable: ``dtype`` (a signed integer), ``scale_factor``
+        and/or ``add_offset``, ``_FillValue`` or ``missing_value``.
+    attrs
+        Its attributes: ``valid_min``/``valid_max`` narrow the range when both exist.
+    unpacked_dtype
+        ``float32`` or ``float64`` (the decoded dtype).
+
+    Returns
+    -------
+    Packing or None
+        ``None`` when the variable is not packed into signed integers (unsigned codes
+        are read by xarray but not written by zarrlake's packer).
+    """
+    if "scale_factor" not in encoding and "add_offset" not in encoding:
+        return None
+    raw = encoding.get("dtype")
+    if raw is None or np.dtype(raw).kind != "i" or np.dtype(raw).itemsize > 4:
+        return None
+    dtype = np.dtype(raw)
+    scale = float(np.asarray(encoding.get("scale_factor", 1.0)).ravel()[0])
+    offset = float(np.asarray(encoding.get("add_offset", 0.0)).ravel()[0])
+    declared = encoding.get("_FillValue", encoding.get("missing_value"))
+    fill = (
+        int(np.asarray(declared).ravel()[0]) if declared is not None else int(np.iinfo(dtype).min)
+    )
+    limit = int(np.iinfo(dtype).max)
+    ends = sorted((offset - limit * scale, offset + limit * scale))
+    attrs = attrs or {}
+    if "valid_min" in attrs and "valid_max" in attrs:
+        ends = [float(attrs["valid_min"]), float(attrs["valid_max"])]
+    return Packing(str(dtype), scale, offset, fill, ends[0], ends[1], unpacked_dtype)
