@@ -116,3 +116,15 @@ def test_values_equal_to_the_fill_value_are_stored(tmp_path: Path) -> None:
     info = inspect_store(target)
     written = {c.path: (c.chunks_written, c.chunks_total) for c in info.root.children}
     assert written == {"time": (1, 1), "v": (1, 1)}
+
+
+def test_packed_values_that_changed_are_an_error(tmp_path: Path) -> None:
+    files = write_series(tmp_path / "in", "noleap", "1D", 1, 2)
+    target = str(tmp_path / "a.zarr")
+    append(files, target)
+    coder = xr.coders.CFDatetimeCoder(use_cftime=True)
+    with xr.open_dataset(files[0], decode_times=coder) as source:
+        changed = source.load()
+    changed["psl"] = changed.psl + 10.0  # 40 codes of 0.25 Pa
+    with pytest.raises(InvalidInputError, match="'psl': 46 of 48 value"):
+        append([changed], target)
