@@ -26,6 +26,7 @@ CASES = [
     ("rotated_pole.nc", "grid_latitude"),  # float32 axis that is not exactly regular
     ("toa_brightness_stereographic.nc", "x"),  # 2-D lat/lon, scalar float32 time
     ("atlantic_profiles.nc", "depth"),  # axis with units, scalar time, int16 fill 32767
+    ("vlstr_type.nc", "time"),  # variable-length string coordinate, no calendar attribute
 ]
 
 

@@ -250,6 +250,9 @@ class TimeEncoding:
     units: str
     calendar: str
     dtype: str = "int64"
+    calendar_attribute: bool = True
+    """Whether ``calendar`` is written; a source that left it out (CF's default,
+    ``standard``) keeps it out."""
 
     @property
     def unit(self) -> str:
@@ -268,6 +271,8 @@ class TimeEncoding:
 
     def attrs(self) -> dict[str, str]:
         """Return the CF attributes of the stored variable."""
+        if not self.calendar_attribute:
+            return {"units": self.units}
         return {"units": self.units, "calendar": self.calendar}
 
     def fits(self, values: np.ndarray[Any, Any]) -> bool:
@@ -441,7 +446,13 @@ def choose_time_encoding(
         # next hour's slice.
         floor_us = _US_PER_UNIT[finest_default]
         for stored in dict.fromkeys([str(dtype), "float64" if dtype.kind == "f" else str(dtype)]):
-            kept = TimeEncoding(str(declared["units"]), str(calendar), stored)
+            kept = TimeEncoding(
+                str(declared["units"]),
+                str(calendar),
+                stored,
+                calendar_attribute="calendar" in declared
+                or normalize_calendar(str(calendar)) not in _STANDARD,
+            )
             if step_microseconds is not None:
                 later_fit = step_microseconds % kept.unit_microseconds == 0
             else:
