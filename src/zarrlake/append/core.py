@@ -35,7 +35,7 @@ from zarrlake.append.validate import (
 )
 from zarrlake.config import ConfigSource
 from zarrlake.encoding.packing import OutOfRangePolicy, Packing
-from zarrlake.encoding.times import TimeEncoding
+from zarrlake.encoding.times import TimeEncoding, label_text
 from zarrlake.errors import AlreadyExistsError, InvalidInputError
 from zarrlake.storage import open_store, store_url
 from zarrlake.storage._sync import run
@@ -89,12 +89,6 @@ class AppendResult:
     def skipped(self) -> int:
         """Slices whose labels were already in the target."""
         return sum(r.status == "skipped" for r in self.slices)
-
-
-def _label(value: Any) -> str:
-    if isinstance(value, np.datetime64):
-        return str(np.datetime_as_string(value, unit="auto"))
-    return str(value)
 
 
 class _Appender:
@@ -160,8 +154,8 @@ class _Appender:
             name=name,
             status="skipped",
             steps=steps,
-            first_label=_label(labels[0]) if labels.size else None,
-            last_label=_label(labels[-1]) if labels.size else None,
+            first_label=label_text(labels[0]) if labels.size else None,
+            last_label=label_text(labels[-1]) if labels.size else None,
             reason=check.reason,
         )
         if check.action == "existing":

@@ -21,7 +21,7 @@ from zarr.abc.store import Store
 
 from zarrlake.append.config import AppendConfig
 from zarrlake.encoding.packing import Packing
-from zarrlake.encoding.times import describe_duration, label_key
+from zarrlake.encoding.times import describe_duration, label_key, label_text
 from zarrlake.errors import InvalidInputError
 
 __all__ = [
@@ -293,15 +293,9 @@ def gap_warning(labels: np.ndarray[Any, Any], state: TargetState, config: Append
         return ""
     return (
         f"leaves a gap in {config.append_dim!r}: the target's step is {_duration_text(step)}, "
-        f"so the next label would be {_label_text(expected)}, but the slice starts at "
-        f"{_label_text(labels[0])}"
+        f"so the next label would be {label_text(expected)}, but the slice starts at "
+        f"{label_text(labels[0])}"
     )
-
-
-def _label_text(label: Any) -> str:
-    if isinstance(label, np.datetime64):
-        return str(np.datetime_as_string(label, unit="auto"))
-    return str(label)
 
 
 def _decreasing(step: str | int | float | None) -> bool:

@@ -41,6 +41,7 @@ __all__ = [
     "describe_duration",
     "is_time_like",
     "label_key",
+    "label_text",
     "normalize_calendar",
 ]
 
@@ -96,6 +97,13 @@ def label_key(value: Any) -> Any:
     if isinstance(value, np.generic):
         return value.item()
     return value
+
+
+def label_text(label: Any) -> str:
+    """Say one label as people read it (``2026-01-01T03:00``, not nanoseconds)."""
+    if isinstance(label, np.datetime64):
+        return str(np.datetime_as_string(label, unit="auto"))
+    return str(label)
 
 
 def describe_duration(microseconds: int) -> str:
@@ -375,11 +383,9 @@ class TimeEncoding:
                 raise self._not_exact(array[present][i], name, origin)
 
     def _not_exact(self, label: Any, name: str, origin: str) -> InvalidInputError:
-        if isinstance(label, np.datetime64):
-            label = np.datetime_as_string(label, unit="auto")
         return InvalidInputError(
-            f"time {label} of {name!r}{origin} cannot be stored exactly as {self.dtype} "
-            f"{self.units!r} (calendar {self.calendar}); it would be rounded",
+            f"time {label_text(label)} of {name!r}{origin} cannot be stored exactly as "
+            f"{self.dtype} {self.units!r} (calendar {self.calendar}); it would be rounded",
             subject=name,
             hint="write it into an archive whose time units are fine enough (e.g. hours or "
             "seconds), or fix the label",
