@@ -16,7 +16,7 @@ demo: $(STAMP)
 	$(BIN)/python -m zarrlake.demo
 
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --durations=25
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
