@@ -37,10 +37,10 @@ from zarrlake.config import ConfigSource
 from zarrlake.encoding.packing import OutOfRangePolicy, Packing
 from zarrlake.encoding.times import TimeEncoding, label_text
 from zarrlake.errors import AlreadyExistsError, InvalidInputError
+from zarrlake.hierarchy import adetect_format
 from zarrlake.storage import open_store, store_url
 from zarrlake.storage._sync import run
 from zarrlake.txn import ArchiveLock, Transaction, arecover
-from zarrlake.txn.documents import adetect_format
 from zarrlake.txn.staging import StagingStore
 
 __all__ = ["AppendResult", "SliceReport", "append", "zappend"]

@@ -30,6 +30,7 @@ import xarray as xr
 from zarrlake._deps import import_callable
 from zarrlake.append.config import AppendConfig, SlicePollingConfig
 from zarrlake.errors import InvalidInputError, NotFoundError, ZarrlakeError
+from zarrlake.hierarchy import V2_GROUP, V3_DOCUMENT
 from zarrlake.storage.files import open_file_dataset
 
 __all__ = ["open_slice", "resolve_slice_source"]
@@ -54,7 +55,7 @@ def _is_zarr(path: str) -> bool:
     if path.rstrip("/").endswith(".zarr"):
         return True
     local = Path(path)
-    return local.is_dir() and any((local / n).exists() for n in ("zarr.json", ".zgroup"))
+    return local.is_dir() and any((local / n).exists() for n in (V3_DOCUMENT, V2_GROUP))
 
 
 def _exists(path: str, options: dict[str, Any] | None) -> bool:

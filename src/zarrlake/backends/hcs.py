@@ -34,9 +34,16 @@ from zarrlake._deps import require_dependency
 from zarrlake.backends.config import PLATE_SIZES, ZarrChunkStrategy, ZarrConfig
 from zarrlake.backends.formats import to_host
 from zarrlake.errors import AlreadyExistsError, InvalidInputError
+from zarrlake.hierarchy import (
+    CONSOLIDATED_V2,
+    V2_ARRAY,
+    V2_ATTRS,
+    V3_DOCUMENT,
+    aread_document,
+    is_metadata_key,
+)
 from zarrlake.storage._sync import run
 from zarrlake.txn import ArchiveLock, Transaction
-from zarrlake.txn.documents import aread_document, is_metadata_key
 from zarrlake.txn.staging import StagingStore
 
 __all__ = ["FileIndex", "PlateLayout", "read_file_index", "read_images", "write_well"]
@@ -140,20 +147,20 @@ PlateDocuments = tuple[int, dict[str, dict[str, Any]]]
 
 async def plate_documents(store: Store) -> PlateDocuments | None:
     """Return the plate's Zarr format and its metadata documents by node path, or None."""
-    root = await aread_document(store, "zarr.json")
+    root = await aread_document(store, V3_DOCUMENT)
     if root is not None:
         consolidated = (root.get("consolidated_metadata") or {}).get("metadata") or {}
         return 3, {"": root, **consolidated}
-    consolidated_v2 = await aread_document(store, ".zmetadata")
+    consolidated_v2 = await aread_document(store, CONSOLIDATED_V2)
     if consolidated_v2 is None:
         return None
     nodes: dict[str, dict[str, Any]] = {}
     for key, document in consolidated_v2.get("metadata", {}).items():
         path, _, name = key.rpartition("/")
         node = nodes.setdefault(path, {"node_type": "group", "attributes": {}})
-        if name == ".zattrs":
+        if name == V2_ATTRS:
             node["attributes"] = document
-        elif name == ".zarray":
+        elif name == V2_ARRAY:
             node.update(document, node_type="array")
     return 2, nodes
 

@@ -20,10 +20,10 @@ from zarr.core.buffer import default_buffer_prototype
 from zarr.storage import LocalStore
 
 from zarrlake.backends.base import PathLike
+from zarrlake.hierarchy import aread_document
 from zarrlake.storage._sync import run
 from zarrlake.storage.listing import alist_keys
 from zarrlake.storage.urls import open_store
-from zarrlake.txn.documents import aread_document
 
 __all__ = ["Kind", "Node", "Space", "split_path"]
 

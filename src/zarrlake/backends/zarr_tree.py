@@ -21,13 +21,20 @@ from zarrlake.backends.config import ZarrConfig
 from zarrlake.backends.zarr_space import Kind, Node, Space, split_path
 from zarrlake.encoding.compression import ZarrFormat
 from zarrlake.errors import InvalidInputError
+from zarrlake.hierarchy import (
+    CONSOLIDATED_V2,
+    METADATA_NAMES,
+    V2_ARRAY,
+    V2_ATTRS,
+    V2_GROUP,
+    V3_DOCUMENT,
+    ZARRLAKE_PREFIX,
+)
 from zarrlake.storage.listing import is_in_flight
 
 __all__ = ["RESERVED_NAMES", "ZarrTree"]
 
-RESERVED_NAMES = frozenset(
-    {"zarr.json", ".zarray", ".zgroup", ".zattrs", ".zmetadata", ".zarrlake"}
-)
+RESERVED_NAMES = METADATA_NAMES | {ZARRLAKE_PREFIX.rstrip("/")}
 """Names that are never entries: Zarr's own documents and zarrlake's private folder."""
 
 
@@ -49,17 +56,17 @@ class ZarrTree(StorageBackend):
         name = posixpath.basename(key)
         if name in RESERVED_NAMES:
             return Node("missing", key)
-        document = space.json(posixpath.join(key, "zarr.json"))
+        document = space.json(posixpath.join(key, V3_DOCUMENT))
         if document is not None:
             attrs = dict(document.get("attributes") or {})
             kind: Kind = "array" if document.get("node_type") == "array" else "group"
             if kind == "group" and "_symlink" in attrs:
                 kind = "link"
             return Node(kind, key, 3, attrs)
-        if space.exists(posixpath.join(key, ".zarray")):
-            return Node("array", key, 2, space.json(posixpath.join(key, ".zattrs")) or {})
-        if space.exists(posixpath.join(key, ".zgroup")):
-            attrs = space.json(posixpath.join(key, ".zattrs")) or {}
+        if space.exists(posixpath.join(key, V2_ARRAY)):
+            return Node("array", key, 2, space.json(posixpath.join(key, V2_ATTRS)) or {})
+        if space.exists(posixpath.join(key, V2_GROUP)):
+            attrs = space.json(posixpath.join(key, V2_ATTRS)) or {}
             return Node("link" if "_symlink" in attrs else "group", key, 2, attrs)
         if key and space.exists(key):
             return Node("raw", key)
@@ -71,10 +78,10 @@ class ZarrTree(StorageBackend):
         return Node("missing", key)
 
     def _is_group(self, space: Space, key: str) -> ZarrFormat | None:
-        document = space.json(posixpath.join(key, "zarr.json"))
+        document = space.json(posixpath.join(key, V3_DOCUMENT))
         if document is not None:
             return 3 if document.get("node_type") == "group" else None
-        return 2 if space.exists(posixpath.join(key, ".zgroup")) else None
+        return 2 if space.exists(posixpath.join(key, V2_GROUP)) else None
 
     def _root_of(self, space: Space, key: str) -> str:
         """Return the outermost group of the run of groups that ends at the group ``key``."""
@@ -137,11 +144,11 @@ class ZarrTree(StorageBackend):
 
     def _refresh(self, space: Space, root: str) -> None:
         """Keep a consolidated hierarchy's consolidated metadata fresh after a change."""
-        document = space.json(posixpath.join(root, "zarr.json"))
+        document = space.json(posixpath.join(root, V3_DOCUMENT))
         consolidated = (
             bool(document.get("consolidated_metadata"))
             if document is not None
-            else space.exists(posixpath.join(root, ".zmetadata"))
+            else space.exists(posixpath.join(root, CONSOLIDATED_V2))
         )
         if consolidated:
             from zarrlake.meta import consolidate

@@ -22,13 +22,13 @@ from zarr.abc.store import Store
 from zarrlake.convert.planner import ConvertPlan
 from zarrlake.encoding.dataset import align_fill_value
 from zarrlake.errors import AlreadyExistsError, InvalidInputError
+from zarrlake.hierarchy import adetect_format
 from zarrlake.storage._sync import run
 from zarrlake.storage.atomic import atomic_put, delete_key, read_bytes
 from zarrlake.storage.files import open_file_dataset
 from zarrlake.storage.listing import alist_keys
 from zarrlake.storage.urls import store_url
 from zarrlake.txn import Transaction
-from zarrlake.txn.documents import adetect_format
 
 __all__ = [
     "PLAN_KEY",

@@ -4,14 +4,14 @@ The original zarr-utils names are offered too: ``consolidate_metadata``,
 ``validate_metadata``, ``repair_metadata`` and ``list_zarr_arrays``.
 """
 
+from zarrlake.hierarchy import Hierarchy, awalk, build_consolidated
 from zarrlake.meta.backup import backup, restore
-from zarrlake.meta.consolidate import build_consolidated, consolidate, list_arrays
+from zarrlake.meta.consolidate import consolidate, list_arrays
 from zarrlake.meta.info import ArrayInfo, GroupInfo, StoreInfo, ainspect_store, inspect_store
 from zarrlake.meta.repair import RepairResult, repair
 from zarrlake.meta.report import Finding, Report
 from zarrlake.meta.rules import Context
 from zarrlake.meta.validate import validate
-from zarrlake.txn.walk import Hierarchy, awalk
 
 consolidate_metadata = consolidate
 validate_metadata = validate

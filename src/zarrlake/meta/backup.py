@@ -14,12 +14,11 @@ from zarr.abc.store import Store
 from zarr.core.buffer import default_buffer_prototype
 
 from zarrlake.errors import CorruptError, InvalidInputError, NotFoundError
+from zarrlake.hierarchy import CONSOLIDATED_V2, awalk, is_metadata_key
 from zarrlake.storage import open_store, store_url
 from zarrlake.storage._sync import run
 from zarrlake.storage.atomic import aread_bytes
 from zarrlake.txn import LockOptions, Transaction
-from zarrlake.txn.documents import CONSOLIDATED_V2, is_metadata_key
-from zarrlake.txn.walk import awalk
 
 __all__ = ["backup", "collect_metadata", "restore"]
 

@@ -11,11 +11,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from zarrlake.errors import NotFoundError, ZarrlakeError
+from zarrlake.hierarchy import CONSOLIDATED_V2, NODE_DOCUMENTS
 from zarrlake.meta.report import Finding, Report
 
 __all__ = ["StoreOutcome", "discover", "junit_xml", "run_many"]
 
-_ROOT_DOCUMENTS = ("zarr.json", ".zgroup", ".zarray", ".zmetadata")
+_ROOT_DOCUMENTS = (*NODE_DOCUMENTS, CONSOLIDATED_V2)
 
 
 def discover(

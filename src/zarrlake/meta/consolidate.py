@@ -9,97 +9,16 @@ from typing import Any
 
 from zarr.abc.store import Store
 
-from zarrlake.errors import CorruptError, InvalidInputError, NotFoundError
+from zarrlake.errors import NotFoundError
+from zarrlake.hierarchy import CONSOLIDATED_V2, V3_DOCUMENT, awalk, build_consolidated, dumps
 from zarrlake.storage import open_store, store_url
 from zarrlake.storage._sync import run
 from zarrlake.storage.atomic import aread_bytes
 from zarrlake.txn import LockOptions, Transaction
-from zarrlake.txn.documents import CONSOLIDATED_V2, dumps, v2_consolidated, v3_consolidated
-from zarrlake.txn.walk import Hierarchy, awalk
 
-__all__ = ["build_consolidated", "consolidate", "list_arrays"]
+__all__ = ["consolidate", "list_arrays"]
 
 Document = dict[str, Any]
-
-
-def _relative(path: str, group: str) -> str | None:
-    if not group:
-        return path or None
-    return path[len(group) + 1 :] if path.startswith(group + "/") else None
-
-
-def build_consolidated(hierarchy: Hierarchy, url: str) -> dict[str, Document]:
-    """Build the consolidated documents of a walked hierarchy.
-
-    Parameters
-    ----------
-    hierarchy
-        The walk's result.
-    url
-        The store's URL, for error messages.
-
-    Returns
-    -------
-    dict
-        Key to document: the root ``.zmetadata`` (format 2) or root ``zarr.json`` with
-        inline consolidated metadata (format 3), plus the ``zarr.json`` of nested groups
-        that already carried consolidated metadata of their own.
-
-    Raises
-    ------
-    CorruptError
-        When a metadata document is not valid JSON.
-    InvalidInputError
-        For mixed formats, or a root that is an array.
-    NotFoundError
-        When the store holds no Zarr root.
-    """
-    if hierarchy.invalid:
-        keys = ", ".join(sorted(hierarchy.invalid))
-        raise CorruptError(
-            f"cannot consolidate {url}: invalid JSON in {keys}",
-            subject=f"{url}/{sorted(hierarchy.invalid)[0]}",
-            hint="run 'zarrlake meta repair' (or restore those documents from a backup) first",
-        )
-    root = hierarchy.nodes.get("")
-    if root is None:
-        raise NotFoundError(
-            f"no Zarr group at {url}: nothing to consolidate",
-            subject=url,
-            hint="check the URL points at the archive's root group",
-        )
-    if root.kind != "group":
-        raise InvalidInputError(
-            f"{url} is a single array; consolidated metadata belongs to groups",
-            subject=url,
-        )
-    formats = {node.zarr_format for node in hierarchy.nodes.values()}
-    if len(formats) > 1:
-        raise InvalidInputError(
-            f"{url} mixes Zarr formats {sorted(formats)}; one hierarchy must use one format",
-            subject=url,
-            hint="convert the odd nodes, or run 'zarrlake meta validate' to see which",
-        )
-    if root.zarr_format == 2:
-        entries = {
-            key: doc
-            for key, doc in hierarchy.documents.items()
-            if key.rsplit("/", 1)[-1] in (".zgroup", ".zarray", ".zattrs")
-            and (key.rsplit("/", 1)[0] if "/" in key else "") in hierarchy.nodes
-        }
-        return {CONSOLIDATED_V2: v2_consolidated(entries)}
-    documents: dict[str, Document] = {}
-    for path, node in hierarchy.groups.items():
-        if path and not node.document.get("consolidated_metadata"):
-            continue  # only the root, and groups that already keep their own copy
-        members = {
-            rel: other.document
-            for other_path, other in hierarchy.nodes.items()
-            if (rel := _relative(other_path, path))
-        }
-        key = f"{path}/zarr.json" if path else "zarr.json"
-        documents[key] = v3_consolidated(node.document, members)
-    return documents
 
 
 def consolidate(
@@ -113,7 +32,7 @@ def consolidate(
 
     Reads metadata documents only (never chunks), concurrently, listing one group
     folder at a time or, on object stores where that takes fewer requests, every key
-    at once (see :func:`zarrlake.txn.walk.awalk`); holds the archive's
+    at once (see :func:`zarrlake.hierarchy.awalk`); holds the archive's
     lock and writes through a transaction, so a concurrent append or consolidation
     never leaves stale or torn consolidated metadata.
 
@@ -154,7 +73,7 @@ async def _stage(txn: Transaction, key: str, data: bytes) -> None:
 
 
 def _root_document(documents: Mapping[str, Document]) -> Document:
-    return dict(documents.get(CONSOLIDATED_V2) or documents["zarr.json"])
+    return dict(documents.get(CONSOLIDATED_V2) or documents[V3_DOCUMENT])
 
 
 def list_arrays(
@@ -163,7 +82,7 @@ def list_arrays(
     """List the paths of every array, through consolidated metadata when present.
 
     With consolidated metadata this is one read; otherwise the metadata documents are
-    walked (see :func:`zarrlake.txn.walk.awalk`).
+    walked (see :func:`zarrlake.hierarchy.awalk`).
 
     Parameters
     ----------
@@ -197,7 +116,7 @@ async def _consolidated_arrays(store: Store) -> list[str] | None:
             return sorted(k[: -len("/.zarray")] for k in entries if k.endswith("/.zarray"))
         except (ValueError, KeyError, TypeError):
             return None
-    data = await aread_bytes(store, "zarr.json")
+    data = await aread_bytes(store, V3_DOCUMENT)
     if data is None:
         return None
     try:

@@ -18,10 +18,20 @@ from zarr.core.group import AsyncGroup
 
 from zarrlake.encoding.compression import describe_codecs
 from zarrlake.errors import NotFoundError
-from zarrlake.storage import aread_bytes, open_store, store_url
+from zarrlake.hierarchy import (
+    CONSOLIDATED_V2,
+    V2_ARRAY,
+    V2_ATTRS,
+    V3_DOCUMENT,
+    aread_root_documents,
+    format_of,
+    join,
+    loads,
+)
+from zarrlake.hierarchy import parent as hierarchy_parent
+from zarrlake.storage import open_store, store_url
 from zarrlake.storage._sync import run
 from zarrlake.storage.listing import alist_keys
-from zarrlake.txn.documents import loads
 
 __all__ = ["ArrayInfo", "GroupInfo", "StoreInfo", "ainspect_store", "inspect_store"]
 
@@ -135,17 +145,13 @@ async def ainspect_store(store: Store) -> StoreInfo:
 
 
 async def _root_format(store: Store, url: str) -> tuple[Literal[2, 3], bool]:
-    v3, zgroup, zarray, zmetadata = await asyncio.gather(
-        aread_bytes(store, "zarr.json"),
-        aread_bytes(store, ".zgroup"),
-        aread_bytes(store, ".zarray"),
-        aread_bytes(store, ".zmetadata"),
-    )
-    if v3 is not None:
-        document = loads(v3, key="zarr.json", store=store)
+    documents = await aread_root_documents(store, consolidated=True)
+    zarr_format = format_of(documents)
+    if zarr_format == 3:
+        document = loads(documents[V3_DOCUMENT], key=V3_DOCUMENT, store=store)
         return 3, bool(document.get("consolidated_metadata"))
-    if zgroup is not None or zarray is not None:
-        return 2, zmetadata is not None
+    if zarr_format == 2:
+        return 2, CONSOLIDATED_V2 in documents
     raise NotFoundError(
         f"no Zarr group or array at {url}: neither zarr.json nor .zgroup/.zarray exists",
         subject=url,
@@ -196,7 +202,7 @@ async def _group_tree(
     for array_info in described:
         by_path[array_info.path] = array_info
     for path, _ in members:
-        parent = by_path.get(path.rsplit("/", 1)[0] if "/" in path else "")
+        parent = by_path.get(hierarchy_parent(path))
         if isinstance(parent, GroupInfo):
             parent.children.append(by_path[path])
     return root, list(described), groups
@@ -207,11 +213,11 @@ def _array_info(node: AsyncArray[Any], path: str, key_sizes: Mapping[str, int]) 
     zarr_format = metadata.zarr_format
     if zarr_format == 3:
         names = getattr(metadata, "dimension_names", None)
-        meta_keys = {f"{path}/zarr.json" if path else "zarr.json"}
+        meta_keys = {join(path, V3_DOCUMENT)}
     else:
         raw = node.attrs.get("_ARRAY_DIMENSIONS")
         names = tuple(raw) if isinstance(raw, list) else None
-        meta_keys = {f"{path}/{k}" if path else k for k in (".zarray", ".zattrs")}
+        meta_keys = {join(path, V2_ARRAY), join(path, V2_ATTRS)}
     chunk_keys = [k for k in key_sizes if k not in meta_keys and not _is_hidden(k)]
     itemsize = np.dtype(str(node.dtype)).itemsize if _is_numpy_dtype(node) else 0
     grid = node.shards or node.chunks

@@ -12,16 +12,31 @@ from typing import Any
 from zarr.abc.store import Store
 from zarr.core.buffer import default_buffer_prototype
 
+from zarrlake.hierarchy import (
+    CONSOLIDATED_V2,
+    METADATA_NAMES,
+    NODE_DOCUMENTS,
+    V2_ATTRS,
+    V2_GROUP,
+    V3_DOCUMENT,
+    Hierarchy,
+    Node,
+    awalk,
+    build_consolidated,
+    classify,
+    document_name,
+    dumps,
+    join,
+    node_path,
+    parent,
+)
 from zarrlake.meta.backup import backup
-from zarrlake.meta.consolidate import build_consolidated
 from zarrlake.meta.rules import _grid_keys
 from zarrlake.storage import open_store, store_url
 from zarrlake.storage._sync import run
 from zarrlake.storage.atomic import aread_bytes
 from zarrlake.storage.listing import alist_keys
 from zarrlake.txn import JOURNAL_KEY, LockOptions, Transaction, read_lock
-from zarrlake.txn.documents import CONSOLIDATED_V2, dumps
-from zarrlake.txn.walk import Hierarchy, Node, awalk
 
 __all__ = ["RepairResult", "repair"]
 
@@ -42,25 +57,20 @@ class RepairResult:
         return "\n".join(lines if self.actions else [f"{self.url}: nothing to repair"])
 
 
-def _join(path: str, name: str) -> str:
-    return f"{path}/{name}" if path else name
-
-
 def _group_document(zarr_format: int) -> dict[str, tuple[str, dict[str, Any]]]:
     if zarr_format == 3:
-        return {
-            "zarr.json": ("zarr.json", {"zarr_format": 3, "node_type": "group", "attributes": {}})
-        }
-    return {".zgroup": (".zgroup", {"zarr_format": 2})}
+        document = {"zarr_format": 3, "node_type": "group", "attributes": {}}
+        return {V3_DOCUMENT: (V3_DOCUMENT, document)}
+    return {V2_GROUP: (V2_GROUP, {"zarr_format": 2})}
 
 
 def _restore_invalid(h: Hierarchy, writes: dict[str, dict[str, Any]], actions: list[str]) -> None:
     """Rebuild invalid documents from the consolidated copy, when it has them."""
     copies: dict[str, Any] = {}
-    root = h.documents.get("zarr.json")
+    root = h.documents.get(V3_DOCUMENT)
     if root is not None:
         for path, doc in ((root.get("consolidated_metadata") or {}).get("metadata") or {}).items():
-            copies[_join(path, "zarr.json")] = doc
+            copies[join(path, V3_DOCUMENT)] = doc
     raw = h.raw.get(CONSOLIDATED_V2)
     if raw is not None:
         with contextlib.suppress(ValueError, KeyError, TypeError):  # an unusable copy
@@ -84,15 +94,14 @@ def _restore_dimension_names(h: Hierarchy, node: Node) -> list[str] | None:
     if node.zarr_format == 3 and isinstance(node.attributes.get("_ARRAY_DIMENSIONS"), list):
         return list(node.attributes["_ARRAY_DIMENSIONS"])
     shape = node.document.get("shape") or []
-    parent = node.path.rsplit("/", 1)[0] if "/" in node.path else ""
-    name = node.path.rsplit("/", 1)[-1]
+    group = parent(node.path)
+    name = document_name(node.path)
     if len(shape) == 1 and shape:
         return [name]
     coordinates = {
-        path.rsplit("/", 1)[-1]: other.document.get("shape", [None])[0]
+        document_name(path): other.document.get("shape", [None])[0]
         for path, other in h.arrays.items()
-        if (path.rsplit("/", 1)[0] if "/" in path else "") == parent
-        and len(other.document.get("shape") or []) == 1
+        if parent(path) == group and len(other.document.get("shape") or []) == 1
     }
     names = []
     for size in shape:
@@ -109,7 +118,7 @@ def _plan_structure(h: Hierarchy) -> tuple[dict[str, dict[str, Any]], list[str]]
     _restore_invalid(h, writes, actions)
     for folder in h.folders_without_document:
         for name, document in _group_document(h.zarr_format or 3).values():
-            writes[_join(folder, name)] = document
+            writes[join(folder, name)] = document
         actions.append(f"create the missing group document of {folder or 'the root'}")
     return writes, actions
 
@@ -138,18 +147,18 @@ def _plan_contents(
             actions.append(f"cannot infer dimension names of {path!r}: set them by hand")
             continue
         if node.zarr_format == 3:
-            writes[_join(path, "zarr.json")] = {**node.document, "dimension_names": names}
+            writes[join(path, V3_DOCUMENT)] = {**node.document, "dimension_names": names}
         else:
-            writes[_join(path, ".zattrs")] = {**node.attributes, "_ARRAY_DIMENSIONS": names}
+            writes[join(path, V2_ATTRS)] = {**node.attributes, "_ARRAY_DIMENSIONS": names}
         actions.append(f"restore dimension names {names} of {path!r}")
     root = h.nodes.get("")
     if add_missing_attrs and root is not None and root.kind == "group" and not root.attributes:
         title = url.rstrip("/").rsplit("/", 1)[-1]
         attrs = {"title": title, "description": f"Zarr archive {title}"}
         if root.zarr_format == 3:
-            writes["zarr.json"] = {**root.document, "attributes": attrs}
+            writes[V3_DOCUMENT] = {**root.document, "attributes": attrs}
         else:
-            writes[".zattrs"] = attrs
+            writes[V2_ATTRS] = attrs
         actions.append(f"add root attributes {attrs}")
     if prune_orphans:
         deletes = _orphans(h, keys)
@@ -164,14 +173,14 @@ def _orphans(h: Hierarchy, keys: Mapping[str, int]) -> list[str]:
         expected, _ = _grid_keys(node)
         if not expected:
             continue
-        prefix = _join(path, "") if path else ""
+        prefix = join(path, "")
         nested = [p for p in h.nodes if p != path and p.startswith(prefix)]
         for key in keys:
             if not key.startswith(prefix) or any(key.startswith(n + "/") for n in nested):
                 continue
             rest = key[len(prefix) :]
-            name = rest.rsplit("/", 1)[-1]
-            if name in ("zarr.json", ".zarray", ".zattrs", ".zgroup") or name.startswith("."):
+            name = document_name(rest)
+            if name in METADATA_NAMES or name.startswith("."):
                 continue
             if rest not in expected:
                 orphans.append(key)
@@ -201,12 +210,9 @@ def _apply_writes(h: Hierarchy, writes: Mapping[str, dict[str, Any]]) -> Hierarc
     updated = Hierarchy(zarr_format=h.zarr_format)
     updated.documents = {k: v for k, v in h.documents.items()}
     updated.documents.update(writes)
-    from zarrlake.txn.walk import _classify
-
     for key in list(updated.documents):
-        name = key.rsplit("/", 1)[-1]
-        if name in ("zarr.json", ".zarray", ".zgroup"):
-            _classify(updated, key.rsplit("/", 1)[0] if "/" in key else "")
+        if document_name(key) in NODE_DOCUMENTS:
+            classify(updated, node_path(key))
     return updated
 
 

@@ -17,9 +17,17 @@ import numcodecs
 import numpy as np
 from zarr.abc.store import Store
 
+from zarrlake.hierarchy import (
+    METADATA_NAMES,
+    V2_ARRAY,
+    V2_ATTRS,
+    V2_GROUP,
+    Hierarchy,
+    Node,
+    document_name,
+)
 from zarrlake.meta.report import Finding
 from zarrlake.txn.lock import LockOwner
-from zarrlake.txn.walk import Hierarchy, Node
 
 __all__ = ["BUILTIN_RULES", "Context", "Rule"]
 
@@ -86,7 +94,7 @@ def consolidated_rules(ctx: Context) -> Iterator[Finding]:
         real = {
             k: d
             for k, d in h.documents.items()
-            if k.rsplit("/", 1)[-1] in (".zarray", ".zgroup", ".zattrs")
+            if document_name(k) in (V2_ARRAY, V2_GROUP, V2_ATTRS)
         }
         yield from _compare("", entries, real, ctx)
         return
@@ -422,14 +430,13 @@ def deep_rules(ctx: Context) -> Iterator[Finding]:
         return
     import zarr
 
-    metadata_names = {"zarr.json", ".zarray", ".zattrs", ".zgroup"}
     for path, node in sorted(ctx.hierarchy.arrays.items()):
         prefix = f"{path}/" if path else ""
         present = {
             k[len(prefix) :]
             for k in ctx.keys
             if k.startswith(prefix)
-            and k[len(prefix) :] not in metadata_names
+            and k[len(prefix) :] not in METADATA_NAMES
             and not k.rsplit("/", 1)[-1].startswith(".")
             and not any(
                 k.startswith(f"{other}/")

@@ -11,6 +11,7 @@ from zarr.abc.store import Store
 
 from zarrlake.encoding.compression import describe_codecs
 from zarrlake.errors import InvalidInputError, NotFoundError
+from zarrlake.hierarchy import CONSOLIDATED_V2, awalk
 from zarrlake.meta.report import Finding, Report
 from zarrlake.meta.rules import BUILTIN_RULES, Context, Rule
 from zarrlake.storage import open_store, store_url
@@ -18,8 +19,6 @@ from zarrlake.storage._sync import run
 from zarrlake.storage.atomic import aread_bytes
 from zarrlake.storage.listing import alist_keys
 from zarrlake.txn import JOURNAL_KEY, LockOptions, read_lock
-from zarrlake.txn.documents import CONSOLIDATED_V2
-from zarrlake.txn.walk import awalk
 
 __all__ = ["plugin_rules", "validate"]
 

@@ -1,6 +1,7 @@
 """The transaction engine every writer uses: lock, staging, journal, commit, recovery.
 
-It knows Zarr's metadata documents but nothing of xarray; see
+It writes Zarr's metadata documents through :mod:`zarrlake.hierarchy` (which updates the
+consolidated metadata that commits) and knows nothing of xarray; see
 :mod:`zarrlake.txn.transaction` for the protocol and :mod:`zarrlake.txn.journal` for
 recovery.
 """

@@ -32,10 +32,10 @@ from pydantic import BaseModel, Field, ValidationError
 from zarr.abc.store import Store
 
 from zarrlake.errors import CorruptError
+from zarrlake.hierarchy import is_metadata_key
 from zarrlake.storage.atomic import aatomic_put, adelete_key, aread_bytes
 from zarrlake.storage.listing import ahas_keys, alist_keys, prune_empty_dirs
 from zarrlake.storage.urls import store_url
-from zarrlake.txn.documents import is_metadata_key
 
 __all__ = [
     "JOURNAL_KEY",

@@ -28,18 +28,20 @@ from typing import Any
 from zarr.abc.store import Store
 
 from zarrlake.errors import CorruptError, InvalidInputError
-from zarrlake.storage._sync import run
-from zarrlake.storage.atomic import aatomic_put, aatomic_put_many, adelete_key, aread_bytes
-from zarrlake.storage.listing import prune_empty_dirs
-from zarrlake.storage.urls import store_url
-from zarrlake.txn.documents import (
+from zarrlake.hierarchy import (
+    CONSOLIDATED_V2,
     adetect_format,
     commit_key,
     consolidated_updates,
+    document_name,
     dumps,
     is_metadata_key,
     is_private_key,
 )
+from zarrlake.storage._sync import run
+from zarrlake.storage.atomic import aatomic_put, aatomic_put_many, adelete_key, aread_bytes
+from zarrlake.storage.listing import prune_empty_dirs
+from zarrlake.storage.urls import store_url
 from zarrlake.txn.journal import (
     JOURNAL_KEY,
     Journal,
@@ -300,7 +302,7 @@ def _changed_documents(
 ) -> dict[str, dict[str, Any] | None]:
     changed: dict[str, dict[str, Any] | None] = {}
     for key, data in writes.items():
-        if not is_metadata_key(key) or key.endswith(".zmetadata"):
+        if not is_metadata_key(key) or document_name(key) == CONSOLIDATED_V2:
             continue
         try:
             changed[key] = json.loads(data)
@@ -310,7 +312,7 @@ def _changed_documents(
                 subject=key,
             ) from exc
     for key in deleted:
-        if is_metadata_key(key) and not key.endswith(".zmetadata"):
+        if is_metadata_key(key) and document_name(key) != CONSOLIDATED_V2:
             changed[key] = None
     return changed
 

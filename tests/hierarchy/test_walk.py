@@ -7,10 +7,10 @@ import pytest
 import zarr
 
 from tests.conftest import StoreTarget
+from zarrlake.hierarchy import Hierarchy, awalk
 from zarrlake.meta import consolidate
 from zarrlake.storage import atomic_put, delete_key
 from zarrlake.storage._sync import run
-from zarrlake.txn.walk import Hierarchy, awalk
 
 
 def _damaged_tree(target: StoreTarget, zarr_format: int) -> None:

@@ -24,11 +24,21 @@ from typing import Any, Literal
 from zarr.abc.store import Store
 from zarr.storage import FsspecStore, LocalStore
 
+from zarrlake.hierarchy._keys import (
+    METADATA_NAMES,
+    NODE_DOCUMENTS,
+    V2_ARRAY,
+    V2_ATTRS,
+    V2_GROUP,
+    V3_DOCUMENT,
+    document_name,
+    join,
+    parent,
+)
 from zarrlake.storage.atomic import aread_bytes
 from zarrlake.storage.listing import alist_keys
-from zarrlake.txn.documents import METADATA_NAMES
 
-__all__ = ["Hierarchy", "Listing", "Node", "awalk"]
+__all__ = ["Hierarchy", "Listing", "Node", "awalk", "classify"]
 
 Listing = Literal["auto", "folders", "all-keys"]
 """How a walk finds children: one listing per group folder, one listing of every key
@@ -37,7 +47,6 @@ on an object store."""
 
 _CONCURRENCY = 64
 _KEYS_PER_PAGE = 1000  # S3 ListObjectsV2
-_NODE_DOCUMENTS = ("zarr.json", ".zarray", ".zgroup")
 # Names that are chunk keys or chunk folders rather than child nodes.
 _CHUNKISH = re.compile(r"^(c|\d+([./]\d+)*)$")
 
@@ -75,10 +84,6 @@ class Hierarchy:
     def groups(self) -> dict[str, Node]:
         """Group nodes by path ("" is the root)."""
         return {p: n for p, n in self.nodes.items() if n.kind == "group"}
-
-
-def _join(prefix: str, name: str) -> str:
-    return f"{prefix}/{name}" if prefix else name
 
 
 async def awalk(
@@ -130,14 +135,14 @@ async def awalk(
 
     async def probe(paths: list[str], fmt: int) -> None:
         """Read the node documents of ``paths``: the format's own first, others if absent."""
-        first = ("zarr.json",) if fmt == 3 else (".zarray", ".zattrs")
-        await read_many([_join(p, n) for p in paths for n in first])
+        first = (V3_DOCUMENT,) if fmt == 3 else (V2_ARRAY, V2_ATTRS)
+        await read_many([join(p, n) for p in paths for n in first])
         if fmt == 2:
-            groups = [p for p in paths if _join(p, ".zarray") not in result.raw]
-            await read_many([_join(p, ".zgroup") for p in groups])
+            groups = [p for p in paths if join(p, V2_ARRAY) not in result.raw]
+            await read_many([join(p, V2_GROUP) for p in groups])
         missing = [p for p in paths if not _has_any(result, p)]
-        other = (".zarray", ".zgroup", ".zattrs") if fmt == 3 else ("zarr.json",)
-        await read_many([_join(p, n) for p in missing for n in other])
+        other = (V2_ARRAY, V2_GROUP, V2_ATTRS) if fmt == 3 else (V3_DOCUMENT,)
+        await read_many([join(p, n) for p in missing for n in other])
 
     async def children(path: str) -> list[str]:
         if known is not None:
@@ -148,14 +153,14 @@ async def awalk(
                 result.requests += 1
             names = [e.rstrip("/") for e in entries]
         return [
-            _join(path, n)
+            join(path, n)
             for n in names
-            if n not in METADATA_NAMES and not n.startswith(".zarrlake") and not n.startswith(".")
+            if n not in METADATA_NAMES and not n.startswith(".")  # hidden: .zarrlake, ...
         ]
 
     fmt = root_format or 3
     await probe([""], fmt)
-    root = _classify(result, "")
+    root = classify(result, "")
     if root is not None:
         result.zarr_format = root.zarr_format
         fmt = root.zarr_format
@@ -177,11 +182,11 @@ async def awalk(
         await probe(candidates, fmt)
         pending = []
         for path in candidates:
-            node = _classify(result, path)
+            node = classify(result, path)
             if node is None:
-                if any(_join(path, n) in result.invalid for n in _NODE_DOCUMENTS):
+                if any(join(path, n) in result.invalid for n in NODE_DOCUMENTS):
                     continue  # its node document is invalid: do not guess its kind
-                if not _CHUNKISH.match(path.rsplit("/", 1)[-1]):
+                if not _CHUNKISH.match(document_name(path)):
                     pending.append(path)  # may hold nodes whose group document is missing
                 continue
             if node.kind == "group":
@@ -261,11 +266,18 @@ def _record(result: Hierarchy, key: str, data: bytes) -> None:
 
 
 def _has_any(result: Hierarchy, path: str) -> bool:
-    return any(_join(path, n) in result.raw for n in _NODE_DOCUMENTS)
+    return any(join(path, n) in result.raw for n in NODE_DOCUMENTS)
 
 
-def _classify(result: Hierarchy, path: str) -> Node | None:
-    v3 = result.documents.get(_join(path, "zarr.json"))
+def classify(result: Hierarchy, path: str) -> Node | None:
+    """Record and return the node at ``path`` from the documents ``result`` holds.
+
+    Returns
+    -------
+    Node or None
+        ``None`` when no valid node document exists at ``path``.
+    """
+    v3 = result.documents.get(join(path, V3_DOCUMENT))
     if v3 is not None and v3.get("node_type") in ("group", "array"):
         node = Node(
             path=path,
@@ -276,10 +288,10 @@ def _classify(result: Hierarchy, path: str) -> Node | None:
         )
         result.nodes[path] = node
         return node
-    for name, kind in ((".zarray", "array"), (".zgroup", "group")):
-        document = result.documents.get(_join(path, name))
+    for name, kind in ((V2_ARRAY, "array"), (V2_GROUP, "group")):
+        document = result.documents.get(join(path, name))
         if document is not None:
-            attrs = result.documents.get(_join(path, ".zattrs")) or {}
+            attrs = result.documents.get(join(path, V2_ATTRS)) or {}
             node = Node(path, kind, int(document.get("zarr_format", 2)), document, dict(attrs))  # type: ignore[arg-type]
             result.nodes[path] = node
             return node
@@ -289,11 +301,11 @@ def _classify(result: Hierarchy, path: str) -> Node | None:
 def _note_missing_group_documents(result: Hierarchy) -> None:
     missing: set[str] = set()
     for path in result.nodes:
-        parent = path
-        while "/" in parent:
-            parent = parent.rsplit("/", 1)[0]
-            if parent not in result.nodes and not _has_any(result, parent):
-                missing.add(parent)
+        above = path
+        while "/" in above:
+            above = parent(above)
+            if above not in result.nodes and not _has_any(result, above):
+                missing.add(above)
         if path and "/" not in path and "" not in result.nodes and not _has_any(result, ""):
             missing.add("")
     result.folders_without_document = sorted(missing)

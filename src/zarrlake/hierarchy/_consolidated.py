@@ -1,114 +1,124 @@
-"""Zarr metadata documents: which keys they are, reading them all, consolidating them.
+"""Consolidated metadata: built from a walk, or updated from the documents a change made.
 
 Consolidated metadata is the single commit point of every zarrlake write: format 2 keeps
-it in the root ``.zmetadata``, format 3 inline in the root ``zarr.json``. Instead of
-re-walking the hierarchy after each change (whose cost grows with the archive), a
-transaction updates the consolidated documents from the documents it changed:
-:func:`consolidated_updates` costs one read per group on the changed paths.
+it in the root ``.zmetadata``, format 3 inline in the root ``zarr.json`` (and in nested
+groups that already carried their own copy). :func:`build_consolidated` makes them from a
+full walk (``meta consolidate``, repair). A transaction instead updates them from the
+documents it changed (:func:`consolidated_updates`), at one read per group on the changed
+paths, so a write's cost does not grow with the archive.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Iterable, Mapping
-from typing import Any, Literal
+from typing import Any
 
 from zarr.abc.store import Store
 
-from zarrlake.errors import CorruptError
-from zarrlake.storage.atomic import aread_bytes
-from zarrlake.storage.urls import store_url
+from zarrlake.errors import CorruptError, InvalidInputError, NotFoundError
+from zarrlake.hierarchy._documents import aread_document, corrupt_document
+from zarrlake.hierarchy._keys import (
+    CONSOLIDATED_V2,
+    V2_ARRAY,
+    V2_ATTRS,
+    V2_GROUP,
+    V3_DOCUMENT,
+    ZarrFormat,
+    ancestors,
+    document_name,
+    join,
+    node_path,
+    relative,
+)
+from zarrlake.hierarchy._walk import Hierarchy, awalk
 
 __all__ = [
-    "CONSOLIDATED_V2",
-    "METADATA_NAMES",
-    "ZARRLAKE_PREFIX",
     "acollect_documents",
-    "adetect_format",
-    "commit_key",
+    "build_consolidated",
     "consolidated_updates",
-    "dumps",
-    "is_metadata_key",
-    "is_private_key",
+    "v2_consolidated",
+    "v3_consolidated",
 ]
 
-ZarrFormat = Literal[2, 3]
-ZARRLAKE_PREFIX = ".zarrlake/"
-CONSOLIDATED_V2 = ".zmetadata"
-METADATA_NAMES = frozenset({"zarr.json", ".zarray", ".zgroup", ".zattrs", CONSOLIDATED_V2})
+Document = dict[str, Any]
 
 
-def is_metadata_key(key: str) -> bool:
-    """Whether ``key`` is a Zarr metadata document (not a chunk)."""
-    return key.rsplit("/", 1)[-1] in METADATA_NAMES
+def build_consolidated(hierarchy: Hierarchy, url: str) -> dict[str, Document]:
+    """Build the consolidated documents of a walked hierarchy.
 
+    Parameters
+    ----------
+    hierarchy
+        The walk's result.
+    url
+        The store's URL, for error messages.
 
-def is_private_key(key: str) -> bool:
-    """Whether ``key`` belongs to zarrlake's own bookkeeping (locks, journals)."""
-    return key.startswith(ZARRLAKE_PREFIX)
-
-
-def commit_key(zarr_format: int) -> str:
-    """Return the key whose write commits a transaction (the root consolidated document)."""
-    return "zarr.json" if zarr_format == 3 else CONSOLIDATED_V2
-
-
-def dumps(document: Mapping[str, Any]) -> bytes:
-    """Serialize a metadata document the way zarr does (indented JSON, NaN allowed)."""
-    return json.dumps(document, indent=2, allow_nan=True).encode()
-
-
-def loads(data: bytes, *, key: str, store: Store) -> dict[str, Any]:
-    """Parse a metadata document, naming the key when it is not a JSON object.
+    Returns
+    -------
+    dict
+        Key to document: the root ``.zmetadata`` (format 2) or root ``zarr.json`` with
+        inline consolidated metadata (format 3), plus the ``zarr.json`` of nested groups
+        that already carried consolidated metadata of their own.
 
     Raises
     ------
     CorruptError
-        When the bytes are not a JSON object.
+        When a metadata document is not valid JSON.
+    InvalidInputError
+        For mixed formats, or a root that is an array.
+    NotFoundError
+        When the store holds no Zarr root.
     """
-    try:
-        document = json.loads(data)
-    except ValueError as exc:
+    if hierarchy.invalid:
+        keys = ", ".join(sorted(hierarchy.invalid))
         raise CorruptError(
-            f"{store_url(store)}/{key} is not valid JSON: {exc}",
-            subject=f"{store_url(store)}/{key}",
-            hint="run 'zarrlake meta repair' or restore the document from a backup",
-        ) from exc
-    if not isinstance(document, dict):
-        raise CorruptError(
-            f"{store_url(store)}/{key} is not a JSON object",
-            subject=f"{store_url(store)}/{key}",
-            hint="run 'zarrlake meta repair' or restore the document from a backup",
+            f"cannot consolidate {url}: invalid JSON in {keys}",
+            subject=f"{url}/{sorted(hierarchy.invalid)[0]}",
+            hint="run 'zarrlake meta repair' (or restore those documents from a backup) first",
         )
-    return document
-
-
-async def aread_document(store: Store, key: str) -> dict[str, Any] | None:
-    """Read and parse one metadata document, or ``None`` when absent."""
-    data = await aread_bytes(store, key)
-    return None if data is None else loads(data, key=key, store=store)
-
-
-async def adetect_format(store: Store) -> ZarrFormat | None:
-    """Return the root's Zarr format, or ``None`` when the store holds no root node."""
-    # format 3 first: on object stores every probe is a request, and format 3 needs one
-    if await aread_bytes(store, "zarr.json") is not None:
-        return 3
-    v2_group, v2_array = await asyncio.gather(
-        aread_bytes(store, ".zgroup"), aread_bytes(store, ".zarray")
-    )
-    if v2_group is not None or v2_array is not None:
-        return 2
-    return None
-
-
-def _join(prefix: str, name: str) -> str:
-    return f"{prefix}/{name}" if prefix else name
+    root = hierarchy.nodes.get("")
+    if root is None:
+        raise NotFoundError(
+            f"no Zarr group at {url}: nothing to consolidate",
+            subject=url,
+            hint="check the URL points at the archive's root group",
+        )
+    if root.kind != "group":
+        raise InvalidInputError(
+            f"{url} is a single array; consolidated metadata belongs to groups",
+            subject=url,
+        )
+    formats = {node.zarr_format for node in hierarchy.nodes.values()}
+    if len(formats) > 1:
+        raise InvalidInputError(
+            f"{url} mixes Zarr formats {sorted(formats)}; one hierarchy must use one format",
+            subject=url,
+            hint="convert the odd nodes, or run 'zarrlake meta validate' to see which",
+        )
+    if root.zarr_format == 2:
+        entries = {
+            key: doc
+            for key, doc in hierarchy.documents.items()
+            if document_name(key) in (V2_GROUP, V2_ARRAY, V2_ATTRS)
+            and node_path(key) in hierarchy.nodes
+        }
+        return {CONSOLIDATED_V2: v2_consolidated(entries)}
+    documents: dict[str, Document] = {}
+    for path, node in hierarchy.groups.items():
+        if path and not node.document.get("consolidated_metadata"):
+            continue  # only the root, and groups that already keep their own copy
+        members = {
+            rel: other.document
+            for other_path, other in hierarchy.nodes.items()
+            if (rel := relative(other_path, path))
+        }
+        documents[join(path, V3_DOCUMENT)] = v3_consolidated(node.document, members)
+    return documents
 
 
 async def acollect_documents(store: Store, zarr_format: ZarrFormat) -> dict[str, dict[str, Any]]:
-    """Read every metadata document of the hierarchy (see :func:`zarrlake.txn.walk.awalk`).
+    """Read every metadata document of the hierarchy (see :func:`~zarrlake.hierarchy.awalk`).
 
     Parameters
     ----------
@@ -128,29 +138,11 @@ async def acollect_documents(store: Store, zarr_format: ZarrFormat) -> dict[str,
     CorruptError
         When a document is not valid JSON.
     """
-    from zarrlake.txn.walk import awalk  # the walk builds on this module's names
-
     hierarchy = await awalk(store, root_format=zarr_format)
     if hierarchy.invalid:
         key = sorted(hierarchy.invalid)[0]
-        raise CorruptError(
-            f"{store_url(store)}/{key} is not valid JSON: {hierarchy.invalid[key]}",
-            subject=f"{store_url(store)}/{key}",
-            hint="run 'zarrlake meta repair' or restore the document from a backup",
-        )
+        raise corrupt_document(store, key, f"is not valid JSON: {hierarchy.invalid[key]}")
     return {k: v for k, v in hierarchy.documents.items() if k != CONSOLIDATED_V2}
-
-
-def _doc_path(key: str) -> str:
-    return key.rsplit("/", 1)[0] if "/" in key else ""
-
-
-def _relative(path: str, group: str) -> str | None:
-    if not group:
-        return path
-    if path.startswith(group + "/"):
-        return path[len(group) + 1 :]
-    return None
 
 
 def _v3_entry(document: Mapping[str, Any]) -> dict[str, Any]:
@@ -217,8 +209,8 @@ async def consolidated_updates(
         _apply_changes(entries, changed, by_key=True)
         return {CONSOLIDATED_V2: v2_consolidated(entries)}
 
-    groups = sorted({""} | {_doc_path(k) for k in changed} | set(_ancestors(changed)))
-    keys = [_join(g, "zarr.json") for g in groups]
+    groups = sorted({""} | {node_path(k) for k in changed} | set(_ancestors(changed)))
+    keys = [join(g, V3_DOCUMENT) for g in groups]
     new_docs, old_docs = await asyncio.gather(
         asyncio.gather(*(aread_document(new, k) for k in keys)),
         asyncio.gather(*(aread_document(old, k) for k in keys)),
@@ -233,29 +225,22 @@ async def consolidated_updates(
         relevant = {
             rel: doc
             for key, doc in changed.items()
-            if key.endswith("zarr.json")
-            and (rel := _relative(_doc_path(key), group)) is not None
-            and rel != ""
+            if document_name(key) == V3_DOCUMENT
+            and (rel := relative(node_path(key), group)) is not None
         }
         if inline is None:
             walked = await acollect_documents(new, 3)
-            inline = {_doc_path(k): d for k, d in walked.items() if _doc_path(k)}
-        elif not relevant and _join(group, "zarr.json") not in changed:
+            inline = {node_path(k): d for k, d in walked.items() if node_path(k)}
+        elif not relevant and join(group, V3_DOCUMENT) not in changed:
             continue
         new_entries = dict(inline)
         _apply_changes(new_entries, relevant, by_key=False)
-        updates[_join(group, "zarr.json")] = v3_consolidated(document, new_entries)
+        updates[join(group, V3_DOCUMENT)] = v3_consolidated(document, new_entries)
     return updates
 
 
 def _ancestors(keys: Iterable[str]) -> set[str]:
-    found: set[str] = set()
-    for key in keys:
-        path = _doc_path(key)
-        while "/" in path:
-            path = path.rsplit("/", 1)[0]
-            found.add(path)
-    return found
+    return {above for key in keys for above in ancestors(node_path(key))}
 
 
 def _apply_changes(
@@ -266,9 +251,9 @@ def _apply_changes(
             continue
         if document is None:
             entries.pop(name, None)
-            removes_node = not by_key or name.rsplit("/", 1)[-1] in (".zarray", ".zgroup")
+            removes_node = not by_key or document_name(name) in (V2_ARRAY, V2_GROUP)
             if removes_node:
-                prefix = (_doc_path(name) if by_key else name) + "/"
+                prefix = (node_path(name) if by_key else name) + "/"
                 for other in [e for e in entries if e.startswith(prefix)]:
                     del entries[other]
         else:
