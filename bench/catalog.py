@@ -77,7 +77,7 @@ def _write_files() -> None:
 
 
 def _document_loop(url: str) -> int:
-    from zarrlake.catalog.compat import CatalogClient, MetadataExtractor
+    from zarrlake.compat.catalog import CatalogClient, MetadataExtractor
 
     client = CatalogClient(url)
     extractor = MetadataExtractor(client)
@@ -233,7 +233,7 @@ def _latency(name: str, call: Callable[[], Any], repeat: int = 200) -> tuple[str
 
 def _queries(url: str) -> list[tuple[str, float, float]]:
     from zarrlake.catalog import Catalog, related, search
-    from zarrlake.catalog.compat import CatalogClient, CatalogQueryInterface
+    from zarrlake.compat.catalog import CatalogClient, CatalogQueryInterface
 
     rng = random.Random(1)
     span = timedelta(seconds=97 * N_RECORDS)

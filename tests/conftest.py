@@ -18,6 +18,9 @@ from zarrlake.testing import LocalS3Server
 
 silence_known_zarr_warnings()
 
+# the catalog's database fixtures serve tests/catalog and tests/compat alike
+pytest_plugins = ("tests.catalog.fixtures",)
+
 STORE_KINDS = ("local", "memory", "s3")
 
 

@@ -14,9 +14,9 @@ from zarrlake.backends import (
     ZarrChunkStrategy,
     ZarrCompressor,
     ZarrConfig,
-    ZarrStorageBackend,
     get_backend_instance,
 )
+from zarrlake.compat.polystore import ZarrStorageBackend
 from zarrlake.errors import AlreadyExistsError, InvalidInputError, StorageResolutionError
 
 FIELDS, CHANNELS, PLANES = 2, 3, 2

@@ -7,7 +7,6 @@ import pytest
 
 from tests.catalog.files import write_fits
 from zarrlake.catalog import Catalog, SearchQuery, related
-from zarrlake.catalog.compat import CatalogClient
 from zarrlake.catalog.pipeline import (
     PipelineDataManager,
     ResourceError,
@@ -16,6 +15,7 @@ from zarrlake.catalog.pipeline import (
     preflight,
     start,
 )
+from zarrlake.compat.catalog import CatalogClient
 from zarrlake.errors import InsufficientStorageError, NotFoundError
 
 

@@ -25,7 +25,8 @@ from tests.cfdata import (
     units_for,
     write_series,
 )
-from zarrlake.convert import ZarrConverter, plan, run
+from zarrlake.compat.zarrio import ZarrConverter
+from zarrlake.convert import plan, run
 
 CASES = [(calendar, step) for calendar in CALENDARS for step in STEPS]
 

@@ -1,4 +1,7 @@
-"""Transactional appends: grow an archive slice by slice, never torn, never locked forever."""
+"""Transactional appends: grow an archive slice by slice, never torn, never locked forever.
+
+zappend's ``zappend(slices, config, **kwargs)`` is in :mod:`zarrlake.compat.zappend`.
+"""
 
 from zarrlake.append.config import (
     AppendConfig,
@@ -8,7 +11,7 @@ from zarrlake.append.config import (
     VariableConfig,
     load_append_config,
 )
-from zarrlake.append.core import AppendResult, SliceReport, append, zappend
+from zarrlake.append.core import AppendResult, SliceReport, append
 
 __all__ = [
     "AppendConfig",
@@ -20,5 +23,4 @@ __all__ = [
     "VariableConfig",
     "append",
     "load_append_config",
-    "zappend",
 ]

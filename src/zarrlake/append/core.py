@@ -43,7 +43,7 @@ from zarrlake.storage._sync import run
 from zarrlake.txn import ArchiveLock, Transaction, arecover
 from zarrlake.txn.staging import StagingStore
 
-__all__ = ["AppendResult", "SliceReport", "append", "zappend"]
+__all__ = ["AppendResult", "SliceReport", "append"]
 
 _log = logging.getLogger(__name__)
 
@@ -386,27 +386,3 @@ def append(
         appender.stop()
     appender.result.length = appender.state.sizes.get(settings.append_dim, 0)
     return appender.result
-
-
-def zappend(
-    slices: Iterable[Any] | Any,
-    config: ConfigSource | Sequence[ConfigSource] | None = None,
-    **kwargs: Any,
-) -> AppendResult:
-    """Create or update a Zarr dataset from slices: zappend's API, on zarrlake's engine.
-
-    Parameters
-    ----------
-    slices
-        An iterable of paths/URLs or Datasets (or items for ``slice_source``).
-    config
-        A path/URI, a dict, ``None``, or a sequence of them merged in order.
-    **kwargs
-        Config values overriding ``config`` (``target_dir``, ``append_dim``, ...).
-
-    Returns
-    -------
-    AppendResult
-        What was appended.
-    """
-    return append(slices, None, config, **kwargs)

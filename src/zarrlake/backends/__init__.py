@@ -3,9 +3,8 @@
 ``disk`` keeps files on the local filesystem, ``memory`` in the process, ``zarr`` in
 Zarr hierarchies, with wells of high-content screening plates written as valid
 OME-Zarr HCS (NGFF 0.5 or 0.4). Every backend keeps the contract described in
-:mod:`zarrlake.backends.base`. polystore's names (``ZarrStorageBackend``,
-``ZarrBackend``, ``ZarrConfig``, ``get_backend_instance``, ``StorageResolutionError``)
-work as documented there.
+:mod:`zarrlake.backends.base`. polystore's names (``ZarrStorageBackend``, ...) are in
+:mod:`zarrlake.compat.polystore`.
 """
 
 from zarrlake.backends.base import StorageBackend
@@ -18,7 +17,7 @@ from zarrlake.backends.registry import (
     get_backend_instance,
     register_backend,
 )
-from zarrlake.backends.zarr_ import ZarrBackend, ZarrStorageBackend
+from zarrlake.backends.zarr_ import ZarrBackend
 from zarrlake.errors import StorageResolutionError
 
 __all__ = [
@@ -31,7 +30,6 @@ __all__ = [
     "ZarrChunkStrategy",
     "ZarrCompressor",
     "ZarrConfig",
-    "ZarrStorageBackend",
     "available_backends",
     "get_backend",
     "get_backend_instance",

@@ -45,7 +45,7 @@ from zarrlake.encoding.compression import (
 )
 from zarrlake.errors import InvalidInputError, StorageResolutionError
 
-__all__ = ["ZarrBackend", "ZarrStorageBackend"]
+__all__ = ["ZarrBackend"]
 
 _PROTO = default_buffer_prototype()
 
@@ -506,6 +506,3 @@ class ZarrBackend(ZarrTree):
                 space.hierarchy(root), path=key[len(root) :].lstrip("/"), mode="a", zarr_format=fmt
             )
         return Path(directory)
-
-
-ZarrStorageBackend = ZarrBackend

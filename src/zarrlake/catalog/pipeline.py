@@ -356,7 +356,7 @@ class PipelineDataManager:
     Parameters
     ----------
     catalog_client
-        A :class:`~zarrlake.catalog.compat.CatalogClient` or a
+        A :class:`~zarrlake.compat.catalog.CatalogClient` or a
         :class:`~zarrlake.catalog.Catalog`.
     output_location
         Where results are written (its free space is what ``check_storage_availability``

@@ -27,12 +27,12 @@ from zarrlake.cli._common import (
     print_findings,
     progress_bar,
 )
-from zarrlake.convert import ConvertConfig, ZarrConverter, load_convert_config
+from zarrlake.compat.zarrio import ZarrConverter, ZarrConverterConfig
+from zarrlake.convert import ConvertConfig, load_convert_config
 from zarrlake.convert import plan as plan_conversion
 from zarrlake.convert import run as run_conversion
 from zarrlake.convert import verify as verify_archive
 from zarrlake.convert.estimate import estimate_ratio
-from zarrlake.convert.legacy import ZarrConverterConfig
 from zarrlake.convert.planner import ConvertPlan, WorkUnit
 from zarrlake.convert.scan import FileScan
 from zarrlake.convert.writer import WriteStats

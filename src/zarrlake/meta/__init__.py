@@ -1,7 +1,6 @@
 """Metadata health: inspect, consolidate, validate (rules -> findings), repair, back up.
 
-The original zarr-utils names are offered too: ``consolidate_metadata``,
-``validate_metadata``, ``repair_metadata`` and ``list_zarr_arrays``.
+zarr-utils' names (``consolidate_metadata``, ...) are in :mod:`zarrlake.compat.zarr_utils`.
 """
 
 from zarrlake.hierarchy import Hierarchy, awalk, build_consolidated
@@ -12,11 +11,6 @@ from zarrlake.meta.repair import RepairResult, repair
 from zarrlake.meta.report import Finding, Report
 from zarrlake.meta.rules import Context
 from zarrlake.meta.validate import validate
-
-consolidate_metadata = consolidate
-validate_metadata = validate
-list_zarr_arrays = list_arrays
-repair_metadata = repair
 
 __all__ = [
     "ArrayInfo",
@@ -32,13 +26,9 @@ __all__ = [
     "backup",
     "build_consolidated",
     "consolidate",
-    "consolidate_metadata",
     "inspect_store",
     "list_arrays",
-    "list_zarr_arrays",
     "repair",
-    "repair_metadata",
     "restore",
     "validate",
-    "validate_metadata",
 ]

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.catalog.files import write_csv, write_fits, write_hdf5
-from zarrlake.catalog.compat import (
+from zarrlake.compat.catalog import (
     CatalogClient,
     CatalogIngestManager,
     CatalogQueryInterface,

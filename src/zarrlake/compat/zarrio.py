@@ -1,4 +1,4 @@
-"""zarrio's API (``ZarrConverter`` and its config models) over zarrlake's conversion parts.
+"""zarrio's API (``ZarrConverter`` and its config models) over :mod:`zarrlake.convert`.
 
 The names and arguments of zarrio's parallel-processing document work unchanged; the
 behaviour is zarrlake's: regions by exact label matching, partial chunks written under
@@ -17,17 +17,23 @@ import numpy as np
 import xarray as xr
 from pydantic import BaseModel, ConfigDict, Field
 
-from zarrlake.convert.config import ConvertConfig, PackingSettings, load_convert_config
-from zarrlake.convert.planner import build_plan
-from zarrlake.convert.run import ConvertResult
-from zarrlake.convert.run import run as run_conversion
-from zarrlake.convert.run import scan as scan_inputs
-from zarrlake.convert.scan import scan_template
-from zarrlake.convert.template import create_template_from_plan
-from zarrlake.convert.writer import ArchiveWriter, ReadOptions, WriteStats
+from zarrlake.convert import (
+    ArchiveWriter,
+    ConvertConfig,
+    ConvertResult,
+    PackingSettings,
+    ReadOptions,
+    WriteStats,
+    build_plan,
+    create_template_from_plan,
+    load_convert_config,
+    scan_template,
+)
+from zarrlake.convert import run as run_conversion
+from zarrlake.convert import scan as scan_inputs
 from zarrlake.errors import ConversionError, RetryLimitExceededError, ZarrlakeError
+from zarrlake.storage import open_store
 from zarrlake.storage.files import open_file_dataset
-from zarrlake.storage.urls import open_store
 
 __all__ = [
     "ChunkingConfig",

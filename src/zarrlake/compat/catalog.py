@@ -2,7 +2,7 @@
 
 The document's examples run with only the import changed::
 
-    from zarrlake.catalog.compat import CatalogClient, CatalogQueryInterface
+    from zarrlake.compat.catalog import CatalogClient, CatalogQueryInterface
 
 Records come back as dicts with the document's field names plus ``_id`` (the record
 id; ``id`` too). Filters and pipelines are translated to SQL

@@ -12,7 +12,7 @@ import xarray as xr
 
 from tests.convert.inputs import combined, make_dataset, write_inputs
 from zarrlake import ConversionError, RetryLimitExceededError, ZarrConverter
-from zarrlake.convert import (
+from zarrlake.compat.zarrio import (
     ChunkingConfig,
     CompressionConfig,
     PackingConfig,

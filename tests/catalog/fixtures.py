@@ -1,4 +1,4 @@
-"""Catalog fixtures: every catalog test runs on SQLite and on a real PostgreSQL server."""
+"""Catalog fixtures (a root conftest plugin): each catalog test runs on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
