@@ -70,7 +70,7 @@ if TYPE_CHECKING:
     from zarrlake.txn import LockOptions, Transaction, recover
 
 _LAZY = {
-    "zarrlake.append": ("AppendConfig", "AppendResult", "append"),
+    "zarrlake.append": ("AppendConfig", "AppendResult"),
     "zarrlake.compat.zappend": ("zappend",),
     "zarrlake.compat.zarr_utils": (
         "consolidate_metadata",
@@ -104,6 +104,9 @@ _HOME = {name: module for module, names in _LAZY.items() for name in names}
 
 def __getattr__(name: str) -> Any:
     """Import a public name's package on first use (PEP 562)."""
+    if name == "append":
+        # the package zarrlake.append is callable as append(): one object, however imported
+        return importlib.import_module("zarrlake.append")
     module = _HOME.get(name)
     if module is None:
         raise AttributeError(f"module 'zarrlake' has no attribute {name!r}")

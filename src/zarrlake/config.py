@@ -1,28 +1,42 @@
-"""Configuration sources shared by every part: files, dicts, merging, ``${ENV}``, help.
+"""Configuration shared by every part: sources (files, dicts, ``${ENV}``), help, plugins.
 
 A configuration is built from an ordered list of sources (JSON or YAML files, local or
 remote, and dicts), each merged into the previous one (nested mappings merge key by
 key, everything else is replaced), then keyword overrides. Strings may reference
 environment variables as ``${NAME}``, ``$NAME`` or ``${NAME:-default}`` (``$$`` is a
 literal ``$``); a reference to an unset variable without a default is an error naming it.
+
+Plugins (storage backends, catalog extractors, validation rules) live in one kind of
+:class:`Registry`: built-in entries are ``"module:attribute"`` strings imported on first
+use, installed packages add entries through an entry-point group (read once per
+process), and a name is never silently replaced.
 """
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import re
-from collections.abc import Iterable, Mapping, Sequence
+import threading
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from zarrlake.errors import InvalidInputError, NotFoundError
+from zarrlake.errors import (
+    AlreadyExistsError,
+    InvalidInputError,
+    MissingDependencyError,
+    NotFoundError,
+)
 
 __all__ = [
     "ConfigSource",
+    "Registry",
     "config_help",
     "load_config_file",
     "merge_configs",
@@ -281,3 +295,152 @@ def _describe(
         lines.append(f"- `{name}`: {_type_text(spec)}{default_text}")
         if spec.get("description"):
             lines.append(f"  {spec['description']}")
+
+
+T = TypeVar("T")
+
+
+class Registry(Generic[T]):
+    """Named plugins of one kind: built-ins, run-time registrations and entry points.
+
+    Parameters
+    ----------
+    kind
+        What the entries are, for messages (``storage backend``).
+    group
+        The entry-point group installed packages declare entries in.
+    check
+        Called with ``(name, object)`` when an entry is loaded; returns the object to
+        keep or raises :class:`~zarrlake.errors.InvalidInputError` saying what is wrong.
+    builtins
+        Name to object, or to a ``"module:attribute"`` string imported on first use.
+    install_hints
+        Name to the command that installs what a built-in entry needs.
+    """
+
+    def __init__(
+        self,
+        kind: str,
+        group: str,
+        *,
+        check: Callable[[str, Any], T],
+        builtins: Mapping[str, T | str] | None = None,
+        install_hints: Mapping[str, str] | None = None,
+    ) -> None:
+        self.kind = kind
+        self.group = group
+        self._check = check
+        self._entries: dict[str, T | str] = dict(builtins or {})
+        self._hints = dict(install_hints or {})
+        self._lock = threading.RLock()
+        self._entry_points_read = False
+
+    def register(self, name: str, entry: T | str, *, replace: bool = False) -> None:
+        """Add ``entry`` (an object, or a ``"module:attribute"`` string) as ``name``.
+
+        Raises
+        ------
+        AlreadyExistsError
+            When another entry has the name and ``replace`` is false.
+        InvalidInputError
+            When ``entry`` is not what this registry holds.
+        """
+        value = entry if isinstance(entry, str) else self._check(name, entry)
+        with self._lock:
+            current = self._entries.get(name)
+            if current is not None and current is not value and current != value and not replace:
+                raise AlreadyExistsError(
+                    f"a {self.kind} named {name!r} is already registered "
+                    f"({_describe_entry(current)})",
+                    subject=name,
+                    hint="choose another name, or pass replace=True",
+                )
+            self._entries[name] = value
+
+    def copy(self) -> Registry[T]:
+        """Return a registry with the same entries whose entry points are read anew."""
+        twin: Registry[T] = Registry(
+            self.kind, self.group, check=self._check, install_hints=self._hints
+        )
+        with self._lock:
+            twin._entries = dict(self._entries)
+        return twin
+
+    def unregister(self, name: str) -> None:
+        """Remove ``name`` (nothing happens when it is absent)."""
+        with self._lock:
+            self._entries.pop(name, None)
+
+    def get(self, name: str) -> T:
+        """Return the entry ``name``, importing it on first use.
+
+        Raises
+        ------
+        NotFoundError
+            When no built-in, registered or installed entry has the name.
+        MissingDependencyError
+            When a built-in entry needs a package that is not installed.
+        """
+        with self._lock:
+            if name not in self._entries:
+                self._read_entry_points()
+            if name not in self._entries:
+                raise NotFoundError(
+                    f"no {self.kind} named {name!r}; available: {', '.join(self.names())}",
+                    subject=name,
+                    hint=f"install the package that provides it (entry point group {self.group!r})",
+                )
+            entry = self._entries[name]
+            if isinstance(entry, str):
+                entry = self._check(name, self._import(name, entry))
+                self._entries[name] = entry
+            return entry
+
+    def names(self) -> list[str]:
+        """Return every entry's name (installed plugins included), sorted."""
+        with self._lock:
+            self._read_entry_points()
+            return sorted(self._entries)
+
+    def loaded(self) -> dict[str, T]:
+        """Return every entry by name, imported (an entry that cannot be imported raises)."""
+        return {name: self.get(name) for name in self.names()}
+
+    def _import(self, name: str, spec: str) -> Any:
+        module_name, _, attribute = spec.partition(":")
+        try:
+            return getattr(importlib.import_module(module_name), attribute)
+        except ImportError as exc:
+            hint = self._hints.get(name)
+            if hint is not None:
+                raise MissingDependencyError(
+                    f"the {self.kind} {name!r} needs {exc.name or 'a package'} "
+                    "that is not installed",
+                    subject=name,
+                    hint=hint,
+                ) from exc
+            raise InvalidInputError(
+                f"the {self.kind} {name!r} ({spec}) failed to load: {exc}",
+                subject=name,
+                hint="reinstall the package that provides it, or uninstall it",
+            ) from exc
+        except AttributeError as exc:
+            raise InvalidInputError(
+                f"the {self.kind} {name!r} ({spec}) failed to load: {exc}",
+                subject=name,
+                hint="reinstall the package that provides it, or uninstall it",
+            ) from exc
+
+    def _read_entry_points(self) -> None:
+        if self._entry_points_read:
+            return
+        self._entry_points_read = True
+        for point in entry_points(group=self.group):
+            if point.name not in self._entries:
+                self._entries[point.name] = point.value  # imported when first asked for
+
+
+def _describe_entry(entry: Any) -> str:
+    if isinstance(entry, str):
+        return entry
+    return f"{getattr(entry, '__module__', '?')}.{getattr(entry, '__qualname__', repr(entry))}"

@@ -14,16 +14,19 @@ from pathlib import Path
 
 import numpy as np
 import xarray as xr
+from rich.console import Console
 
 from zarrlake._warnings import silence_known_zarr_warnings
 from zarrlake.append import append
-from zarrlake.cli._common import console
 from zarrlake.cli.info import render_tree
 from zarrlake.convert import run as convert_run
 from zarrlake.encoding import choose_packing, plan_chunks
 from zarrlake.meta import inspect_store
 
 __all__ = ["make_era5_like", "run_demo"]
+
+
+console = Console()
 
 
 def make_era5_like(

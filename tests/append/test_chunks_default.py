@@ -11,8 +11,8 @@ import zarr
 
 from tests.append.slices import make_slice
 from zarrlake.append import append
-from zarrlake.append.config import load_append_config
-from zarrlake.append.encoding import creation_encoding
+from zarrlake.append._config import load_append_config
+from zarrlake.append._encoding import creation_encoding
 
 
 def _encoding(ds: xr.Dataset, **config: object) -> dict[str, dict]:

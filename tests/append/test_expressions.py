@@ -15,7 +15,7 @@ import xarray as xr
 from tests.append.slices import make_slice
 from tests.conftest import StoreTarget
 from zarrlake.append import append
-from zarrlake.append.expressions import (
+from zarrlake.append._expressions import (
     CellRef,
     evaluate_attrs,
     has_expressions,

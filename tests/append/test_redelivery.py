@@ -104,7 +104,7 @@ def test_a_gap_with_append_step_is_an_error_in_units_people_read(tmp_path: Path)
 
 def test_values_equal_to_the_fill_value_are_stored(tmp_path: Path) -> None:
     """A time axis starting at its reference (0) and an all-zero slice are written chunks."""
-    from zarrlake.meta.info import inspect_store
+    from zarrlake.meta._info import inspect_store
 
     target = str(tmp_path / "a.zarr")
     zeros = xr.Dataset(

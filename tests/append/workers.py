@@ -52,7 +52,7 @@ def run_append(
 ) -> None:
     from zarrlake.append import append
     from zarrlake.errors import LockedError
-    from zarrlake.txn import transaction
+    from zarrlake.txn import _transaction as transaction
 
     if slow:
         _slow_down(transaction, slow)
@@ -76,7 +76,8 @@ def run_append(
 def run_slow_recover(target: str, options: dict | None) -> None:
     """Recover with every store write slowed down, so a kill can land inside it."""
     from zarrlake.storage import open_store
-    from zarrlake.txn import journal, recover
+    from zarrlake.txn import _journal as journal
+    from zarrlake.txn import recover
 
     _slow_down(journal, 0.03)
     store = open_store(target, mode="a", storage_options=options)

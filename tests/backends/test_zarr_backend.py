@@ -112,8 +112,7 @@ def test_plugins_come_from_entry_points(tmp_path: Path, monkeypatch: pytest.Monk
     (info / "METADATA").write_text("Metadata-Version: 2.1\nName: tape-backend\nVersion: 1.0\n")
     (info / "entry_points.txt").write_text("[zarrlake.backends]\ntape = tape_backend:TapeBackend\n")
     monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.setattr(registry, "_plugins_loaded", False)
-    monkeypatch.setattr(registry, "_registry", dict(registry._registry))
+    monkeypatch.setattr(registry, "BACKENDS", registry.BACKENDS.copy())
     assert "tape" in registry.available_backends()
     backend = registry.get_backend("tape")
     assert type(backend).__name__ == "TapeBackend"

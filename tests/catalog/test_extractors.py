@@ -198,7 +198,7 @@ class _Spectra(Extractor):
 def test_plugin_extractors_by_registration_and_entry_point(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(extractor_base, "_REGISTRY", dict(extractor_base._REGISTRY))
+    monkeypatch.setattr(extractor_base, "EXTRACTORS", extractor_base.EXTRACTORS.copy())
     register_extractor(_Spectra)
     with pytest.raises(AlreadyExistsError):
         register_extractor(type("Other", (_Spectra,), {}))
@@ -223,7 +223,7 @@ def test_plugin_extractors_by_registration_and_entry_point(
     (info / "METADATA").write_text("Metadata-Version: 2.1\nName: lidar-plugin\nVersion: 1.0\n")
     (info / "entry_points.txt").write_text("[zarrlake.extractors]\nlidar = lidar_plugin:Lidar\n")
     monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.setattr(extractor_base, "_ENTRY_POINTS_LOADED", False)
+    monkeypatch.setattr(extractor_base, "EXTRACTORS", extractor_base.EXTRACTORS.copy())
     assert "lidar" in available_extractors()
     (tmp_path / "scan.las").write_bytes(b"x")
     (record,) = extract(tmp_path / "scan.las")

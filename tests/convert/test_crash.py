@@ -14,7 +14,7 @@ import xarray as xr
 from tests.convert.inputs import combined, write_inputs
 from tests.convert.workers import spawn
 from zarrlake.convert import run
-from zarrlake.convert.writer import read_records
+from zarrlake.convert._writer import read_records
 from zarrlake.storage import open_store
 
 pytestmark = pytest.mark.slow

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.convert.inputs import write_inputs
-from zarrlake.convert.inputs import expand_inputs, with_retries
+from zarrlake.convert._inputs import expand_inputs, with_retries
 from zarrlake.errors import InvalidInputError, RetryLimitExceededError
 
 

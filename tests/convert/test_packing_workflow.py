@@ -14,7 +14,8 @@ import pytest
 import xarray as xr
 
 from zarrlake import ConversionError, ZarrConverter
-from zarrlake.convert import PackingConfig, PackingSettings
+from zarrlake.compat.zarrio import PackingConfig
+from zarrlake.convert import PackingSettings
 
 
 def _year(folder: Path, year: int, spread: float) -> str:

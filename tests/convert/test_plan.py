@@ -10,7 +10,7 @@ import pytest
 
 from tests.convert.inputs import make_dataset, write_inputs
 from zarrlake.convert import plan
-from zarrlake.convert.config import ConvertConfig, load_convert_config
+from zarrlake.convert._config import ConvertConfig, load_convert_config
 from zarrlake.errors import InvalidInputError
 
 

@@ -9,7 +9,7 @@ import xarray as xr
 from tests.conftest import StoreTarget
 from tests.convert.inputs import combined, write_inputs
 from zarrlake.convert import run, verify
-from zarrlake.convert.writer import read_records
+from zarrlake.convert._writer import read_records
 from zarrlake.meta import validate
 from zarrlake.storage import open_store
 
@@ -166,7 +166,7 @@ def test_s3_inputs(tmp_path, s3_server):
 
 
 def test_large_chunk_rows_are_split_into_spatial_blocks(tmp_path, monkeypatch):
-    import zarrlake.convert.planner as plan_module
+    import zarrlake.convert._planner as plan_module
 
     monkeypatch.setattr(plan_module, "UNIT_BUDGET_BYTES", 1500)
     paths = write_inputs(tmp_path / "in", 4, 5)

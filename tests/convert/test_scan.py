@@ -9,9 +9,9 @@ import pytest
 
 from tests.convert.inputs import make_dataset, write_inputs
 from zarrlake.convert import run
-from zarrlake.convert.config import ConvertConfig
-from zarrlake.convert.inputs import expand_inputs
-from zarrlake.convert.scan import scan_inputs
+from zarrlake.convert._config import ConvertConfig
+from zarrlake.convert._inputs import expand_inputs
+from zarrlake.convert._scan import scan_inputs
 from zarrlake.errors import InvalidInputError, NotFoundError
 
 

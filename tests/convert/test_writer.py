@@ -8,10 +8,10 @@ import xarray as xr
 
 from tests.convert.inputs import combined, make_dataset, write_inputs
 from zarrlake.convert import ArchiveWriter, ReadOptions, verify
-from zarrlake.convert.config import ConvertConfig
-from zarrlake.convert.planner import build_plan
-from zarrlake.convert.scan import scan_inputs
-from zarrlake.convert.template import create_template_from_plan
+from zarrlake.convert._config import ConvertConfig
+from zarrlake.convert._planner import build_plan
+from zarrlake.convert._scan import scan_inputs
+from zarrlake.convert._template import create_template_from_plan
 from zarrlake.errors import InvalidInputError, NotFoundError, OutOfRangeError
 from zarrlake.storage import open_store
 
@@ -52,7 +52,7 @@ def test_files_in_any_order_fill_the_archive(tmp_path):
 def test_a_few_steps_of_a_chunk_are_budgeted_as_the_whole_chunk(tmp_path, monkeypatch):
     # zarr holds a full chunk for every chunk a write touches, so one step of a
     # (7, 2, 8) chunk costs as much memory as seven: blocks are sized by whole chunks.
-    import zarrlake.convert.writer as writer_module
+    import zarrlake.convert._writer as writer_module
 
     paths = _files(tmp_path)
     target = _template(tmp_path, paths, chunks={"time": 7, "lat": 2})
@@ -65,7 +65,7 @@ def test_a_few_steps_of_a_chunk_are_budgeted_as_the_whole_chunk(tmp_path, monkey
 
 @pytest.mark.parametrize("slab_bytes", [4 * 2**20, 1])
 def test_a_chunk_from_several_files_is_read_in_slabs(tmp_path, monkeypatch, slab_bytes):
-    import zarrlake.convert.writer as writer_module
+    import zarrlake.convert._writer as writer_module
 
     monkeypatch.setattr(writer_module, "SLAB_BYTES", slab_bytes)  # 1: a step at a time
     paths = _files(tmp_path)  # 5-step files into 7-step chunks: most chunks span two

@@ -23,7 +23,7 @@ def spawn(*args: str) -> subprocess.Popen[str]:
 def main(argv: list[str]) -> None:
     from zarrlake._warnings import silence_known_zarr_warnings
     from zarrlake.convert import run
-    from zarrlake.convert.writer import ArchiveWriter
+    from zarrlake.convert._writer import ArchiveWriter
 
     silence_known_zarr_warnings()
     slow = 0.0

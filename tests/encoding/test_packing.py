@@ -8,7 +8,6 @@ from hypothesis import strategies as st
 
 from tests.conftest import StoreTarget
 from zarrlake.encoding import choose_packing, packing_from_attrs
-from zarrlake.encoding.dataset import apply_packing_policy, dataset_encoding
 from zarrlake.errors import InvalidInputError, OutOfRangeError
 
 
@@ -125,8 +124,7 @@ def test_xarray_round_trip_through_zarr(store_target: StoreTarget, zarr_format: 
     values[0, 0, 0] = np.nan
     ds = xr.Dataset({"t": (("time", "y", "x"), values)})
     packing = {"t": choose_packing(240, 310, "int16")}
-    ds = apply_packing_policy(ds, packing)
-    encoding = dataset_encoding(ds, zarr_format=zarr_format, packing=packing)
+    encoding = {"t": packing["t"].encoding()}
     ds.to_zarr(
         store_target.open("a"), encoding=encoding, zarr_format=zarr_format, consolidated=True
     )
@@ -136,10 +134,11 @@ def test_xarray_round_trip_through_zarr(store_target: StoreTarget, zarr_format: 
     assert np.abs(back[mask] - values[mask]).max() <= packing["t"].max_abs_error + 3e-5
 
 
-def test_dataset_policy_names_file_and_keeps_input() -> None:
-    ds = xr.Dataset({"t": (("x",), np.array([1.0, 99.0]))})
+def test_policy_names_file_and_keeps_input() -> None:
+    values = np.array([1.0, 99.0])
+    packing = choose_packing(0, 10)
     with pytest.raises(OutOfRangeError, match="'t' in in.nc"):
-        apply_packing_policy(ds, {"t": choose_packing(0, 10)}, where="in.nc")
-    clipped = apply_packing_policy(ds, {"t": choose_packing(0, 10)}, policy="clip")
-    assert clipped["t"].values.tolist() == [1.0, 10.0]
-    assert ds["t"].values.tolist() == [1.0, 99.0]  # the input is not modified
+        packing.check_range(values, name="t", where="in.nc")
+    clipped = packing.check_range(values, policy="clip", name="t")
+    assert clipped.tolist() == [1.0, 10.0]
+    assert values.tolist() == [1.0, 99.0]  # the input is not modified

@@ -11,7 +11,7 @@ from tests.conftest import StoreTarget
 from zarrlake import validate_metadata
 from zarrlake.errors import NotFoundError
 from zarrlake.meta import Finding, validate
-from zarrlake.meta.rules import Context
+from zarrlake.meta._rules import Context
 from zarrlake.storage import atomic_put, delete_key, read_bytes
 from zarrlake.txn import JOURNAL_KEY, LOCK_KEY
 

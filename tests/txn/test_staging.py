@@ -6,7 +6,7 @@ from tests.conftest import StoreTarget
 from tests.txn.helpers import snapshot
 from zarrlake.storage import atomic_put
 from zarrlake.storage._sync import run
-from zarrlake.txn.staging import StagingStore
+from zarrlake.txn._staging import StagingStore
 
 PROTO = default_buffer_prototype()
 

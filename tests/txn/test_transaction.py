@@ -15,8 +15,8 @@ from zarrlake.hierarchy import acollect_documents
 from zarrlake.storage import atomic_put, read_bytes
 from zarrlake.storage._sync import run
 from zarrlake.txn import JOURNAL_KEY, LOCK_KEY, Transaction, recover
-from zarrlake.txn import journal as journal_module
-from zarrlake.txn import transaction as transaction_module
+from zarrlake.txn import _journal as journal_module
+from zarrlake.txn import _transaction as transaction_module
 
 
 def _append(store, i: int, zarr_format: int, steps: int = 1) -> None:

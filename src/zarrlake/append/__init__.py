@@ -1,9 +1,17 @@
 """Transactional appends: grow an archive slice by slice, never torn, never locked forever.
 
-zappend's ``zappend(slices, config, **kwargs)`` is in :mod:`zarrlake.compat.zappend`.
+The package is callable as its main function: ``zarrlake.append(slices, target)`` is
+:func:`zarrlake.append.append` (``from zarrlake import append`` gives the same object
+whether or not this package was imported before). zappend's ``zappend(slices, config,
+**kwargs)`` is in :mod:`zarrlake.compat.zappend`.
 """
 
-from zarrlake.append.config import (
+import inspect
+import sys
+import types
+from typing import Any
+
+from zarrlake.append._config import (
     AppendConfig,
     EncodingConfig,
     PackingConfig,
@@ -11,7 +19,7 @@ from zarrlake.append.config import (
     VariableConfig,
     load_append_config,
 )
-from zarrlake.append.core import AppendResult, SliceReport, append
+from zarrlake.append._core import AppendResult, SliceReport, append
 
 __all__ = [
     "AppendConfig",
@@ -24,3 +32,16 @@ __all__ = [
     "append",
     "load_append_config",
 ]
+
+
+class _CallablePackage(types.ModuleType):
+    """A package that is also its main function (its name and the function's are one)."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> AppendResult:
+        return append(*args, **kwargs)
+
+
+# importing a submodule binds ``zarrlake.append`` to the package, never to the function:
+# making the package callable keeps ``zarrlake.append(...)`` one thing either way
+sys.modules[__name__].__class__ = _CallablePackage
+__signature__ = inspect.signature(append)

@@ -43,8 +43,7 @@ from zarrlake.hierarchy import (
     is_metadata_key,
 )
 from zarrlake.storage._sync import run
-from zarrlake.txn import ArchiveLock, Transaction
-from zarrlake.txn.staging import StagingStore
+from zarrlake.txn import ArchiveLock, StagingStore, Transaction
 
 __all__ = ["FileIndex", "PlateLayout", "read_file_index", "read_images", "write_well"]
 

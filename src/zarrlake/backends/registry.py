@@ -1,23 +1,21 @@
 """Backends by name: the built-in ones, those registered at run time, and plugins.
 
 Plugins declare an entry point in the ``zarrlake.backends`` group whose value is a
-:class:`~zarrlake.backends.StorageBackend` subclass; they are loaded the first time a
-name is not found among the registered ones.
+:class:`~zarrlake.backends.StorageBackend` subclass (``"package.module:Class"``); it is
+imported the first time its name is asked for. Names are never silently replaced.
 """
 
 from __future__ import annotations
 
 import threading
-from importlib.metadata import entry_points
 from typing import Any
 
 from zarrlake.backends.base import StorageBackend
-from zarrlake.backends.disk import DiskBackend
-from zarrlake.backends.memory import MemoryBackend
-from zarrlake.backends.zarr_ import ZarrBackend
-from zarrlake.errors import AlreadyExistsError, InvalidInputError, NotFoundError
+from zarrlake.config import Registry
+from zarrlake.errors import InvalidInputError
 
 __all__ = [
+    "BACKENDS",
     "ENTRY_POINT_GROUP",
     "available_backends",
     "get_backend",
@@ -27,17 +25,34 @@ __all__ = [
 
 ENTRY_POINT_GROUP = "zarrlake.backends"
 
+
+def _storage_backend(name: str, backend: Any) -> type[StorageBackend]:
+    if not (isinstance(backend, type) and issubclass(backend, StorageBackend)):
+        raise InvalidInputError(
+            f"backend {name!r} must be a StorageBackend subclass, got {backend!r}",
+            subject=name,
+            hint="subclass zarrlake.backends.StorageBackend",
+        )
+    return backend
+
+
+BACKENDS: Registry[type[StorageBackend]] = Registry(
+    "storage backend",
+    ENTRY_POINT_GROUP,
+    check=_storage_backend,
+    builtins={
+        "disk": "zarrlake.backends.disk:DiskBackend",
+        "memory": "zarrlake.backends.memory:MemoryBackend",
+        "zarr": "zarrlake.backends.zarr_:ZarrBackend",
+    },
+)
 _lock = threading.Lock()
-_registry: dict[str, type[StorageBackend]] = {
-    "disk": DiskBackend,
-    "memory": MemoryBackend,
-    "zarr": ZarrBackend,
-}
 _instances: dict[str, StorageBackend] = {}
-_plugins_loaded = False
 
 
-def register_backend(name: str, backend: type[StorageBackend], *, replace: bool = False) -> None:
+def register_backend(
+    name: str, backend: type[StorageBackend] | str, *, replace: bool = False
+) -> None:
     """Make ``backend`` available as ``name``.
 
     Parameters
@@ -45,63 +60,25 @@ def register_backend(name: str, backend: type[StorageBackend], *, replace: bool 
     name
         The registry name.
     backend
-        A :class:`StorageBackend` subclass.
+        A :class:`StorageBackend` subclass, or ``"module:Class"`` imported on first use.
     replace
         Replace a backend already registered under ``name`` (refused otherwise).
+
+    Raises
+    ------
+    AlreadyExistsError
+        When another backend has the name and ``replace`` is false.
+    InvalidInputError
+        When ``backend`` is not a :class:`StorageBackend` subclass.
     """
-    if not (isinstance(backend, type) and issubclass(backend, StorageBackend)):
-        raise InvalidInputError(
-            f"backend {name!r} must be a StorageBackend subclass, got {backend!r}",
-            subject=name,
-            hint="subclass zarrlake.backends.StorageBackend",
-        )
+    BACKENDS.register(name, backend, replace=replace)
     with _lock:
-        if name in _registry and _registry[name] is not backend and not replace:
-            raise AlreadyExistsError(
-                f"a storage backend named {name!r} is already registered "
-                f"({_registry[name].__qualname__})",
-                subject=name,
-                hint="choose another name, or pass replace=True",
-            )
-        _registry[name] = backend
         _instances.pop(name, None)
-
-
-def _load_plugins() -> None:
-    global _plugins_loaded
-    if _plugins_loaded:
-        return
-    _plugins_loaded = True
-    for entry in entry_points(group=ENTRY_POINT_GROUP):
-        if entry.name in _registry:
-            continue
-        try:
-            backend = entry.load()
-        except Exception as error:
-            raise InvalidInputError(
-                f"storage backend plugin {entry.name!r} ({entry.value}) failed to load: {error}",
-                subject=entry.name,
-                hint="reinstall the package that provides it, or uninstall it",
-            ) from error
-        register_backend(entry.name, backend)
 
 
 def available_backends() -> list[str]:
     """Return the names of every backend, plugins included, sorted."""
-    _load_plugins()
-    return sorted(_registry)
-
-
-def _backend_class(name: str) -> type[StorageBackend]:
-    if name not in _registry:
-        _load_plugins()
-    if name not in _registry:
-        raise NotFoundError(
-            f"no storage backend named {name!r}; available: {', '.join(available_backends())}",
-            subject=name,
-            hint=f"install the plugin that provides it (entry point group {ENTRY_POINT_GROUP!r})",
-        )
-    return _registry[name]
+    return BACKENDS.names()
 
 
 def get_backend(name: str, **options: Any) -> StorageBackend:
@@ -119,7 +96,7 @@ def get_backend(name: str, **options: Any) -> StorageBackend:
     StorageBackend
         A new instance.
     """
-    return _backend_class(name)(**options)
+    return BACKENDS.get(name)(**options)
 
 
 def get_backend_instance(name: str) -> StorageBackend:
@@ -135,7 +112,7 @@ def get_backend_instance(name: str) -> StorageBackend:
     StorageBackend
         The same instance on every call in this process.
     """
-    backend = _backend_class(name)
+    backend = BACKENDS.get(name)
     with _lock:
         if name not in _instances:
             _instances[name] = backend()

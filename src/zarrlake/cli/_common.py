@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
+import functools
+import inspect
 import json
+import typing
 from collections.abc import Callable
-from typing import Annotated, Any
+from contextlib import AbstractContextManager, nullcontext
+from typing import Annotated, Any, TypeVar, cast
 
 import typer
 from pydantic import BaseModel
@@ -105,12 +110,73 @@ def print_findings(report: Any, *, show_info: bool = False) -> None:
         )
 
 
-def help_config_callback(model: type[BaseModel]) -> Callable[[str | None], None]:
-    """Return the eager callback of ``--help-config json|md`` that prints ``model``'s options."""
+def help_config_option(model: type[BaseModel]) -> Any:
+    """Return the ``--help-config json|md`` option that prints ``model``'s options and exits.
+
+    Use as ``Annotated[str | None, help_config_option(Model)]``.
+    """
 
     def show(value: str | None) -> None:
         if value:
             typer.echo(config_help(model, value))
             raise typer.Exit()
 
-    return show
+    return typer.Option(
+        "--help-config",
+        callback=show,
+        is_eager=True,
+        help="Show every config option (json or md) and exit.",
+    )
+
+
+def recorded(
+    catalog: str | None,
+    target: str,
+    inputs: list[str],
+    *,
+    actor: str,
+    storage_options: dict[str, Any] | None,
+) -> AbstractContextManager[object]:
+    """Record a run's lineage in ``catalog`` (nothing when ``None``): inputs -> target."""
+    if catalog is None:
+        return nullcontext()
+    from zarrlake.catalog.pipeline import tracked
+
+    return tracked(catalog, target, inputs, actor=actor, storage_options=storage_options)
+
+
+CommandT = TypeVar("CommandT", bound=Callable[..., Any])
+
+
+def option_group(group: type[Any], argument: str) -> Callable[[CommandT], CommandT]:
+    """Give a command the options declared as fields of the dataclass ``group``.
+
+    Each field (``Annotated[type, typer.Option(...)]`` with a default) becomes an option
+    of the decorated command, which receives them together as one ``group`` instance in
+    its parameter ``argument``: options shared by several commands are declared once.
+    """
+    hints = typing.get_type_hints(group, include_extras=True)
+    fields = dataclasses.fields(group)
+
+    def decorate(command: CommandT) -> CommandT:
+        signature = inspect.signature(command, eval_str=True)  # typer reads the Annotated
+        kept = [p for p in signature.parameters.values() if p.name != argument]
+        added = [
+            inspect.Parameter(
+                field.name,
+                inspect.Parameter.KEYWORD_ONLY,
+                default=field.default,
+                annotation=hints[field.name],
+            )
+            for field in fields
+        ]
+
+        @functools.wraps(command)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            values = {field.name: kwargs.pop(field.name) for field in fields}
+            return command(*args, **kwargs, **{argument: group(**values)})
+
+        wrapper.__signature__ = signature.replace(parameters=[*kept, *added])  # type: ignore[attr-defined]
+        return cast(CommandT, wrapper)
+
+    return decorate

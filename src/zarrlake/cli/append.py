@@ -14,24 +14,17 @@ from zarrlake.append import AppendConfig, SliceReport, append
 from zarrlake.cli._common import (
     StorageOptionArg,
     console,
-    help_config_callback,
+    help_config_option,
     human_bytes,
     parse_storage_options,
     progress_bar,
+    recorded,
 )
 from zarrlake.errors import InvalidInputError
 from zarrlake.storage import open_store
 from zarrlake.txn import LockOptions, recover
 
-HelpConfigArg = Annotated[
-    str | None,
-    typer.Option(
-        "--help-config",
-        callback=help_config_callback(AppendConfig),
-        is_eager=True,
-        help="Show every config option (json or md) and exit.",
-    ),
-]
+HelpConfigArg = Annotated[str | None, help_config_option(AppendConfig)]
 
 
 def _recorded(
@@ -44,15 +37,14 @@ def _recorded(
 ) -> AbstractContextManager[object]:
     if catalog is None or dry_run:
         return nullcontext()
-    from zarrlake.append.config import load_append_config
-    from zarrlake.catalog.pipeline import tracked
+    from zarrlake.append import load_append_config
 
     settings = load_append_config(config or None, target_dir=target, **overrides)
     if not settings.target_dir:
         raise InvalidInputError(
             "no target given", subject="target_dir", hint="pass --target or set target_dir"
         )
-    return tracked(
+    return recorded(
         catalog,
         settings.target_dir,
         items,

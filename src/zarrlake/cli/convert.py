@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import AbstractContextManager
 from typing import Annotated, Any
 
 import typer
@@ -21,21 +22,28 @@ from rich.table import Table
 from zarrlake.cli._common import (
     StorageOptionArg,
     console,
-    help_config_callback,
+    help_config_option,
     human_bytes,
+    option_group,
     parse_storage_options,
     print_findings,
     progress_bar,
+    recorded,
 )
 from zarrlake.compat.zarrio import ZarrConverter, ZarrConverterConfig
-from zarrlake.convert import ConvertConfig, load_convert_config
+from zarrlake.convert import (
+    ConvertConfig,
+    ConvertPlan,
+    FileScan,
+    WorkUnit,
+    WriteStats,
+    estimate_ratio,
+    expand_inputs,
+    load_convert_config,
+)
 from zarrlake.convert import plan as plan_conversion
 from zarrlake.convert import run as run_conversion
 from zarrlake.convert import verify as verify_archive
-from zarrlake.convert.estimate import estimate_ratio
-from zarrlake.convert.planner import ConvertPlan, WorkUnit
-from zarrlake.convert.scan import FileScan
-from zarrlake.convert.writer import WriteStats
 from zarrlake.errors import InvalidInputError
 
 app = typer.Typer(
@@ -66,15 +74,7 @@ StartArg = Annotated[str | None, typer.Option("--global-start", help="First labe
 EndArg = Annotated[str | None, typer.Option("--global-end", help="Last label of the archive.")]
 FreqArg = Annotated[str | None, typer.Option("--freq", help="Step, e.g. 1D or 6h.")]
 FormatArg = Annotated[int | None, typer.Option("--zarr-format", help="Zarr format, 2 or 3.")]
-HelpConfigArg = Annotated[
-    str | None,
-    typer.Option(
-        "--help-config",
-        callback=help_config_callback(ConvertConfig),
-        is_eager=True,
-        help="Show every config option (json or md) and exit.",
-    ),
-]
+HelpConfigArg = Annotated[str | None, help_config_option(ConvertConfig)]
 
 
 def _chunks(pairs: list[str] | None) -> dict[str, int] | None:
@@ -91,31 +91,34 @@ def _chunks(pairs: list[str] | None) -> dict[str, int] | None:
     return chunks
 
 
-def _settings(
-    config: list[str] | None,
-    *,
-    chunk: list[str] | None = None,
-    access_pattern: str | None = None,
-    compression: str | None = None,
-    packing: bool = False,
-    global_start: str | None = None,
-    global_end: str | None = None,
-    freq: str | None = None,
-    zarr_format: int | None = None,
-    storage_option: list[str] | None = None,
-) -> ConvertConfig:
-    return load_convert_config(
-        config or None,
-        chunks=_chunks(chunk),
-        access_pattern=access_pattern,
-        compression=compression,
-        packing=packing or None,
-        global_start=global_start,
-        global_end=global_end,
-        freq=freq,
-        zarr_format=zarr_format,
-        target_storage_options=parse_storage_options(storage_option),
-    )
+@dataclasses.dataclass
+class ConvertFlags:
+    """The options ``convert plan`` and ``convert run`` share (config files + overrides)."""
+
+    config: ConfigArg = None
+    chunk: ChunkArg = None
+    access_pattern: AccessArg = None
+    compression: CompressionArg = None
+    packing: PackingArg = False
+    global_start: StartArg = None
+    global_end: EndArg = None
+    freq: FreqArg = None
+    zarr_format: FormatArg = None
+
+    def settings(self, storage_option: list[str] | None = None) -> ConvertConfig:
+        """Return the conversion settings: the config files, then these options."""
+        return load_convert_config(
+            self.config or None,
+            chunks=_chunks(self.chunk),
+            access_pattern=self.access_pattern,
+            compression=self.compression,
+            packing=self.packing or None,
+            global_start=self.global_start,
+            global_end=self.global_end,
+            freq=self.freq,
+            zarr_format=self.zarr_format,
+            target_storage_options=parse_storage_options(storage_option),
+        )
 
 
 def _print_plan(description: dict[str, Any]) -> None:
@@ -150,32 +153,15 @@ def _print_plan(description: dict[str, Any]) -> None:
 
 
 @app.command("plan")
+@option_group(ConvertFlags, "flags")
 def plan_command(
     inputs: Inputs,
-    config: ConfigArg = None,
-    chunk: ChunkArg = None,
-    access_pattern: AccessArg = None,
-    compression: CompressionArg = None,
-    packing: PackingArg = False,
-    global_start: StartArg = None,
-    global_end: EndArg = None,
-    freq: FreqArg = None,
-    zarr_format: FormatArg = None,
+    flags: ConvertFlags,
     as_json: Annotated[bool, typer.Option("--json", help="Print the plan as JSON.")] = False,
     help_config: HelpConfigArg = None,
 ) -> None:
     """Show what a conversion would write (dims, chunks, bytes, codecs, units); write nothing."""
-    settings = _settings(
-        config,
-        chunk=chunk,
-        access_pattern=access_pattern,
-        compression=compression,
-        packing=packing,
-        global_start=global_start,
-        global_end=global_end,
-        freq=freq,
-        zarr_format=zarr_format,
-    )
+    settings = flags.settings()
     the_plan = plan_conversion(inputs, settings)
     description = the_plan.describe(estimate_ratio(the_plan, settings))
     if as_json:
@@ -227,13 +213,8 @@ class _RunProgress:
 def _recorded(
     catalog: str | None, target: str, inputs: list[str], settings: ConvertConfig
 ) -> AbstractContextManager[object]:
-    if catalog is None:
-        return nullcontext()
-    from zarrlake.catalog.pipeline import tracked
-    from zarrlake.convert.inputs import expand_inputs
-
-    files = expand_inputs(inputs, settings.storage_options)
-    return tracked(
+    files = expand_inputs(inputs, settings.storage_options) if catalog else inputs
+    return recorded(
         catalog,
         target,
         files,
@@ -243,10 +224,11 @@ def _recorded(
 
 
 @app.command("run")
+@option_group(ConvertFlags, "flags")
 def run_command(
     inputs: Inputs,
     target: Annotated[str, typer.Option("--output", "-O", help="The archive to write.")],
-    config: ConfigArg = None,
+    flags: ConvertFlags,
     workers: Annotated[
         int | None, typer.Option("--workers", "-w", help="Local worker processes.")
     ] = None,
@@ -254,14 +236,6 @@ def run_command(
         str | None,
         typer.Option("--scheduler", help="Dask distributed scheduler, tcp://HOST:PORT."),
     ] = None,
-    chunk: ChunkArg = None,
-    access_pattern: AccessArg = None,
-    compression: CompressionArg = None,
-    packing: PackingArg = False,
-    global_start: StartArg = None,
-    global_end: EndArg = None,
-    freq: FreqArg = None,
-    zarr_format: FormatArg = None,
     overwrite: Annotated[
         bool, typer.Option("--overwrite", help="Replace an archive that is not this conversion's.")
     ] = False,
@@ -279,18 +253,7 @@ def run_command(
     help_config: HelpConfigArg = None,
 ) -> None:
     """Convert files into one archive in parallel; a re-run resumes what is missing."""
-    settings = _settings(
-        config,
-        chunk=chunk,
-        access_pattern=access_pattern,
-        compression=compression,
-        packing=packing,
-        global_start=global_start,
-        global_end=global_end,
-        freq=freq,
-        zarr_format=zarr_format,
-        storage_option=storage_option,
-    )
+    settings = flags.settings(storage_option)
     progress = _RunProgress(quiet=as_json)
     with _recorded(catalog, target, inputs, settings), progress.bar:
         result = run_conversion(

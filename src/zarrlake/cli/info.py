@@ -9,7 +9,7 @@ from rich.markup import escape
 from rich.tree import Tree
 
 from zarrlake.cli._common import StorageOptionArg, console, human_bytes, parse_storage_options
-from zarrlake.meta.info import ArrayInfo, GroupInfo, StoreInfo, inspect_store
+from zarrlake.meta import ArrayInfo, GroupInfo, StoreInfo, inspect_store
 
 
 def info(

@@ -12,8 +12,18 @@ from rich.markup import escape
 from rich.table import Table
 
 from zarrlake.cli._common import StorageOptionArg, console, parse_storage_options, progress_bar
-from zarrlake.meta import backup, consolidate, list_arrays, repair, restore, validate
-from zarrlake.meta.batch import StoreOutcome, discover, junit_xml, run_many
+from zarrlake.meta import (
+    StoreOutcome,
+    backup,
+    consolidate,
+    discover,
+    junit_xml,
+    list_arrays,
+    repair,
+    restore,
+    run_many,
+    validate,
+)
 
 app = typer.Typer(help="Metadata health: validate, consolidate, repair, back up, restore.")
 

@@ -6,26 +6,33 @@
 :mod:`zarrlake.compat.zarrio`.
 """
 
-from zarrlake.convert.config import ConvertConfig, PackingSettings, load_convert_config
-from zarrlake.convert.planner import build_plan
-from zarrlake.convert.run import ConvertResult, plan, run, scan
-from zarrlake.convert.scan import scan_template
-from zarrlake.convert.template import create_template_from_plan
-from zarrlake.convert.verify import verify
-from zarrlake.convert.writer import ArchiveWriter, ReadOptions, WriteStats
+from zarrlake.convert._config import ConvertConfig, PackingSettings, load_convert_config
+from zarrlake.convert._estimate import estimate_ratio
+from zarrlake.convert._inputs import expand_inputs
+from zarrlake.convert._planner import ConvertPlan, WorkUnit, build_plan
+from zarrlake.convert._run import ConvertResult, plan, run, scan
+from zarrlake.convert._scan import FileScan, scan_template
+from zarrlake.convert._template import create_template_from_plan
+from zarrlake.convert._verify import verify
+from zarrlake.convert._writer import ArchiveWriter, ReadOptions, WriteStats
 from zarrlake.errors import ConversionError, RetryLimitExceededError
 
 __all__ = [
     "ArchiveWriter",
     "ConversionError",
     "ConvertConfig",
+    "ConvertPlan",
     "ConvertResult",
+    "FileScan",
     "PackingSettings",
     "ReadOptions",
     "RetryLimitExceededError",
+    "WorkUnit",
     "WriteStats",
     "build_plan",
     "create_template_from_plan",
+    "estimate_ratio",
+    "expand_inputs",
     "load_convert_config",
     "plan",
     "run",

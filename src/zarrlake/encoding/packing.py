@@ -30,6 +30,7 @@ from zarrlake.errors import InvalidInputError, OutOfRangeError
 __all__ = [
     "OutOfRangePolicy",
     "Packing",
+    "align_fill_value",
     "choose_packing",
     "packing_from_attrs",
     "packing_from_encoding",
@@ -363,3 +364,26 @@ def packing_from_encoding(
     if "valid_min" in attrs and "valid_max" in attrs:
         ends = [float(attrs["valid_min"]), float(attrs["valid_max"])]
     return Packing(str(dtype), scale, offset, fill, ends[0], ends[1], unpacked_dtype)
+
+
+def align_fill_value(entry: dict[str, Any], zarr_format: int) -> dict[str, Any]:
+    """Make zarr's ``fill_value`` the CF ``_FillValue`` of an encoding, in format 3.
+
+    xarray leaves zarr's ``fill_value`` at 0 for packed (integer) arrays in format 3,
+    so never-written chunks read as ``add_offset`` instead of missing (rule ZL123).
+
+    Parameters
+    ----------
+    entry
+        One variable's ``to_zarr`` encoding; changed in place.
+    zarr_format
+        2 or 3 (format 2 stores the fill value right already).
+
+    Returns
+    -------
+    dict
+        The same encoding.
+    """
+    if zarr_format == 3 and entry.get("_FillValue") is not None:
+        entry["fill_value"] = entry["_FillValue"]
+    return entry

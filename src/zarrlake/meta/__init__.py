@@ -4,15 +4,17 @@ zarr-utils' names (``consolidate_metadata``, ...) are in :mod:`zarrlake.compat.z
 """
 
 from zarrlake.hierarchy import Hierarchy, awalk, build_consolidated
-from zarrlake.meta.backup import backup, restore
-from zarrlake.meta.consolidate import consolidate, list_arrays
-from zarrlake.meta.info import ArrayInfo, GroupInfo, StoreInfo, ainspect_store, inspect_store
-from zarrlake.meta.repair import RepairResult, repair
-from zarrlake.meta.report import Finding, Report
-from zarrlake.meta.rules import Context
-from zarrlake.meta.validate import validate
+from zarrlake.meta._backup import backup, restore
+from zarrlake.meta._batch import StoreOutcome, discover, junit_xml, run_many
+from zarrlake.meta._consolidate import consolidate, list_arrays
+from zarrlake.meta._info import ArrayInfo, GroupInfo, StoreInfo, ainspect_store, inspect_store
+from zarrlake.meta._repair import RepairResult, repair
+from zarrlake.meta._report import Finding, Report
+from zarrlake.meta._rules import Context
+from zarrlake.meta._validate import RULES, register_rule, validate
 
 __all__ = [
+    "RULES",
     "ArrayInfo",
     "Context",
     "Finding",
@@ -21,14 +23,19 @@ __all__ = [
     "RepairResult",
     "Report",
     "StoreInfo",
+    "StoreOutcome",
     "ainspect_store",
     "awalk",
     "backup",
     "build_consolidated",
     "consolidate",
+    "discover",
     "inspect_store",
+    "junit_xml",
     "list_arrays",
+    "register_rule",
     "repair",
     "restore",
+    "run_many",
     "validate",
 ]

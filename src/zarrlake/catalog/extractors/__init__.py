@@ -2,6 +2,7 @@
 
 from zarrlake.catalog.extractors.base import (
     ENTRY_POINT_GROUP,
+    EXTRACTORS,
     Extractor,
     RawObservation,
     Source,
@@ -23,6 +24,7 @@ for _cls in (FitsExtractor, Hdf5Extractor, NetcdfExtractor, CsvExtractor, ZarrEx
 
 __all__ = [
     "ENTRY_POINT_GROUP",
+    "EXTRACTORS",
     "CsvExtractor",
     "ExtractionConfig",
     "Extractor",

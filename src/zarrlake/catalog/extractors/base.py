@@ -15,11 +15,11 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from importlib.metadata import entry_points
 from typing import IO, Any
 
 from zarrlake.catalog.extractors.mapping import ExtractionConfig, map_attributes
-from zarrlake.errors import AlreadyExistsError, ExtractionError, InvalidInputError
+from zarrlake.config import Registry
+from zarrlake.errors import ExtractionError, InvalidInputError
 
 ENTRY_POINT_GROUP = "zarrlake.extractors"
 
@@ -119,8 +119,26 @@ class Extractor(ABC):
         """
 
 
-_REGISTRY: dict[str, type[Extractor]] = {}
-_ENTRY_POINTS_LOADED = False
+def _extractor_class(name: str, extractor: Any) -> type[Extractor]:
+    if not (isinstance(extractor, type) and issubclass(extractor, Extractor)):
+        raise InvalidInputError(
+            f"extractor {name!r} must be an Extractor subclass, got {extractor!r}",
+            subject=name,
+            hint="subclass zarrlake.catalog.extractors.Extractor",
+        )
+    if not extractor.name or not extractor.suffixes:
+        raise InvalidInputError(
+            f"extractor {extractor.__name__} needs a name and suffixes", subject=extractor.__name__
+        )
+    return extractor
+
+
+EXTRACTORS: Registry[type[Extractor]] = Registry(
+    "catalog extractor",
+    ENTRY_POINT_GROUP,
+    check=_extractor_class,
+    install_hints={"fits": "pip install 'zarrlake[fits]'"},
+)
 
 
 def register_extractor(extractor: type[Extractor], *, replace: bool = False) -> None:
@@ -130,36 +148,17 @@ def register_extractor(extractor: type[Extractor], *, replace: bool = False) -> 
     ------
     AlreadyExistsError
         When another extractor has the name and ``replace`` is false.
+    InvalidInputError
+        When the class has no name or suffixes.
     """
-    if not extractor.name or not extractor.suffixes:
-        raise InvalidInputError(
-            f"extractor {extractor.__name__} needs a name and suffixes", subject=extractor.__name__
-        )
-    current = _REGISTRY.get(extractor.name)
-    if current is not None and current is not extractor and not replace:
-        raise AlreadyExistsError(
-            f"an extractor named {extractor.name!r} is already registered ({current.__module__})",
-            subject=extractor.name,
-            hint="pass replace=True or choose another name",
-        )
-    _REGISTRY[extractor.name] = extractor
-
-
-def _load_entry_points() -> None:
-    global _ENTRY_POINTS_LOADED
-    if _ENTRY_POINTS_LOADED:
-        return
-    _ENTRY_POINTS_LOADED = True
-    for point in entry_points(group=ENTRY_POINT_GROUP):
-        cls = point.load()
-        if cls.name not in _REGISTRY:
-            register_extractor(cls)
+    EXTRACTORS.register(
+        _extractor_class(extractor.__name__, extractor).name, extractor, replace=replace
+    )
 
 
 def available_extractors() -> dict[str, type[Extractor]]:
     """Return the registered extractors (built-in and entry points) by name."""
-    _load_entry_points()
-    return dict(_REGISTRY)
+    return EXTRACTORS.loaded()
 
 
 def extractor_for(path: str) -> Extractor | None:

@@ -12,7 +12,7 @@ from typing import Any
 
 from zarrlake.errors import NotFoundError, ZarrlakeError
 from zarrlake.hierarchy import CONSOLIDATED_V2, NODE_DOCUMENTS
-from zarrlake.meta.report import Finding, Report
+from zarrlake.meta._report import Finding, Report
 
 __all__ = ["StoreOutcome", "discover", "junit_xml", "run_many"]
 

@@ -22,13 +22,13 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from zarrlake.convert.config import ConvertConfig
-from zarrlake.convert.inputs import expand_inputs
-from zarrlake.convert.template import read_plan_record
-from zarrlake.convert.writer import ArchiveWriter, read_records
+from zarrlake.convert._config import ConvertConfig
+from zarrlake.convert._inputs import expand_inputs
+from zarrlake.convert._template import read_plan_record
+from zarrlake.convert._writer import ArchiveWriter, read_records
 from zarrlake.errors import ZarrlakeError
-from zarrlake.meta.report import Finding, Report
-from zarrlake.meta.validate import validate as validate_metadata
+from zarrlake.meta import Finding, Report
+from zarrlake.meta import validate as validate_metadata
 from zarrlake.storage._sync import run
 from zarrlake.storage.files import open_file_dataset
 from zarrlake.storage.listing import alist_keys

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from zarrlake.config import ConfigSource, merge_configs, validation_error
 from zarrlake.encoding.compression import CompressionSpec
-from zarrlake.txn.lock import LockOptions
+from zarrlake.txn import LockOptions
 
 __all__ = [
     "AppendConfig",

@@ -1,7 +1,7 @@
 """How each variable of a conversion is stored: packing, times, fill values, attributes.
 
 Pure functions of the scan and the config, used by ``build_plan`` in
-:mod:`zarrlake.convert.planner`. The rule throughout: what the inputs declare is kept
+:mod:`zarrlake.convert._planner`. The rule throughout: what the inputs declare is kept
 (their packing, time units and calendar, ``_FillValue``/``missing_value``) unless the
 config asks for something else or the inputs disagree, and then the plan says why in
 a note.
@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from zarrlake.convert.config import ConvertConfig
-from zarrlake.convert.scan import ScanResult, VariableSchema
+from zarrlake.convert._config import ConvertConfig
+from zarrlake.convert._scan import ScanResult, VariableSchema
 from zarrlake.encoding.packing import Packing, choose_packing, packing_from_encoding
 from zarrlake.encoding.times import TimeEncoding, choose_time_encoding
 from zarrlake.errors import InvalidInputError

@@ -19,8 +19,8 @@ import numpy as np
 import xarray as xr
 from zarr.abc.store import Store
 
-from zarrlake.convert.planner import ConvertPlan
-from zarrlake.encoding.dataset import align_fill_value
+from zarrlake.convert._planner import ConvertPlan
+from zarrlake.encoding.packing import align_fill_value
 from zarrlake.errors import AlreadyExistsError, InvalidInputError
 from zarrlake.hierarchy import adetect_format
 from zarrlake.storage._sync import run

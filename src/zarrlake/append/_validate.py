@@ -19,7 +19,7 @@ import xarray as xr
 import zarr
 from zarr.abc.store import Store
 
-from zarrlake.append.config import AppendConfig
+from zarrlake.append._config import AppendConfig
 from zarrlake.encoding.packing import Packing
 from zarrlake.encoding.times import describe_duration, label_key, label_text
 from zarrlake.errors import InvalidInputError

@@ -23,7 +23,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
-import json
 from collections.abc import Awaitable, Iterable
 from datetime import UTC, datetime
 from typing import Literal
@@ -210,17 +209,3 @@ async def arecover(store: Store) -> RecoveryResult:
     if result == "rolled_back":
         await asyncio.to_thread(prune_empty_dirs, store)
     return result
-
-
-def journal_summary(journal: Journal) -> str:
-    """One line describing a journal, for reports."""
-    return json.dumps(
-        {
-            "txn_id": journal.txn_id,
-            "operation": journal.operation,
-            "created": journal.created,
-            "creates": len(journal.created_keys),
-            "overwrites": len(journal.overwritten),
-            "deletes": len(journal.deleted),
-        }
-    )

@@ -28,7 +28,7 @@ from typing import Any
 import xarray as xr
 
 from zarrlake._deps import import_callable
-from zarrlake.append.config import AppendConfig, SlicePollingConfig
+from zarrlake.append._config import AppendConfig, SlicePollingConfig
 from zarrlake.errors import InvalidInputError, NotFoundError, ZarrlakeError
 from zarrlake.hierarchy import V2_GROUP, V3_DOCUMENT
 from zarrlake.storage.files import open_file_dataset

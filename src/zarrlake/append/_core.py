@@ -15,16 +15,16 @@ import xarray as xr
 from zarr.abc.store import Store
 from zarr.storage import LocalStore, MemoryStore
 
-from zarrlake.append.config import AppendConfig, load_append_config
-from zarrlake.append.encoding import (
+from zarrlake.append._config import AppendConfig, load_append_config
+from zarrlake.append._encoding import (
     creation_encoding,
     encode_times,
     target_packing,
     target_times,
 )
-from zarrlake.append.expressions import evaluate_attrs, has_expressions, target_after_append
-from zarrlake.append.sources import open_slice, resolve_slice_source
-from zarrlake.append.validate import (
+from zarrlake.append._expressions import evaluate_attrs, has_expressions, target_after_append
+from zarrlake.append._sources import open_slice, resolve_slice_source
+from zarrlake.append._validate import (
     SliceCheck,
     TargetState,
     check_slice,
@@ -40,8 +40,7 @@ from zarrlake.errors import AlreadyExistsError, InvalidInputError
 from zarrlake.hierarchy import adetect_format
 from zarrlake.storage import open_store, store_url
 from zarrlake.storage._sync import run
-from zarrlake.txn import ArchiveLock, Transaction, arecover
-from zarrlake.txn.staging import StagingStore
+from zarrlake.txn import ArchiveLock, StagingStore, Transaction, arecover
 
 __all__ = ["AppendResult", "SliceReport", "append"]
 

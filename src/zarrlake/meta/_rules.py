@@ -26,8 +26,8 @@ from zarrlake.hierarchy import (
     Node,
     document_name,
 )
-from zarrlake.meta.report import Finding
-from zarrlake.txn.lock import LockOwner
+from zarrlake.meta._report import Finding
+from zarrlake.txn import LockOwner
 
 __all__ = ["BUILTIN_RULES", "Context", "Rule"]
 

@@ -4,28 +4,54 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Mapping, Sequence
-from importlib.metadata import entry_points
 from typing import Any
 
 from zarr.abc.store import Store
 
+from zarrlake.config import Registry
 from zarrlake.encoding.compression import describe_codecs
 from zarrlake.errors import InvalidInputError, NotFoundError
 from zarrlake.hierarchy import CONSOLIDATED_V2, awalk
-from zarrlake.meta.report import Finding, Report
-from zarrlake.meta.rules import BUILTIN_RULES, Context, Rule
+from zarrlake.meta._report import Finding, Report
+from zarrlake.meta._rules import BUILTIN_RULES, Context, Rule
 from zarrlake.storage import open_store, store_url
 from zarrlake.storage._sync import run
 from zarrlake.storage.atomic import aread_bytes
 from zarrlake.storage.listing import alist_keys
 from zarrlake.txn import JOURNAL_KEY, LockOptions, read_lock
 
-__all__ = ["plugin_rules", "validate"]
+__all__ = ["RULES", "plugin_rules", "register_rule", "validate"]
+
+
+def _rule(name: str, rule: Any) -> Rule:
+    if not callable(rule):
+        raise InvalidInputError(
+            f"validation rule {name!r} must be a function of a Context, got {rule!r}",
+            subject=name,
+            hint="a rule takes a zarrlake.meta.Context and yields Findings or strings",
+        )
+    return rule  # type: ignore[no-any-return]
+
+
+RULES: Registry[Rule] = Registry("validation rule", "zarrlake.rules", check=_rule)
+"""Rules that run on every validation besides the built-in ones: registered with
+:func:`register_rule` or declared by installed packages (``zarrlake.rules`` entry points)."""
+
+
+def register_rule(name: str, rule: Rule | str, *, replace: bool = False) -> None:
+    """Run ``rule`` (or ``"module:function"``) in every validation of this process.
+
+    Raises
+    ------
+    AlreadyExistsError
+        When another rule has the name and ``replace`` is false.
+    """
+    RULES.register(name, rule, replace=replace)
 
 
 def plugin_rules() -> list[Rule]:
-    """Rules registered by installed packages under the ``zarrlake.rules`` entry points."""
-    return [ep.load() for ep in entry_points(group="zarrlake.rules")]
+    """Return the registered and installed rules (entry points are read once a process)."""
+    return list(RULES.loaded().values())
 
 
 def _as_finding(item: Finding | str, rule: Rule) -> Finding:
@@ -53,7 +79,7 @@ def validate(
         Also list the chunk keys (never-written and orphan chunks) and decode every
         chunk.
     rules
-        Extra rules (functions of a :class:`~zarrlake.meta.rules.Context` yielding
+        Extra rules (functions of a :class:`~zarrlake.meta._rules.Context` yielding
         :class:`Finding` or plain strings, which count as errors); rules from the
         ``zarrlake.rules`` entry points always run too.
     storage_options

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from zarrlake.convert.config import ConvertConfig
-from zarrlake.convert.planner import ConvertPlan
+from zarrlake.convert._config import ConvertConfig
+from zarrlake.convert._planner import ConvertPlan
 from zarrlake.storage.files import open_file_dataset
 
 __all__ = ["estimate_ratio"]

@@ -30,8 +30,8 @@ from zarrlake.hierarchy import (
     node_path,
     parent,
 )
-from zarrlake.meta.backup import backup
-from zarrlake.meta.rules import _grid_keys
+from zarrlake.meta._backup import backup
+from zarrlake.meta._rules import _grid_keys
 from zarrlake.storage import open_store, store_url
 from zarrlake.storage._sync import run
 from zarrlake.storage.atomic import aread_bytes

@@ -21,20 +21,20 @@ from typing import Any
 from zarr.abc.store import Store
 
 from zarrlake._malloc import limit_arenas, release_free_memory
-from zarrlake.convert.config import ConvertConfig, as_config
-from zarrlake.convert.encodings import packing_needs_scan
-from zarrlake.convert.inputs import expand_inputs
-from zarrlake.convert.planner import ConvertPlan, WorkUnit, build_plan
-from zarrlake.convert.scan import FileScan, ScanResult, scan_data_ranges, scan_inputs
-from zarrlake.convert.template import (
+from zarrlake.convert._config import ConvertConfig, as_config
+from zarrlake.convert._encodings import packing_needs_scan
+from zarrlake.convert._inputs import expand_inputs
+from zarrlake.convert._planner import ConvertPlan, WorkUnit, build_plan
+from zarrlake.convert._scan import FileScan, ScanResult, scan_data_ranges, scan_inputs
+from zarrlake.convert._template import (
     archive_exists,
     create_template_from_plan,
     read_plan_record,
     structure_digest,
 )
-from zarrlake.convert.writer import ArchiveWriter, ReadOptions, WriteStats, read_records
+from zarrlake.convert._writer import ArchiveWriter, ReadOptions, WriteStats, read_records
 from zarrlake.errors import AlreadyExistsError, InvalidInputError
-from zarrlake.meta.report import Report
+from zarrlake.meta import Report
 from zarrlake.storage.urls import open_store
 from zarrlake.txn import recover
 
@@ -129,7 +129,7 @@ def _context() -> multiprocessing.context.BaseContext:
     if "forkserver" not in methods:
         return multiprocessing.get_context("spawn")
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["zarrlake.convert.run"])
+    context.set_forkserver_preload(["zarrlake.convert._run"])
     return context
 
 
@@ -349,7 +349,7 @@ def run(
         executor.close()
     report = None
     if verify:
-        from zarrlake.convert.verify import verify as verify_archive
+        from zarrlake.convert._verify import verify as verify_archive
 
         report = verify_archive(
             target,

@@ -42,7 +42,7 @@ from zarrlake.storage._sync import run
 from zarrlake.storage.atomic import aatomic_put, aatomic_put_many, adelete_key, aread_bytes
 from zarrlake.storage.listing import prune_empty_dirs
 from zarrlake.storage.urls import store_url
-from zarrlake.txn.journal import (
+from zarrlake.txn._journal import (
     JOURNAL_KEY,
     Journal,
     RecoveryResult,
@@ -52,8 +52,8 @@ from zarrlake.txn.journal import (
     gather_limited,
     sha256,
 )
-from zarrlake.txn.lock import ArchiveLock, LockOptions
-from zarrlake.txn.staging import StagingStore
+from zarrlake.txn._lock import ArchiveLock, LockOptions
+from zarrlake.txn._staging import StagingStore
 
 __all__ = ["CommitResult", "Transaction", "recover"]
 

@@ -19,14 +19,14 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from zarrlake.convert.config import ConvertConfig
-from zarrlake.convert.encodings import (
+from zarrlake.convert._config import ConvertConfig
+from zarrlake.convert._encodings import (
     fill_value,
     kept_attrs,
     packing_for,
     time_encodings,
 )
-from zarrlake.convert.scan import ScanResult, VariableSchema, label_key
+from zarrlake.convert._scan import ScanResult, VariableSchema, label_key
 from zarrlake.encoding.chunks import plan_chunks
 from zarrlake.encoding.compression import CompressionSpec
 from zarrlake.encoding.packing import Packing

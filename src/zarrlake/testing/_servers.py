@@ -28,6 +28,7 @@ from zarrlake._deps import require_dependency
 from zarrlake.errors import StorageError
 
 __all__ = [
+    "TEST_CREDENTIALS",
     "LocalPostgresServer",
     "LocalS3Server",
     "create_postgres_database",
@@ -271,20 +272,3 @@ def create_postgres_database(server_url: str, name: str | None = None) -> str:
     with psycopg.connect(dsn, autocommit=True) as connection:
         connection.execute(f'CREATE DATABASE "{name}"')
     return parsed.set(database=name).render_as_string(hide_password=False)
-
-
-def _main(argv: list[str]) -> int:
-    if len(argv) == 2 and argv[0] == "postgres":
-        server = LocalPostgresServer(argv[1])
-        server.start()
-        print(server.url)
-        return 0
-    if len(argv) == 2 and argv[0] == "postgres-stop":
-        LocalPostgresServer(argv[1]).stop()
-        return 0
-    print("usage: python -m zarrlake.testing postgres|postgres-stop DIR", file=sys.stderr)
-    return 2
-
-
-if __name__ == "__main__":
-    sys.exit(_main(sys.argv[1:]))

@@ -30,17 +30,17 @@ import xarray as xr
 import zarr
 from zarr.abc.store import Store
 
-from zarrlake.convert.inputs import with_retries
-from zarrlake.convert.planner import WorkUnit
-from zarrlake.convert.scan import label_key
-from zarrlake.convert.template import RECORD_PREFIX, read_plan_record, read_records
+from zarrlake.convert._inputs import with_retries
+from zarrlake.convert._planner import WorkUnit
+from zarrlake.convert._scan import label_key
+from zarrlake.convert._template import RECORD_PREFIX, read_plan_record, read_records
 from zarrlake.encoding.packing import OutOfRangePolicy, Packing, packing_from_encoding
 from zarrlake.encoding.times import TimeEncoding
 from zarrlake.errors import InvalidInputError, NotFoundError
 from zarrlake.storage.atomic import atomic_put
 from zarrlake.storage.files import DATASET_LOCK, open_file_dataset
 from zarrlake.storage.urls import open_store, store_url
-from zarrlake.txn.lock import ArchiveLock, LockOptions
+from zarrlake.txn import ArchiveLock, LockOptions
 
 __all__ = ["ArchiveWriter", "ReadOptions", "WriteStats", "read_records", "step_ranges"]
 

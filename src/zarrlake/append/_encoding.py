@@ -8,11 +8,11 @@ import numcodecs
 import numpy as np
 import xarray as xr
 
-from zarrlake.append.config import AppendConfig, EncodingConfig
+from zarrlake.append._config import AppendConfig, EncodingConfig
 from zarrlake.encoding.compression import CompressionSpec, describe_codecs
-from zarrlake.encoding.dataset import align_fill_value
 from zarrlake.encoding.packing import (
     Packing,
+    align_fill_value,
     choose_packing,
     packing_from_attrs,
     packing_from_encoding,
