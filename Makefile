@@ -29,6 +29,7 @@ bench: $(STAMP)
 docs: $(STAMP)
 	$(BIN)/zarrlake append --help-config md > docs/append-config.md
 	$(BIN)/zarrlake convert run --help-config md > docs/convert-config.md
+	$(BIN)/mkdocs build --strict
 
 clean:
 	rm -rf $(VENV) demo-output bench/data .pytest_cache .mypy_cache .ruff_cache
