@@ -92,7 +92,7 @@ def _document_loop(url: str) -> int:
 
 def _ingest(url: str) -> int:
     from zarrlake.catalog import Catalog
-    from zarrlake.catalog.ingest import ingest
+    from zarrlake.catalog._ingest import ingest
 
     with Catalog(url) as db:
         summary = ingest(db, FILES, jobs=2)
@@ -197,9 +197,9 @@ def _link_chains(url: str) -> None:
     from sqlalchemy import insert
 
     from zarrlake.catalog import Catalog
-    from zarrlake.catalog.engine import write_transaction
+    from zarrlake.catalog._engine import write_transaction
+    from zarrlake.catalog._values import utcnow
     from zarrlake.catalog.schema import dataset_relationships
-    from zarrlake.catalog.values import utcnow
 
     now = utcnow()
     rows = []

@@ -187,8 +187,7 @@ def catalog_demo(output: Path, files: list[Path], archives: list[Path]) -> None:
     """Catalogue the inputs and archives, record their lineage, print a search and it."""
     from rich.table import Table
 
-    from zarrlake.catalog import Catalog, related, search
-    from zarrlake.catalog.ingest import ingest
+    from zarrlake.catalog import Catalog, ingest, related, search
     from zarrlake.catalog.pipeline import finish, link
 
     with Catalog(output / "catalog.db") as catalog:

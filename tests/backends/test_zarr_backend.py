@@ -11,9 +11,10 @@ import numpy as np
 import pytest
 import zarr
 
-from zarrlake.backends import ZarrBackend, ZarrCompressor, ZarrConfig, registry
-from zarrlake.backends.formats import to_host
-from zarrlake.encoding.compression import describe_codecs, parse_compression
+from zarrlake.backends import ZarrBackend, ZarrCompressor, ZarrConfig
+from zarrlake.backends import _registry as registry
+from zarrlake.backends._formats import to_host
+from zarrlake.encoding._compression import describe_codecs, parse_compression
 from zarrlake.errors import InvalidInputError
 
 IMAGE = np.arange(64, dtype=np.uint16).reshape(8, 8)

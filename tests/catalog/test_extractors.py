@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.catalog.files import write_csv, write_fits, write_hdf5, write_netcdf, write_zarr
+from zarrlake.catalog._scan import local_source
 from zarrlake.catalog.extractors import (
     ExtractionConfig,
     Extractor,
@@ -17,7 +18,6 @@ from zarrlake.catalog.extractors import (
     register_extractor,
 )
 from zarrlake.catalog.extractors import base as extractor_base
-from zarrlake.catalog.scan import local_source
 from zarrlake.errors import AlreadyExistsError, InvalidInputError
 
 

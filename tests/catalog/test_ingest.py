@@ -7,8 +7,8 @@ import pytest
 
 from tests.catalog.files import write_csv, write_fits, write_hdf5, write_netcdf, write_zarr
 from zarrlake.catalog import Catalog, count, search
-from zarrlake.catalog.ingest import ingest
-from zarrlake.catalog.validate import validate_catalog
+from zarrlake.catalog._ingest import ingest
+from zarrlake.catalog._validate import validate_catalog
 from zarrlake.errors import InvalidInputError, PathNotFoundError
 from zarrlake.testing import LocalS3Server
 

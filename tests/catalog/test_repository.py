@@ -6,10 +6,10 @@ import pytest
 from sqlalchemy import select
 
 from zarrlake.catalog import Catalog, search
-from zarrlake.catalog.engine import read_connection, write_transaction
-from zarrlake.catalog.repository import index_names
+from zarrlake.catalog._engine import read_connection, write_transaction
+from zarrlake.catalog._repository import index_names
+from zarrlake.catalog._summary import rebuild_summaries, summary_row
 from zarrlake.catalog.schema import mission_summaries, observations
-from zarrlake.catalog.summary import rebuild_summaries, summary_row
 from zarrlake.errors import CatalogSchemaError, InvalidInputError, NotFoundError
 
 T0 = datetime(2026, 1, 1)

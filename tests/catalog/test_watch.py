@@ -9,7 +9,7 @@ import pytest
 
 from tests.catalog.files import write_fits, write_netcdf
 from zarrlake.catalog import Catalog, count
-from zarrlake.catalog.watch import CatalogWatcher
+from zarrlake.catalog._watch import CatalogWatcher
 from zarrlake.errors import NotFoundError, PathNotFoundError
 
 

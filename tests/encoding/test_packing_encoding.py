@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from zarrlake.encoding.packing import packing_from_encoding
+from zarrlake.encoding._packing import packing_from_encoding
 
 
 def test_an_era5_style_int16_encoding() -> None:

@@ -14,7 +14,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from zarrlake.config import ConfigSource, merge_configs, validation_error
-from zarrlake.encoding.compression import CompressionSpec
+from zarrlake.encoding import CompressionSpec
 from zarrlake.txn import LockOptions
 
 __all__ = [

@@ -34,8 +34,7 @@ from zarrlake.append._validate import (
     stored_differences,
 )
 from zarrlake.config import ConfigSource
-from zarrlake.encoding.packing import OutOfRangePolicy, Packing
-from zarrlake.encoding.times import TimeEncoding, label_text
+from zarrlake.encoding import OutOfRangePolicy, Packing, TimeEncoding, label_text
 from zarrlake.errors import AlreadyExistsError, InvalidInputError
 from zarrlake.hierarchy import adetect_format
 from zarrlake.storage import open_store, store_url

@@ -9,15 +9,18 @@ import numpy as np
 import xarray as xr
 
 from zarrlake.append._config import AppendConfig, EncodingConfig
-from zarrlake.encoding.compression import CompressionSpec, describe_codecs
-from zarrlake.encoding.packing import (
+from zarrlake.encoding import (
+    CompressionSpec,
     Packing,
+    TimeEncoding,
     align_fill_value,
     choose_packing,
+    choose_time_encoding,
+    describe_codecs,
+    is_time_like,
     packing_from_attrs,
     packing_from_encoding,
 )
-from zarrlake.encoding.times import TimeEncoding, choose_time_encoding, is_time_like
 from zarrlake.errors import InvalidInputError
 
 __all__ = [

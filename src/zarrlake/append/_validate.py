@@ -20,8 +20,7 @@ import zarr
 from zarr.abc.store import Store
 
 from zarrlake.append._config import AppendConfig
-from zarrlake.encoding.packing import Packing
-from zarrlake.encoding.times import describe_duration, label_key, label_text
+from zarrlake.encoding import Packing, describe_duration, label_key, label_text
 from zarrlake.errors import InvalidInputError
 
 __all__ = [

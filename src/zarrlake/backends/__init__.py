@@ -3,21 +3,21 @@
 ``disk`` keeps files on the local filesystem, ``memory`` in the process, ``zarr`` in
 Zarr hierarchies, with wells of high-content screening plates written as valid
 OME-Zarr HCS (NGFF 0.5 or 0.4). Every backend keeps the contract described in
-:mod:`zarrlake.backends.base`. polystore's names (``ZarrStorageBackend``, ...) are in
+:mod:`zarrlake.backends._base`. polystore's names (``ZarrStorageBackend``, ...) are in
 :mod:`zarrlake.compat.polystore`.
 """
 
-from zarrlake.backends.base import StorageBackend
-from zarrlake.backends.config import PLATE_SIZES, ZarrChunkStrategy, ZarrCompressor, ZarrConfig
-from zarrlake.backends.disk import DiskBackend
-from zarrlake.backends.memory import MemoryBackend
-from zarrlake.backends.registry import (
+from zarrlake.backends._base import StorageBackend
+from zarrlake.backends._config import PLATE_SIZES, ZarrChunkStrategy, ZarrCompressor, ZarrConfig
+from zarrlake.backends._disk import DiskBackend
+from zarrlake.backends._memory import MemoryBackend
+from zarrlake.backends._registry import (
     available_backends,
     get_backend,
     get_backend_instance,
     register_backend,
 )
-from zarrlake.backends.zarr_ import ZarrBackend
+from zarrlake.backends._zarr_ import ZarrBackend
 from zarrlake.errors import StorageResolutionError
 
 __all__ = [

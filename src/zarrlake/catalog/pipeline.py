@@ -21,13 +21,13 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from zarrlake.catalog._ingest import ingest_sources
+from zarrlake.catalog._links import is_id
+from zarrlake.catalog._repository import Catalog
+from zarrlake.catalog._scan import stat_source
+from zarrlake.catalog._search import MAX_PAGE_SIZE, SearchQuery, search
+from zarrlake.catalog._values import absolute_path
 from zarrlake.catalog.extractors import ExtractionConfig, extract_source
-from zarrlake.catalog.ingest import ingest_sources
-from zarrlake.catalog.links import is_id
-from zarrlake.catalog.repository import Catalog
-from zarrlake.catalog.scan import stat_source
-from zarrlake.catalog.search import MAX_PAGE_SIZE, SearchQuery, search
-from zarrlake.catalog.values import absolute_path
 from zarrlake.errors import InsufficientStorageError, InvalidInputError
 
 DEFAULT_EXPANSION = 2.5

@@ -1,9 +1,15 @@
-"""Options and helpers shared by the CLI command groups."""
+"""Options and helpers shared by the CLI command groups.
+
+Command modules import only typer, rich and this module at import time; each command
+imports the parts it uses when it runs, so ``zarrlake --version`` and ``--help`` start
+fast.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import functools
+import importlib
 import inspect
 import json
 import typing
@@ -12,11 +18,9 @@ from contextlib import AbstractContextManager, nullcontext
 from typing import Annotated, Any, TypeVar, cast
 
 import typer
-from pydantic import BaseModel
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from zarrlake.config import config_help
 from zarrlake.errors import InvalidInputError
 
 console = Console()
@@ -110,15 +114,23 @@ def print_findings(report: Any, *, show_info: bool = False) -> None:
         )
 
 
-def help_config_option(model: type[BaseModel]) -> Any:
-    """Return the ``--help-config json|md`` option that prints ``model``'s options and exits.
+def help_config_option(model: str) -> Any:
+    """Return the ``--help-config json|md`` option that prints a config model's options.
 
-    Use as ``Annotated[str | None, help_config_option(Model)]``.
+    Parameters
+    ----------
+    model
+        ``"module:Model"``, imported only when the option is given.
+
+    Use as ``Annotated[str | None, help_config_option("zarrlake.append:AppendConfig")]``.
     """
 
     def show(value: str | None) -> None:
         if value:
-            typer.echo(config_help(model, value))
+            from zarrlake.config import config_help
+
+            module, _, name = model.partition(":")
+            typer.echo(config_help(getattr(importlib.import_module(module), name), value))
             raise typer.Exit()
 
     return typer.Option(

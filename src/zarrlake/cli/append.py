@@ -5,12 +5,11 @@ from __future__ import annotations
 import json
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import asdict
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
-from zarrlake.append import AppendConfig, SliceReport, append
 from zarrlake.cli._common import (
     StorageOptionArg,
     console,
@@ -21,10 +20,11 @@ from zarrlake.cli._common import (
     recorded,
 )
 from zarrlake.errors import InvalidInputError
-from zarrlake.storage import open_store
-from zarrlake.txn import LockOptions, recover
 
-HelpConfigArg = Annotated[str | None, help_config_option(AppendConfig)]
+if TYPE_CHECKING:
+    from zarrlake.append import SliceReport
+
+HelpConfigArg = Annotated[str | None, help_config_option("zarrlake.append:AppendConfig")]
 
 
 def _recorded(
@@ -95,6 +95,8 @@ def append_command(
     help_config: HelpConfigArg = None,
 ) -> None:
     """Append slices to a Zarr archive; each slice is one transaction."""
+    from zarrlake.append import append
+
     lock: dict[str, object] = {}
     if wait_lock is not None:
         lock["wait"] = wait_lock
@@ -155,6 +157,9 @@ def recover_command(
     storage_option: StorageOptionArg = None,
 ) -> None:
     """Finish or roll back an interrupted write, so the archive is whole again."""
+    from zarrlake.storage import open_store
+    from zarrlake.txn import LockOptions, recover
+
     store = open_store(url, mode="r+", storage_options=parse_storage_options(storage_option))
     outcome = recover(store, LockOptions(break_stale=break_lock, wait=False))
     messages = {

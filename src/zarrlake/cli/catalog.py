@@ -155,8 +155,7 @@ def _promoted(text: str) -> tuple[str, str]:
 @app.command("upgrade")
 def upgrade_command(catalog: CatalogOpt = None) -> None:
     """Bring an existing catalog to this zarrlake's schema version."""
-    from zarrlake.catalog import Catalog
-    from zarrlake.catalog.schema import SCHEMA_VERSION
+    from zarrlake.catalog import SCHEMA_VERSION, Catalog
 
     with Catalog(catalog, check_schema=False) as db:
         for step in db.upgrade():
@@ -197,7 +196,7 @@ def ingest_command(
     fmt: Annotated[str, typer.Option("--format", "-f", help="table or json.")] = "table",
 ) -> None:
     """Catalogue files: new ones added, changed ones re-read, vanished ones marked missing."""
-    from zarrlake.catalog.ingest import ingest
+    from zarrlake.catalog import ingest
 
     config = _config(mapping)
     options = parse_storage_options(storage_option)
@@ -235,7 +234,7 @@ def watch_command(
     catch_up: Annotated[bool, typer.Option(help="Rescan on start.")] = True,
 ) -> None:
     """Keep the catalog current as files arrive, change, move and vanish."""
-    from zarrlake.catalog.watch import CatalogWatcher
+    from zarrlake.catalog import CatalogWatcher
 
     with _open(catalog) as db:
         watcher = CatalogWatcher(
@@ -267,7 +266,7 @@ def validate_command(
     fmt: Annotated[str, typer.Option("--format", "-f", help="table or json.")] = "table",
 ) -> None:
     """Re-check catalogued files: missing, changed, unreadable and incomplete ones."""
-    from zarrlake.catalog.validate import validate_catalog
+    from zarrlake.catalog import validate_catalog
 
     with _open(catalog, create=False) as db, progress_bar("validate", quiet=fmt == "json") as bar:
         task = bar.add_task("", total=None)
@@ -308,7 +307,7 @@ def search_command(
     fmt: FormatOpt = "table",
 ) -> None:
     """Find observations; prints the next-page cursor when there are more."""
-    from zarrlake.catalog.search import SearchQuery, search
+    from zarrlake.catalog import SearchQuery, search
 
     filters = _json_object(where, "--where")
     query = SearchQuery(
@@ -366,7 +365,7 @@ def related_command(
     fmt: FormatOpt = "table",
 ) -> None:
     """Show lineage both ways: parents (inputs) and children (outputs)."""
-    from zarrlake.catalog.search import related
+    from zarrlake.catalog import related
 
     with _open(catalog, create=False) as db:
         entries = related(db, dataset, depth)

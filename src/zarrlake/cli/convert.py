@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from contextlib import AbstractContextManager
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.progress import (
@@ -30,21 +30,10 @@ from zarrlake.cli._common import (
     progress_bar,
     recorded,
 )
-from zarrlake.compat.zarrio import ZarrConverter, ZarrConverterConfig
-from zarrlake.convert import (
-    ConvertConfig,
-    ConvertPlan,
-    FileScan,
-    WorkUnit,
-    WriteStats,
-    estimate_ratio,
-    expand_inputs,
-    load_convert_config,
-)
-from zarrlake.convert import plan as plan_conversion
-from zarrlake.convert import run as run_conversion
-from zarrlake.convert import verify as verify_archive
 from zarrlake.errors import InvalidInputError
+
+if TYPE_CHECKING:
+    from zarrlake.convert import ConvertConfig, ConvertPlan, FileScan, WorkUnit, WriteStats
 
 app = typer.Typer(
     help="Convert many NetCDF/HDF5 files into one Zarr archive.", no_args_is_help=True
@@ -74,7 +63,7 @@ StartArg = Annotated[str | None, typer.Option("--global-start", help="First labe
 EndArg = Annotated[str | None, typer.Option("--global-end", help="Last label of the archive.")]
 FreqArg = Annotated[str | None, typer.Option("--freq", help="Step, e.g. 1D or 6h.")]
 FormatArg = Annotated[int | None, typer.Option("--zarr-format", help="Zarr format, 2 or 3.")]
-HelpConfigArg = Annotated[str | None, help_config_option(ConvertConfig)]
+HelpConfigArg = Annotated[str | None, help_config_option("zarrlake.convert:ConvertConfig")]
 
 
 def _chunks(pairs: list[str] | None) -> dict[str, int] | None:
@@ -107,6 +96,8 @@ class ConvertFlags:
 
     def settings(self, storage_option: list[str] | None = None) -> ConvertConfig:
         """Return the conversion settings: the config files, then these options."""
+        from zarrlake.convert import load_convert_config
+
         return load_convert_config(
             self.config or None,
             chunks=_chunks(self.chunk),
@@ -161,6 +152,9 @@ def plan_command(
     help_config: HelpConfigArg = None,
 ) -> None:
     """Show what a conversion would write (dims, chunks, bytes, codecs, units); write nothing."""
+    from zarrlake.convert import estimate_ratio
+    from zarrlake.convert import plan as plan_conversion
+
     settings = flags.settings()
     the_plan = plan_conversion(inputs, settings)
     description = the_plan.describe(estimate_ratio(the_plan, settings))
@@ -213,6 +207,8 @@ class _RunProgress:
 def _recorded(
     catalog: str | None, target: str, inputs: list[str], settings: ConvertConfig
 ) -> AbstractContextManager[object]:
+    from zarrlake.convert import expand_inputs
+
     files = expand_inputs(inputs, settings.storage_options) if catalog else inputs
     return recorded(
         catalog,
@@ -253,6 +249,8 @@ def run_command(
     help_config: HelpConfigArg = None,
 ) -> None:
     """Convert files into one archive in parallel; a re-run resumes what is missing."""
+    from zarrlake.convert import run as run_conversion
+
     settings = flags.settings(storage_option)
     progress = _RunProgress(quiet=as_json)
     with _recorded(catalog, target, inputs, settings), progress.bar:
@@ -323,6 +321,8 @@ def create_template_command(
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an archive.")] = False,
 ) -> None:
     """Create a metadata-only archive over the whole range (coordinates, no data chunks)."""
+    from zarrlake.compat.zarrio import ZarrConverter, ZarrConverterConfig
+
     converter = ZarrConverter(
         config=ZarrConverterConfig.model_validate(
             {
@@ -356,6 +356,8 @@ def write_region_command(
     ] = None,
 ) -> None:
     """Write one file into its region of a template (exact label matching; safe in parallel)."""
+    from zarrlake.compat.zarrio import ZarrConverter
+
     explicit = None
     if region:
         start, sep, stop = region.partition(":")
@@ -382,6 +384,8 @@ def verify_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
     """Check every step was written, coordinates are sound, and values match the inputs."""
+    from zarrlake.convert import verify as verify_archive
+
     with progress_bar("verify", quiet=as_json) as progress:
         progress.add_task(target, total=None)
         report = verify_archive(

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
 from rich.tree import Tree
 
 from zarrlake.cli._common import StorageOptionArg, console, human_bytes, parse_storage_options
-from zarrlake.meta import ArrayInfo, GroupInfo, StoreInfo, inspect_store
+
+if TYPE_CHECKING:
+    from zarrlake.meta import ArrayInfo, GroupInfo, StoreInfo
 
 
 def info(
@@ -18,6 +20,8 @@ def info(
     storage_option: StorageOptionArg = None,
 ) -> None:
     """Show the tree of a Zarr store: groups, arrays, chunks, codecs and stored bytes."""
+    from zarrlake.meta import inspect_store
+
     report = inspect_store(url, storage_options=parse_storage_options(storage_option))
     if as_json:
         console.print_json(report.model_dump_json())
@@ -38,6 +42,8 @@ def render_tree(report: StoreInfo) -> Tree:
     rich.tree.Tree
         One node per group and array.
     """
+    from zarrlake.meta import GroupInfo
+
     consolidated = "consolidated" if report.consolidated else "not consolidated"
     ratio = f", ratio {report.ratio:.2f}x" if report.ratio else ""
     tree = Tree(
@@ -51,6 +57,8 @@ def render_tree(report: StoreInfo) -> Tree:
 
 
 def _add(tree: Tree, node: GroupInfo | ArrayInfo) -> None:
+    from zarrlake.meta import ArrayInfo
+
     if isinstance(node, ArrayInfo):
         tree.add(_array_label(node))
         return

@@ -5,25 +5,16 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
 from zarrlake.cli._common import StorageOptionArg, console, parse_storage_options, progress_bar
-from zarrlake.meta import (
-    StoreOutcome,
-    backup,
-    consolidate,
-    discover,
-    junit_xml,
-    list_arrays,
-    repair,
-    restore,
-    run_many,
-    validate,
-)
+
+if TYPE_CHECKING:
+    from zarrlake.meta import StoreOutcome
 
 app = typer.Typer(help="Metadata health: validate, consolidate, repair, back up, restore.")
 
@@ -45,6 +36,8 @@ def _run(
     title: str,
     options: dict[str, Any] | None,
 ) -> None:
+    from zarrlake.meta import discover, junit_xml, run_many
+
     targets = discover(urls, options)
     with progress_bar(title, quiet=as_json) as progress:
         task = progress.add_task("", total=len(targets))
@@ -103,6 +96,8 @@ def validate_command(
     storage_option: StorageOptionArg = None,
 ) -> None:
     """Validate stores; exit 1 when any store is invalid."""
+    from zarrlake.meta import StoreOutcome, validate
+
     options = parse_storage_options(storage_option)
 
     def one(url: str) -> StoreOutcome:
@@ -125,6 +120,8 @@ def consolidate_command(
     storage_option: StorageOptionArg = None,
 ) -> None:
     """Consolidate the metadata of stores (format 2 and 3)."""
+    from zarrlake.meta import StoreOutcome, consolidate
+
     options = parse_storage_options(storage_option)
 
     def one(url: str) -> StoreOutcome:
@@ -158,6 +155,8 @@ def repair_command(
     storage_option: StorageOptionArg = None,
 ) -> None:
     """Repair stores (each change backed up first and applied as a transaction)."""
+    from zarrlake.meta import StoreOutcome, discover, repair, validate
+
     options = parse_storage_options(storage_option)
 
     def one(url: str) -> StoreOutcome:
@@ -207,6 +206,8 @@ def backup_command(
     storage_option: StorageOptionArg = None,
 ) -> None:
     """Back up every metadata document of an archive, byte for byte."""
+    from zarrlake.meta import backup
+
     console.print(backup(url, dest, storage_options=parse_storage_options(storage_option)))
 
 
@@ -219,6 +220,8 @@ def restore_command(
     storage_option: StorageOptionArg = None,
 ) -> None:
     """Restore the metadata documents of a backup exactly."""
+    from zarrlake.meta import restore
+
     changed = restore(backup_file, url, storage_options=parse_storage_options(storage_option))
     console.print(f"restored {len(changed)} document(s)")
 
@@ -229,5 +232,7 @@ def list_command(
     storage_option: StorageOptionArg = None,
 ) -> None:
     """List the arrays of an archive (one read with consolidated metadata)."""
+    from zarrlake.meta import list_arrays
+
     for path in list_arrays(url, storage_options=parse_storage_options(storage_option)):
         console.print(path, markup=False, highlight=False)

@@ -6,7 +6,7 @@ The document's examples run with only the import changed::
 
 Records come back as dicts with the document's field names plus ``_id`` (the record
 id; ``id`` too). Filters and pipelines are translated to SQL
-(:mod:`zarrlake.catalog.filters`); nothing is filtered row by row in Python.
+(:mod:`zarrlake.catalog._filters`); nothing is filtered row by row in Python.
 """
 
 from __future__ import annotations
@@ -18,16 +18,24 @@ from typing import Any
 
 from sqlalchemy import insert, select
 
+from zarrlake.catalog import (
+    Catalog,
+    CatalogWatcher,
+    column_for,
+    compile_filter,
+    compile_pipeline,
+    ingest,
+    ingest_sources,
+    local_source,
+    pipeline_rows,
+    read_connection,
+    related,
+    utcnow,
+    watch,
+    write_transaction,
+)
 from zarrlake.catalog import schema as s
-from zarrlake.catalog.engine import read_connection, write_transaction
 from zarrlake.catalog.extractors import ExtractionConfig, extract_source, supported_suffixes
-from zarrlake.catalog.filters import column_for, compile_filter, compile_pipeline, pipeline_rows
-from zarrlake.catalog.ingest import ingest, ingest_sources
-from zarrlake.catalog.repository import Catalog
-from zarrlake.catalog.scan import local_source
-from zarrlake.catalog.search import related
-from zarrlake.catalog.values import utcnow
-from zarrlake.catalog.watch import CatalogWatcher, watch
 from zarrlake.errors import InvalidInputError
 
 
@@ -107,7 +115,7 @@ class CatalogClient:
         limit: int | None = None,
         sort: list[tuple[str, int]] | None = None,
     ) -> list[dict[str, Any]]:
-        """Return the records matching a filter document (see :mod:`~zarrlake.catalog.filters`).
+        """Return the records matching a filter document (see :mod:`~zarrlake.catalog._filters`).
 
         Parameters
         ----------

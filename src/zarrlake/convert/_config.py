@@ -13,8 +13,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from zarrlake.config import ConfigSource, merge_configs, validation_error
-from zarrlake.encoding.chunks import DEFAULT_TARGET_CHUNK_BYTES
-from zarrlake.encoding.compression import CompressionSpec
+from zarrlake.encoding import DEFAULT_TARGET_CHUNK_BYTES, CompressionSpec
 
 __all__ = ["ConvertConfig", "PackingSettings", "load_convert_config"]
 

@@ -15,8 +15,13 @@ import numpy as np
 
 from zarrlake.convert._config import ConvertConfig
 from zarrlake.convert._scan import ScanResult, VariableSchema
-from zarrlake.encoding.packing import Packing, choose_packing, packing_from_encoding
-from zarrlake.encoding.times import TimeEncoding, choose_time_encoding
+from zarrlake.encoding import (
+    Packing,
+    TimeEncoding,
+    choose_packing,
+    choose_time_encoding,
+    packing_from_encoding,
+)
 from zarrlake.errors import InvalidInputError
 
 __all__ = [

@@ -27,10 +27,7 @@ from zarrlake.convert._encodings import (
     time_encodings,
 )
 from zarrlake.convert._scan import ScanResult, VariableSchema, label_key
-from zarrlake.encoding.chunks import plan_chunks
-from zarrlake.encoding.compression import CompressionSpec
-from zarrlake.encoding.packing import Packing
-from zarrlake.encoding.times import TimeEncoding
+from zarrlake.encoding import CompressionSpec, Packing, TimeEncoding, plan_chunks
 from zarrlake.errors import InvalidInputError
 
 __all__ = ["ConvertPlan", "SourceSlice", "VariablePlan", "WorkUnit", "build_axis", "build_plan"]

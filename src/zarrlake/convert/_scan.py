@@ -17,7 +17,7 @@ import xarray as xr
 
 from zarrlake.convert._config import ConvertConfig
 from zarrlake.convert._inputs import with_retries
-from zarrlake.encoding.times import is_time_like, label_key
+from zarrlake.encoding import is_time_like, label_key
 from zarrlake.errors import InvalidInputError
 from zarrlake.storage.files import file_size, open_file_dataset
 

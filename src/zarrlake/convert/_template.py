@@ -20,7 +20,7 @@ import xarray as xr
 from zarr.abc.store import Store
 
 from zarrlake.convert._planner import ConvertPlan
-from zarrlake.encoding.packing import align_fill_value
+from zarrlake.encoding import align_fill_value
 from zarrlake.errors import AlreadyExistsError, InvalidInputError
 from zarrlake.hierarchy import adetect_format
 from zarrlake.storage._sync import run

@@ -34,8 +34,7 @@ from zarrlake.convert._inputs import with_retries
 from zarrlake.convert._planner import WorkUnit
 from zarrlake.convert._scan import label_key
 from zarrlake.convert._template import RECORD_PREFIX, read_plan_record, read_records
-from zarrlake.encoding.packing import OutOfRangePolicy, Packing, packing_from_encoding
-from zarrlake.encoding.times import TimeEncoding
+from zarrlake.encoding import OutOfRangePolicy, Packing, TimeEncoding, packing_from_encoding
 from zarrlake.errors import InvalidInputError, NotFoundError
 from zarrlake.storage.atomic import atomic_put
 from zarrlake.storage.files import DATASET_LOCK, open_file_dataset

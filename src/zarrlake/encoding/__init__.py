@@ -1,23 +1,33 @@
-"""Encoding: compression spec strings, chunk planning and CF packing."""
+"""Encoding: compression specs, chunk planning, CF packing and exact CF times."""
 
-from zarrlake.encoding.chunks import (
+from zarrlake.encoding._chunks import (
     DEFAULT_TARGET_CHUNK_BYTES,
     MIN_TARGET_CHUNK_BYTES,
     AccessPattern,
     ChunkPlan,
     plan_chunks,
 )
-from zarrlake.encoding.compression import (
+from zarrlake.encoding._compression import (
     CompressionSpec,
     ZarrFormat,
     describe_codecs,
     parse_compression,
 )
-from zarrlake.encoding.packing import (
+from zarrlake.encoding._packing import (
     OutOfRangePolicy,
     Packing,
+    align_fill_value,
     choose_packing,
     packing_from_attrs,
+    packing_from_encoding,
+)
+from zarrlake.encoding._times import (
+    TimeEncoding,
+    choose_time_encoding,
+    describe_duration,
+    is_time_like,
+    label_key,
+    label_text,
 )
 
 __all__ = [
@@ -28,10 +38,18 @@ __all__ = [
     "CompressionSpec",
     "OutOfRangePolicy",
     "Packing",
+    "TimeEncoding",
     "ZarrFormat",
+    "align_fill_value",
     "choose_packing",
+    "choose_time_encoding",
     "describe_codecs",
+    "describe_duration",
+    "is_time_like",
+    "label_key",
+    "label_text",
     "packing_from_attrs",
+    "packing_from_encoding",
     "parse_compression",
     "plan_chunks",
 ]

@@ -16,7 +16,7 @@ from zarr.abc.store import Store
 from zarr.core.array import AsyncArray
 from zarr.core.group import AsyncGroup
 
-from zarrlake.encoding.compression import describe_codecs
+from zarrlake.encoding import describe_codecs
 from zarrlake.errors import NotFoundError
 from zarrlake.hierarchy import (
     CONSOLIDATED_V2,

@@ -9,7 +9,7 @@ from typing import Any
 from zarr.abc.store import Store
 
 from zarrlake.config import Registry
-from zarrlake.encoding.compression import describe_codecs
+from zarrlake.encoding import describe_codecs
 from zarrlake.errors import InvalidInputError, NotFoundError
 from zarrlake.hierarchy import CONSOLIDATED_V2, awalk
 from zarrlake.meta._report import Finding, Report

@@ -10,9 +10,9 @@ from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from zarrlake._version import __version__
+from zarrlake.catalog._repository import Catalog
 from zarrlake.catalog.api import datasets, errors, stac
 from zarrlake.catalog.api.settings import ServiceSettings
-from zarrlake.catalog.repository import Catalog
 
 WEB = Path(__file__).resolve().parent.parent / "web"
 

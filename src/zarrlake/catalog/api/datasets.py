@@ -14,12 +14,12 @@ from fastapi import APIRouter, Body, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from zarrlake.catalog._repository import Catalog
+from zarrlake.catalog._search import SORT_FIELDS, SearchQuery, count, related, search
 from zarrlake.catalog.api.errors import ReadOnlyError, UnauthorizedError, responses
 from zarrlake.catalog.api.serialize import record_json, to_json
 from zarrlake.catalog.api.settings import ServiceSettings
 from zarrlake.catalog.pipeline import DEFAULT_EXPANSION, iter_matches, preflight, register
-from zarrlake.catalog.repository import Catalog
-from zarrlake.catalog.search import SORT_FIELDS, SearchQuery, count, related, search
 
 router = APIRouter()
 
@@ -267,7 +267,7 @@ def summary(
 @router.get("/stats", tags=["datasets"], responses=responses(400))
 def stats(params: Params, catalog: CatalogDep, settings: SettingsDep) -> JSONResponse:
     """Chart data for a search: observations and bytes per month, a quality histogram."""
-    from zarrlake.catalog.stats import chart_data
+    from zarrlake.catalog._stats import chart_data
 
     return ok(to_json(chart_data(catalog, params.query(settings))))
 

@@ -16,12 +16,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
 from zarrlake.catalog import schema as s
+from zarrlake.catalog._engine import read_connection
+from zarrlake.catalog._repository import Catalog
+from zarrlake.catalog._search import SearchQuery, search
 from zarrlake.catalog.api.datasets import CatalogDep, DatasetId, SettingsDep
 from zarrlake.catalog.api.errors import responses
 from zarrlake.catalog.api.serialize import iso
-from zarrlake.catalog.engine import read_connection
-from zarrlake.catalog.repository import Catalog
-from zarrlake.catalog.search import SearchQuery, search
 from zarrlake.errors import InvalidInputError, NotFoundError
 
 router = APIRouter(prefix="/stac", tags=["stac"])

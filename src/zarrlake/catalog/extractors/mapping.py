@@ -22,7 +22,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from zarrlake._deps import import_callable
-from zarrlake.catalog.values import CALIBRATED_VALUES, jsonable, to_utc_naive
+from zarrlake.catalog._values import CALIBRATED_VALUES, jsonable, to_utc_naive
 from zarrlake.errors import InvalidInputError
 
 DEFAULT_FIELDS: dict[str, list[str]] = {

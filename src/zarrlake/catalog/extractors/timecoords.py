@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from zarrlake.catalog.values import to_utc_naive
+from zarrlake.catalog._values import to_utc_naive
 
 
 def is_time_variable(name: str, attrs: dict[str, Any], ndim: int) -> bool:

@@ -22,10 +22,10 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, func, literal, or_, select, true
 
 from zarrlake.catalog import schema as s
-from zarrlake.catalog.engine import read_connection
-from zarrlake.catalog.filters import compile_filter
-from zarrlake.catalog.repository import Catalog
-from zarrlake.catalog.values import to_utc_naive
+from zarrlake.catalog._engine import read_connection
+from zarrlake.catalog._filters import compile_filter
+from zarrlake.catalog._repository import Catalog
+from zarrlake.catalog._values import to_utc_naive
 from zarrlake.errors import InvalidInputError
 
 SORT_FIELDS = (

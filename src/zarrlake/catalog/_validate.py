@@ -5,11 +5,11 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from zarrlake.catalog._ingest import IngestSummary, ProgressCallback, record_run, write_extracted
+from zarrlake.catalog._repository import Catalog
+from zarrlake.catalog._scan import stat_source
+from zarrlake.catalog._values import utcnow
 from zarrlake.catalog.extractors import ExtractionConfig, Source
-from zarrlake.catalog.ingest import IngestSummary, ProgressCallback, record_run, write_extracted
-from zarrlake.catalog.repository import Catalog
-from zarrlake.catalog.scan import stat_source
-from zarrlake.catalog.values import utcnow
 
 
 def validate_catalog(

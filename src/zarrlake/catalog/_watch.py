@@ -18,11 +18,11 @@ import time
 from typing import Any
 
 from zarrlake._deps import require_dependency
+from zarrlake.catalog._ingest import IngestSummary, ingest, ingest_sources, record_run
+from zarrlake.catalog._repository import Catalog, KnownSource
+from zarrlake.catalog._scan import archive_root, is_catalogued_name, local_source
+from zarrlake.catalog._values import utcnow
 from zarrlake.catalog.extractors import ExtractionConfig, Source
-from zarrlake.catalog.ingest import IngestSummary, ingest, ingest_sources, record_run
-from zarrlake.catalog.repository import Catalog, KnownSource
-from zarrlake.catalog.scan import archive_root, is_catalogued_name, local_source
-from zarrlake.catalog.values import utcnow
 from zarrlake.errors import PathNotFoundError
 
 log = logging.getLogger(__name__)

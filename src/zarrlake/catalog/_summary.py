@@ -18,8 +18,8 @@ from typing import Any
 
 from sqlalchemy import and_, case, func, select, update
 
+from zarrlake.catalog._values import CALIBRATED_VALUES, is_calibrated
 from zarrlake.catalog.schema import mission_summaries, observations
-from zarrlake.catalog.values import CALIBRATED_VALUES, is_calibrated
 
 SUMMARY_COLUMNS = (
     "mission_id",

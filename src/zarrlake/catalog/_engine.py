@@ -104,7 +104,7 @@ def create_catalog_engine(url: str | os.PathLike[str] | None = None, **kwargs: A
         # overflows loses its page cache and parsed schema, so keep enough of them.
         kwargs.setdefault("pool_size", 20)
         kwargs.setdefault("max_overflow", 40)
-    from zarrlake.catalog.values import dump_json
+    from zarrlake.catalog._values import dump_json
 
     kwargs.setdefault("json_serializer", dump_json)  # the bulk writers' encoding too
     try:

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from zarrlake.backends.base import (
+from zarrlake.backends._base import (
     MAX_LINK_DEPTH,
     PathLike,
     StorageBackend,
@@ -20,7 +20,7 @@ from zarrlake.backends.base import (
     not_found_error,
     symlink_loop_error,
 )
-from zarrlake.backends.formats import decode, encode
+from zarrlake.backends._formats import decode, encode
 from zarrlake.storage.atomic import write_local_file
 
 __all__ = ["DiskBackend"]
@@ -49,7 +49,7 @@ class DiskBackend(StorageBackend):
     """Files on the local filesystem.
 
     Arrays are ``.npy`` or ``.tif``/``.tiff`` files, values ``.json``, tables ``.csv``,
-    text and bytes anything else (see :mod:`zarrlake.backends.formats`). Every write
+    text and bytes anything else (see :mod:`zarrlake.backends._formats`). Every write
     is atomic (a temporary file renamed into place), so a reader or a crash never
     leaves half a file.
     """

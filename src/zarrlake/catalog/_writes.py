@@ -21,8 +21,8 @@ from sqlalchemy import Boolean, DateTime, insert, select, update
 from sqlalchemy.exc import StatementError
 
 from zarrlake.catalog import schema as s
-from zarrlake.catalog.summary import SUMMARY_COLUMNS, apply_summary_changes
-from zarrlake.catalog.values import dump_json
+from zarrlake.catalog._summary import SUMMARY_COLUMNS, apply_summary_changes
+from zarrlake.catalog._values import dump_json
 from zarrlake.errors import InvalidInputError
 
 LOOKUP_BATCH = 500

@@ -23,8 +23,8 @@ import numpy as np
 import zarr
 from zarr.core.buffer import default_buffer_prototype
 
-from zarrlake.backends import hcs
-from zarrlake.backends.base import (
+from zarrlake.backends import _hcs as hcs
+from zarrlake.backends._base import (
     PathLike,
     exists_error,
     is_directory_error,
@@ -33,11 +33,11 @@ from zarrlake.backends.base import (
     not_found_error,
     symlink_loop_error,
 )
-from zarrlake.backends.config import ZarrConfig
-from zarrlake.backends.formats import decode, encode, is_array_like, to_host
-from zarrlake.backends.zarr_space import Node, Space
-from zarrlake.backends.zarr_tree import RESERVED_NAMES, ZarrTree
-from zarrlake.encoding.compression import (
+from zarrlake.backends._config import ZarrConfig
+from zarrlake.backends._formats import decode, encode, is_array_like, to_host
+from zarrlake.backends._zarr_space import Node, Space
+from zarrlake.backends._zarr_tree import RESERVED_NAMES, ZarrTree
+from zarrlake.encoding import (
     CompressionSpec,
     ZarrFormat,
     describe_codecs,

@@ -31,8 +31,8 @@ from zarr.abc.store import Store
 from zarr.core.buffer import Buffer
 
 from zarrlake._deps import require_dependency
-from zarrlake.backends.config import PLATE_SIZES, ZarrChunkStrategy, ZarrConfig
-from zarrlake.backends.formats import to_host
+from zarrlake.backends._config import PLATE_SIZES, ZarrChunkStrategy, ZarrConfig
+from zarrlake.backends._formats import to_host
 from zarrlake.errors import AlreadyExistsError, InvalidInputError
 from zarrlake.hierarchy import (
     CONSOLIDATED_V2,

@@ -16,8 +16,8 @@ from typing import Any
 from sqlalchemy import Table, and_, case, false, func, literal, not_, or_, select, true
 from sqlalchemy.sql.elements import ColumnElement
 
+from zarrlake.catalog._values import TIME_FIELDS, to_utc_naive
 from zarrlake.catalog.schema import json_key
-from zarrlake.catalog.values import TIME_FIELDS, to_utc_naive
 from zarrlake.errors import InvalidInputError
 
 _COMPARISONS: dict[str, Callable[[Any, Any], Any]] = {

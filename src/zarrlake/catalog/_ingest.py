@@ -16,10 +16,10 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from dataclasses import dataclass, field
 from typing import Any
 
+from zarrlake.catalog._repository import Catalog, KnownSource
+from zarrlake.catalog._scan import scan
+from zarrlake.catalog._values import utcnow
 from zarrlake.catalog.extractors import ExtractionConfig, Source, extract_source
-from zarrlake.catalog.repository import Catalog, KnownSource
-from zarrlake.catalog.scan import scan
-from zarrlake.catalog.values import utcnow
 from zarrlake.errors import InvalidInputError
 
 UPSERT_BATCH = 1000

@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from zarrlake.backends.base import StorageBackend
+from zarrlake.backends._base import StorageBackend
 from zarrlake.config import Registry
 from zarrlake.errors import InvalidInputError
 
@@ -41,9 +41,9 @@ BACKENDS: Registry[type[StorageBackend]] = Registry(
     ENTRY_POINT_GROUP,
     check=_storage_backend,
     builtins={
-        "disk": "zarrlake.backends.disk:DiskBackend",
-        "memory": "zarrlake.backends.memory:MemoryBackend",
-        "zarr": "zarrlake.backends.zarr_:ZarrBackend",
+        "disk": "zarrlake.backends._disk:DiskBackend",
+        "memory": "zarrlake.backends._memory:MemoryBackend",
+        "zarr": "zarrlake.backends._zarr_:ZarrBackend",
     },
 )
 _lock = threading.Lock()

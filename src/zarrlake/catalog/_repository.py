@@ -18,21 +18,21 @@ from sqlalchemy import and_, delete, func, insert, inspect, select, text, update
 
 from zarrlake._gc import collector_paused
 from zarrlake.catalog import schema as s
-from zarrlake.catalog.engine import (
+from zarrlake.catalog._engine import (
     create_catalog_engine,
     read_connection,
     resolve_catalog_url,
     write_transaction,
 )
-from zarrlake.catalog.links import LinksMixin, is_id
-from zarrlake.catalog.summary import (
+from zarrlake.catalog._links import LinksMixin, is_id
+from zarrlake.catalog._summary import (
     SUMMARY_COLUMNS,
     apply_summary_changes,
     rebuild_summaries,
     summary_row,
 )
-from zarrlake.catalog.values import absolute_path, normalize_observation, utcnow
-from zarrlake.catalog.writes import (
+from zarrlake.catalog._values import absolute_path, normalize_observation, utcnow
+from zarrlake.catalog._writes import (
     LOOKUP_BATCH,
     UpsertResult,
     batches,
@@ -230,7 +230,7 @@ class Catalog(LinksMixin):
         Parameters
         ----------
         records
-            Observation records (see :func:`~zarrlake.catalog.values.normalize_observation`).
+            Observation records (see :func:`~zarrlake.catalog._values.normalize_observation`).
             A record for a known path replaces the fields it gives; ``first_seen`` and
             the id are kept. A missing flag is cleared unless the record sets it.
         actor

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from zarrlake.encoding.compression import CompressionSpec, ZarrFormat, parse_compression
+from zarrlake.encoding import CompressionSpec, ZarrFormat, parse_compression
 from zarrlake.txn import LockOptions
 
 __all__ = ["PLATE_SIZES", "ZarrChunkStrategy", "ZarrCompressor", "ZarrConfig"]

@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from zarrlake.backends.base import (
+from zarrlake.backends._base import (
     MAX_LINK_DEPTH,
     PathLike,
     StorageBackend,
@@ -22,7 +22,7 @@ from zarrlake.backends.base import (
     not_found_error,
     symlink_loop_error,
 )
-from zarrlake.backends.formats import ARRAY_EXTENSIONS, decode, encode, extension, to_host
+from zarrlake.backends._formats import ARRAY_EXTENSIONS, decode, encode, extension, to_host
 from zarrlake.errors import StorageResolutionError
 
 __all__ = ["MemoryBackend"]

@@ -19,7 +19,7 @@ from zarr.abc.store import Store
 from zarr.core.buffer import default_buffer_prototype
 from zarr.storage import LocalStore
 
-from zarrlake.backends.base import PathLike
+from zarrlake.backends._base import PathLike
 from zarrlake.hierarchy import aread_document
 from zarrlake.storage._sync import run
 from zarrlake.storage.listing import alist_keys

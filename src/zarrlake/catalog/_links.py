@@ -8,9 +8,9 @@ from typing import Any
 from sqlalchemy import insert, select, update
 
 from zarrlake.catalog import schema as s
-from zarrlake.catalog.engine import read_connection, write_transaction
-from zarrlake.catalog.values import absolute_path, utcnow
-from zarrlake.catalog.writes import batches, lookup_paths
+from zarrlake.catalog._engine import read_connection, write_transaction
+from zarrlake.catalog._values import absolute_path, utcnow
+from zarrlake.catalog._writes import batches, lookup_paths
 from zarrlake.errors import InvalidInputError, NotFoundError
 
 

@@ -7,9 +7,9 @@ from typing import Any
 from sqlalchemy import Integer, and_, case, cast, func, select, true
 
 from zarrlake.catalog import schema as s
-from zarrlake.catalog.engine import read_connection
-from zarrlake.catalog.repository import Catalog
-from zarrlake.catalog.search import SearchQuery, search_conditions
+from zarrlake.catalog._engine import read_connection
+from zarrlake.catalog._repository import Catalog
+from zarrlake.catalog._search import SearchQuery, search_conditions
 
 QUALITY_BINS = 10
 

@@ -9,17 +9,17 @@ from __future__ import annotations
 import os
 import posixpath
 
-from zarrlake.backends import hcs
-from zarrlake.backends.base import (
+from zarrlake.backends import _hcs as hcs
+from zarrlake.backends._base import (
     MAX_LINK_DEPTH,
     PathLike,
     StorageBackend,
     not_directory_error,
     symlink_loop_error,
 )
-from zarrlake.backends.config import ZarrConfig
-from zarrlake.backends.zarr_space import Kind, Node, Space, split_path
-from zarrlake.encoding.compression import ZarrFormat
+from zarrlake.backends._config import ZarrConfig
+from zarrlake.backends._zarr_space import Kind, Node, Space, split_path
+from zarrlake.encoding import ZarrFormat
 from zarrlake.errors import InvalidInputError
 from zarrlake.hierarchy import (
     CONSOLIDATED_V2,
