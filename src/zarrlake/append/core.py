@@ -7,13 +7,12 @@ import os
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 import xarray as xr
 from zarr.abc.store import Store
-from zarr.storage import LocalStore, MemoryStore
+from zarr.storage import MemoryStore
 
 from zarrlake.append.config import AppendConfig, load_append_config
 from zarrlake.append.encoding import (
@@ -39,6 +38,7 @@ from zarrlake.encoding.times import TimeEncoding, label_text
 from zarrlake.errors import AlreadyExistsError, InvalidInputError
 from zarrlake.storage import open_store, store_url
 from zarrlake.storage._sync import run
+from zarrlake.storage.kinds import local_root
 from zarrlake.txn import ArchiveLock, Transaction, arecover
 from zarrlake.txn.documents import adetect_format
 from zarrlake.txn.staging import StagingStore
@@ -369,7 +369,7 @@ def append(
     )
     url = store_url(store)
     if settings.dry_run:  # reads only: every write goes to a staging overlay
-        if isinstance(store, LocalStore) and not Path(store.root).exists():
+        if (directory := local_root(store)) is not None and not directory.exists():
             store = MemoryStore()  # a target that does not exist yet reads as empty
         store = store.with_read_only(True)
     appender = _Appender(settings, store, url)
