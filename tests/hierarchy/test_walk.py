@@ -9,8 +9,7 @@ import zarr
 from tests.conftest import StoreTarget
 from zarrlake.hierarchy import Hierarchy, awalk
 from zarrlake.meta import consolidate
-from zarrlake.storage import atomic_put, delete_key
-from zarrlake.storage._sync import run
+from zarrlake.storage import atomic_put, delete_key, run_sync
 
 
 def _damaged_tree(target: StoreTarget, zarr_format: int) -> None:
@@ -51,8 +50,8 @@ def _same(a: Hierarchy, b: Hierarchy) -> None:
 def test_both_listings_find_the_same_hierarchy(store_target: StoreTarget, zarr_format: int):
     _damaged_tree(store_target, zarr_format)
     store = store_target.open("r")
-    folders = run(awalk(store, listing="folders"))
-    all_keys = run(awalk(store, listing="all-keys"))
+    folders = run_sync(awalk(store, listing="folders"))
+    all_keys = run_sync(awalk(store, listing="all-keys"))
     assert (folders.listing, all_keys.listing) == ("folders", "all-keys")
     _same(folders, all_keys)
     # the oddities were seen, not skipped over
@@ -75,7 +74,7 @@ def test_auto_lists_every_key_of_a_chunk_poor_tree_on_object_stores(
     store_target: StoreTarget,
 ) -> None:
     _tree(store_target, groups=6, shape=8, chunk=8)  # 6 groups, a few dozen keys
-    walked = run(awalk(store_target.open("r")))
+    walked = run_sync(awalk(store_target.open("r")))
     expected = "all-keys" if store_target.kind == "s3" else "folders"
     assert walked.listing == expected
     assert len(walked.arrays) == 6
@@ -87,7 +86,7 @@ def test_auto_lists_folders_when_the_chunk_grid_is_large(store_target: StoreTarg
     # 3 groups whose arrays could hold 10,000 chunks each: a full listing could take
     # 30 pages, the folders 4 requests - even while no chunk is written yet
     _tree(store_target, groups=3, shape=100_000, chunk=10)
-    walked = run(awalk(store_target.open("r")))
+    walked = run_sync(awalk(store_target.open("r")))
     assert walked.listing == "folders"
     assert len(walked.arrays) == 3
 
@@ -97,4 +96,4 @@ def test_auto_lists_folders_without_consolidated_metadata(store_target: StoreTar
     root = zarr.open_group(store, mode="w", zarr_format=3)
     for g in range(6):
         root.create_group(f"g{g}").create_array("a", shape=(2,), dtype="u1")
-    assert run(awalk(store_target.open("r"))).listing == "folders"
+    assert run_sync(awalk(store_target.open("r"))).listing == "folders"

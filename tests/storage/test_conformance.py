@@ -18,9 +18,9 @@ from zarrlake.storage import (
     open_store,
     put_if_absent,
     read_bytes,
+    run_sync,
     store_url,
 )
-from zarrlake.storage._sync import run
 from zarrlake.storage.listing import alist_keys, astored_bytes
 
 
@@ -73,7 +73,7 @@ class StoreConformance:
         atomic_put(store, "dir/key.json", b"old")
         atomic_put(store, "dir/key.json", b"new")
         assert read_bytes(store, "dir/key.json") == b"new"
-        assert set(run(alist_keys(store))) == {"dir/key.json"}  # no temporary files left
+        assert set(run_sync(alist_keys(store))) == {"dir/key.json"}  # no temporary files left
 
     def test_read_missing_is_none_and_delete_missing_is_quiet(self, target: StoreTarget) -> None:
         store = target.open("a")
@@ -162,8 +162,8 @@ class StoreConformance:
         atomic_put(store, "a/x", b"12345")
         atomic_put(store, "a/y/z", b"12")
         atomic_put(store, "ab/x", b"123")
-        assert run(alist_keys(store, "a")) == {"a/x": 5, "a/y/z": 2}
-        assert run(astored_bytes(store)) == 10
+        assert run_sync(alist_keys(store, "a")) == {"a/x": 5, "a/y/z": 2}
+        assert run_sync(astored_bytes(store)) == 10
 
     def test_modes(self, target: StoreTarget) -> None:
         with pytest.raises(NotFoundError, match="no Zarr store"):
@@ -177,13 +177,13 @@ class StoreConformance:
         for key in ("a/b/c", "a/b/d", "a/e", "f/g", "zarr.json"):
             atomic_put(target.open("a"), key, b"x")
         store = target.open("w")  # zarr's FsspecStore.clear() leaves keys behind here
-        assert run(alist_keys(store)) == {}
+        assert run_sync(alist_keys(store)) == {}
 
     def test_listing_sees_keys_written_elsewhere_later(self, target: StoreTarget) -> None:
         store = target.open("a")
         atomic_put(store, "a/first", b"1")
-        assert set(run(alist_keys(store))) == {"a/first"}  # listings now, maybe cached
-        assert run(_list_dir(store, "a")) == ["first"]
+        assert set(run_sync(alist_keys(store))) == {"a/first"}  # listings now, maybe cached
+        assert run_sync(_list_dir(store, "a")) == ["first"]
         if self.kind == "memory":
             atomic_put(open_store(target.url, mode="a"), "a/second", b"2")
         else:
@@ -193,9 +193,9 @@ class StoreConformance:
             )
             process.start()
             process.join(60)
-        assert set(run(alist_keys(store))) == {"a/first", "a/second"}
-        assert set(run(alist_keys(store, "a"))) == {"a/first", "a/second"}
-        assert run(_list_dir(store, "a")) == ["first", "second"]
+        assert set(run_sync(alist_keys(store))) == {"a/first", "a/second"}
+        assert set(run_sync(alist_keys(store, "a"))) == {"a/first", "a/second"}
+        assert run_sync(_list_dir(store, "a")) == ["first", "second"]
 
 
 class TestLocalStore(StoreConformance):

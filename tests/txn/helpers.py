@@ -6,19 +6,19 @@ import numpy as np
 import xarray as xr
 from zarr.abc.store import Store
 
-from zarrlake.storage._sync import run
+from zarrlake.storage import run_sync
 from zarrlake.storage.atomic import aread_bytes
 from zarrlake.storage.listing import alist_keys
 
 
 def snapshot(store: Store, *, private: bool = False) -> dict[str, bytes]:
     """Every key and its bytes (zarrlake's own keys only when ``private``)."""
-    keys = run(alist_keys(store, ""))
+    keys = run_sync(alist_keys(store, ""))
     out: dict[str, bytes] = {}
     for key in sorted(keys):
         if key.startswith(".zarrlake/") and not private:
             continue
-        data = run(aread_bytes(store, key))
+        data = run_sync(aread_bytes(store, key))
         if data is not None:
             out[key] = data
     return out

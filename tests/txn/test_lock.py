@@ -15,8 +15,7 @@ import pytest
 
 from tests.conftest import StoreTarget, make_target
 from zarrlake.errors import ConflictError, LockedError
-from zarrlake.storage import atomic_put, open_store, read_bytes
-from zarrlake.storage._sync import run
+from zarrlake.storage import atomic_put, open_store, read_bytes, run_sync
 from zarrlake.txn import LOCK_KEY, ArchiveLock, LockOptions, read_lock
 
 NO_WAIT = LockOptions(wait=False)
@@ -86,7 +85,7 @@ def test_lock_of_a_killed_writer_is_broken_automatically(
     assert ready.wait(60)
     os.kill(process.pid, signal.SIGKILL)
     process.join()
-    holder = run(read_lock(target.open("a")))
+    holder = run_sync(read_lock(target.open("a")))
     assert holder is not None and holder.pid == process.pid  # the dead writer's lock is there
     with ArchiveLock(target.open("a"), NO_WAIT) as lock:  # no --break-lock needed
         assert lock.owner is not None and lock.owner.pid == os.getpid()
@@ -99,7 +98,7 @@ def test_stale_lock_elsewhere_needs_break_lock(store_target: StoreTarget) -> Non
         ArchiveLock(store, NO_WAIT).acquire()
     assert info.value.owner["host"] == "another-host"
     with ArchiveLock(store, LockOptions(wait=False, break_stale=True)) as lock:
-        assert run(read_lock(store)).owner_id == lock.owner.owner_id
+        assert run_sync(read_lock(store)).owner_id == lock.owner.owner_id
 
 
 def test_live_lock_elsewhere_is_not_broken(store_target: StoreTarget) -> None:
@@ -121,7 +120,7 @@ def test_heartbeat_advances(store_target: StoreTarget) -> None:
     with ArchiveLock(store, LockOptions(heartbeat_interval=0.05)) as lock:
         first = lock.owner.heartbeat
         time.sleep(0.4)
-        assert run(read_lock(store)).heartbeat > first
+        assert run_sync(read_lock(store)).heartbeat > first
 
 
 def test_lost_lock_is_noticed_and_never_deleted(store_target: StoreTarget) -> None:
@@ -135,7 +134,7 @@ def test_lost_lock_is_noticed_and_never_deleted(store_target: StoreTarget) -> No
     with pytest.raises(ConflictError, match="taken by another writer"):
         lock.verify()
     lock.release()
-    assert run(read_lock(store)).owner_id == "forged"  # we never delete someone else's lock
+    assert run_sync(read_lock(store)).owner_id == "forged"  # we never delete someone else's lock
 
 
 def test_a_breaker_that_died_mid_break_blocks_nobody(store_target: StoreTarget) -> None:
@@ -147,7 +146,7 @@ def test_a_breaker_that_died_mid_break_blocks_nobody(store_target: StoreTarget) 
     breaker = dict(dead, owner_id="dead-breaker")
     atomic_put(store, ".zarrlake/broken-dead-writer", json.dumps(breaker).encode())
     with ArchiveLock(store, NO_WAIT) as lock:
-        assert run(read_lock(store)).owner_id == lock.owner.owner_id
+        assert run_sync(read_lock(store)).owner_id == lock.owner.owner_id
 
 
 def _dead_pid() -> int:
@@ -188,4 +187,4 @@ def test_racing_breakers_hold_the_lock_one_at_a_time(
     ]
     errors = [p.communicate(timeout=120)[1] for p in procs]
     assert [p.returncode for p in procs] == [0, 0, 0, 0], errors
-    assert run(read_lock(target.open("a"))) is None
+    assert run_sync(read_lock(target.open("a"))) is None

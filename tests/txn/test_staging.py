@@ -4,8 +4,7 @@ from zarr.core.buffer import default_buffer_prototype
 
 from tests.conftest import StoreTarget
 from tests.txn.helpers import snapshot
-from zarrlake.storage import atomic_put
-from zarrlake.storage._sync import run
+from zarrlake.storage import atomic_put, run_sync
 from zarrlake.txn._staging import StagingStore
 
 PROTO = default_buffer_prototype()
@@ -48,5 +47,5 @@ def test_overlay_reads_writes_and_deletes(store_target: StoreTarget) -> None:
         assert await staging.get("a/x", PROTO) is None
         assert await staging.is_empty("")
 
-    run(scenario())
+    run_sync(scenario())
     assert snapshot(base, private=True) == before  # the target was only read

@@ -12,8 +12,7 @@ from tests.conftest import StoreTarget
 from tests.txn.helpers import snapshot, time_slice
 from zarrlake.errors import ConflictError, InvalidInputError
 from zarrlake.hierarchy import acollect_documents
-from zarrlake.storage import atomic_put, read_bytes
-from zarrlake.storage._sync import run
+from zarrlake.storage import atomic_put, read_bytes, run_sync
 from zarrlake.txn import JOURNAL_KEY, LOCK_KEY, Transaction, recover
 from zarrlake.txn import _journal as journal_module
 from zarrlake.txn import _transaction as transaction_module
@@ -76,7 +75,7 @@ def test_collect_reads_documents_only(store_target: StoreTarget) -> None:
     store = store_target.open("a")
     for i in range(3):
         _append(store, i, 3)
-    docs = run(acollect_documents(store, 3))
+    docs = run_sync(acollect_documents(store, 3))
     assert sorted(docs) == ["time/zarr.json", "v/zarr.json", "x/zarr.json", "zarr.json"]
 
 

@@ -7,13 +7,12 @@ import os
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 import xarray as xr
 from zarr.abc.store import Store
-from zarr.storage import LocalStore, MemoryStore
+from zarr.storage import MemoryStore
 
 from zarrlake.append._config import AppendConfig, load_append_config
 from zarrlake.append._encoding import (
@@ -37,8 +36,8 @@ from zarrlake.config import ConfigSource
 from zarrlake.encoding import OutOfRangePolicy, Packing, TimeEncoding, label_text
 from zarrlake.errors import AlreadyExistsError, InvalidInputError
 from zarrlake.hierarchy import adetect_format
-from zarrlake.storage import open_store, store_url
-from zarrlake.storage._sync import run
+from zarrlake.storage import open_store, run_sync, store_url
+from zarrlake.storage.kinds import local_root
 from zarrlake.txn import ArchiveLock, StagingStore, Transaction, arecover
 
 __all__ = ["AppendResult", "SliceReport", "append"]
@@ -110,13 +109,13 @@ class _Appender:
         else:
             self.lock = ArchiveLock(self.store, self.config.lock)
             self.lock.acquire()
-            self.result.recovered = run(arecover(self.store))
+            self.result.recovered = run_sync(arecover(self.store))
             if self.config.force_new:
                 self._clear_target()
         view = self.dry_staging or self.store
         if self.config.force_new and self.dry_staging is not None:
-            run(self.dry_staging.clear())
-        self.zarr_format = run(adetect_format(view))
+            run_sync(self.dry_staging.clear())
+        self.zarr_format = run_sync(adetect_format(view))
         self.state = read_target_state(view, self.config.append_dim, self.zarr_format)
         self.result.zarr_format = self.zarr_format
         for name, variable in self.state.variables.items():
@@ -127,7 +126,7 @@ class _Appender:
 
     def _clear_target(self) -> None:
         with Transaction(self.store, operation="force_new", lock=self.lock) as txn:
-            if run(adetect_format(self.store)) is None and not run(
+            if run_sync(adetect_format(self.store)) is None and not run_sync(
                 StagingStore(self.store).is_empty("")
             ):
                 raise AlreadyExistsError(
@@ -367,7 +366,7 @@ def append(
     )
     url = store_url(store)
     if settings.dry_run:  # reads only: every write goes to a staging overlay
-        if isinstance(store, LocalStore) and not Path(store.root).exists():
+        if (directory := local_root(store)) is not None and not directory.exists():
             store = MemoryStore()  # a target that does not exist yet reads as empty
         store = store.with_read_only(True)
     appender = _Appender(settings, store, url)

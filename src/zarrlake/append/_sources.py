@@ -32,6 +32,7 @@ from zarrlake.append._config import AppendConfig, SlicePollingConfig
 from zarrlake.errors import InvalidInputError, NotFoundError, ZarrlakeError
 from zarrlake.hierarchy import V2_GROUP, V3_DOCUMENT
 from zarrlake.storage.files import open_file_dataset
+from zarrlake.storage.remote import is_remote, remote_filesystem
 
 __all__ = ["open_slice", "resolve_slice_source"]
 
@@ -59,11 +60,9 @@ def _is_zarr(path: str) -> bool:
 
 
 def _exists(path: str, options: dict[str, Any] | None) -> bool:
-    if "://" in path and not path.startswith("file://"):
-        import fsspec
-
-        fs, _, paths = fsspec.get_fs_token_paths(path, storage_options=options or {})
-        return bool(fs.exists(paths[0]))
+    if is_remote(path):
+        fs, inner = remote_filesystem(path, options)
+        return bool(fs.exists(inner))
     return Path(path.removeprefix("file://")).exists()
 
 

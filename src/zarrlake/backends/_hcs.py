@@ -42,7 +42,7 @@ from zarrlake.hierarchy import (
     aread_document,
     is_metadata_key,
 )
-from zarrlake.storage._sync import run
+from zarrlake.storage import run_sync
 from zarrlake.txn import ArchiveLock, StagingStore, Transaction
 
 __all__ = ["FileIndex", "PlateLayout", "read_file_index", "read_images", "write_well"]
@@ -194,7 +194,7 @@ def read_file_index(store: Store) -> FileIndex | None:
 
     One read (the consolidated root document) gives every well's file names.
     """
-    return file_index(run(plate_documents(store)))
+    return file_index(run_sync(plate_documents(store)))
 
 
 def read_images(store: Store, locations: Sequence[FileLocation]) -> list[np.ndarray]:
@@ -238,7 +238,7 @@ def read_images(store: Store, locations: Sequence[FileLocation]) -> list[np.ndar
             out.append(field[loc.channel, loc.z] if field is not None else next(planes))
         return out
 
-    return run(fetch())
+    return run_sync(fetch())
 
 
 # -- writing a well -------------------------------------------------------------------
@@ -377,14 +377,14 @@ def write_well(store: Store, request: WellRequest, config: ZarrConfig, where: st
     """
     writer = _ome_writer()
     fmt = _ome_format(config.ngff_version)
-    current = run(plate_documents(store))
+    current = run_sync(plate_documents(store))
     _check_format(current, config, where)
     layout = _current_layout(current, config, request)
     row, column = layout.well(request.row, request.col)
     well = f"{row}/{column}"
     well_lock = ArchiveLock(store, config.lock, key=f".zarrlake/hcs/{row}{column}.lock")
     with well_lock:
-        existed = run(aread_document(store, f"{well}/zarr.json")) or run(
+        existed = run_sync(aread_document(store, f"{well}/zarr.json")) or run_sync(
             aread_document(store, f"{well}/.zgroup")
         )
         if existed is not None and not request.overwrite:
@@ -394,7 +394,7 @@ def write_well(store: Store, request: WellRequest, config: ZarrConfig, where: st
         staging = StagingStore(store) if replacing else _DocumentsOnlyStaging(store)
         _write_arrays(staging, request, well, config)
         with Transaction(store, operation="hcs-well", lock_options=config.lock) as txn:
-            found = run(plate_documents(txn.store))  # fresh: other wells may have landed
+            found = run_sync(plate_documents(txn.store))  # fresh: other wells may have landed
             _check_format(found, config, where)
             nodes = found[1] if found else {}
             wells = _existing_wells(nodes)
@@ -404,10 +404,10 @@ def write_well(store: Store, request: WellRequest, config: ZarrConfig, where: st
             layout = _current_layout(found, config, request)
             for key, value in staging.staged.items():
                 if is_metadata_key(key) or replacing:
-                    run(txn.staging.set(key, value))
+                    run_sync(txn.staging.set(key, value))
             if replacing and well in wells:
                 for field in range(request.data.shape[0], _field_count(wells[well])):
-                    run(txn.staging.delete_dir(f"{well}/{field}"))
+                    run_sync(txn.staging.delete_dir(f"{well}/{field}"))
             _stage_metadata(txn.staging, writer, fmt, config, layout, request, well, wells)
             txn.commit()
     return well
@@ -535,7 +535,7 @@ def remove_wells(store: Store, prefix: str, config: ZarrConfig, where: str) -> l
     """
     writer = _ome_writer()
     with Transaction(store, operation="hcs-remove", lock_options=config.lock) as txn:
-        found = run(plate_documents(txn.store))
+        found = run_sync(plate_documents(txn.store))
         if found is None:
             return []
         zarr_format, nodes = found
@@ -544,10 +544,10 @@ def remove_wells(store: Store, prefix: str, config: ZarrConfig, where: str) -> l
         if not doomed:
             return []
         for well in doomed:
-            run(txn.staging.delete_dir(well))
+            run_sync(txn.staging.delete_dir(well))
         for row in {w.split("/")[0] for w in doomed}:
             if all(w in doomed for w in wells if w.startswith(row + "/")):
-                run(txn.staging.delete_dir(row))
+                run_sync(txn.staging.delete_dir(row))
         root = zarr.open_group(txn.staging, mode="a", zarr_format=zarr_format)  # type: ignore[arg-type]
         attributes = dict(root.attrs)
         plate = _plate_attrs(attributes)

@@ -21,7 +21,7 @@ from zarr.storage import LocalStore
 
 from zarrlake.backends._base import PathLike
 from zarrlake.hierarchy import aread_document
-from zarrlake.storage._sync import run
+from zarrlake.storage import run_sync
 from zarrlake.storage.listing import alist_keys
 from zarrlake.storage.urls import open_store
 
@@ -73,20 +73,20 @@ class Space:
 
     def get(self, key: str) -> bytes | None:
         """Return the bytes at ``key``, or None."""
-        value = run(self.store.get(key, _PROTO))
+        value = run_sync(self.store.get(key, _PROTO))
         return None if value is None else value.to_bytes()
 
     def json(self, key: str) -> dict[str, Any] | None:
         """Return the JSON document at ``key``, or None."""
-        return run(aread_document(self.store, key))
+        return run_sync(aread_document(self.store, key))
 
     def put(self, key: str, data: bytes) -> None:
         """Write ``data`` at ``key``."""
-        run(self.store.set(key, _PROTO.buffer.from_bytes(data)))
+        run_sync(self.store.set(key, _PROTO.buffer.from_bytes(data)))
 
     def exists(self, key: str) -> bool:
         """Whether an object is stored at ``key``."""
-        return bool(run(self.store.exists(key)))
+        return bool(run_sync(self.store.exists(key)))
 
     def children(self, key: str) -> list[str]:
         """Return the sorted names directly under ``key``."""
@@ -97,7 +97,7 @@ class Space:
         async def names() -> list[str]:
             return [name async for name in self.store.list_dir(key)]
 
-        return sorted({name.rstrip("/") for name in run(names())})
+        return sorted({name.rstrip("/") for name in run_sync(names())})
 
     def is_plain_dir(self, key: str) -> bool:
         """Whether ``key`` is a folder (locally) or a prefix with objects (remotely)."""
@@ -105,13 +105,13 @@ class Space:
 
     def keys_under(self, key: str) -> list[str]:
         """Return every key under the folder ``key``."""
-        return sorted(run(alist_keys(self.store, key)))
+        return sorted(run_sync(alist_keys(self.store, key)))
 
     def delete_tree(self, key: str) -> None:
         """Delete ``key`` and everything under it."""
-        run(self.store.delete_dir(key))
+        run_sync(self.store.delete_dir(key))
         if self.exists(key):
-            run(self.store.delete(key))
+            run_sync(self.store.delete(key))
         if self.local:
             _prune(Path(self.path(key)))
 

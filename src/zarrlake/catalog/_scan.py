@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from zarrlake.catalog.extractors import Source, available_extractors
 from zarrlake.errors import PathNotFoundError
 from zarrlake.storage.listing import is_in_flight
+from zarrlake.storage.remote import expand_url, remote_filesystem
 
 _ARCHIVE_SUFFIXES = (".zarr",)
 
@@ -126,37 +127,37 @@ def scan(
 
 
 def _scan_remote(root: str, recursive: bool, options: dict[str, Any]) -> Iterator[Source]:
-    import fsspec
-
-    fs, _, (stripped,) = fsspec.get_fs_token_paths(root, storage_options=options)
-    protocol = root.split("://", 1)[0]
+    fs, stripped = remote_filesystem(root, options)
     files, folders = _suffixes()
     fs.invalidate_cache(stripped)  # a rescan must see what changed since the last one
     if not fs.exists(stripped):
         raise PathNotFoundError(
             f"{root} does not exist", subject=root, hint="check the bucket and prefix"
         )
-    found = fs.find(stripped, detail=True, maxdepth=None if recursive else 1)
+    found = expand_url(f"{root.rstrip('/')}/", options, depth=None if recursive else 1)
     archives: dict[str, list[int]] = {}
-    for key, info in sorted(found.items()):
+    for entry in found:
+        if entry.is_dir:
+            continue
+        url = entry.url
+        key = url.split("://", 1)[1]
         relative = key[len(stripped) :].lstrip("/")
         if any(_skip(part) for part in relative.split("/")):
             continue
-        url = f"{protocol}://{key}"
-        mtime = _mtime_ns(info)
+        mtime = _mtime_ns(entry.info)
         archive = archive_root(url)
         if archive is not None:
             totals = archives.setdefault(archive, [0, 0])
-            totals[0] += int(info.get("size") or 0)
+            totals[0] += entry.size
             totals[1] = max(totals[1], mtime)
         elif key.lower().endswith(files):
-            yield Source(url, int(info.get("size") or 0), mtime, options)
+            yield Source(url, entry.size, mtime, options)
     for url, (size, mtime) in archives.items():
         if url.lower().endswith(folders):
             yield Source(url, size, mtime, options)
 
 
-def _mtime_ns(info: dict[str, Any]) -> int:
+def _mtime_ns(info: Mapping[str, Any]) -> int:
     stamp = info.get("LastModified") or info.get("mtime") or info.get("last_modified")
     if stamp is None:
         return 0
@@ -169,9 +170,7 @@ def stat_source(path: str, storage_options: dict[str, Any] | None = None) -> Sou
     """Describe a source as it is now (local or remote), or ``None`` when it is gone."""
     if "://" not in path or path.startswith("file://"):
         return local_source(path[len("file://") :] if path.startswith("file://") else path)
-    import fsspec
-
-    fs, _, (stripped,) = fsspec.get_fs_token_paths(path, storage_options=storage_options or {})
+    fs, stripped = remote_filesystem(path, storage_options)
     fs.invalidate_cache(stripped)  # listings are cached per file-system instance
     if not fs.exists(stripped):
         return None

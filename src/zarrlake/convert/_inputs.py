@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
 from zarrlake.errors import InvalidInputError, NotFoundError, RetryLimitExceededError
-from zarrlake.storage.files import REMOTE_DEFAULTS, is_remote
+from zarrlake.storage.remote import expand_url, has_magic, is_remote
 
 __all__ = ["expand_inputs", "with_retries"]
 
@@ -30,9 +30,11 @@ def expand_inputs(
     Parameters
     ----------
     inputs
-        One path or glob, or several; ``s3://bucket/data/*.nc`` globs work too.
+        One path or glob, or several; ``s3://bucket/data/*.nc`` globs work too, and
+        ``s3://bucket/data/`` (a remote prefix) stands for the files directly in it
+        (:func:`zarrlake.storage.remote.expand_url`).
     storage_options
-        fsspec options for remote globs.
+        fsspec options for remote globs and prefixes.
 
     Returns
     -------
@@ -50,7 +52,7 @@ def expand_inputs(
         pattern = os.fspath(item)
         if is_remote(pattern):
             matches = _remote_matches(pattern, storage_options)
-        elif any(ch in pattern for ch in "*?["):
+        elif has_magic(pattern):
             matches = sorted(p for p in glob.glob(pattern) if os.path.isfile(p))
         else:
             local = pattern.removeprefix("file://")
@@ -66,13 +68,7 @@ def expand_inputs(
 
 
 def _remote_matches(pattern: str, storage_options: Mapping[str, Any] | None) -> list[str]:
-    import fsspec
-
-    options = {**REMOTE_DEFAULTS, **dict(storage_options or {})}
-    fs, path = fsspec.core.url_to_fs(pattern, **options)
-    protocol = pattern.split("://", 1)[0]
-    names = fs.glob(path) if any(ch in path for ch in "*?[") else [path] if fs.exists(path) else []
-    return sorted(f"{protocol}://{name}" for name in names if not fs.isdir(name))
+    return [entry.url for entry in expand_url(pattern, storage_options) if not entry.is_dir]
 
 
 def _transient(exc: BaseException) -> bool:

@@ -23,7 +23,7 @@ from zarrlake.convert._planner import ConvertPlan
 from zarrlake.encoding import align_fill_value
 from zarrlake.errors import AlreadyExistsError, InvalidInputError
 from zarrlake.hierarchy import adetect_format
-from zarrlake.storage._sync import run
+from zarrlake.storage import run_sync
 from zarrlake.storage.atomic import atomic_put, delete_key, read_bytes
 from zarrlake.storage.files import open_file_dataset
 from zarrlake.storage.listing import alist_keys
@@ -175,7 +175,7 @@ def read_plan_record(store: Store) -> dict[str, Any] | None:
 def read_records(store: Store) -> dict[str, dict[str, Any]]:
     """Return the completion records of an archive (units and files written) by name."""
     records = {}
-    for key in run(alist_keys(store, RECORD_PREFIX.rstrip("/"))):
+    for key in run_sync(alist_keys(store, RECORD_PREFIX.rstrip("/"))):
         data = read_bytes(store, key)
         if data is None:
             continue
@@ -197,7 +197,7 @@ def plan_record(plan: ConvertPlan) -> dict[str, Any]:
 
 def archive_exists(store: Store) -> bool:
     """Whether the store holds a Zarr root node."""
-    return run(adetect_format(store)) is not None
+    return run_sync(adetect_format(store)) is not None
 
 
 def create_template_from_plan(
@@ -243,7 +243,7 @@ def create_template_from_plan(
                     hint="pick a new target, or pass overwrite=True (--overwrite) to replace it",
                 )
             txn.clear()
-        for key in run(alist_keys(store, RECORD_PREFIX.rstrip("/"))):
+        for key in run_sync(alist_keys(store, RECORD_PREFIX.rstrip("/"))):
             delete_key(store, key)
         try:
             ds.to_zarr(

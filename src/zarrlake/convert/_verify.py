@@ -29,7 +29,7 @@ from zarrlake.convert._writer import ArchiveWriter, read_records
 from zarrlake.errors import ZarrlakeError
 from zarrlake.meta import Finding, Report
 from zarrlake.meta import validate as validate_metadata
-from zarrlake.storage._sync import run
+from zarrlake.storage import run_sync
 from zarrlake.storage.files import open_file_dataset
 from zarrlake.storage.listing import alist_keys
 from zarrlake.storage.urls import open_store
@@ -116,7 +116,7 @@ def _chunk_findings(writer: ArchiveWriter, written: np.ndarray[Any, Any]) -> lis
             range(-(-size // c)) if i != at else touched
             for i, (size, c) in enumerate(zip(var.shape, var.chunks, strict=True))
         ]
-        present = set(run(alist_keys(writer.store, var.name)))
+        present = set(run_sync(alist_keys(writer.store, var.name)))
         metadata = var.array.metadata
         missing = []
         for coords in itertools.product(*grid):

@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 from zarr.abc.store import Store
-from zarr.storage import FsspecStore, LocalStore
 
 from zarrlake.hierarchy._keys import (
     METADATA_NAMES,
@@ -36,6 +35,7 @@ from zarrlake.hierarchy._keys import (
     parent,
 )
 from zarrlake.storage.atomic import aread_bytes
+from zarrlake.storage.kinds import is_object_store, local_root
 from zarrlake.storage.listing import alist_keys
 
 __all__ = ["Hierarchy", "Listing", "Node", "awalk", "classify"]
@@ -119,9 +119,9 @@ async def awalk(
         if not keys:
             return
         result.requests += len(keys)
-        if isinstance(store, LocalStore):
+        if (directory := local_root(store)) is not None:
             # one worker-thread hop per level instead of one per small file
-            found = await asyncio.to_thread(_read_local, Path(store.root), keys)
+            found = await asyncio.to_thread(_read_local, directory, keys)
         else:
 
             async def one(key: str) -> tuple[str, bytes | None]:
@@ -167,7 +167,7 @@ async def awalk(
     if root is not None and root.kind == "array":
         return result
     if listing == "all-keys" or (
-        listing == "auto" and isinstance(store, FsspecStore) and _all_keys_is_cheaper(root)
+        listing == "auto" and is_object_store(store) and _all_keys_is_cheaper(root)
     ):
         found = await alist_keys(store)
         result.requests += max(1, math.ceil(len(found) / _KEYS_PER_PAGE))

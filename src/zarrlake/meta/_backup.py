@@ -15,8 +15,7 @@ from zarr.core.buffer import default_buffer_prototype
 
 from zarrlake.errors import CorruptError, InvalidInputError, NotFoundError
 from zarrlake.hierarchy import CONSOLIDATED_V2, awalk, is_metadata_key
-from zarrlake.storage import open_store, store_url
-from zarrlake.storage._sync import run
+from zarrlake.storage import open_store, run_sync, store_url
 from zarrlake.storage.atomic import aread_bytes
 from zarrlake.txn import LockOptions, Transaction
 
@@ -37,7 +36,7 @@ async def acollect_metadata(store: Store) -> dict[str, bytes]:
 
 def collect_metadata(store: Store) -> dict[str, bytes]:
     """Return the raw bytes of every metadata document of ``store``."""
-    return run(acollect_metadata(store))
+    return run_sync(acollect_metadata(store))
 
 
 def _encode(url: str, documents: Mapping[str, bytes]) -> bytes:
@@ -108,7 +107,7 @@ def _read_backup(source: str, storage_options: Mapping[str, Any] | None) -> dict
     try:
         if marker in source:
             archive, key = source.split(marker, 1)
-            data = run(
+            data = run_sync(
                 aread_bytes(
                     open_store(archive, mode="r", storage_options=storage_options), marker[1:] + key
                 )
@@ -171,8 +170,8 @@ def restore(
         current = collect_metadata(store)
         prototype = default_buffer_prototype()
         for key, data in documents.items():
-            run(txn.staging.set(key, prototype.buffer.from_bytes(data)))
+            run_sync(txn.staging.set(key, prototype.buffer.from_bytes(data)))
         for key in current.keys() - documents.keys():
-            run(txn.staging.delete(key))
+            run_sync(txn.staging.delete(key))
         result = txn.commit()
     return result.keys + sorted(current.keys() - documents.keys())

@@ -13,6 +13,7 @@ from typing import Any
 from zarrlake.errors import NotFoundError, ZarrlakeError
 from zarrlake.hierarchy import CONSOLIDATED_V2, NODE_DOCUMENTS
 from zarrlake.meta._report import Finding, Report
+from zarrlake.storage.remote import expand_url, has_magic, is_remote, remote_filesystem
 
 __all__ = ["StoreOutcome", "discover", "junit_xml", "run_many"]
 
@@ -24,9 +25,11 @@ def discover(
 ) -> list[str]:
     """Expand store patterns into store URLs.
 
-    ``data/*.zarr`` (local globs) expand to matching folders; ``s3://bucket/prefix/``
-    (a trailing slash) expands to the Zarr roots directly below that prefix; anything
-    else is taken as one store.
+    ``data/*.zarr`` (local globs) expand to matching folders, and so do remote globs
+    (``s3://bucket/*.zarr``); ``s3://bucket/prefix/`` (a trailing slash) expands to the
+    Zarr roots directly below that prefix (or to the prefix itself when it is a Zarr
+    root); anything else is taken as one store. Remote patterns are expanded by
+    :func:`zarrlake.storage.remote.expand_url`.
 
     Parameters
     ----------
@@ -47,9 +50,9 @@ def discover(
     """
     found: list[str] = []
     for pattern in patterns:
-        if "://" in pattern and pattern.endswith("/") and not pattern.startswith("file://"):
+        if is_remote(pattern) and (pattern.endswith("/") or has_magic(pattern)):
             matches = _discover_remote(pattern, storage_options)
-        elif any(ch in pattern for ch in "*?["):
+        elif has_magic(pattern):
             matches = sorted(p for p in glob.glob(pattern) if os.path.isdir(p))
         else:
             matches = [pattern]
@@ -61,21 +64,17 @@ def discover(
     return found
 
 
-def _discover_remote(prefix: str, storage_options: Mapping[str, Any] | None) -> list[str]:
-    import fsspec
-
-    options = {"use_listings_cache": False, **dict(storage_options or {})}
-    fs, root = fsspec.core.url_to_fs(prefix, **options)
-    protocol = prefix.split("://", 1)[0]
-    roots = []
+def _discover_remote(pattern: str, storage_options: Mapping[str, Any] | None) -> list[str]:
+    if has_magic(pattern):  # like a local glob: every matching folder
+        return [e.url for e in expand_url(pattern, storage_options) if e.is_dir]
+    fs, root = remote_filesystem(pattern, storage_options)
     if any(fs.exists(f"{root.rstrip('/')}/{d}") for d in _ROOT_DOCUMENTS):
-        roots.append(prefix.rstrip("/"))
-    for entry in fs.ls(root, detail=True):
-        if entry.get("type") != "directory":
-            continue
-        name = entry["name"].rstrip("/")
+        return [pattern.rstrip("/")]  # a store: its groups and arrays are not stores
+    roots = []
+    for url in (e.url for e in expand_url(pattern, storage_options) if e.is_dir):
+        name = url.split("://", 1)[1]
         if any(fs.exists(f"{name}/{d}") for d in _ROOT_DOCUMENTS):
-            roots.append(f"{protocol}://{name}")
+            roots.append(url)
     return sorted(roots)
 
 

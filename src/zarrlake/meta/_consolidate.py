@@ -11,8 +11,7 @@ from zarr.abc.store import Store
 
 from zarrlake.errors import NotFoundError
 from zarrlake.hierarchy import CONSOLIDATED_V2, V3_DOCUMENT, awalk, build_consolidated, dumps
-from zarrlake.storage import open_store, store_url
-from zarrlake.storage._sync import run
+from zarrlake.storage import open_store, run_sync, store_url
 from zarrlake.storage.atomic import aread_bytes
 from zarrlake.txn import LockOptions, Transaction
 
@@ -55,13 +54,13 @@ def consolidate(
     """
     if dry_run:
         store = open_store(url, mode="r", storage_options=storage_options)
-        documents = build_consolidated(run(awalk(store)), store_url(store))
+        documents = build_consolidated(run_sync(awalk(store)), store_url(store))
         return _root_document(documents)
     store = open_store(url, mode="r+", storage_options=storage_options)
     with Transaction(store, operation="consolidate", lock_options=lock, consolidate=False) as txn:
-        documents = build_consolidated(run(awalk(store)), store_url(store))
+        documents = build_consolidated(run_sync(awalk(store)), store_url(store))
         for key, document in documents.items():
-            run(_stage(txn, key, dumps(document)))
+            run_sync(_stage(txn, key, dumps(document)))
         txn.commit()
     return _root_document(documents)
 
@@ -97,10 +96,10 @@ def list_arrays(
         Array paths, sorted.
     """
     store = open_store(url, mode="r", storage_options=storage_options)
-    fast = run(_consolidated_arrays(store))
+    fast = run_sync(_consolidated_arrays(store))
     if fast is not None:
         return fast
-    hierarchy = run(awalk(store))
+    hierarchy = run_sync(awalk(store))
     if not hierarchy.nodes:
         raise NotFoundError(
             f"no Zarr group or array at {store_url(store)}", subject=store_url(store)

@@ -29,8 +29,7 @@ from zarrlake.hierarchy import (
     loads,
 )
 from zarrlake.hierarchy import parent as hierarchy_parent
-from zarrlake.storage import open_store, store_url
-from zarrlake.storage._sync import run
+from zarrlake.storage import open_store, run_sync, store_url
 from zarrlake.storage.listing import alist_keys
 
 __all__ = ["ArrayInfo", "GroupInfo", "StoreInfo", "ainspect_store", "inspect_store"]
@@ -116,7 +115,7 @@ def inspect_store(
         When the root metadata document is not valid JSON.
     """
     store = open_store(url, mode="r", storage_options=storage_options)
-    return run(ainspect_store(store))
+    return run_sync(ainspect_store(store))
 
 
 async def ainspect_store(store: Store) -> StoreInfo:

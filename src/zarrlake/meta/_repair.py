@@ -32,8 +32,7 @@ from zarrlake.hierarchy import (
 )
 from zarrlake.meta._backup import backup
 from zarrlake.meta._rules import _grid_keys
-from zarrlake.storage import open_store, store_url
-from zarrlake.storage._sync import run
+from zarrlake.storage import open_store, run_sync, store_url
 from zarrlake.storage.atomic import aread_bytes
 from zarrlake.storage.listing import alist_keys
 from zarrlake.txn import JOURNAL_KEY, LockOptions, Transaction, read_lock
@@ -227,8 +226,8 @@ async def _awalk_with_consolidated(store: Store) -> Hierarchy:
 def _plan_store(
     store: Store, url: str, add_missing_attrs: bool, prune_orphans: bool
 ) -> tuple[dict[str, dict[str, Any]], list[str], list[str], Hierarchy]:
-    hierarchy = run(_awalk_with_consolidated(store))
-    keys = run(alist_keys(store)) if prune_orphans else {}
+    hierarchy = run_sync(_awalk_with_consolidated(store))
+    keys = run_sync(alist_keys(store)) if prune_orphans else {}
     return _plan(
         hierarchy, keys, add_missing_attrs=add_missing_attrs, prune_orphans=prune_orphans, url=url
     )
@@ -274,9 +273,9 @@ def repair(
     location = store_url(store)
     result = RepairResult(url=location, dry_run=dry_run)
     if dry_run:
-        if run(aread_bytes(store, JOURNAL_KEY)) is not None:
+        if run_sync(aread_bytes(store, JOURNAL_KEY)) is not None:
             result.actions.append("recover the interrupted write its journal describes")
-        holder = run(read_lock(store))
+        holder = run_sync(read_lock(store))
         if holder is not None and (holder.is_provably_dead() or break_stale_lock):
             result.actions.append(f"break the lock of {holder.describe()}")
         _, _, actions, _ = _plan_store(store, location, add_missing_attrs, prune_orphans)
@@ -298,9 +297,9 @@ def repair(
             writes = {**writes, **build_consolidated(after, location)}
         prototype = default_buffer_prototype()
         for key, document in writes.items():
-            run(txn.staging.set(key, prototype.buffer.from_bytes(dumps(document))))
+            run_sync(txn.staging.set(key, prototype.buffer.from_bytes(dumps(document))))
         for key in deletes:
-            run(txn.staging.delete(key))
+            run_sync(txn.staging.delete(key))
         commit = txn.commit()
         if commit.changed:
             result.actions.append("reconsolidated the metadata")

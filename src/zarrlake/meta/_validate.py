@@ -14,8 +14,7 @@ from zarrlake.errors import InvalidInputError, NotFoundError
 from zarrlake.hierarchy import CONSOLIDATED_V2, awalk
 from zarrlake.meta._report import Finding, Report
 from zarrlake.meta._rules import BUILTIN_RULES, Context, Rule
-from zarrlake.storage import open_store, store_url
-from zarrlake.storage._sync import run
+from zarrlake.storage import open_store, run_sync, store_url
 from zarrlake.storage.atomic import aread_bytes
 from zarrlake.storage.listing import alist_keys
 from zarrlake.txn import JOURNAL_KEY, LockOptions, read_lock
@@ -100,24 +99,24 @@ def validate(
     """
     store = open_store(url, mode="r", storage_options=storage_options)
     location = store_url(store)
-    hierarchy = run(awalk(store))
+    hierarchy = run_sync(awalk(store))
     if not hierarchy.nodes and not hierarchy.invalid:
         raise NotFoundError(
             f"no Zarr group or array at {location}", subject=location, hint="check the URL"
         )
     consolidated_v2 = (
-        run(aread_bytes(store, CONSOLIDATED_V2)) if hierarchy.zarr_format == 2 else None
+        run_sync(aread_bytes(store, CONSOLIDATED_V2)) if hierarchy.zarr_format == 2 else None
     )
     context = Context(
         store=store,
         url=location,
         hierarchy=hierarchy,
         consolidated_v2=consolidated_v2,
-        journal=run(aread_bytes(store, JOURNAL_KEY)),
-        lock=run(read_lock(store)),
+        journal=run_sync(aread_bytes(store, JOURNAL_KEY)),
+        lock=run_sync(read_lock(store)),
         stale_after=stale_after or LockOptions().stale_after,
         deep=deep,
-        keys=run(alist_keys(store)) if deep else {},
+        keys=run_sync(alist_keys(store)) if deep else {},
     )
     findings: list[Finding] = []
     for rule in (*BUILTIN_RULES, *plugin_rules(), *(rules or [])):

@@ -12,23 +12,23 @@ Two laws hold on every store kind (local, memory, S3):
   exists (so nobody ever sees a half-written key), falling back to ``O_EXCL`` on
   filesystems without hard links. S3: a conditional PUT with ``If-None-Match: *``.
   Memory: a check-and-set under a process lock.
+
+Each store kind implements the laws in its own module (the contract is
+:class:`zarrlake.storage.protocol.StoreKind`); the functions here check keys and
+modes, pick the kind once per call and map I/O errors to ``StorageError``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import errno
-import os
-import threading
-import uuid
-from pathlib import Path
 
 from zarr.abc.store import Store
 from zarr.core.buffer import default_buffer_prototype
-from zarr.storage import FsspecStore, LocalStore, MemoryStore
 
 from zarrlake.errors import InvalidInputError, StorageError
+from zarrlake.storage._local import write_local_file
 from zarrlake.storage._sync import run
+from zarrlake.storage.kinds import kind_of
 from zarrlake.storage.urls import store_url
 
 __all__ = [
@@ -43,8 +43,6 @@ __all__ = [
     "read_bytes",
     "write_local_file",
 ]
-
-_memory_lock = threading.Lock()
 
 
 def _check_key(key: str) -> None:
@@ -63,108 +61,6 @@ def _check_writable(store: Store, key: str) -> None:
             subject=store_url(store),
             hint="open the store with mode='r+' or 'a'",
         )
-
-
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _write_temp(directory: Path, name: str, data: bytes) -> Path:
-    tmp = directory / f".{name}.{uuid.uuid4().hex}.tmp"
-    for attempt in range(20):
-        directory.mkdir(parents=True, exist_ok=True)
-        try:
-            handle = open(tmp, "wb")  # noqa: SIM115 - closed below
-        except FileNotFoundError:
-            # another process removed the (empty) folder between mkdir and open
-            if attempt == 19:
-                raise
-            continue
-        with handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        return tmp
-    raise AssertionError("unreachable")
-
-
-def _local_atomic_put(path: Path, data: bytes, sync_dir: bool = True) -> None:
-    tmp = _write_temp(path.parent, path.name, data)
-    try:
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    if sync_dir:
-        _fsync_dir(path.parent)
-
-
-def _local_put_if_absent(path: Path, data: bytes) -> bool:
-    tmp = _write_temp(path.parent, path.name, data)
-    try:
-        os.link(tmp, path)
-    except FileExistsError:
-        return False
-    except OSError as exc:
-        if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV):
-            raise
-        return _local_create_exclusive(path, data)
-    finally:
-        tmp.unlink(missing_ok=True)
-    _fsync_dir(path.parent)
-    return True
-
-
-def write_local_file(path: Path, data: bytes, *, overwrite: bool) -> bool:
-    """Write a local file atomically: readers see the old content or the new, never half.
-
-    Parameters
-    ----------
-    path
-        The file.
-    data
-        Its new content.
-    overwrite
-        Replace an existing file; otherwise leave it and return False.
-
-    Returns
-    -------
-    bool
-        Whether the file was written.
-    """
-    if overwrite:
-        _local_atomic_put(path, data)
-        return True
-    return _local_put_if_absent(path, data)
-
-
-def _local_create_exclusive(path: Path, data: bytes) -> bool:
-    # Fallback for filesystems without hard links: readers may briefly see a short file.
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-    except FileExistsError:
-        return False
-    try:
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    _fsync_dir(path.parent)
-    return True
-
-
-def _fsspec_path(store: FsspecStore, key: str) -> str:
-    return f"{store.path.rstrip('/')}/{key}"
-
-
-def _is_s3(store: FsspecStore) -> bool:
-    protocol = store.fs.protocol
-    protocols = protocol if isinstance(protocol, (tuple, list)) else (protocol,)
-    return any(p in ("s3", "s3a") for p in protocols)
 
 
 def _storage_error(store: Store, key: str, action: str, exc: BaseException) -> StorageError:
@@ -195,17 +91,7 @@ async def aatomic_put(store: Store, key: str, data: bytes) -> None:
     _check_key(key)
     _check_writable(store, key)
     try:
-        if isinstance(store, LocalStore):
-            path = Path(store.root) / key
-            await asyncio.to_thread(_local_atomic_put, path, data)
-        elif isinstance(store, MemoryStore):
-            buffer = default_buffer_prototype().buffer.from_bytes(data)
-            with _memory_lock:
-                store._store_dict[key] = buffer
-        elif isinstance(store, FsspecStore):
-            await store.fs._pipe_file(_fsspec_path(store, key), data)
-        else:
-            await store.set(key, default_buffer_prototype().buffer.from_bytes(data))
+        await kind_of(store).atomic_put(key, data)
     except StorageError:
         raise
     except OSError as exc:
@@ -238,29 +124,13 @@ async def aput_if_absent(store: Store, key: str, data: bytes) -> bool:
     """
     _check_key(key)
     _check_writable(store, key)
+    kind = kind_of(store)
     try:
-        if isinstance(store, LocalStore):
-            return await asyncio.to_thread(_local_put_if_absent, Path(store.root) / key, data)
-        if isinstance(store, MemoryStore):
-            buffer = default_buffer_prototype().buffer.from_bytes(data)
-            with _memory_lock:
-                if key in store._store_dict:
-                    return False
-                store._store_dict[key] = buffer
-                return True
-        if isinstance(store, FsspecStore) and _is_s3(store):
-            try:
-                await store.fs._pipe_file(_fsspec_path(store, key), data, mode="create")
-            except FileExistsError:
-                return False
-            return True
+        return await kind.put_if_absent(key, data)
+    except StorageError:
+        raise
     except OSError as exc:
         raise _storage_error(store, key, "create", exc) from exc
-    raise StorageError(
-        f"{store_url(store)} offers no atomic create-if-absent",
-        subject=store_url(store),
-        hint="use a local directory, memory:// or s3://",
-    )
 
 
 async def aread_bytes(store: Store, key: str) -> bytes | None:
@@ -323,29 +193,22 @@ async def aatomic_put_many(store: Store, items: dict[str, bytes], limit: int = 3
     """
     if not items:
         return
+    kind = kind_of(store)
     semaphore = asyncio.Semaphore(limit)
-    if isinstance(store, LocalStore):
-        _check_writable(store, next(iter(items)))
-        root = Path(store.root)
-
-        async def put_local(key: str, data: bytes) -> None:
-            _check_key(key)
-            async with semaphore:
-                try:
-                    await asyncio.to_thread(_local_atomic_put, root / key, data, False)
-                except OSError as exc:
-                    raise _storage_error(store, key, "write", exc) from exc
-
-        await asyncio.gather(*(put_local(k, v) for k, v in items.items()))
-        directories = {(root / key).parent for key in items}
-        await asyncio.gather(*(asyncio.to_thread(_fsync_dir, d) for d in directories))
-        return
+    _check_writable(store, next(iter(items)))
 
     async def put(key: str, data: bytes) -> None:
+        _check_key(key)
         async with semaphore:
-            await aatomic_put(store, key, data)
+            try:
+                await kind.atomic_put(key, data, durable=False)
+            except StorageError:
+                raise
+            except OSError as exc:
+                raise _storage_error(store, key, "write", exc) from exc
 
     await asyncio.gather(*(put(k, v) for k, v in items.items()))
+    await kind.make_durable(list(items))
 
 
 def atomic_put(store: Store, key: str, data: bytes) -> None:

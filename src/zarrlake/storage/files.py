@@ -16,27 +16,19 @@ from typing import Any
 import xarray as xr
 
 from zarrlake.errors import InvalidInputError, NotFoundError
+from zarrlake.storage.remote import REMOTE_DEFAULTS, is_remote, remote_filesystem
 
 __all__ = ["DATASET_LOCK", "REMOTE_DEFAULTS", "file_size", "is_remote", "open_file_dataset"]
-
-REMOTE_DEFAULTS = {"use_listings_cache": False}
 
 DATASET_LOCK = threading.RLock()
 """Held around every open, read and close of a file: the HDF5 library is not
 thread-safe, and a Dask worker runs several tasks in threads of one process."""
 
 
-def is_remote(path: str) -> bool:
-    """Whether a path is a URL for fsspec (``file://`` counts as local)."""
-    return "://" in path and not path.startswith("file://")
-
-
 def file_size(path: str, storage_options: Mapping[str, Any] | None = None) -> int:
     """Return a file's size in bytes (local path or fsspec URL)."""
     if is_remote(path):
-        import fsspec
-
-        fs, inner = fsspec.core.url_to_fs(path, **{**REMOTE_DEFAULTS, **(storage_options or {})})
+        fs, inner = remote_filesystem(path, storage_options)
         return int(fs.size(inner))
     return os.path.getsize(path.removeprefix("file://"))
 

@@ -40,7 +40,7 @@ from pydantic import BaseModel, Field
 from zarr.abc.store import Store
 
 from zarrlake.errors import ConflictError, InvalidInputError, LockedError
-from zarrlake.storage._sync import run
+from zarrlake.storage import run_sync
 from zarrlake.storage.atomic import aatomic_put, adelete_key, aput_if_absent, aread_bytes
 from zarrlake.storage.listing import alist_keys, prune_empty_dirs
 from zarrlake.storage.urls import store_url
@@ -190,9 +190,9 @@ class ArchiveLock:
         deadline = time.monotonic() + self.options.timeout
         while True:
             owner.heartbeat = time.time()
-            if run(aput_if_absent(self.store, self.key, owner.to_bytes())):
+            if run_sync(aput_if_absent(self.store, self.key, owner.to_bytes())):
                 break
-            holder = run(read_lock(self.store, self.key))
+            holder = run_sync(read_lock(self.store, self.key))
             if holder is not None and self._may_break(holder) and self._break(holder, owner):
                 break
             if not self.options.wait or time.monotonic() >= deadline:
@@ -210,17 +210,17 @@ class ArchiveLock:
 
     def _break(self, holder: LockOwner, owner: LockOwner) -> bool:
         marker = f"{self._broken_prefix}{holder.owner_id}"
-        while not run(aput_if_absent(self.store, marker, owner.to_bytes())):
-            data = run(aread_bytes(self.store, marker))
+        while not run_sync(aput_if_absent(self.store, marker, owner.to_bytes())):
+            data = run_sync(aread_bytes(self.store, marker))
             breaker = LockOwner.from_bytes(data) if data is not None else None
             if breaker is None or not self._may_break(breaker):
                 return False  # another breaker is at work (or won); the lock will be theirs
             # that breaker died before finishing: compete for its turn, one winner again
             marker = f"{marker}.{breaker.owner_id}"
-        current = run(read_lock(self.store, self.key))
+        current = run_sync(read_lock(self.store, self.key))
         if current is None or current.owner_id != holder.owner_id:
             return False  # released (and maybe retaken) meanwhile: try a normal acquire
-        run(aatomic_put(self.store, self.key, owner.to_bytes()))
+        run_sync(aatomic_put(self.store, self.key, owner.to_bytes()))
         self._broke = True
         return True
 
@@ -258,13 +258,13 @@ class ArchiveLock:
         """Refresh the heartbeat, noticing when the lock was taken from us."""
         if self.owner is None:
             return
-        current = run(read_lock(self.store, self.key))
+        current = run_sync(read_lock(self.store, self.key))
         if current is None or current.owner_id != self.owner.owner_id:
             self.lost = True
             self._stop.set()
             return
         self.owner.heartbeat = time.time()
-        run(aatomic_put(self.store, self.key, self.owner.to_bytes()))
+        run_sync(aatomic_put(self.store, self.key, self.owner.to_bytes()))
 
     def verify(self) -> None:
         """Check the lock is still ours (right before a commit).
@@ -276,7 +276,7 @@ class ArchiveLock:
         """
         if self.owner is None:
             raise ConflictError(f"no lock is held on {self.url}", subject=self.url)
-        current = run(read_lock(self.store, self.key))
+        current = run_sync(read_lock(self.store, self.key))
         if self.lost or current is None or current.owner_id != self.owner.owner_id:
             self.lost = True
             raise ConflictError(
@@ -293,9 +293,9 @@ class ArchiveLock:
             self._thread = None
         if self.owner is None:
             return
-        current = run(read_lock(self.store, self.key))
+        current = run_sync(read_lock(self.store, self.key))
         if current is not None and current.owner_id == self.owner.owner_id:
-            run(adelete_key(self.store, self.key))
+            run_sync(adelete_key(self.store, self.key))
         if self._broke:
             self._forget_break_markers()
         self.owner = None
@@ -303,10 +303,10 @@ class ArchiveLock:
             prune_empty_dirs(self.store, ".zarrlake")
 
     def _forget_break_markers(self) -> None:
-        markers = run(alist_keys(self.store, ".zarrlake"))
+        markers = run_sync(alist_keys(self.store, ".zarrlake"))
         for key in markers:
             if key.startswith(self._broken_prefix):
-                run(adelete_key(self.store, key))
+                run_sync(adelete_key(self.store, key))
 
     def __enter__(self) -> ArchiveLock:
         self.acquire()
@@ -322,7 +322,7 @@ class ArchiveLock:
 
     def status(self) -> dict[str, Any]:
         """Return the lock's state for reports: holder and staleness."""
-        holder = run(read_lock(self.store, self.key))
+        holder = run_sync(read_lock(self.store, self.key))
         if holder is None:
             return {"locked": False}
         return {

@@ -38,7 +38,7 @@ from zarrlake.hierarchy import (
     is_metadata_key,
     is_private_key,
 )
-from zarrlake.storage._sync import run
+from zarrlake.storage import run_sync
 from zarrlake.storage.atomic import aatomic_put, aatomic_put_many, adelete_key, aread_bytes
 from zarrlake.storage.listing import prune_empty_dirs
 from zarrlake.storage.urls import store_url
@@ -139,7 +139,7 @@ class Transaction:
             return self
         self.lock.acquire()
         try:
-            self.recovered = run(arecover(self.store))
+            self.recovered = run_sync(arecover(self.store))
         except BaseException:
             self.lock.release()
             raise
@@ -183,7 +183,7 @@ class Transaction:
         if self._committed:
             raise InvalidInputError("this transaction was already committed", subject="transaction")
         started = time.perf_counter()
-        result = run(self._acommit())
+        result = run_sync(self._acommit())
         result.seconds = time.perf_counter() - started
         result.recovered = self.recovered
         self._committed = True
@@ -203,7 +203,7 @@ class Transaction:
         """
         if not self._open:
             raise InvalidInputError("clear() outside an open transaction", subject="transaction")
-        return run(self._aclear())
+        return run_sync(self._aclear())
 
     async def _aclear(self) -> int:
         keys = [k async for k in self.store.list() if not is_private_key(k)]
@@ -334,4 +334,4 @@ def recover(store: Store, lock_options: LockOptions | None = None) -> RecoveryRe
         ``clean``, ``rolled_back`` or ``rolled_forward``.
     """
     with ArchiveLock(store, lock_options):
-        return run(arecover(store))
+        return run_sync(arecover(store))
