@@ -410,21 +410,15 @@ class Registry(Generic[T]):
         module_name, _, attribute = spec.partition(":")
         try:
             return getattr(importlib.import_module(module_name), attribute)
-        except ImportError as exc:
+        except (ImportError, AttributeError) as exc:
             hint = self._hints.get(name)
-            if hint is not None:
+            if isinstance(exc, ImportError) and hint is not None:
                 raise MissingDependencyError(
                     f"the {self.kind} {name!r} needs {exc.name or 'a package'} "
                     "that is not installed",
                     subject=name,
                     hint=hint,
                 ) from exc
-            raise InvalidInputError(
-                f"the {self.kind} {name!r} ({spec}) failed to load: {exc}",
-                subject=name,
-                hint="reinstall the package that provides it, or uninstall it",
-            ) from exc
-        except AttributeError as exc:
             raise InvalidInputError(
                 f"the {self.kind} {name!r} ({spec}) failed to load: {exc}",
                 subject=name,
