@@ -276,6 +276,16 @@ def test_packing_needs_a_range() -> None:
         )
 
 
+def test_packing_margin_is_refused_because_append_scans_nothing() -> None:
+    packing = {"bits": 8, "margin": 0.2}
+    with pytest.raises(InvalidInputError, match="margin widens a range found by scanning"):
+        append(
+            [make_slice(0)],
+            "memory://margin",
+            variables={"temp": {"encoding": {"packing": packing}}},
+        )
+
+
 def test_time_is_converted_to_the_targets_units(store_target: StoreTarget) -> None:
     encoding = {"units": "hours since 2026-01-01", "dtype": "int32"}
     _append(store_target, [make_slice(0)], variables={"time": {"encoding": encoding}})

@@ -15,7 +15,7 @@ import xarray as xr
 
 from zarrlake import ConversionError, ZarrConverter
 from zarrlake.compat.zarrio import PackingConfig
-from zarrlake.convert import PackingSettings
+from zarrlake.encoding import PackingSpec
 
 
 def _year(folder: Path, year: int, spread: float) -> str:
@@ -64,8 +64,8 @@ def test_a_margin_lets_every_year_fit(tmp_path: Path, years: list[str]) -> None:
 def test_ranges_per_variable(tmp_path: Path, years: list[str]) -> None:
     target = str(tmp_path / "a.zarr")
     ranges = {
-        "t2m": PackingSettings(valid_min=200.0, valid_max=350.0),
-        "rh": PackingSettings(valid_min=0.0, valid_max=100.0, bits=8),
+        "t2m": PackingSpec(valid_min=200.0, valid_max=350.0),
+        "rh": PackingSpec(valid_min=0.0, valid_max=100.0, bits=8),
     }
     _run(years, target, PackingConfig(enabled=True, variables=ranges))
     with xr.open_zarr(target) as stored:

@@ -14,7 +14,6 @@ from typing import Any
 from zarrlake.append._config import (
     AppendConfig,
     EncodingConfig,
-    PackingConfig,
     SlicePollingConfig,
     VariableConfig,
     load_append_config,
@@ -25,7 +24,6 @@ __all__ = [
     "AppendConfig",
     "AppendResult",
     "EncodingConfig",
-    "PackingConfig",
     "SlicePollingConfig",
     "SliceReport",
     "VariableConfig",

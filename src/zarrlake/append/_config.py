@@ -14,36 +14,18 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from zarrlake.config import ConfigSource, merge_configs, validation_error
-from zarrlake.encoding import CompressionSpec
+from zarrlake.encoding import CompressionSpec, PackingSpec
 from zarrlake.txn import LockOptions
 
 __all__ = [
     "AppendConfig",
     "EncodingConfig",
-    "PackingConfig",
     "SlicePollingConfig",
     "VariableConfig",
     "load_append_config",
 ]
 
 _STRICT = ConfigDict(extra="forbid", populate_by_name=True)
-
-
-class PackingConfig(BaseModel):
-    """CF packing of a float variable into integers over a range fixed for the archive."""
-
-    model_config = _STRICT
-
-    dtype: Literal["int8", "int16", "int32"] = Field("int16", description="packed integer type")
-    valid_min: float | None = Field(
-        None, description="lower end of the range (default: the variable's valid_min/valid_range)"
-    )
-    valid_max: float | None = Field(
-        None, description="upper end of the range (default: the variable's valid_max/valid_range)"
-    )
-    out_of_range: Literal["error", "clip", "mask"] = Field(
-        "error", description="what to do with values outside the range"
-    )
 
 
 class EncodingConfig(BaseModel):
@@ -73,13 +55,23 @@ class EncodingConfig(BaseModel):
     compression: str | None = Field(
         None, description="zarrlake compression spec, e.g. 'blosc:zstd:3' (instead of compressor)"
     )
-    packing: PackingConfig | None = Field(None, description="CF packing over a fixed range")
+    packing: PackingSpec | None = Field(None, description="CF packing over a fixed range")
 
     @field_validator("compression")
     @classmethod
     def _valid_spec(cls, value: str | None) -> str | None:
         if value is not None:
             CompressionSpec.parse(value)
+        return value
+
+    @field_validator("packing")
+    @classmethod
+    def _fixed_range(cls, value: PackingSpec | None) -> PackingSpec | None:
+        if value is not None and value.margin:
+            raise ValueError(
+                "margin widens a range found by scanning the inputs, which append does not "
+                "do: give valid_min and valid_max (or the variable's valid_min/valid_max)"
+            )
         return value
 
     @field_validator("fill_value")

@@ -14,11 +14,9 @@ from zarrlake.encoding import (
     Packing,
     TimeEncoding,
     align_fill_value,
-    choose_packing,
     choose_time_encoding,
     describe_codecs,
     is_time_like,
-    packing_from_attrs,
     packing_from_encoding,
 )
 from zarrlake.errors import InvalidInputError
@@ -279,24 +277,12 @@ def target_times(variables: dict[str, Any]) -> dict[str, TimeEncoding]:
 
 def _packing(encoding: EncodingConfig, var: xr.Variable, name: str) -> Packing:
     assert encoding.packing is not None
-    settings = encoding.packing
-    unpacked = "float64" if var.dtype == np.float64 else "float32"
-    if settings.valid_min is not None and settings.valid_max is not None:
-        return choose_packing(
-            settings.valid_min,
-            settings.valid_max,
-            settings.dtype,
-            unpacked_dtype=unpacked,
-            name=name,
-        )
-    packing = packing_from_attrs(var.attrs, settings.dtype, unpacked_dtype=unpacked, name=name)
-    if packing is None:
-        raise InvalidInputError(
-            f"variable {name!r}: packing needs a fixed range and none was given",
-            subject=f"variables.{name}.encoding.packing",
-            hint="set packing.valid_min and valid_max, or the variable's valid_min/valid_max",
-        )
-    return packing
+    return encoding.packing.resolve(
+        var.attrs,
+        unpacked_dtype="float64" if var.dtype == np.float64 else "float32",
+        name=name,
+        where=f"variables.{name}.encoding.packing",
+    )
 
 
 def target_packing(encoding: dict[str, Any], attrs: dict[str, Any], name: str) -> Packing | None:

@@ -21,7 +21,6 @@ from zarrlake.convert import (
     ArchiveWriter,
     ConvertConfig,
     ConvertResult,
-    PackingSettings,
     ReadOptions,
     WriteStats,
     build_plan,
@@ -31,6 +30,7 @@ from zarrlake.convert import (
 )
 from zarrlake.convert import run as run_conversion
 from zarrlake.convert import scan as scan_inputs
+from zarrlake.encoding import PackingSpec
 from zarrlake.errors import ConversionError, RetryLimitExceededError, ZarrlakeError
 from zarrlake.storage import open_store
 from zarrlake.storage.files import open_file_dataset
@@ -94,7 +94,7 @@ class PackingConfig(BaseModel):
     valid_max: float | None = None
     out_of_range: Literal["error", "clip", "mask"] = "error"
     margin: float = Field(0.0, ge=0)
-    variables: dict[str, PackingSettings] = Field(default_factory=dict)
+    variables: dict[str, PackingSpec] = Field(default_factory=dict)
 
 
 class ZarrConverterConfig(BaseModel):
@@ -113,9 +113,9 @@ class ZarrConverterConfig(BaseModel):
 
     def to_convert_config(self, **overrides: Any) -> ConvertConfig:
         """Return the equivalent :class:`ConvertConfig`."""
-        packing: bool | PackingSettings | dict[str, PackingSettings] = False
+        packing: bool | PackingSpec | dict[str, PackingSpec] = False
         if self.packing.enabled:
-            packing = PackingSettings(
+            packing = PackingSpec(
                 bits=self.packing.bits,
                 valid_min=self.packing.valid_min,
                 valid_max=self.packing.valid_max,
@@ -123,7 +123,7 @@ class ZarrConverterConfig(BaseModel):
                 margin=self.packing.margin,
             )
         if self.packing.variables:  # per variable; "*" (the settings above) for the rest
-            others = {"*": packing} if isinstance(packing, PackingSettings) else {}
+            others = {"*": packing} if isinstance(packing, PackingSpec) else {}
             packing = {**others, **self.packing.variables}
         raw: dict[str, Any] = {
             "concat_dim": self.time_dim,

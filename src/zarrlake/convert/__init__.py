@@ -6,7 +6,7 @@
 :mod:`zarrlake.compat.zarrio`.
 """
 
-from zarrlake.convert._config import ConvertConfig, PackingSettings, load_convert_config
+from zarrlake.convert._config import ConvertConfig, load_convert_config
 from zarrlake.convert._estimate import estimate_ratio
 from zarrlake.convert._inputs import expand_inputs
 from zarrlake.convert._planner import ConvertPlan, WorkUnit, build_plan
@@ -24,7 +24,6 @@ __all__ = [
     "ConvertPlan",
     "ConvertResult",
     "FileScan",
-    "PackingSettings",
     "ReadOptions",
     "RetryLimitExceededError",
     "WorkUnit",

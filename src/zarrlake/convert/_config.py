@@ -1,7 +1,7 @@
 """Conversion configuration: one pydantic model, from a YAML/JSON file, a dict or flags.
 
 Unknown keys are errors, so a typo never silently does nothing. ``packing`` is either
-``true`` (16-bit packing of every float variable), a :class:`PackingSettings` for every
+``true`` (16-bit packing of every float variable), a :class:`PackingSpec` for every
 float variable, or a mapping of variable name to settings.
 """
 
@@ -10,44 +10,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from zarrlake.config import ConfigSource, merge_configs, validation_error
-from zarrlake.encoding import DEFAULT_TARGET_CHUNK_BYTES, CompressionSpec
+from zarrlake.encoding import DEFAULT_TARGET_CHUNK_BYTES, CompressionSpec, PackingSpec
 
-__all__ = ["ConvertConfig", "PackingSettings", "load_convert_config"]
+__all__ = ["ConvertConfig", "load_convert_config"]
 
 _STRICT = ConfigDict(extra="forbid", populate_by_name=True)
-
-
-class PackingSettings(BaseModel):
-    """CF packing of one float variable into integers over a range fixed for the archive."""
-
-    model_config = _STRICT
-
-    bits: Literal[8, 16, 32] = Field(16, description="packed integer size in bits")
-    valid_min: float | None = Field(
-        None,
-        description="lower end of the range (default: the variable's valid_min/valid_range "
-        "attributes, else the inputs' minimum found by a scan)",
-    )
-    valid_max: float | None = Field(None, description="upper end of the range (as valid_min)")
-    out_of_range: Literal["error", "clip", "mask"] = Field(
-        "error", description="what to do with values outside the range"
-    )
-    margin: float = Field(
-        0.0,
-        ge=0,
-        description="widen a range found in the data (not a given or declared one) by this "
-        "fraction of its width on each side, so later files with more extreme values still "
-        "fit (e.g. 0.2 for a template made from one year of a multi-year archive)",
-    )
-
-    @model_validator(mode="after")
-    def _both_or_neither(self) -> PackingSettings:
-        if (self.valid_min is None) != (self.valid_max is None):
-            raise ValueError("give both valid_min and valid_max, or neither")
-        return self
 
 
 class ConvertConfig(BaseModel):
@@ -71,7 +41,7 @@ class ConvertConfig(BaseModel):
     compression: str = Field(
         "blosc:zstd:3", description="compression spec, e.g. blosc:zstd:3, zstd:5, gzip:4, none"
     )
-    packing: bool | PackingSettings | dict[str, PackingSettings] = Field(
+    packing: bool | PackingSpec | dict[str, PackingSpec] = Field(
         False,
         description="true (16-bit packing of every float variable), settings for every float "
         "variable, or settings per variable name ('*': every other float variable)",
@@ -136,11 +106,11 @@ class ConvertConfig(BaseModel):
                 raise ValueError(f"chunk size of {dim!r} must be at least 1, not {size}")
         return value
 
-    def packing_for(self, name: str) -> PackingSettings | None:
+    def packing_for(self, name: str) -> PackingSpec | None:
         """Return the packing settings of a float variable, or ``None`` when not packed."""
         if self.packing is True:
-            return PackingSettings()
-        if isinstance(self.packing, PackingSettings):
+            return PackingSpec()
+        if isinstance(self.packing, PackingSpec):
             return self.packing
         if isinstance(self.packing, dict):
             return self.packing.get(name, self.packing.get("*"))

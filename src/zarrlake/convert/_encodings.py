@@ -18,11 +18,9 @@ from zarrlake.convert._scan import ScanResult, VariableSchema
 from zarrlake.encoding import (
     Packing,
     TimeEncoding,
-    choose_packing,
     choose_time_encoding,
     packing_from_encoding,
 )
-from zarrlake.errors import InvalidInputError
 
 __all__ = [
     "fill_value",
@@ -70,26 +68,13 @@ def packing_for(
             return None, "error"
         # The inputs' own codes come back exactly: out-of-range cannot happen.
         return kept, "error"
-    unpacked = "float64" if schema.dtype == "float64" else "float32"
-    if settings.valid_min is not None and settings.valid_max is not None:
-        low, high = settings.valid_min, settings.valid_max
-    elif "valid_range" in schema.attrs:
-        low, high = (float(v) for v in np.asarray(schema.attrs["valid_range"]).ravel()[:2])
-    elif "valid_min" in schema.attrs and "valid_max" in schema.attrs:
-        low, high = float(schema.attrs["valid_min"]), float(schema.attrs["valid_max"])
-    elif schema.name in scan.data_ranges:
-        low, high = scan.data_ranges[schema.name]
-        if high <= low:
-            high = low + 1.0
-        widen = (high - low) * settings.margin
-        low, high = low - widen, high + widen
-    else:
-        raise InvalidInputError(
-            f"variable {schema.name!r}: packing needs a range, and none is known",
-            subject=schema.name,
-            hint="give valid_min/valid_max in the packing settings, or let the run scan the data",
-        )
-    packing = choose_packing(low, high, settings.bits, unpacked_dtype=unpacked, name=schema.name)
+    packing = settings.resolve(
+        schema.attrs,
+        data_range=scan.data_ranges.get(schema.name),
+        unpacked_dtype="float64" if schema.dtype == "float64" else "float32",
+        name=schema.name,
+        where=f"packing.{schema.name}",
+    )
     return packing, settings.out_of_range
 
 

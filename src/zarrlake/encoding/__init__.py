@@ -21,6 +21,7 @@ from zarrlake.encoding._packing import (
     packing_from_attrs,
     packing_from_encoding,
 )
+from zarrlake.encoding._packing_spec import PackingSpec
 from zarrlake.encoding._times import (
     TimeEncoding,
     choose_time_encoding,
@@ -38,6 +39,7 @@ __all__ = [
     "CompressionSpec",
     "OutOfRangePolicy",
     "Packing",
+    "PackingSpec",
     "TimeEncoding",
     "ZarrFormat",
     "align_fill_value",
