@@ -5,7 +5,8 @@
   zarrlake.testing postgres DIR`` starts one for CI and prints its URL).
 - :class:`zarrlake.testing.backends.BackendTests` is the contract every file-path
   storage backend keeps: a plugin author subclasses it, names the backend class, and
-  pytest runs the whole contract on it (as zarr ships ``StoreTests``).
+  pytest runs the whole contract on it (as zarr ships ``StoreTests``);
+  :class:`zarrlake.testing.stores.StoreTests` is the same for store kinds (URLs).
 
 These need the ``dev`` extra (pytest, moto).
 """
