@@ -21,6 +21,7 @@ from typing import Any
 from zarr.abc.store import Store
 
 from zarrlake._malloc import limit_arenas, release_free_memory
+from zarrlake._workers import follow_parent
 from zarrlake.convert._config import ConvertConfig, as_config
 from zarrlake.convert._encodings import packing_needs_scan
 from zarrlake.convert._inputs import expand_inputs
@@ -133,7 +134,8 @@ def _context() -> multiprocessing.context.BaseContext:
     return context
 
 
-def _worker_started() -> None:
+def _worker_started(command_pid: int) -> None:
+    follow_parent(command_pid)  # a killed command leaves no worker writing on
     # Before the worker starts zarr's threads: one arena for all of them.
     limit_arenas(1)
 
@@ -198,7 +200,10 @@ class _Executor:
         self.pool: cf.ProcessPoolExecutor | None = None
         if scheduler is None and workers > 1:
             self.pool = cf.ProcessPoolExecutor(
-                workers, mp_context=_context(), initializer=_worker_started
+                workers,
+                mp_context=_context(),
+                initializer=_worker_started,
+                initargs=(os.getpid(),),
             )
             for _ in range(workers):  # start the workers while the caller writes the template
                 self.pool.submit(_warm_up)
