@@ -47,7 +47,17 @@ class ZarrlakeError(Exception):
         The URL, key, variable, dimension or option the error is about.
     hint
         What the user can do about it.
+
+    Attributes
+    ----------
+    partial_result
+        What a batch operation completed before it failed (e.g. the
+        :class:`~zarrlake.append.AppendResult` of the slices committed before a bad
+        one), so a caller can report it; ``None`` when nothing was done or it does not
+        apply.
     """
+
+    partial_result: object | None = None
 
     def __init__(self, message: str, *, subject: str | None = None, hint: str | None = None):
         self.message = message

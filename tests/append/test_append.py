@@ -15,7 +15,7 @@ from tests.append.slices import make_slice
 from tests.conftest import StoreTarget
 from tests.txn.helpers import snapshot
 from zarrlake import zappend
-from zarrlake.append import append
+from zarrlake.append import AppendResult, append
 from zarrlake.errors import (
     AlreadyExistsError,
     InvalidInputError,
@@ -442,3 +442,26 @@ def test_times_are_converted_to_the_targets_calendar(store_target: StoreTarget) 
     _append(store_target, [day("2028-03-01")], append_step="1D")  # one noleap day later
     raw = xr.open_zarr(store_target.open("r"), consolidated=True, decode_times=False)
     assert raw["time"].values.tolist() == [57, 58, 59]
+
+
+def test_a_failed_slice_leaves_the_run_so_far_on_the_error(tmp_path: Path) -> None:
+    bad = make_slice(1).rename({"time": "t"})
+    with pytest.raises(InvalidInputError, match="no append dimension") as caught:
+        append([make_slice(0), bad, make_slice(2)], tmp_path / "t.zarr")
+    done = caught.value.partial_result
+    assert isinstance(done, AppendResult)
+    assert [r.status for r in done.slices] == ["created", "failed"]
+    assert done.length == 1 and done.slices[1].name == "slice #1"
+
+
+def test_a_dry_run_checks_every_slice_and_names_each_bad_one(tmp_path: Path) -> None:
+    bad = make_slice(1).rename({"time": "t"})
+    narrow = make_slice(3).isel(x=slice(0, 2))
+    with pytest.raises(InvalidInputError, match="2 of 4 slices would fail") as caught:
+        append([make_slice(0), bad, make_slice(2), narrow], tmp_path / "t.zarr", dry_run=True)
+    message = str(caught.value)
+    assert "slice #1" in message and "slice #3" in message
+    done = caught.value.partial_result
+    assert isinstance(done, AppendResult)
+    assert [r.status for r in done.slices] == ["validated", "invalid", "validated", "invalid"]
+    assert not (tmp_path / "t.zarr").exists()

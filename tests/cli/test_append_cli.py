@@ -102,3 +102,62 @@ def test_locked_target_and_recover(tmp_path: Path) -> None:
 def test_recover_missing_archive(tmp_path: Path) -> None:
     result = run_zarrlake("recover", str(tmp_path / "nope.zarr"))
     assert result.returncode == 2 and "no Zarr store" in result.stderr
+
+
+def _bad_slice(path: Path) -> str:
+    make_slice(7).rename({"time": "t"}).to_netcdf(path)
+    return str(path)
+
+
+def test_a_batch_that_stops_midway_reports_what_it_did_as_json(tmp_path: Path) -> None:
+    good = _files(tmp_path, 3)
+    bad = _bad_slice(tmp_path / "bad.nc")
+    target = tmp_path / "cube.zarr"
+    result = run_zarrlake("append", good[0], bad, good[1], "-t", str(target), "--json")
+    assert result.returncode == 2
+    assert "has no append dimension 'time'" in result.stderr  # the error line, as always
+    report = json.loads(result.stdout)
+    assert report["ok"] is False
+    assert [(s["name"], s["status"]) for s in report["slices"]] == [
+        (good[0], "created"),
+        (bad, "failed"),
+    ]
+    assert "has no append dimension 'time'" in report["slices"][1]["reason"]
+    assert report["appended"] == 1 and report["not_attempted"] == [good[1]]
+    assert report["error"]["type"] == "InvalidInputError"
+    assert "has no append dimension" in report["error"]["message"]
+    assert xr.open_zarr(target).sizes["time"] == 1  # what the report says is stored
+
+    ok = json.loads(run_zarrlake("append", good[1], "-t", str(target), "--json").stdout)
+    assert ok["ok"] is True and ok["appended"] == 1
+
+
+def test_a_batch_that_stops_midway_says_what_was_committed(tmp_path: Path) -> None:
+    good = _files(tmp_path, 2)
+    bad = _bad_slice(tmp_path / "bad.nc")
+    result = run_zarrlake("append", good[0], bad, good[1], "-t", str(tmp_path / "c.zarr"))
+    assert result.returncode == 2
+    assert f"committed: 1 slice(s) ({good[0]})" in result.stderr
+    assert f"not attempted: {good[1]}" in result.stderr
+
+
+def test_a_dry_run_reports_every_bad_slice(tmp_path: Path) -> None:
+    good = _files(tmp_path, 3)
+    bad = [_bad_slice(tmp_path / "bad1.nc"), str(tmp_path / "missing.nc")]
+    target = tmp_path / "cube.zarr"
+    args = [good[0], bad[0], good[1], bad[1], good[2]]
+    result = run_zarrlake("append", *args, "-t", str(target), "--dry-run", "--json")
+    assert result.returncode == 2
+    report = json.loads(result.stdout)
+    assert [s["status"] for s in report["slices"]] == [
+        "validated",
+        "invalid",
+        "validated",
+        "invalid",
+        "validated",
+    ]
+    assert report["error"]["message"].startswith("2 of 5 slices would fail: ")
+    assert bad[0] in report["error"]["message"] and bad[1] in report["error"]["message"]
+    assert not target.exists()
+    text = run_zarrlake("append", *args, "-t", str(target), "--dry-run")
+    assert "2 of 5 slices would fail" in text.stderr and "invalid" in text.stderr

@@ -92,3 +92,32 @@ def test_help_config_lists_every_key():
     assert result.returncode == 0
     for key in ("concat_dim", "chunks_per_unit", "global_start", "packing", "retries"):
         assert key in result.stdout
+
+
+def test_json_reports_are_printed_on_failure_too(tmp_path):
+    paths = write_inputs(tmp_path, 2, 5)
+    xr.Dataset({"t2m": ("lat", np.zeros(3))}).to_netcdf(tmp_path / "other.nc")
+    failed = run_zarrlake(
+        "convert",
+        "run",
+        *paths,
+        str(tmp_path / "other.nc"),
+        "-O",
+        str(tmp_path / "o.zarr"),
+        "--json",
+    )
+    assert failed.returncode == 2, failed.stderr
+    report = json.loads(failed.stdout)
+    assert report["ok"] is False and report["target"] == str(tmp_path / "o.zarr")
+    assert report["units_written"] == 0
+    assert report["error"]["type"] == "InvalidInputError" and report["error"]["message"]
+    assert report["error"]["message"] in failed.stderr  # the same error, one line on stderr
+
+    plan = run_zarrlake("convert", "plan", str(tmp_path / "none-*.nc"), "--json")
+    assert plan.returncode == 2
+    assert json.loads(plan.stdout)["error"]["type"] == "NotFoundError"
+
+    ok = json.loads(
+        run_zarrlake("convert", "run", *paths, "-O", str(tmp_path / "a.zarr"), "--json").stdout
+    )
+    assert ok["ok"] is True and ok["units_written"] == ok["units_total"] > 0

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -66,3 +67,12 @@ def test_usage_error_and_version() -> None:
     assert run_zarrlake("info").returncode == 2
     version = run_zarrlake("--version")
     assert version.returncode == 0 and version.stdout.startswith("zarrlake ")
+
+
+def test_info_json_on_a_missing_store_is_a_json_failure(tmp_path: Path) -> None:
+    result = run_zarrlake("info", str(tmp_path / "nope.zarr"), "--json")
+    assert result.returncode == 2
+    report = json.loads(result.stdout)
+    assert report["ok"] is False and report["url"] == str(tmp_path / "nope.zarr")
+    assert report["error"]["type"] == "NotFoundError"
+    assert str(tmp_path / "nope.zarr") in report["error"]["message"]

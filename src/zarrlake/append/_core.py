@@ -34,7 +34,13 @@ from zarrlake.append._validate import (
 )
 from zarrlake.config import ConfigSource
 from zarrlake.encoding import OutOfRangePolicy, Packing, TimeEncoding, label_text
-from zarrlake.errors import AlreadyExistsError, InvalidInputError
+from zarrlake.errors import (
+    AlreadyExistsError,
+    CorruptError,
+    InvalidInputError,
+    NotFoundError,
+    ZarrlakeError,
+)
 from zarrlake.hierarchy import adetect_format
 from zarrlake.storage import open_store, run_sync, store_url
 from zarrlake.storage.kinds import local_root
@@ -50,7 +56,9 @@ class SliceReport:
     """What happened to one slice."""
 
     name: str
-    status: Literal["created", "appended", "replaced", "skipped", "validated"]
+    status: Literal["created", "appended", "replaced", "skipped", "validated", "failed", "invalid"]
+    """``failed``: the slice stopped the run (nothing of it is stored); ``invalid``: a
+    dry run found it would fail, and went on to check the rest."""
     steps: int
     first_label: str | None = None
     last_label: str | None = None
@@ -372,14 +380,52 @@ def append(
     appender = _Appender(settings, store, url)
     source: Callable[..., Any] | None = resolve_slice_source(settings.slice_source)
     appender.start()
+    refused: list[tuple[str, ZarrlakeError]] = []
     try:
         for index, item in enumerate(_iter_items(slices)):
-            with open_slice(item, index, settings, source) as (ds, name):
-                report = appender.add(ds, name)
+            try:
+                with open_slice(item, index, settings, source) as (ds, name):
+                    report = appender.add(ds, name)
+            except ZarrlakeError as error:
+                report = _failed(item, index, error, settings.dry_run)
+                appender.result.slices.append(report)
+                if on_slice is not None:
+                    on_slice(report)
+                if report.status == "invalid":
+                    refused.append((report.name, error))
+                    continue  # a dry run checks every slice
+                appender.result.length = appender.state.sizes.get(settings.append_dim, 0)
+                error.partial_result = appender.result
+                raise
             appender.result.slices.append(report)
             if on_slice is not None:
                 on_slice(report)
     finally:
         appender.stop()
     appender.result.length = appender.state.sizes.get(settings.append_dim, 0)
+    if refused:
+        raise _refused(refused, appender.result)
     return appender.result
+
+
+def _failed(item: Any, index: int, error: ZarrlakeError, dry_run: bool) -> SliceReport:
+    """Report a slice that raised: ``invalid`` in a dry run when the data are at fault."""
+    name = os.fspath(item) if isinstance(item, (str, os.PathLike)) else f"slice #{index}"
+    data_fault = isinstance(error, (InvalidInputError, NotFoundError, CorruptError))
+    status: Literal["failed", "invalid"] = "invalid" if dry_run and data_fault else "failed"
+    return SliceReport(name=name, status=status, steps=0, reason=str(error))
+
+
+def _refused(refused: list[tuple[str, ZarrlakeError]], result: AppendResult) -> ZarrlakeError:
+    """Return one error for a dry run's bad slices (a single one's own error as it is)."""
+    if len(refused) == 1:
+        error = refused[0][1]
+    else:
+        error = InvalidInputError(
+            f"{len(refused)} of {len(result.slices)} slices would fail: "
+            + "; ".join(f"{name}: {problem}" for name, problem in refused),
+            subject=", ".join(name for name, _ in refused),
+            hint="fix or leave out these slices; the others validated",
+        )
+    error.partial_result = result
+    return error

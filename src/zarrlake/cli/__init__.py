@@ -66,3 +66,6 @@ def main(argv: list[str] | None = None) -> None:
     except ZarrlakeError as error:
         err_console.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False)
         sys.exit(exit_code(error))
+    except KeyboardInterrupt:
+        err_console.print("[bold red]interrupted[/] (Ctrl-C)", highlight=False)
+        sys.exit(130)

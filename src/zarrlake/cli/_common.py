@@ -13,15 +13,15 @@ import importlib
 import inspect
 import json
 import typing
-from collections.abc import Callable
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Annotated, Any, TypeVar, cast
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from zarrlake.errors import InvalidInputError
+from zarrlake.errors import InvalidInputError, ZarrlakeError
 
 console = Console()
 err_console = Console(stderr=True)
@@ -155,6 +155,38 @@ def recorded(
     from zarrlake.catalog.pipeline import tracked
 
     return tracked(catalog, target, inputs, actor=actor, storage_options=storage_options)
+
+
+def error_payload(error: BaseException) -> dict[str, Any]:
+    """Describe an error for a ``--json`` report: its kind, message, subject and hint."""
+    if isinstance(error, KeyboardInterrupt):
+        return {"type": "Interrupted", "message": "interrupted (Ctrl-C)"}
+    if isinstance(error, ZarrlakeError):
+        return {
+            "type": type(error).__name__,
+            "message": error.message,
+            "subject": error.subject,
+            "hint": error.hint,
+        }
+    return {"type": type(error).__name__, "message": str(error)}
+
+
+@contextmanager
+def json_failure(as_json: bool, done: Callable[[], dict[str, Any]] | None = None) -> Iterator[None]:
+    """Print the ``--json`` report also when the command fails, then fail as before.
+
+    On a zarrlake error or Ctrl-C, with ``as_json``, stdout gets ``{"ok": false,
+    "error": {...}}`` plus what ``done()`` says was done before the failure; the error
+    then propagates, so stderr and the exit status are those of every failure.
+    """
+    try:
+        yield
+    except (ZarrlakeError, KeyboardInterrupt) as error:
+        if as_json:
+            payload = {"ok": False, **(done() if done is not None else {})}
+            payload["error"] = error_payload(error)
+            console.print_json(json.dumps(payload, default=str))
+        raise
 
 
 CommandT = TypeVar("CommandT", bound=Callable[..., Any])

@@ -3,23 +3,27 @@
 from __future__ import annotations
 
 import json
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from zarrlake.cli._common import (
     StorageOptionArg,
     console,
+    err_console,
     help_config_option,
     human_bytes,
+    json_failure,
     parse_storage_options,
     progress_bar,
     recorded,
 )
-from zarrlake.errors import InvalidInputError
+from zarrlake.errors import InvalidInputError, ZarrlakeError
 
 if TYPE_CHECKING:
     from zarrlake.append import SliceReport
@@ -111,42 +115,98 @@ def append_command(
     if lock:
         overrides["lock"] = lock
     items = slices or []
+    reports: list[SliceReport] = []
+
+    def done() -> dict[str, object]:
+        return _payload(target, dry_run, reports, items)
+
     with (
+        json_failure(as_json, done),
+        _told_what_was_done(reports, items, dry_run, quiet=as_json),
         _recorded(catalog, target, config, items, overrides, dry_run),
         progress_bar("append", quiet=as_json) as progress,
     ):
         task = progress.add_task("", total=len(items) or None)
 
         def advance(report: SliceReport) -> None:
+            reports.append(report)
             progress.update(task, advance=1, description=f"{report.name}: {report.status}")
 
         result = append(items, target, config or None, on_slice=advance, **overrides)
     if as_json:
-        payload = asdict(result) | {"appended": result.appended, "skipped": result.skipped}
+        payload = {"ok": True, **asdict(result)}
+        payload |= {"appended": result.appended, "skipped": result.skipped}
         console.print_json(json.dumps(payload, default=str))
         return
-    table = Table(title=f"{result.target} (zarr v{result.zarr_format})")
-    for column in ("slice", "status", "steps", "labels", "bytes", "seconds"):
-        table.add_column(column)
-    for report in result.slices:
-        labels = f"{report.first_label} .. {report.last_label}" if report.first_label else ""
-        table.add_row(
-            report.name,
-            report.status,
-            str(report.steps),
-            labels,
-            human_bytes(report.bytes_written),
-            f"{report.seconds:.2f}",
-        )
-    console.print(table)
-    for report in result.slices:
-        if report.warning:
-            console.print(f"warning: {report.name} {report.warning}")
+    _print_slices(result.slices, f"{result.target} (zarr v{result.zarr_format})")
     verb = "would append" if result.dry_run else "appended"
     console.print(
         f"{verb} {result.appended} slice(s), skipped {result.skipped}; "
         f"length along the append dimension: {result.length}; recovery: {result.recovered}"
     )
+
+
+_COMMITTED = ("created", "appended", "replaced")
+
+
+def _payload(
+    target: str | None, dry_run: bool, reports: list[SliceReport], items: list[str]
+) -> dict[str, object]:
+    """Describe what a failed run did: each slice's report, and the slices not reached."""
+    return {
+        "target": target,
+        "dry_run": dry_run,
+        "slices": [asdict(r) for r in reports],
+        "appended": sum(r.status in _COMMITTED for r in reports),
+        "not_attempted": items[len(reports) :],
+    }
+
+
+@contextmanager
+def _told_what_was_done(
+    reports: list[SliceReport], items: list[str], dry_run: bool, *, quiet: bool
+) -> Iterator[None]:
+    """On failure or Ctrl-C, say which slices are in the archive and which were not tried."""
+    try:
+        yield
+    except (ZarrlakeError, KeyboardInterrupt):
+        if not quiet and reports:
+            _print_slices(reports, "before the run stopped", err=True)
+            if not dry_run:
+                committed = [r.name for r in reports if r.status in _COMMITTED]
+                err_console.print(
+                    f"committed: {len(committed)} slice(s)"
+                    + (f" ({', '.join(committed)})" if committed else "")
+                    + "; a slice in progress was not committed",
+                    highlight=False,
+                )
+        untried = items[len(reports) :]
+        if not quiet and untried:
+            err_console.print(f"not attempted: {', '.join(untried)}", highlight=False)
+        raise
+
+
+def _print_slices(reports: list[SliceReport], title: str, *, err: bool = False) -> None:
+    table = Table(title=title)
+    for column in ("slice", "status", "steps", "labels", "bytes", "seconds", "reason"):
+        table.add_column(column, overflow="fold")
+    for report in reports:
+        labels = f"{report.first_label} .. {report.last_label}" if report.first_label else ""
+        table.add_row(
+            escape(report.name),
+            report.status,
+            str(report.steps),
+            labels,
+            human_bytes(report.bytes_written),
+            f"{report.seconds:.2f}",
+            escape(report.reason),
+        )
+    (err_console if err else console).print(table)
+    for report in reports:
+        if report.warning:
+            (err_console if err else console).print(
+                f"warning: {escape(report.name)} {escape(report.warning)}", highlight=False
+            )
 
 
 def recover_command(

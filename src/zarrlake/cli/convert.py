@@ -24,6 +24,7 @@ from zarrlake.cli._common import (
     console,
     help_config_option,
     human_bytes,
+    json_failure,
     option_group,
     parse_storage_options,
     print_findings,
@@ -155,9 +156,10 @@ def plan_command(
     from zarrlake.convert import estimate_ratio
     from zarrlake.convert import plan as plan_conversion
 
-    settings = flags.settings()
-    the_plan = plan_conversion(inputs, settings)
-    description = the_plan.describe(estimate_ratio(the_plan, settings))
+    with json_failure(as_json, lambda: {"inputs": inputs}):
+        settings = flags.settings()
+        the_plan = plan_conversion(inputs, settings)
+        description = the_plan.describe(estimate_ratio(the_plan, settings))
     if as_json:
         console.print_json(json.dumps(description, default=str))
     else:
@@ -251,24 +253,35 @@ def run_command(
     """Convert files into one archive in parallel; a re-run resumes what is missing."""
     from zarrlake.convert import run as run_conversion
 
-    settings = flags.settings(storage_option)
     progress = _RunProgress(quiet=as_json)
-    with _recorded(catalog, target, inputs, settings), progress.bar:
-        result = run_conversion(
-            inputs,
-            target,
-            settings,
-            workers=workers,
-            scheduler=scheduler,
-            overwrite=overwrite,
-            verify=not no_verify,
-            on_scan=progress.scanned_file,
-            on_plan=progress.planned,
-            on_unit=progress.unit,
-        )
+
+    def done() -> dict[str, object]:
+        return {
+            "target": target,
+            "units_total": progress.total_units,
+            "units_written": progress.units,
+            "hint": "a re-run resumes: units written are kept",
+        }
+
+    with json_failure(as_json, done):
+        settings = flags.settings(storage_option)
+        with _recorded(catalog, target, inputs, settings), progress.bar:
+            result = run_conversion(
+                inputs,
+                target,
+                settings,
+                workers=workers,
+                scheduler=scheduler,
+                overwrite=overwrite,
+                verify=not no_verify,
+                on_scan=progress.scanned_file,
+                on_plan=progress.planned,
+                on_unit=progress.unit,
+            )
     report = result.report
     if as_json:
         payload = {
+            "ok": report is None or report.valid,
             "target": result.target,
             "units_total": result.units_total,
             "units_written": result.units_written,
@@ -386,7 +399,10 @@ def verify_command(
     """Check every step was written, coordinates are sound, and values match the inputs."""
     from zarrlake.convert import verify as verify_archive
 
-    with progress_bar("verify", quiet=as_json) as progress:
+    with (
+        json_failure(as_json, lambda: {"target": target}),
+        progress_bar("verify", quiet=as_json) as progress,
+    ):
         progress.add_task(target, total=None)
         report = verify_archive(
             target,

@@ -8,7 +8,13 @@ import typer
 from rich.markup import escape
 from rich.tree import Tree
 
-from zarrlake.cli._common import StorageOptionArg, console, human_bytes, parse_storage_options
+from zarrlake.cli._common import (
+    StorageOptionArg,
+    console,
+    human_bytes,
+    json_failure,
+    parse_storage_options,
+)
 
 if TYPE_CHECKING:
     from zarrlake.meta import ArrayInfo, GroupInfo, StoreInfo
@@ -22,7 +28,8 @@ def info(
     """Show the tree of a Zarr store: groups, arrays, chunks, codecs and stored bytes."""
     from zarrlake.meta import inspect_store
 
-    report = inspect_store(url, storage_options=parse_storage_options(storage_option))
+    with json_failure(as_json, lambda: {"url": url}):
+        report = inspect_store(url, storage_options=parse_storage_options(storage_option))
     if as_json:
         console.print_json(report.model_dump_json())
         return

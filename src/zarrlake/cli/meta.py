@@ -11,7 +11,13 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from zarrlake.cli._common import StorageOptionArg, console, parse_storage_options, progress_bar
+from zarrlake.cli._common import (
+    StorageOptionArg,
+    console,
+    json_failure,
+    parse_storage_options,
+    progress_bar,
+)
 
 if TYPE_CHECKING:
     from zarrlake.meta import StoreOutcome
@@ -38,7 +44,8 @@ def _run(
 ) -> None:
     from zarrlake.meta import discover, junit_xml, run_many
 
-    targets = discover(urls, options)
+    with json_failure(as_json, lambda: {"urls": urls}):
+        targets = discover(urls, options)
     with progress_bar(title, quiet=as_json) as progress:
         task = progress.add_task("", total=len(targets))
         outcomes = run_many(
