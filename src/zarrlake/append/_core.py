@@ -22,7 +22,7 @@ from zarrlake.append._encoding import (
     target_times,
 )
 from zarrlake.append._expressions import evaluate_attrs, has_expressions, target_after_append
-from zarrlake.append._sources import open_slice, resolve_slice_source
+from zarrlake.append._sources import expand_slice_globs, open_slice, resolve_slice_source
 from zarrlake.append._validate import (
     SliceCheck,
     TargetState,
@@ -79,6 +79,8 @@ class AppendResult:
     length: int = 0
     recovered: str = "clean"
     slices: list[SliceReport] = field(default_factory=list)
+    not_attempted: list[str] = field(default_factory=list)
+    """When a slice stopped the run: the slices after it, which were not tried."""
 
     @property
     def appended(self) -> int:
@@ -314,9 +316,12 @@ class _Appender:
             )
 
 
-def _iter_items(slices: Any) -> Iterable[Any]:
+def _iter_items(slices: Any, settings: AppendConfig) -> Iterable[Any]:
     if isinstance(slices, (str, os.PathLike, xr.Dataset)):
-        return [slices]
+        slices = [slices]
+    if isinstance(slices, (list, tuple)) and settings.slice_source is None:
+        # globs become the slices they match before anything is written
+        return expand_slice_globs(list(slices), settings.slice_storage_options)
     return slices  # type: ignore[no-any-return]
 
 
@@ -379,10 +384,11 @@ def append(
         store = store.with_read_only(True)
     appender = _Appender(settings, store, url)
     source: Callable[..., Any] | None = resolve_slice_source(settings.slice_source)
+    items = _iter_items(slices, settings)
     appender.start()
     refused: list[tuple[str, ZarrlakeError]] = []
     try:
-        for index, item in enumerate(_iter_items(slices)):
+        for index, item in enumerate(items):
             try:
                 with open_slice(item, index, settings, source) as (ds, name):
                     report = appender.add(ds, name)
@@ -395,6 +401,10 @@ def append(
                     refused.append((report.name, error))
                     continue  # a dry run checks every slice
                 appender.result.length = appender.state.sizes.get(settings.append_dim, 0)
+                if isinstance(items, list):
+                    appender.result.not_attempted = [
+                        _name(later, index + 1 + n) for n, later in enumerate(items[index + 1 :])
+                    ]
                 error.partial_result = appender.result
                 raise
             appender.result.slices.append(report)
@@ -408,9 +418,13 @@ def append(
     return appender.result
 
 
+def _name(item: Any, index: int) -> str:
+    return os.fspath(item) if isinstance(item, (str, os.PathLike)) else f"slice #{index}"
+
+
 def _failed(item: Any, index: int, error: ZarrlakeError, dry_run: bool) -> SliceReport:
     """Report a slice that raised: ``invalid`` in a dry run when the data are at fault."""
-    name = os.fspath(item) if isinstance(item, (str, os.PathLike)) else f"slice #{index}"
+    name = _name(item, index)
     data_fault = isinstance(error, (InvalidInputError, NotFoundError, CorruptError))
     status: Literal["failed", "invalid"] = "invalid" if dry_run and data_fault else "failed"
     return SliceReport(name=name, status=status, steps=0, reason=str(error))

@@ -3,6 +3,8 @@
 A slice item may be
 
 * an ``xarray.Dataset``;
+* a glob of paths or URLs (``s3://bucket/days/*.nc``, quoted ``days/*.nc``): the
+  files and ``.zarr`` stores it matches, in sorted order (:func:`expand_slice_globs`);
 * a path or URL of a NetCDF/HDF5 file or a Zarr store (``slice_engine`` and
   ``slice_storage_options`` apply; with ``slice_polling`` the item is waited for until
   it exists and is complete);
@@ -18,6 +20,7 @@ its file is closed before the target changes.
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
 import time
 from collections.abc import Callable, Iterator
@@ -32,9 +35,15 @@ from zarrlake.append._config import AppendConfig, SlicePollingConfig
 from zarrlake.errors import InvalidInputError, NotFoundError, ZarrlakeError
 from zarrlake.hierarchy import V2_GROUP, V3_DOCUMENT
 from zarrlake.storage.files import open_file_dataset
-from zarrlake.storage.remote import is_remote, remote_filesystem
+from zarrlake.storage.remote import (
+    expand_url,
+    has_magic,
+    is_remote,
+    remote_errors,
+    remote_filesystem,
+)
 
-__all__ = ["open_slice", "resolve_slice_source"]
+__all__ = ["expand_slice_globs", "open_slice", "resolve_slice_source"]
 
 _MISSING_HINT = "check the path, or enable slice_polling to wait for it"
 
@@ -52,6 +61,41 @@ def resolve_slice_source(source: str | Callable[..., Any] | None) -> Callable[..
     return import_callable(source, what="slice_source", subject="slice_source")
 
 
+def expand_slice_globs(items: list[Any], options: dict[str, Any] | None) -> list[Any]:
+    """Replace each glob among ``items`` by what it matches, sorted; keep the rest.
+
+    A name that exists as written is not a glob, even with ``*`` or ``[`` in it.
+
+    Raises
+    ------
+    NotFoundError
+        When a glob matches nothing (before anything is appended).
+    """
+    expanded: list[Any] = []
+    for item in items:
+        pattern = os.fspath(item) if isinstance(item, (str, os.PathLike)) else None
+        if pattern is None or not has_magic(pattern) or _exists(pattern, options):
+            expanded.append(item)
+            continue
+        if is_remote(pattern):
+            matches = [
+                entry.url
+                for entry in expand_url(pattern, options)
+                if not entry.is_dir or _is_zarr(entry.url)
+            ]
+        else:
+            local = pattern.removeprefix("file://")
+            matches = sorted(p for p in glob.glob(local) if os.path.isfile(p) or _is_zarr(p))
+        if not matches:
+            raise NotFoundError(
+                f"no slice matches {pattern!r}",
+                subject=pattern,
+                hint="check the glob; nothing was appended",
+            )
+        expanded.extend(matches)
+    return expanded
+
+
 def _is_zarr(path: str) -> bool:
     if path.rstrip("/").endswith(".zarr"):
         return True
@@ -62,7 +106,8 @@ def _is_zarr(path: str) -> bool:
 def _exists(path: str, options: dict[str, Any] | None) -> bool:
     if is_remote(path):
         fs, inner = remote_filesystem(path, options)
-        return bool(fs.exists(inner))
+        with remote_errors(path, options):
+            return bool(fs.exists(inner))
     return Path(path.removeprefix("file://")).exists()
 
 
@@ -86,7 +131,10 @@ def _open_path(path: str, config: AppendConfig) -> xr.Dataset:
             ) as ds:
                 loaded: xr.Dataset = ds.load()
                 return loaded
-        with xr.open_zarr(path, storage_options=options, consolidated=None) as ds:
+        with (
+            remote_errors(path, options),
+            xr.open_zarr(path, storage_options=options, consolidated=None) as ds,
+        ):
             stored: xr.Dataset = ds.load()
             return stored
     except ZarrlakeError:

@@ -12,6 +12,7 @@ import functools
 import importlib
 import inspect
 import json
+import sys
 import typing
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
@@ -23,8 +24,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from zarrlake.errors import InvalidInputError, ZarrlakeError
 
-console = Console()
-err_console = Console(stderr=True)
+# Lines are not wrapped when the output is a file or a pipe (logs, CI, grep): a message
+# or path cut at 80 columns cannot be searched for or copied.
+console = Console(soft_wrap=not sys.stdout.isatty())
+err_console = Console(stderr=True, soft_wrap=not sys.stderr.isatty())
 
 StorageOptionArg = Annotated[
     list[str] | None,
@@ -36,6 +39,49 @@ StorageOptionArg = Annotated[
         "when they can be.",
     ),
 ]
+
+
+InputOptionArg = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--input-option",
+        help="Storage option KEY=VALUE for the inputs only (repeatable), when they need "
+        "other options than the target; default: the -o options.",
+    ),
+]
+
+
+def option_sets(
+    storage_option: list[str] | None,
+    input_option: list[str] | None = None,
+    *,
+    target: str | None = None,
+) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """Return the storage options of the inputs and of the target.
+
+    ``-o`` reaches both (inputs and target usually live on one object store);
+    ``--input-option`` replaces it for the inputs when they live elsewhere. A local
+    target takes no options: ``-o`` then serves the remote inputs only.
+
+    Parameters
+    ----------
+    storage_option
+        The ``-o`` values.
+    input_option
+        The ``--input-option`` values.
+    target
+        The target's path or URL, when known.
+
+    Returns
+    -------
+    tuple
+        The inputs' options and the target's (``None`` where none were given).
+    """
+    options = parse_storage_options(storage_option)
+    inputs = parse_storage_options(input_option) if input_option else options
+    if target is not None and ("://" not in target or target.startswith("file://")):
+        return inputs, None
+    return inputs, options
 
 
 def parse_storage_options(pairs: list[str] | None) -> dict[str, Any] | None:
@@ -172,18 +218,20 @@ def error_payload(error: BaseException) -> dict[str, Any]:
 
 
 @contextmanager
-def json_failure(as_json: bool, done: Callable[[], dict[str, Any]] | None = None) -> Iterator[None]:
+def json_failure(
+    as_json: bool, done: Callable[[BaseException], dict[str, Any]] | None = None
+) -> Iterator[None]:
     """Print the ``--json`` report also when the command fails, then fail as before.
 
     On a zarrlake error or Ctrl-C, with ``as_json``, stdout gets ``{"ok": false,
-    "error": {...}}`` plus what ``done()`` says was done before the failure; the error
-    then propagates, so stderr and the exit status are those of every failure.
+    "error": {...}}`` plus what ``done(error)`` says was done before the failure; the
+    error then propagates, so stderr and the exit status are those of every failure.
     """
     try:
         yield
     except (ZarrlakeError, KeyboardInterrupt) as error:
         if as_json:
-            payload = {"ok": False, **(done() if done is not None else {})}
+            payload = {"ok": False, **(done(error) if done is not None else {})}
             payload["error"] = error_payload(error)
             console.print_json(json.dumps(payload, default=str))
         raise

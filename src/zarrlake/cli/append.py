@@ -13,12 +13,14 @@ from rich.markup import escape
 from rich.table import Table
 
 from zarrlake.cli._common import (
+    InputOptionArg,
     StorageOptionArg,
     console,
     err_console,
     help_config_option,
     human_bytes,
     json_failure,
+    option_sets,
     parse_storage_options,
     progress_bar,
     recorded,
@@ -87,6 +89,7 @@ def append_command(
         bool, typer.Option("--break-lock", help="Break a stale lock left by a writer elsewhere.")
     ] = False,
     storage_option: StorageOptionArg = None,
+    input_option: InputOptionArg = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
     catalog: Annotated[
         str | None,
@@ -109,16 +112,18 @@ def append_command(
     if break_lock:
         lock["break_stale"] = True
     overrides: dict[str, object] = {"dry_run": dry_run or None, "force_new": force_new or None}
-    options = parse_storage_options(storage_option)
+    slice_options, options = option_sets(storage_option, input_option, target=target)
     if options:
         overrides["target_storage_options"] = options
+    if slice_options:
+        overrides["slice_storage_options"] = slice_options
     if lock:
         overrides["lock"] = lock
     items = slices or []
     reports: list[SliceReport] = []
 
-    def done() -> dict[str, object]:
-        return _payload(target, dry_run, reports, items)
+    def done(error: BaseException) -> dict[str, object]:
+        return _payload(target, dry_run, reports, _untried(error, reports, items))
 
     with (
         json_failure(as_json, done),
@@ -150,7 +155,7 @@ _COMMITTED = ("created", "appended", "replaced")
 
 
 def _payload(
-    target: str | None, dry_run: bool, reports: list[SliceReport], items: list[str]
+    target: str | None, dry_run: bool, reports: list[SliceReport], untried: list[str]
 ) -> dict[str, object]:
     """Describe what a failed run did: each slice's report, and the slices not reached."""
     return {
@@ -158,8 +163,18 @@ def _payload(
         "dry_run": dry_run,
         "slices": [asdict(r) for r in reports],
         "appended": sum(r.status in _COMMITTED for r in reports),
-        "not_attempted": items[len(reports) :],
+        "not_attempted": untried,
     }
+
+
+def _untried(error: BaseException, reports: list[SliceReport], items: list[str]) -> list[str]:
+    """Return the slices a stopped run never tried (globs expanded, when append knew them)."""
+    from zarrlake.append import AppendResult
+
+    done = getattr(error, "partial_result", None)
+    if isinstance(done, AppendResult):
+        return done.not_attempted
+    return items[len(reports) :]
 
 
 @contextmanager
@@ -169,7 +184,7 @@ def _told_what_was_done(
     """On failure or Ctrl-C, say which slices are in the archive and which were not tried."""
     try:
         yield
-    except (ZarrlakeError, KeyboardInterrupt):
+    except (ZarrlakeError, KeyboardInterrupt) as error:
         if not quiet and reports:
             _print_slices(reports, "before the run stopped", err=True)
             if not dry_run:
@@ -180,7 +195,7 @@ def _told_what_was_done(
                     + "; a slice in progress was not committed",
                     highlight=False,
                 )
-        untried = items[len(reports) :]
+        untried = _untried(error, reports, items)
         if not quiet and untried:
             err_console.print(f"not attempted: {', '.join(untried)}", highlight=False)
         raise
@@ -188,19 +203,21 @@ def _told_what_was_done(
 
 def _print_slices(reports: list[SliceReport], title: str, *, err: bool = False) -> None:
     table = Table(title=title)
-    for column in ("slice", "status", "steps", "labels", "bytes", "seconds", "reason"):
+    reasons = any(r.reason for r in reports)
+    columns = ["slice", "status", "steps", "labels", "bytes", "seconds"]
+    for column in columns + (["reason"] if reasons else []):
         table.add_column(column, overflow="fold")
     for report in reports:
         labels = f"{report.first_label} .. {report.last_label}" if report.first_label else ""
-        table.add_row(
+        cells = [
             escape(report.name),
             report.status,
             str(report.steps),
             labels,
             human_bytes(report.bytes_written),
             f"{report.seconds:.2f}",
-            escape(report.reason),
-        )
+        ]
+        table.add_row(*cells, *([escape(report.reason)] if reasons else []))
     (err_console if err else console).print(table)
     for report in reports:
         if report.warning:

@@ -20,13 +20,14 @@ from rich.progress import (
 from rich.table import Table
 
 from zarrlake.cli._common import (
+    InputOptionArg,
     StorageOptionArg,
     console,
     help_config_option,
     human_bytes,
     json_failure,
     option_group,
-    parse_storage_options,
+    option_sets,
     print_findings,
     progress_bar,
     recorded,
@@ -34,6 +35,7 @@ from zarrlake.cli._common import (
 from zarrlake.errors import InvalidInputError
 
 if TYPE_CHECKING:
+    from zarrlake.compat.zarrio import ZarrConverter
     from zarrlake.convert import ConvertConfig, ConvertPlan, FileScan, WorkUnit, WriteStats
 
 app = typer.Typer(
@@ -65,6 +67,37 @@ EndArg = Annotated[str | None, typer.Option("--global-end", help="Last label of 
 FreqArg = Annotated[str | None, typer.Option("--freq", help="Step, e.g. 1D or 6h.")]
 FormatArg = Annotated[int | None, typer.Option("--zarr-format", help="Zarr format, 2 or 3.")]
 HelpConfigArg = Annotated[str | None, help_config_option("zarrlake.convert:ConvertConfig")]
+ZarrioConfigArg = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--config",
+        "-c",
+        help="zarrio converter config JSON/YAML (chunking, compression, packing, time_dim, "
+        "...); several are merged in order.",
+    ),
+]
+
+
+def _zarrio_converter(
+    target: str,
+    config: list[str] | None,
+    storage_option: list[str] | None,
+    input_option: list[str] | None,
+    **overrides: Any,
+) -> ZarrConverter:
+    """Build zarrio's converter from config files, then options (``None``: not given)."""
+    from pydantic import ValidationError
+
+    from zarrlake.compat.zarrio import ZarrConverter, ZarrConverterConfig
+    from zarrlake.config import merge_configs, validation_error
+
+    inputs, options = option_sets(storage_option, input_option, target=target)
+    overrides |= {"storage_options": inputs, "target_storage_options": options}
+    merged = merge_configs(config or None, overrides)
+    try:
+        return ZarrConverter(config=ZarrConverterConfig.model_validate(merged))
+    except ValidationError as exc:
+        raise validation_error(exc, where="converter config") from None
 
 
 def _chunks(pairs: list[str] | None) -> dict[str, int] | None:
@@ -95,10 +128,17 @@ class ConvertFlags:
     freq: FreqArg = None
     zarr_format: FormatArg = None
 
-    def settings(self, storage_option: list[str] | None = None) -> ConvertConfig:
+    def settings(
+        self,
+        storage_option: list[str] | None = None,
+        input_option: list[str] | None = None,
+        *,
+        target: str | None = None,
+    ) -> ConvertConfig:
         """Return the conversion settings: the config files, then these options."""
         from zarrlake.convert import load_convert_config
 
+        inputs, target_options = option_sets(storage_option, input_option, target=target)
         return load_convert_config(
             self.config or None,
             chunks=_chunks(self.chunk),
@@ -109,7 +149,8 @@ class ConvertFlags:
             global_end=self.global_end,
             freq=self.freq,
             zarr_format=self.zarr_format,
-            target_storage_options=parse_storage_options(storage_option),
+            storage_options=inputs,
+            target_storage_options=target_options,
         )
 
 
@@ -150,14 +191,16 @@ def plan_command(
     inputs: Inputs,
     flags: ConvertFlags,
     as_json: Annotated[bool, typer.Option("--json", help="Print the plan as JSON.")] = False,
+    storage_option: StorageOptionArg = None,
+    input_option: InputOptionArg = None,
     help_config: HelpConfigArg = None,
 ) -> None:
     """Show what a conversion would write (dims, chunks, bytes, codecs, units); write nothing."""
     from zarrlake.convert import estimate_ratio
     from zarrlake.convert import plan as plan_conversion
 
-    with json_failure(as_json, lambda: {"inputs": inputs}):
-        settings = flags.settings()
+    with json_failure(as_json, lambda _: {"inputs": inputs}):
+        settings = flags.settings(storage_option, input_option)
         the_plan = plan_conversion(inputs, settings)
         description = the_plan.describe(estimate_ratio(the_plan, settings))
     if as_json:
@@ -239,6 +282,7 @@ def run_command(
     ] = False,
     no_verify: Annotated[bool, typer.Option("--no-verify", help="Skip the final verify.")] = False,
     storage_option: StorageOptionArg = None,
+    input_option: InputOptionArg = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
     catalog: Annotated[
         str | None,
@@ -255,7 +299,7 @@ def run_command(
 
     progress = _RunProgress(quiet=as_json)
 
-    def done() -> dict[str, object]:
+    def done(_: BaseException) -> dict[str, object]:
         return {
             "target": target,
             "units_total": progress.total_units,
@@ -264,7 +308,7 @@ def run_command(
         }
 
     with json_failure(as_json, done):
-        settings = flags.settings(storage_option)
+        settings = flags.settings(storage_option, input_option, target=target)
         with _recorded(catalog, target, inputs, settings), progress.bar:
             result = run_conversion(
                 inputs,
@@ -332,19 +376,20 @@ def create_template_command(
     packing: PackingArg = False,
     zarr_format: FormatArg = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an archive.")] = False,
+    config: ZarrioConfigArg = None,
+    storage_option: StorageOptionArg = None,
+    input_option: InputOptionArg = None,
 ) -> None:
     """Create a metadata-only archive over the whole range (coordinates, no data chunks)."""
-    from zarrlake.compat.zarrio import ZarrConverter, ZarrConverterConfig
-
-    converter = ZarrConverter(
-        config=ZarrConverterConfig.model_validate(
-            {
-                "chunking": _chunks(chunk) or {},
-                "compression": {"method": compression} if compression else None,
-                "packing": {"enabled": packing},
-                **({"zarr_format": zarr_format} if zarr_format else {}),
-            }
-        )
+    converter = _zarrio_converter(
+        target,
+        config,
+        storage_option,
+        input_option,
+        chunking=_chunks(chunk),
+        compression={"method": compression} if compression else None,
+        packing={"enabled": True} if packing else None,
+        zarr_format=zarr_format,
     )
     converter.create_template(
         template,
@@ -367,10 +412,12 @@ def write_region_command(
         str | None,
         typer.Option("--region", help="Explicit steps START:STOP of the concat dim."),
     ] = None,
+    config: ZarrioConfigArg = None,
+    storage_option: StorageOptionArg = None,
+    input_option: InputOptionArg = None,
 ) -> None:
     """Write one file into its region of a template (exact label matching; safe in parallel)."""
-    from zarrlake.compat.zarrio import ZarrConverter
-
+    converter = _zarrio_converter(target, config, storage_option, input_option)
     explicit = None
     if region:
         start, sep, stop = region.partition(":")
@@ -379,7 +426,7 @@ def write_region_command(
                 f"--region {region!r} is not START:STOP", subject="--region", hint="e.g. 0:31"
             )
         explicit = {"time": slice(int(start), int(stop))}
-    stats = ZarrConverter().write_region(data, target, region=explicit)
+    stats = converter.write_region(data, target, region=explicit)
     console.print(f"{target}: wrote {stats.steps} step(s) from {data} in {stats.seconds:.2f} s")
 
 
@@ -394,22 +441,26 @@ def verify_command(
     ] = False,
     sample: Annotated[int, typer.Option("--sample", help="Inputs compared by default.")] = 3,
     storage_option: StorageOptionArg = None,
+    input_option: InputOptionArg = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
     """Check every step was written, coordinates are sound, and values match the inputs."""
+    from zarrlake.convert import load_convert_config
     from zarrlake.convert import verify as verify_archive
 
     with (
-        json_failure(as_json, lambda: {"target": target}),
+        json_failure(as_json, lambda _: {"target": target}),
         progress_bar("verify", quiet=as_json) as progress,
     ):
+        input_options, options = option_sets(storage_option, input_option, target=target)
         progress.add_task(target, total=None)
         report = verify_archive(
             target,
             inputs or None,
             full=full,
             sample=sample,
-            storage_options=parse_storage_options(storage_option),
+            storage_options=options,
+            config=load_convert_config(storage_options=input_options),
         )
     if as_json:
         console.print_json(json.dumps(report.to_json_dict(), default=str))

@@ -28,7 +28,7 @@ def info(
     """Show the tree of a Zarr store: groups, arrays, chunks, codecs and stored bytes."""
     from zarrlake.meta import inspect_store
 
-    with json_failure(as_json, lambda: {"url": url}):
+    with json_failure(as_json, lambda _: {"url": url}):
         report = inspect_store(url, storage_options=parse_storage_options(storage_option))
     if as_json:
         console.print_json(report.model_dump_json())

@@ -44,7 +44,7 @@ def _run(
 ) -> None:
     from zarrlake.meta import discover, junit_xml, run_many
 
-    with json_failure(as_json, lambda: {"urls": urls}):
+    with json_failure(as_json, lambda _: {"urls": urls}):
         targets = discover(urls, options)
     with progress_bar(title, quiet=as_json) as progress:
         task = progress.add_task("", total=len(targets))

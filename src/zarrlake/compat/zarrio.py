@@ -110,6 +110,12 @@ class ZarrConverterConfig(BaseModel):
     missing_check_vars: Literal["all"] | list[str] | None = "all"
     zarr_format: Literal[2, 3] = 3
     attrs: dict[str, Any] = Field(default_factory=dict)
+    storage_options: dict[str, Any] | None = Field(
+        None, description="fsspec options for remote inputs (zarrlake's extra)"
+    )
+    target_storage_options: dict[str, Any] | None = Field(
+        None, description="fsspec options for a remote archive (zarrlake's extra)"
+    )
 
     def to_convert_config(self, **overrides: Any) -> ConvertConfig:
         """Return the equivalent :class:`ConvertConfig`."""
@@ -132,6 +138,8 @@ class ZarrConverterConfig(BaseModel):
             "zarr_format": self.zarr_format,
             "attrs": self.attrs,
             "retries": max(self.retries_on_missing, 0),
+            "storage_options": self.storage_options,
+            "target_storage_options": self.target_storage_options,
         }
         if self.compression is not None:
             raw["compression"] = self.compression.spec()
@@ -298,7 +306,11 @@ class ZarrConverter:
                 # The axis is the union of the files' labels (monthly, irregular axes).
                 scanned = scan_inputs(template_dataset, settings)  # type: ignore[arg-type]
                 plan = build_plan(scanned, time_chunked(scanned, settings))
-                store = open_store(os.fspath(output_path), mode="a")
+                store = open_store(
+                    os.fspath(output_path),
+                    mode="a",
+                    storage_options=settings.target_storage_options,
+                )
                 create_template_from_plan(
                     plan,
                     store,
@@ -310,7 +322,11 @@ class ZarrConverter:
             with self._template(template_dataset, settings) as (ds, name):
                 scanned = scan_template(ds, name, settings)
                 plan = build_plan(scanned, time_chunked(scanned, settings))
-                store = open_store(os.fspath(output_path), mode="a")
+                store = open_store(
+                    os.fspath(output_path),
+                    mode="a",
+                    storage_options=settings.target_storage_options,
+                )
                 static = {
                     n: ds[n].variable
                     for n in plan.variables
@@ -331,7 +347,9 @@ class ZarrConverter:
             yield template, "the template dataset"
             return
         path = os.fspath(template)
-        with open_file_dataset(path, engine=settings.engine) as ds:
+        with open_file_dataset(
+            path, engine=settings.engine, storage_options=settings.storage_options
+        ) as ds:
             yield ds, path
 
     def write_region(
@@ -365,16 +383,20 @@ class ZarrConverter:
             file after ``retries_on_missing`` rewrites.
         """
         path = os.fspath(input_file)
-        read = ReadOptions(retries=self.config.retries_on_missing)
+        read = ReadOptions(
+            storage_options=self.config.storage_options, retries=self.config.retries_on_missing
+        )
         try:
-            writer = ArchiveWriter(os.fspath(zarr_path))
+            writer = ArchiveWriter(os.fspath(zarr_path), self.config.target_storage_options)
             stats = writer.write_file(path, read, region)
             check = self._check_vars(writer) if self.config.retries_on_missing else []
             for _ in range(self.config.retries_on_missing):
-                if not check or not self._missing(writer, path, region, check):
+                if not check or not self._missing(
+                    writer, path, region, check, self.config.storage_options
+                ):
                     return stats
                 stats = writer.write_file(path, read, region)
-            if check and self._missing(writer, path, region, check):
+            if check and self._missing(writer, path, region, check, self.config.storage_options):
                 raise RetryLimitExceededError(
                     f"values of {path} are still missing from {zarr_path} after "
                     f"{self.config.retries_on_missing} rewrites",
@@ -386,10 +408,14 @@ class ZarrConverter:
 
     @staticmethod
     def _missing(
-        writer: ArchiveWriter, path: str, region: Mapping[str, slice] | None, names: list[str]
+        writer: ArchiveWriter,
+        path: str,
+        region: Mapping[str, slice] | None,
+        names: list[str],
+        storage_options: Mapping[str, Any] | None = None,
     ) -> bool:
         """Whether any written step reads back as missing where the file has data."""
-        with open_file_dataset(path) as ds:
+        with open_file_dataset(path, storage_options=storage_options) as ds:
             positions = writer.region_positions(ds, path, region)
             for name in names:
                 source, values = writer.read_back(ds, name, positions)

@@ -16,7 +16,7 @@ from typing import Any
 import xarray as xr
 
 from zarrlake.errors import InvalidInputError, NotFoundError
-from zarrlake.storage.remote import REMOTE_DEFAULTS, is_remote, remote_filesystem
+from zarrlake.storage.remote import REMOTE_DEFAULTS, is_remote, remote_errors, remote_filesystem
 
 __all__ = ["DATASET_LOCK", "REMOTE_DEFAULTS", "file_size", "is_remote", "open_file_dataset"]
 
@@ -29,7 +29,8 @@ def file_size(path: str, storage_options: Mapping[str, Any] | None = None) -> in
     """Return a file's size in bytes (local path or fsspec URL)."""
     if is_remote(path):
         fs, inner = remote_filesystem(path, storage_options)
-        return int(fs.size(inner))
+        with remote_errors(path, storage_options):
+            return int(fs.size(inner))
     return os.path.getsize(path.removeprefix("file://"))
 
 
@@ -117,12 +118,13 @@ def _open_locked(
             if is_remote(path):
                 import fsspec
 
-                handle = stack.enter_context(
-                    fsspec.open(path, "rb", **{**REMOTE_DEFAULTS, **(storage_options or {})})
-                )
-                ds = xr.open_dataset(
-                    handle, engine=engine or "h5netcdf", decode_times=decode_times, cache=False
-                )
+                with remote_errors(path, storage_options):
+                    handle = stack.enter_context(
+                        fsspec.open(path, "rb", **{**REMOTE_DEFAULTS, **(storage_options or {})})
+                    )
+                    ds = xr.open_dataset(
+                        handle, engine=engine or "h5netcdf", decode_times=decode_times, cache=False
+                    )
             else:
                 local = path.removeprefix("file://")
                 ds = xr.open_dataset(

@@ -10,6 +10,11 @@ input files, the stores of ``meta`` commands, the catalog's scan):
 * anything else names one object: that object when it exists;
 * nothing there: an empty list (each caller words its own error).
 
+:func:`remote_errors` turns what the network and the object store's client raise when a
+request cannot be made at all (no credentials, endpoint unreachable, access denied)
+into one :class:`~zarrlake.errors.StorageError` naming the URL and the endpoint, where
+a user would otherwise read a traceback of botocore internals.
+
 :func:`remote_filesystem` opens the filesystem with listing caches off
 (:data:`REMOTE_DEFAULTS`, under the caller's options): other processes add files and
 keys at any time, and a cached listing would hide them.
@@ -17,9 +22,12 @@ keys at any time, and a cached listing would hide them.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
+
+from zarrlake.errors import StorageError, ZarrlakeError
 
 __all__ = [
     "REMOTE_DEFAULTS",
@@ -27,6 +35,8 @@ __all__ = [
     "expand_url",
     "has_magic",
     "is_remote",
+    "remote_errors",
+    "remote_failure",
     "remote_filesystem",
 ]
 
@@ -137,14 +147,15 @@ def expand_url(
     fs, path = remote_filesystem(pattern, storage_options)
     protocol = pattern.split("://", 1)[0]
     found: dict[str, Any]
-    if has_magic(path):
-        found = fs.glob(path, detail=True)
-    elif pattern.endswith("/"):
-        found = fs.find(path, maxdepth=depth, withdirs=depth is not None, detail=True)
-        if found.get(path, {}).get("type") == "directory":
-            del found[path]  # the prefix itself (a file written with a slash stays)
-    else:
-        found = {path: fs.info(path)} if fs.exists(path) else {}
+    with remote_errors(pattern, storage_options):
+        if has_magic(path):
+            found = fs.glob(path, detail=True)
+        elif pattern.endswith("/"):
+            found = fs.find(path, maxdepth=depth, withdirs=depth is not None, detail=True)
+            if found.get(path, {}).get("type") == "directory":
+                del found[path]  # the prefix itself (a file written with a slash stays)
+        else:
+            found = {path: fs.info(path)} if fs.exists(path) else {}
     return [
         RemoteEntry(
             url=f"{protocol}://{name.rstrip('/')}",
@@ -154,3 +165,96 @@ def expand_url(
         )
         for name, info in sorted(found.items())
     ]
+
+
+_NO_CREDENTIALS = ("NoCredentialsError", "PartialCredentialsError", "CredentialRetrievalError")
+_UNREACHABLE = (
+    "EndpointConnectionError",
+    "ConnectTimeoutError",
+    "ConnectionClosedError",
+    "ClientConnectorError",
+    "ServerDisconnectedError",
+    "ServerTimeoutError",
+)
+
+
+def _endpoint(options: Mapping[str, Any] | None) -> str:
+    options = options or {}
+    client = options.get("client_kwargs") or {}
+    endpoint = options.get("endpoint_url") or options.get("endpoint") or client.get("endpoint_url")
+    return f"endpoint {endpoint}" if endpoint else "the default endpoint (AWS)"
+
+
+def remote_failure(
+    error: BaseException, url: str, storage_options: Mapping[str, Any] | None = None
+) -> StorageError | None:
+    """Describe a request that could not be made at all, or return ``None``.
+
+    Parameters
+    ----------
+    error
+        What the filesystem raised (its causes are looked at too).
+    url
+        The URL the request was for.
+    storage_options
+        The options it was made with (for the endpoint's name).
+
+    Returns
+    -------
+    StorageError or None
+        One line naming the URL, the endpoint and what to check; ``None`` when the
+        error is something else (a missing object, a transient read error, bad data).
+    """
+    seen: BaseException | None = error
+    while seen is not None:
+        name = type(seen).__name__
+        where = f"{url} ({_endpoint(storage_options)})"
+        if name in _NO_CREDENTIALS:
+            return StorageError(
+                f"no credentials for {where}",
+                subject=url,
+                hint="pass them with -o key=... -o secret=... (storage_options), or set "
+                "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY; for public data, -o anon=true",
+            )
+        if name in _UNREACHABLE or isinstance(seen, ConnectionError):
+            return StorageError(
+                f"cannot reach {where}: {seen}",
+                subject=url,
+                hint="check -o endpoint_url=... (storage_options) and the network",
+            )
+        if isinstance(seen, PermissionError):
+            return StorageError(
+                f"access to {where} was denied: {seen}",
+                subject=url,
+                hint="check the credentials in storage_options (-o key=... -o secret=...)",
+            )
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
+@contextmanager
+def remote_errors(url: str, storage_options: Mapping[str, Any] | None = None) -> Iterator[None]:
+    """Turn a request to ``url`` that cannot be made into one clear :class:`StorageError`.
+
+    Parameters
+    ----------
+    url
+        The URL the requests in the block are for.
+    storage_options
+        The options they are made with.
+
+    Raises
+    ------
+    StorageError
+        When the block raised because of missing credentials, an unreachable endpoint
+        or denied access; every other error passes through unchanged.
+    """
+    try:
+        yield
+    except ZarrlakeError:
+        raise
+    except Exception as error:
+        failure = remote_failure(error, url, storage_options)
+        if failure is None:
+            raise
+        raise failure from error
