@@ -294,3 +294,17 @@ def test_mjd_obs_when_there_is_no_date_obs(tmp_path: Path) -> None:
     assert record["observation_timestamp"] == datetime(2023, 2, 25, 12)
     (both,) = extract(write_fits(tmp_path / "b.fits", **{"MJD-OBS": 60000.5}))
     assert both["observation_timestamp"] == datetime(2026, 3, 1, 12, 0, 0, 500000)
+
+
+def test_a_scalar_time_coordinate_is_one_instant(tmp_path: Path) -> None:
+    import zarr
+
+    root = zarr.open_group(str(tmp_path / "s.zarr"), mode="w", zarr_format=3)
+    root.attrs.update({"mission_id": "ARCHIVE"})
+    time = root.create_array(
+        "time", shape=(), dtype="f8", attributes={"units": "hours since 2026-05-01"}
+    )
+    time[...] = 6.0
+    (record,) = extract(tmp_path / "s.zarr")
+    assert record["extraction_error"] is None
+    assert record["observation_timestamp"] == record["observation_end"] == datetime(2026, 5, 1, 6)

@@ -57,11 +57,11 @@ class ZarrExtractor(Extractor):
             if (
                 "observation_timestamp" not in known
                 and is_time_variable(name, attrs, array.ndim)
-                and array.shape[0] > 0
+                and array.size > 0
             ):
                 calendar = attrs.get("calendar")
                 start, end = coverage(
-                    array[:], str(attrs["units"]), str(calendar) if calendar else None
+                    array[...], str(attrs["units"]), str(calendar) if calendar else None
                 )
                 if start is not None:
                     known["observation_timestamp"] = start
