@@ -308,3 +308,11 @@ def test_a_scalar_time_coordinate_is_one_instant(tmp_path: Path) -> None:
     (record,) = extract(tmp_path / "s.zarr")
     assert record["extraction_error"] is None
     assert record["observation_timestamp"] == record["observation_end"] == datetime(2026, 5, 1, 6)
+
+
+def test_hdf5_byte_attributes_in_utf8_or_latin1(tmp_path: Path) -> None:
+    (utf8,) = extract(write_hdf5(tmp_path / "u.h5", target_object="Andromède".encode()))
+    (latin,) = extract(write_hdf5(tmp_path / "l.h5", target_object="Andromède".encode("latin-1")))
+    assert utf8["target_object"] == latin["target_object"] == "Andromède"
+    assert latin["mission_specific"]["latin1_attributes"] == ["target_object"]
+    assert "latin1_attributes" not in utf8["mission_specific"]
