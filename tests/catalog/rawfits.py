@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bz2
 import gzip
 from pathlib import Path
 
@@ -53,8 +54,10 @@ def extension(cards: list[str | bytes], name: str = "SCI") -> bytes:
     return header([*lead, *cards])
 
 
-def write(path: Path, *hdus: bytes, compress: bool = False) -> Path:
-    """Write the HDUs' bytes to ``path`` (gzip-compressed when asked)."""
+def write(path: Path, *hdus: bytes, compress: str | None = None) -> Path:
+    """Write the HDUs' bytes to ``path`` (``compress``: ``gzip`` or ``bz2``)."""
     blob = b"".join(hdus)
-    path.write_bytes(gzip.compress(blob) if compress else blob)
+    if compress is not None:
+        blob = {"gzip": gzip.compress, "bz2": bz2.compress}[compress](blob)
+    path.write_bytes(blob)
     return path

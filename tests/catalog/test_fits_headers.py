@@ -27,8 +27,16 @@ def extract_one(path: Path) -> dict:
     return record
 
 
-def fits_file(tmp_path: Path, cards: list[str | bytes], name: str = "x.fits", **kw: object) -> Path:
-    return write(tmp_path / name, primary([*MISSION, *cards], shape=(2, 3), **kw))  # type: ignore[arg-type]
+def fits_file(
+    tmp_path: Path,
+    cards: list[str | bytes],
+    name: str = "x.fits",
+    *,
+    end: bool = True,
+    encoding: str = "utf-8",
+) -> Path:
+    hdu = primary([*MISSION, *cards], shape=(2, 3), end=end, encoding=encoding)
+    return write(tmp_path / name, hdu)
 
 
 def codes(record: dict) -> list[str]:
@@ -212,9 +220,10 @@ def test_a_header_without_end_is_read_with_an_issue(tmp_path: Path) -> None:
     assert "missing_end" in codes(record)
 
 
-def test_gzip_compressed_fits(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("compress", "suffix"), [("gzip", ".fits.gz"), ("bz2", ".fits.bz2")])
+def test_compressed_fits(tmp_path: Path, compress: str, suffix: str) -> None:
     path = write(
-        tmp_path / "z.fits.gz", primary([*MISSION, "OBJECT  = 'Andromède'"]), compress=True
+        tmp_path / f"z{suffix}", primary([*MISSION, "OBJECT  = 'Andromède'"]), compress=compress
     )
     record = extract_one(path)
     assert record["extraction_error"] is None and record["target_object"] == "Andromède"
