@@ -247,3 +247,10 @@ def test_decoding_helpers() -> None:
     assert fits_date("06/01/96") == "1996-01-06"
     assert fits_date("2026-03-01T12:00:00Z") == "2026-03-01T12:00:00Z"
     assert fits_date("yesterday") is None and fits_date("30/02/2000") is None
+
+
+def test_non_ascii_only_in_a_comment_is_no_issue(tmp_path: Path) -> None:
+    record = extract_one(fits_file(tmp_path, ["FILTER  = 'R?'  / filtre rouge, été"]))
+    assert record["mission_specific"]["FILTER"] == "R?"  # a real question mark stays
+    assert "non_ascii_cards" not in record["mission_specific"]
+    assert "fits_warning" not in codes(record)

@@ -68,12 +68,13 @@ class FitsExtractor(Extractor):
             warnings.simplefilter("always")
             hdul = _open(fits, handle, source.path, issues, caught)
             with hdul:
-                attributes, hdus, non_ascii = _read_headers(fits, hdul, issues)
+                warned = any(str(w.message).startswith(_NON_ASCII_WARNING) for w in caught)
+                attributes, hdus, non_ascii = _read_headers(fits, hdul, issues, raw=warned)
         if not hdus:
             raise ExtractionError(f"{source.path} has no HDUs", subject=source.path)
         for message in _warnings(caught):
-            if message.startswith(_NON_ASCII_WARNING) and non_ascii:
-                continue  # decoded from the raw bytes instead
+            if message.startswith(_NON_ASCII_WARNING):
+                continue  # values decoded from the raw bytes instead (comments are not kept)
             issues.append({"code": "fits_warning", "message": message[:500]})
         extra: dict[str, Any] = {"hdus": hdus}
         if non_ascii:
@@ -126,7 +127,7 @@ def _unreadable(
 
 
 def _read_headers(
-    fits: Any, hdul: Any, issues: list[dict[str, Any]]
+    fits: Any, hdul: Any, issues: list[dict[str, Any]], *, raw: bool
 ) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]:
     attributes: dict[str, Any] = {}
     hdus: list[dict[str, Any]] = []
@@ -139,7 +140,7 @@ def _read_headers(
             issues.append({"code": "fits_warning", "hdu": index, "message": str(exc)[:500]})
         hdus.append({"name": hdu.name, "type": type(hdu).__name__, "shape": shape})
         values = _header_values(fits, hdu.header, index, issues)
-        if any(isinstance(v, str) and "?" in v for v in values.values()):
+        if raw and any(isinstance(v, str) and "?" in v for v in values.values()):
             values.update(_raw_strings(hdul, index, hdu.header, non_ascii))
         _normalise_dates(values, index, issues)
         for key, value in values.items():
