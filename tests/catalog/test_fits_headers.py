@@ -108,14 +108,14 @@ def test_long_strings_and_hierarch_cards_with_non_ascii_text(tmp_path: Path) -> 
         fits_file(
             tmp_path,
             [
-                "COMMENTS= 'première partie, &'",
+                "REMARKS = 'première partie, &'",
                 "CONTINUE  'deuxième partie'",
                 "HIERARCH ESO OBS TARG NAME = 'Véga'",
             ],
         )
     )
     specific = record["mission_specific"]
-    assert specific["COMMENTS"] == "première partie, deuxième partie"
+    assert specific["REMARKS"] == "première partie, deuxième partie"
     assert specific["ESO OBS TARG NAME"] == "Véga"
 
 

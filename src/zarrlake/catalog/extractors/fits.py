@@ -141,7 +141,7 @@ def _read_headers(
         hdus.append({"name": hdu.name, "type": type(hdu).__name__, "shape": shape})
         values = _header_values(fits, hdu.header, index, issues)
         if raw and any(isinstance(v, str) and "?" in v for v in values.values()):
-            values.update(_raw_strings(hdul, index, hdu.header, non_ascii))
+            values.update(_raw_strings(hdul, index, hdu.header, values, non_ascii, issues))
         _normalise_dates(values, index, issues)
         for key, value in values.items():
             if index == 0 or key not in attributes:
@@ -166,7 +166,7 @@ def _header_values(
             value = None
         elif isinstance(value, str):
             value = value.strip()
-        values[key] = value  # a repeated keyword: the last card, as astropy's dict view
+        values[key] = value  # a repeated keyword: its last card
     return values
 
 
@@ -197,11 +197,24 @@ def _unparsable(
 
 
 def _raw_strings(
-    hdul: Any, index: int, header: Any, non_ascii: list[dict[str, Any]]
+    hdul: Any,
+    index: int,
+    header: Any,
+    wanted: dict[str, Any],
+    non_ascii: list[dict[str, Any]],
+    issues: list[dict[str, Any]],
 ) -> dict[str, str]:
-    """Return the header's non-ASCII string values, decoded from its raw bytes."""
+    """Return the wanted keywords' non-ASCII string values, decoded from the raw bytes."""
     info = hdul.fileinfo(index)
     if not info or info.get("file") is None:
+        issues.append(
+            {
+                "code": "fits_warning",
+                "hdu": index,
+                "message": f"non-ASCII header text of HDU {index} replaced by '?': "
+                "its raw bytes could not be read back",
+            }
+        )
         return {}
     file = info["file"]
     position = file.tell()
@@ -218,7 +231,7 @@ def _raw_strings(
         number = seen.get(key.upper(), 0)
         seen[key.upper()] = number + 1
         hit = decoded.get((key.upper(), number))
-        if hit is not None:
+        if hit is not None and key in wanted:
             out[key] = hit[0].strip()
             non_ascii.append({"hdu": index, "keyword": key, "encoding": hit[1]})
     return out
