@@ -18,7 +18,7 @@ class Hdf5Extractor(Extractor):
     """Root-group attributes; dataset names, shapes and dtypes in ``mission_specific``."""
 
     name = "hdf5"
-    version = "1"
+    version = "2"
     format = "hdf5"
     suffixes = (".hdf5", ".h5", ".he5", ".hdf")
 

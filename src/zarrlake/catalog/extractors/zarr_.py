@@ -19,7 +19,7 @@ class ZarrExtractor(Extractor):
     """
 
     name = "zarr"
-    version = "1"
+    version = "2"
     format = "zarr"
     suffixes = (".zarr",)
     is_directory_format = True
