@@ -4,6 +4,7 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from tests.catalog.files import write_csv, write_fits, write_hdf5, write_netcdf, write_zarr
@@ -229,3 +230,89 @@ def test_plugin_extractors_by_registration_and_entry_point(
     (record,) = extract(tmp_path / "scan.las")
     assert record["mission_id"] == "LIDAR"
     sys.modules.pop("lidar_plugin", None)
+
+
+@pytest.mark.parametrize("value", [float("nan"), np.float32("nan"), "", "  ", "nan", "NaN"])
+def test_unknown_quality_is_null_with_an_issue_in_hdf5_and_netcdf(
+    tmp_path: Path, value: object
+) -> None:
+    for record in (
+        *extract(write_hdf5(tmp_path / "q.h5", data_quality_score=value)),
+        *extract(write_netcdf(tmp_path / "q.nc", quality_score=value)),
+    ):
+        assert record["extraction_error"] is None
+        assert record["data_quality_score"] is None, record["file_path"]
+        (issue,) = [i for i in record["issues"] if i["field"] == "data_quality_score"]
+        assert issue["code"] == "unknown_quality"
+        assert issue["attribute"] in ("data_quality_score", "quality_score")
+
+
+def test_unknown_quality_in_a_csv_cell(tmp_path: Path) -> None:
+    rows = extract(
+        write_csv(
+            tmp_path / "list.csv",
+            [
+                {"mission_id": "S", "target_object": "M31", "quality": ""},
+                {"mission_id": "S", "target_object": "M32", "quality": "nan"},
+                {"mission_id": "S", "target_object": "M33", "quality": "0.7"},
+                {"mission_id": "S", "target_object": "M34", "quality": "high"},
+                {"mission_id": "S", "target_object": "M35", "quality": "1.5"},
+            ],
+        )
+    )
+    assert [r["data_quality_score"] for r in rows] == [None, None, 0.7, None, None]
+    codes = [
+        [i["code"] for i in r["issues"] if i.get("field") == "data_quality_score"] for r in rows
+    ]
+    assert codes == [
+        ["unknown_quality"],
+        ["unknown_quality"],
+        [],
+        ["unreadable_value"],
+        ["quality_out_of_range"],
+    ]
+    assert "quality" not in rows[0]["mission_specific"]  # an empty cell is no value
+    assert rows[3]["mission_specific"]["quality"] == "high"  # the unusable value is kept
+
+
+def test_no_quality_attribute_is_still_scored_by_the_rule(tmp_path: Path) -> None:
+    (record,) = extract(write_hdf5(tmp_path / "none.h5", instrument_type=None))
+    assert record["data_quality_score"] == pytest.approx(1.0 - 0.2)  # one required field missing
+    assert not [i for i in record["issues"] if i.get("field") == "data_quality_score"]
+
+
+def test_float32_quality_is_the_decimal_the_writer_gave(tmp_path: Path) -> None:
+    (h5,) = extract(write_hdf5(tmp_path / "f.h5", data_quality_score=np.float32(0.95)))
+    (nc,) = extract(write_netcdf(tmp_path / "f.nc", quality_score=np.float32(0.95)))
+    assert h5["data_quality_score"] == 0.95 and nc["data_quality_score"] == 0.95
+    (ra,) = extract(write_hdf5(tmp_path / "r.h5", ra=np.float32(10.6847)))
+    assert ra["ra"] == 10.6847
+
+
+def test_mjd_obs_when_there_is_no_date_obs(tmp_path: Path) -> None:
+    (record,) = extract(write_fits(tmp_path / "m.fits", **{"DATE-OBS": None, "MJD-OBS": 60000.5}))
+    assert record["observation_timestamp"] == datetime(2023, 2, 25, 12)
+    (both,) = extract(write_fits(tmp_path / "b.fits", **{"MJD-OBS": 60000.5}))
+    assert both["observation_timestamp"] == datetime(2026, 3, 1, 12, 0, 0, 500000)
+
+
+def test_a_scalar_time_coordinate_is_one_instant(tmp_path: Path) -> None:
+    import zarr
+
+    root = zarr.open_group(str(tmp_path / "s.zarr"), mode="w", zarr_format=3)
+    root.attrs.update({"mission_id": "ARCHIVE"})
+    time = root.create_array(
+        "time", shape=(), dtype="f8", attributes={"units": "hours since 2026-05-01"}
+    )
+    time[...] = 6.0
+    (record,) = extract(tmp_path / "s.zarr")
+    assert record["extraction_error"] is None
+    assert record["observation_timestamp"] == record["observation_end"] == datetime(2026, 5, 1, 6)
+
+
+def test_hdf5_byte_attributes_in_utf8_or_latin1(tmp_path: Path) -> None:
+    (utf8,) = extract(write_hdf5(tmp_path / "u.h5", target_object="Andromède".encode()))
+    (latin,) = extract(write_hdf5(tmp_path / "l.h5", target_object="Andromède".encode("latin-1")))
+    assert utf8["target_object"] == latin["target_object"] == "Andromède"
+    assert latin["mission_specific"]["latin1_attributes"] == ["target_object"]
+    assert "latin1_attributes" not in utf8["mission_specific"]

@@ -1,4 +1,8 @@
-"""HDF5 files: root attributes (h5py), with datasets' shapes and attributes as context."""
+"""HDF5 files: root attributes (h5py), with datasets' shapes and attributes as context.
+
+Byte-string attributes are decoded as UTF-8, or as Latin-1 when they are not UTF-8
+(listed under ``latin1_attributes``), as FITS headers are.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +18,7 @@ class Hdf5Extractor(Extractor):
     """Root-group attributes; dataset names, shapes and dtypes in ``mission_specific``."""
 
     name = "hdf5"
-    version = "1"
+    version = "2"
     format = "hdf5"
     suffixes = (".hdf5", ".h5", ".he5", ".hdf")
 
@@ -31,6 +35,7 @@ class Hdf5Extractor(Extractor):
                 ) from exc
             with file:
                 attributes: dict[str, Any] = {k: _value(v) for k, v in file.attrs.items()}
+                latin1 = [k for k, v in file.attrs.items() if _is_latin1(v)]
                 datasets: dict[str, Any] = {}
 
                 def visit(name: str, obj: Any) -> None:
@@ -38,12 +43,35 @@ class Hdf5Extractor(Extractor):
                         datasets[name] = {"shape": list(obj.shape), "dtype": str(obj.dtype)}
 
                 file.visititems(visit)
-        return [RawObservation(attributes, {}, {"datasets": datasets})]
+        extra: dict[str, Any] = {"datasets": datasets}
+        if latin1:
+            extra["latin1_attributes"] = latin1
+        return [RawObservation(attributes, {}, extra)]
 
 
 def _value(value: Any) -> Any:
-    if isinstance(value, bytes):
-        return value.decode("utf-8", "replace")
+    if isinstance(value, bytes | str):
+        return _decode(value)[0]
     if getattr(value, "shape", None) == (1,):
         return _value(value[0])
     return value
+
+
+def _is_latin1(value: Any) -> bool:
+    if getattr(value, "shape", None) == (1,):
+        value = value[0]
+    return isinstance(value, bytes | str) and _decode(value)[1] == "latin-1"
+
+
+def _decode(value: bytes | str) -> tuple[str, str]:
+    """Return text and its encoding; h5py gives undecodable bytes as surrogate escapes."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+            return value, "utf-8"
+        except UnicodeEncodeError:
+            value = value.encode("utf-8", "surrogateescape")
+    try:
+        return value.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        return value.decode("latin-1"), "latin-1"

@@ -11,14 +11,23 @@ Missions can add their own candidates, required fields and quality function in Y
         match: {TELESCOP: COSMOS-7}      # recognise files that carry no MISSION key
         fields: {target_object: [SRCNAME]}
         quality: mypackage.quality:score  # a function (record, attributes) -> float
+
+A quality attribute that is present without a usable value (empty, NaN, not a number,
+outside 0..1) leaves ``data_quality_score`` null with an issue; only a file with no
+quality attribute at all is scored by the rule (or the configured function). Numbers
+are taken as the decimal the writer gave (a float32 0.95 is 0.95, not 0.949999988);
+``MJD-*`` attributes are Modified Julian Dates.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from zarrlake._deps import import_callable
@@ -40,10 +49,21 @@ DEFAULT_FIELDS: dict[str, list[str]] = {
         "observation_timestamp",
         "DATE-OBS",
         "DATE_OBS",
+        "DATE-BEG",
         "time_coverage_start",
         "start_time",
+        "MJD-OBS",
+        "MJD_OBS",
+        "MJD-BEG",
     ],
-    "observation_end": ["observation_end", "DATE-END", "DATE_END", "time_coverage_end", "end_time"],
+    "observation_end": [
+        "observation_end",
+        "DATE-END",
+        "DATE_END",
+        "time_coverage_end",
+        "end_time",
+        "MJD-END",
+    ],
     "target_object": ["target_object", "OBJECT", "target", "target_name"],
     "calibration_status": ["calibration_status", "CALIB", "calibration", "CALSTAT"],
     "version": ["version", "VERSION", "product_version", "data_version"],
@@ -59,6 +79,7 @@ REQUIRED_FIELDS = ["mission_id", "satellite_name", "instrument_type", "observati
 
 _NUMERIC = {"data_quality_score", "ra", "dec"}
 _TIMES = {"observation_timestamp", "observation_end"}
+_MJD_EPOCH = datetime(1858, 11, 17)
 MAX_EXTRA_KEYS = 200
 MAX_TEXT = 1000
 
@@ -212,7 +233,7 @@ def map_attributes(
         Attribute name to value as read from the file.
     known
         Fields the extractor determined itself (file path, size, time coverage from a
-        coordinate); attributes fill only what these leave open.
+        coordinate) and ``issues`` it found; attributes fill only what these leave open.
     config
         The mapping and quality rules.
     extra
@@ -221,41 +242,77 @@ def map_attributes(
     Returns
     -------
     dict
-        An observation record with ``mission_specific`` (unmapped attributes) and
-        ``issues`` (missing required fields, unreadable values).
+        An observation record with ``mission_specific`` (unmapped attributes that have
+        a value) and ``issues`` (missing required fields, unreadable values, a quality
+        attribute without a usable value).
+
+    Notes
+    -----
+    A quality attribute that is present but empty, NaN, not a number or outside 0..1
+    gives ``data_quality_score = None`` and an issue: unknown quality is not scored.
+    Only a file without any quality attribute gets the computed score.
     """
     record: dict[str, Any] = dict(known)
     issues: list[dict[str, Any]] = list(record.pop("issues", []) or [])
     used: set[str] = set()
+    settled: set[str] = set()  # fields whose attribute was present but unusable
 
-    def fill(names_for: Mapping[str, list[str]]) -> None:
-        for field, names in names_for.items():
-            if record.get(field) not in (None, ""):
-                continue
-            hit = _lookup(attributes, names)
-            if hit is None:
-                continue
-            key, value = hit
-            try:
-                record[field] = _convert(field, value)
-                used.add(key)
-            except (InvalidInputError, ValueError, TypeError):
+    def fill(field: str, names: list[str]) -> None:
+        if record.get(field) not in (None, "") or field in settled:
+            return
+        hit = _lookup(attributes, names)
+        if hit is None:
+            if field == "data_quality_score":
+                empty = _present(attributes, names)
+                if empty is not None:
+                    settled.add(field)
+                    issues.append(_unknown_quality(empty, attributes[empty], "has no value"))
+            return
+        key, value = hit
+        try:
+            converted = _convert(field, key, value)
+        except (InvalidInputError, ValueError, TypeError, OverflowError):
+            issues.append(
+                {
+                    "code": "unreadable_value",
+                    "field": field,
+                    "attribute": key,
+                    "value": str(value)[:200],
+                }
+            )
+            if field == "data_quality_score":
+                settled.add(field)
+            return
+        if field == "data_quality_score":
+            if math.isnan(converted):
+                settled.add(field)
+                issues.append(_unknown_quality(key, value, "is NaN"))
+                return
+            if not 0.0 <= converted <= 1.0:
+                settled.add(field)
                 issues.append(
                     {
-                        "code": "unreadable_value",
+                        "code": "quality_out_of_range",
                         "field": field,
                         "attribute": key,
                         "value": str(value)[:200],
                     }
                 )
+                return
+        record[field] = converted
+        used.add(key)
 
-    fill({f: config.fields.get(f, []) + names for f, names in DEFAULT_FIELDS.items()})
+    def names_for(field: str, rules: MissionRules | None) -> list[str]:
+        mission_names = rules.fields.get(field, []) if rules else []
+        return mission_names + config.fields.get(field, []) + DEFAULT_FIELDS.get(field, [])
+
+    fill("mission_id", names_for("mission_id", None))
     mission, rules = _mission_for(config, attributes, record.get("mission_id"))
+    mission_only = [f for f in (rules.fields if rules else {}) if f not in DEFAULT_FIELDS]
+    for field in [*DEFAULT_FIELDS, *mission_only]:
+        if field != "mission_id":
+            fill(field, names_for(field, rules))
     if rules is not None:
-        saved = {f: record.pop(f) for f in rules.fields if f in record and f not in known}
-        fill(rules.fields)
-        for f, value in saved.items():
-            record.setdefault(f, value)
         record["mission_id"] = mission
     record.setdefault("mission_id", "unknown")
     required = rules.required if rules and rules.required is not None else config.required
@@ -263,10 +320,7 @@ def map_attributes(
         if record.get(name) in (None, "", "unknown"):
             issues.append({"code": "missing_field", "field": name})
     score = record.get("data_quality_score")
-    if score is not None and not 0.0 <= score <= 1.0:
-        issues.append({"code": "quality_out_of_range", "value": score})
-        score = None
-    if score is None:
+    if score is None and "data_quality_score" not in settled:
         spec = (rules.quality if rules else None) or config.quality
         calibrated = {
             v.upper()
@@ -277,7 +331,9 @@ def map_attributes(
         else:
             score = default_quality(record, attributes, required=required, calibrated=calibrated)
     record["data_quality_score"] = score
-    leftovers = {str(k): jsonable(v) for k, v in attributes.items() if k not in used}
+    leftovers = {
+        str(k): jsonable(v) for k, v in attributes.items() if k not in used and v is not None
+    }
     specific = dict(list(leftovers.items())[:MAX_EXTRA_KEYS])
     for key, value in specific.items():
         if isinstance(value, str) and len(value) > MAX_TEXT:
@@ -289,14 +345,79 @@ def map_attributes(
     return record
 
 
-def _convert(field: str, value: Any) -> Any:
+def _present(attributes: Mapping[str, Any], names: list[str]) -> str | None:
+    """Return the first of ``names`` present in ``attributes`` (whatever its value)."""
+    folded = {str(k).lower(): k for k in attributes}
+    for name in names:
+        key = folded.get(name.lower())
+        if key is not None:
+            return str(key)
+    return None
+
+
+def _unknown_quality(key: str, value: Any, why: str) -> dict[str, Any]:
+    return {
+        "code": "unknown_quality",
+        "field": "data_quality_score",
+        "attribute": key,
+        "value": None if value is None else str(value)[:200],
+        "message": f"quality attribute {key!r} {why}; data_quality_score left unknown (null)",
+    }
+
+
+def _convert(field: str, key: str, value: Any) -> Any:
     if field in _TIMES:
+        if str(key).upper().startswith("MJD"):
+            return mjd_to_datetime(value)
         return to_utc_naive(_clean_time(value), field=field)
     if field in _NUMERIC:
-        return float(value)
+        return header_float(value)
     if field == "processing_status":
         return str(value).lower()
     return str(jsonable(value)).strip()
+
+
+def header_float(value: Any) -> float:
+    """Return the number a header value means, as the decimal its writer gave.
+
+    A float32 attribute written as ``0.95`` holds 0.949999988; its shortest decimal
+    that reads back as the same float32 is ``0.95``, which is what is returned. Text is
+    parsed (``"nan"`` gives NaN); booleans are refused.
+
+    Raises
+    ------
+    TypeError
+        For a boolean or a value that is not one number.
+    ValueError
+        For text that is not a number.
+    """
+    if isinstance(value, bool | np.bool_):
+        raise TypeError(f"{value!r} is a boolean, not a number")
+    if isinstance(value, np.ndarray):
+        if value.size != 1:
+            raise TypeError(f"an array of {value.size} values is not one number")
+        value = value.reshape(())[()]
+    if isinstance(value, np.floating) and value.dtype.itemsize < 8:
+        return float(np.format_float_positional(value, unique=True))
+    if isinstance(value, bytes):
+        value = value.decode("ascii")
+    if isinstance(value, str):
+        value = value.strip()
+    return float(value)
+
+
+def mjd_to_datetime(value: Any) -> datetime:
+    """Return the (naive UTC) time of a Modified Julian Date (``MJD-OBS``).
+
+    Raises
+    ------
+    ValueError
+        For a value that is not a finite number.
+    """
+    days = header_float(value)
+    if not math.isfinite(days):
+        raise ValueError(f"MJD {value!r} is not a finite number")
+    return _MJD_EPOCH + timedelta(days=days)
 
 
 def _clean_time(value: Any) -> Any:

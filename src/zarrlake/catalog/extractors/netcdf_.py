@@ -19,7 +19,7 @@ class NetcdfExtractor(Extractor):
     """
 
     name = "netcdf"
-    version = "1"
+    version = "2"
     format = "netcdf"
     suffixes = (".nc", ".nc4", ".netcdf", ".cdf")
 

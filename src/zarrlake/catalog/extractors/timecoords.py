@@ -1,4 +1,8 @@
-"""Time coverage from a CF time coordinate (first and last value, any calendar)."""
+"""Time coverage from a CF time coordinate (first and last value, any calendar).
+
+The coordinate is a 1-D or scalar variable named ``time``, or with ``axis = T`` or
+``standard_name = time``, whose units read ``<unit> since <date>``.
+"""
 
 from __future__ import annotations
 
@@ -11,8 +15,11 @@ from zarrlake.catalog._values import to_utc_naive
 
 
 def is_time_variable(name: str, attrs: dict[str, Any], ndim: int) -> bool:
-    """Return whether a variable is the time coordinate (by name, axis or standard name)."""
-    if ndim != 1:
+    """Return whether a variable is the time coordinate (by name, axis or standard name).
+
+    A CF time coordinate has one dimension, or none (a scalar coordinate: one instant).
+    """
+    if ndim > 1:
         return False
     units = str(attrs.get("units", ""))
     return (

@@ -19,7 +19,7 @@ class ZarrExtractor(Extractor):
     """
 
     name = "zarr"
-    version = "1"
+    version = "2"
     format = "zarr"
     suffixes = (".zarr",)
     is_directory_format = True
@@ -57,11 +57,11 @@ class ZarrExtractor(Extractor):
             if (
                 "observation_timestamp" not in known
                 and is_time_variable(name, attrs, array.ndim)
-                and array.shape[0] > 0
+                and array.size > 0
             ):
                 calendar = attrs.get("calendar")
                 start, end = coverage(
-                    array[:], str(attrs["units"]), str(calendar) if calendar else None
+                    array[...], str(attrs["units"]), str(calendar) if calendar else None
                 )
                 if start is not None:
                     known["observation_timestamp"] = start
