@@ -15,12 +15,18 @@ lock, one transaction adds the well's metadata documents, the plate metadata and
 consolidated metadata. Readers follow the metadata, so they see a well completely or
 not at all, and a crash between the steps leaves invisible chunks that the next write
 of the well replaces. Replacing an existing well stages everything in that transaction.
+
+The well's name (``B/03``) comes from the plate's layout alone
+(:mod:`zarrlake.backends._hcs_layout`): it is resolved before the chunks are written and
+again under the plate lock; if the two differ the chunks are removed and the well is
+written again under the settled name. A write that fails before its commit removes the
+chunks it wrote.
 """
 
 from __future__ import annotations
 
 import asyncio
-import string
+import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -31,9 +37,10 @@ from zarr.abc.store import Store
 from zarr.core.buffer import Buffer
 
 from zarrlake._deps import require_dependency
-from zarrlake.backends._config import PLATE_SIZES, ZarrChunkStrategy, ZarrConfig
+from zarrlake.backends._config import ZarrChunkStrategy, ZarrConfig
 from zarrlake.backends._formats import to_host
-from zarrlake.errors import AlreadyExistsError, InvalidInputError
+from zarrlake.backends._hcs_layout import PlateLayout, resolve_layout
+from zarrlake.errors import AlreadyExistsError, ConflictError, InvalidInputError
 from zarrlake.hierarchy import (
     CONSOLIDATED_V2,
     V2_ARRAY,
@@ -42,7 +49,7 @@ from zarrlake.hierarchy import (
     aread_document,
     is_metadata_key,
 )
-from zarrlake.storage import run_sync
+from zarrlake.storage import local_root, run_sync
 from zarrlake.txn import ArchiveLock, StagingStore, Transaction
 
 __all__ = ["FileIndex", "PlateLayout", "read_file_index", "read_images", "write_well"]
@@ -63,68 +70,6 @@ def _ome_writer() -> Any:
 def _ome_format(ngff_version: str) -> Any:
     formats = require_dependency("ome_zarr.format", "hcs")
     return formats.FormatV05() if ngff_version == "0.5" else formats.FormatV04()
-
-
-def row_name(index: int) -> str:
-    """Return the name of plate row ``index`` (0 -> A, 25 -> Z, 26 -> AA)."""
-    letters = string.ascii_uppercase
-    return letters[index] if index < 26 else letters[index // 26 - 1] + letters[index % 26]
-
-
-@dataclass(frozen=True)
-class PlateLayout:
-    """The physical rows and columns of a plate."""
-
-    size: int
-    column_width: int
-
-    @property
-    def rows(self) -> list[str]:
-        """Every row name, in order."""
-        return [row_name(i) for i in range(PLATE_SIZES[self.size][0])]
-
-    @property
-    def columns(self) -> list[str]:
-        """Every column name, in order (zero-padded when the plate's wells were)."""
-        return [str(i + 1).zfill(self.column_width) for i in range(PLATE_SIZES[self.size][1])]
-
-    def well(self, row: str | int, col: str | int) -> tuple[str, str]:
-        """Normalise a well's row and column to this plate's names, or refuse them."""
-        name = row.strip().upper() if isinstance(row, str) else row_name(int(row))
-        try:
-            number = int(col)
-        except (TypeError, ValueError) as error:
-            raise InvalidInputError(
-                f"well column {col!r} is not a number", subject="col", hint="pass 3 or '03'"
-            ) from error
-        column = str(number).zfill(self.column_width)
-        if name not in self.rows or column not in self.columns:
-            raise InvalidInputError(
-                f"well {name}{column} is outside the {self.size}-well plate "
-                f"(rows {self.rows[0]}-{self.rows[-1]}, columns 1-{len(self.columns)})",
-                subject=f"{name}{column}",
-                hint="check row/col, or set ZarrConfig(plate_size=...) to the plate used",
-            )
-        return name, column
-
-    def fitting(self, row: str | int, col: str | int) -> PlateLayout:
-        """Return this layout, or the next standard one that holds the well."""
-        for size in (s for s in sorted(PLATE_SIZES) if s >= self.size):
-            layout = PlateLayout(size, self.column_width)
-            try:
-                layout.well(row, col)
-            except InvalidInputError:
-                continue
-            return layout
-        return self  # the error names the largest plate
-
-    @classmethod
-    def initial(cls, config: ZarrConfig, row: str | int, col: str | int) -> PlateLayout:
-        """Return the layout of a new plate whose first well is (row, col)."""
-        width = len(col) if isinstance(col, str) and col.startswith("0") else 1
-        if config.plate_size is not None:
-            return cls(config.plate_size, width)
-        return cls(96, width).fitting(row, col)
 
 
 @dataclass(frozen=True)
@@ -353,6 +298,13 @@ def _plate_attrs(attributes: dict[str, Any]) -> dict[str, Any]:
 def write_well(store: Store, request: WellRequest, config: ZarrConfig, where: str) -> str:
     """Write one well into the plate at ``store``'s root; return the well's path.
 
+    The well's name comes from the plate's layout (see
+    :mod:`zarrlake.backends._hcs_layout`), resolved before the chunks are written and
+    again under the plate lock. Should the two differ (the plate was created or
+    emptied meanwhile with another column width), the chunks are removed and the well
+    is written again under the settled name. A write that fails before its commit
+    removes the chunks it wrote, so no orphan data stays behind.
+
     Parameters
     ----------
     store
@@ -374,15 +326,46 @@ def write_well(store: Store, request: WellRequest, config: ZarrConfig, where: st
     AlreadyExistsError
         When the well, or one of its file names in another well, exists and
         ``overwrite`` is False. Nothing is written then.
+    InvalidInputError
+        When the well is outside the plate, ``row``/``col`` are not a row and column,
+        or the plate is of another NGFF version or size than ``config``.
+    ConflictError
+        When the plate's naming kept changing under the writer (never in practice).
     """
+    for _ in range(_NAME_ATTEMPTS):
+        current = run_sync(plate_documents(store))
+        _check_format(current, config, where)
+        row, column = _layout(current, config, request, where).well(request.row, request.col)
+        try:
+            return _write_named_well(store, request, config, where, f"{row}/{column}", current)
+        except _Renamed:
+            continue
+    raise ConflictError(
+        f"the well row={request.row!r}, col={request.col!r} of {where} was renamed "
+        f"{_NAME_ATTEMPTS} times while being written",
+        subject=where,
+        hint="do not empty or recreate the plate while writing wells into it; retry",
+    )
+
+
+_NAME_ATTEMPTS = 5
+
+
+class _Renamed(Exception):
+    """The well's name under the plate lock differs from the one its chunks went to."""
+
+
+def _write_named_well(
+    store: Store,
+    request: WellRequest,
+    config: ZarrConfig,
+    where: str,
+    well: str,
+    current: PlateDocuments | None,
+) -> str:
     writer = _ome_writer()
     fmt = _ome_format(config.ngff_version)
-    current = run_sync(plate_documents(store))
-    _check_format(current, config, where)
-    layout = _current_layout(current, config, request)
-    row, column = layout.well(request.row, request.col)
-    well = f"{row}/{column}"
-    well_lock = ArchiveLock(store, config.lock, key=f".zarrlake/hcs/{row}{column}.lock")
+    well_lock = ArchiveLock(store, config.lock, key=f".zarrlake/hcs/{well.replace('/', '')}.lock")
     with well_lock:
         existed = run_sync(aread_document(store, f"{well}/zarr.json")) or run_sync(
             aread_document(store, f"{well}/.zgroup")
@@ -391,37 +374,60 @@ def write_well(store: Store, request: WellRequest, config: ZarrConfig, where: st
             raise _well_exists(well, where)
         _check_names(file_index(current) or {}, request, well, where)
         replacing = existed is not None
+        # a new well's chunks go straight into place (nothing there is visible); a
+        # replaced well's are staged and committed with its metadata
         staging = StagingStore(store) if replacing else _DocumentsOnlyStaging(store)
-        _write_arrays(staging, request, well, config)
-        with Transaction(store, operation="hcs-well", lock_options=config.lock) as txn:
-            found = run_sync(plate_documents(txn.store))  # fresh: other wells may have landed
-            _check_format(found, config, where)
-            nodes = found[1] if found else {}
-            wells = _existing_wells(nodes)
-            if well in wells and not request.overwrite:
-                raise _well_exists(well, where)
-            _check_names(file_index(found) or {}, request, well, where)
-            layout = _current_layout(found, config, request)
-            for key, value in staging.staged.items():
-                if is_metadata_key(key) or replacing:
-                    run_sync(txn.staging.set(key, value))
-            if replacing and well in wells:
-                for field in range(request.data.shape[0], _field_count(wells[well])):
-                    run_sync(txn.staging.delete_dir(f"{well}/{field}"))
-            _stage_metadata(txn.staging, writer, fmt, config, layout, request, well, wells)
-            txn.commit()
+        committing = False
+        try:
+            _write_arrays(staging, request, well, config)
+            with Transaction(store, operation="hcs-well", lock_options=config.lock) as txn:
+                found = run_sync(plate_documents(txn.store))  # fresh: other wells may have landed
+                _check_format(found, config, where)
+                layout = _layout(found, config, request, where)
+                if "/".join(layout.well(request.row, request.col)) != well:
+                    raise _Renamed
+                nodes = found[1] if found else {}
+                wells = _existing_wells(nodes)
+                if well in wells and not request.overwrite:
+                    raise _well_exists(well, where)
+                _check_names(file_index(found) or {}, request, well, where)
+                for key, value in staging.staged.items():
+                    if is_metadata_key(key) or replacing:
+                        run_sync(txn.staging.set(key, value))
+                if replacing and well in wells:
+                    for field in range(request.data.shape[0], _field_count(wells[well])):
+                        run_sync(txn.staging.delete_dir(f"{well}/{field}"))
+                _stage_metadata(txn.staging, writer, fmt, config, layout, request, well, wells)
+                committing = True  # from here the journal decides: recovery rolls back or on
+                txn.commit()
+        except BaseException:
+            if not replacing and not committing:
+                _remove_uncommitted(store, well)
+            raise
     return well
 
 
-def _current_layout(
-    found: PlateDocuments | None, config: ZarrConfig, request: WellRequest
+def _remove_uncommitted(store: Store, well: str) -> None:
+    """Delete the chunks a failed write of a new well put under ``well``.
+
+    Called under the well's lock, for a well without metadata: no reader sees these
+    keys and no other writer writes them. On a local disk the row's folder goes too
+    when no other well is in it (an empty folder makes zarr warn); only that folder
+    is tried, never a walk through other wells' folders, which may be in the making.
+    """
+    run_sync(store.delete_dir(well))
+    root = local_root(store)
+    if root is not None:
+        with contextlib.suppress(OSError):  # not empty: other wells of the row
+            (root / well.split("/")[0]).rmdir()
+
+
+def _layout(
+    found: PlateDocuments | None, config: ZarrConfig, request: WellRequest, where: str
 ) -> PlateLayout:
     root = _attributes(found[1].get("", {})) if found else {}
     saved = (root.get("zarrlake") or {}).get("plate_layout")
-    if saved:
-        layout = PlateLayout(int(saved["size"]), int(saved["column_width"]))
-        return layout if config.plate_size is not None else layout.fitting(request.row, request.col)
-    return PlateLayout.initial(config, request.row, request.col)
+    return resolve_layout(saved, config, request.row, request.col, where)
 
 
 def _check_format(found: PlateDocuments | None, config: ZarrConfig, where: str) -> None:
