@@ -229,14 +229,22 @@ def stack_well(
             hint="give each image its own name",
         )
     images = [np.asarray(to_host(image)) for image in data_list]
-    first = images[0]
     for name, image in zip(names, images, strict=True):
-        if image.ndim != 2 or image.shape != first.shape or image.dtype != first.dtype:
+        if image.ndim != 2:
             raise InvalidInputError(
-                f"image {name} is {image.shape} {image.dtype}; the well's first image is "
-                f"{first.shape} {first.dtype}",
+                f"image {name} is {image.ndim}-D, shape {image.shape}; a well takes 2-D "
+                "(y, x) images",
                 subject=name,
-                hint="every image of a well must be 2-D with the same shape and dtype",
+                hint="pass each plane as its own image, ordered by field, channel, then z",
+            )
+    first, first_name = images[0], names[0]
+    for name, image in zip(names, images, strict=True):
+        if image.shape != first.shape or image.dtype != first.dtype:
+            raise InvalidInputError(
+                f"image {name} is {image.shape} {image.dtype}; the well's first image "
+                f"{first_name} is {first.shape} {first.dtype}",
+                subject=name,
+                hint="every image of a well must have the same shape and dtype",
             )
     return np.stack(images).reshape(n_fields, n_channels, n_z, *first.shape)
 
