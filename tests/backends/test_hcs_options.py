@@ -25,7 +25,7 @@ def _paths(plate: Path) -> list[Path]:
 @pytest.mark.parametrize(
     ("option", "message", "hint"),
     [
-        ("channel_names", "does not take the option channel_names", "a well takes row"),
+        ("channel_name", "does not take the option channel_name", "did you mean channel_names"),
         ("pixel_size_um", "does not take the option pixel_size_um", "a well takes row"),
         ("scaler", "does not take the option scaler", "a well takes row"),
         ("n_field", "does not take the option n_field", "did you mean n_fields"),

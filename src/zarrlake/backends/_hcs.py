@@ -6,8 +6,9 @@ Layout (NGFF 0.5 on Zarr 3, or 0.4 on Zarr 2; one version across the plate)::
                            the wells written, acquisition 0, field_count
     plate/B/03/            well metadata: one image per field of view; the virtual
                            file names of the well under attributes["zarrlake"]["files"]
-    plate/B/03/0/          an image (multiscales: axes c, z, y, x; one level)
-    plate/B/03/0/0         the array (channels, z-planes, y, x)
+    plate/B/03/0/          an image (multiscales: axes c, z, y, x; omero channels)
+    plate/B/03/0/0         the array (channels, z-planes, y, x), read by file name
+    plate/B/03/0/1 ...     pyramid levels, y and x halved (see _ome_image)
 
 A well is written in two steps. Its chunks go straight into place under a lock of that
 well only, so writers of different wells proceed in parallel; then, under the plate's
@@ -27,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -37,9 +39,11 @@ from zarr.abc.store import Store
 from zarr.core.buffer import Buffer
 
 from zarrlake._deps import require_dependency
+from zarrlake.backends import _ome_image as ome
 from zarrlake.backends._config import ZarrChunkStrategy, ZarrConfig
 from zarrlake.backends._formats import to_host
 from zarrlake.backends._hcs_layout import PlateLayout, resolve_layout
+from zarrlake.backends._ome_image import ImageOptions
 from zarrlake.errors import AlreadyExistsError, ConflictError, InvalidInputError
 from zarrlake.hierarchy import (
     CONSOLIDATED_V2,
@@ -49,18 +53,12 @@ from zarrlake.hierarchy import (
     aread_document,
     is_metadata_key,
 )
-from zarrlake.storage import local_root, run_sync
+from zarrlake.storage import kind_of, local_root, run_sync
 from zarrlake.txn import ArchiveLock, StagingStore, Transaction
 
 __all__ = ["FileIndex", "PlateLayout", "read_file_index", "read_images", "write_well"]
 
 _AUTO_WELL_LIMIT = 64 * 2**20
-_AXES = [
-    {"name": "c", "type": "channel"},
-    {"name": "z", "type": "space"},
-    {"name": "y", "type": "space"},
-    {"name": "x", "type": "space"},
-]
 
 
 def _ome_writer() -> Any:
@@ -208,6 +206,7 @@ class WellRequest:
     data: np.ndarray
     names: list[str]
     overwrite: bool = False
+    image: ImageOptions = dataclasses.field(default_factory=ImageOptions)
 
 
 def stack_well(
@@ -268,26 +267,28 @@ def _write_arrays(
 ) -> None:
     spec = config.compression_spec()
     fields = request.data.shape[0]
+    extra: dict[str, Any] = {}
+    if config.format == 3:
+        extra["dimension_names"] = ["c", "z", "y", "x"]
+    else:
+        extra["chunk_key_encoding"] = {"name": "v2", "separator": "/"}
     for field in range(fields):
-        data = request.data[field]
-        extra: dict[str, Any] = {}
-        if config.format == 3:
-            extra["dimension_names"] = ["c", "z", "y", "x"]
-        else:
-            extra["chunk_key_encoding"] = {"name": "v2", "separator": "/"}
-        array = zarr.create_array(
-            staging,
-            name=f"{well}/{field}/0",
-            shape=data.shape,
-            dtype=data.dtype,
-            zarr_format=config.format,
-            overwrite=True,
-            fill_value=0,
-            **_chunking(config, data.shape, data.dtype.itemsize),
-            **spec.zarr_kwargs(config.format),
-            **extra,
-        )
-        array[...] = data
+        for level, data in enumerate(
+            ome.pyramid_levels(request.data[field], request.image.pyramid)
+        ):
+            array = zarr.create_array(
+                staging,
+                name=f"{well}/{field}/{level}",
+                shape=data.shape,
+                dtype=data.dtype,
+                zarr_format=config.format,
+                overwrite=True,
+                fill_value=0,
+                **_chunking(config, data.shape, data.dtype.itemsize),
+                **spec.zarr_kwargs(config.format),
+                **extra,
+            )
+            array[...] = data
 
 
 def _existing_wells(nodes: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -399,15 +400,16 @@ def _write_named_well(
                 if well in wells and not request.overwrite:
                     raise _well_exists(well, where)
                 _check_names(file_index(found) or {}, request, well, where)
+                if replacing:  # nothing of the old well stays: fields, levels, chunks
+                    run_sync(txn.staging.delete_dir(well))
                 for key, value in staging.staged.items():
                     if is_metadata_key(key) or replacing:
                         run_sync(txn.staging.set(key, value))
-                if replacing and well in wells:
-                    for field in range(request.data.shape[0], _field_count(wells[well])):
-                        run_sync(txn.staging.delete_dir(f"{well}/{field}"))
                 _stage_metadata(txn.staging, writer, fmt, config, layout, request, well, wells)
                 committing = True  # from here the journal decides: recovery rolls back or on
                 txn.commit()
+            if replacing:  # folders of fields or levels the new well no longer has
+                kind_of(store).prune_empty_dirs(well)
         except BaseException:
             if not replacing and not committing:
                 _remove_uncommitted(store, well)
@@ -484,12 +486,15 @@ def _stage_metadata(
         image = zarr.open_group(
             staging, path=f"{well}/{field}", mode="a", zarr_format=config.format
         )
+        data = request.data[field]
+        levels = ome.level_count(request.image.pyramid, data.shape[-2], data.shape[-1])
         writer.write_multiscales_metadata(
             image,
-            [{"path": "0", "coordinateTransformations": [{"type": "scale", "scale": [1.0] * 4}]}],
+            ome.datasets(request.image, levels),
             fmt=fmt,
-            axes=_AXES,
+            axes=ome.axes(request.image),
             name=f"{well.replace('/', '')} field {field}",
+            metadata={"omero": ome.omero(data, request.image)},
         )
     writer.write_well_metadata(
         well_group, [{"path": str(f), "acquisition": 0} for f in range(fields)], fmt=fmt

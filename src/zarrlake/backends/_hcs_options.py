@@ -1,7 +1,8 @@
 """The options of ``save_batch`` for a well: each one used, or refused by name.
 
 Protocol: a call with ``row`` or ``col`` saves a well and takes exactly the options in
-:data:`WELL_OPTIONS`; any other keyword is refused with an error naming it (and the
+:data:`WELL_OPTIONS` (the image options are described in
+:mod:`zarrlake.backends._ome_image`); any other keyword is refused with an error naming it (and the
 closest supported name), before anything is written. A call without ``row`` and
 ``col`` saves plain files; well-only options there are refused too, since they would
 silently do nothing.
@@ -9,6 +10,7 @@ silently do nothing.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import numbers
 from collections.abc import Mapping
@@ -17,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from zarrlake.backends._ome_image import IMAGE_OPTIONS, ImageOptions, image_options
 from zarrlake.errors import InvalidInputError
 
 __all__ = ["WELL_OPTIONS", "WellOptions", "well_options"]
@@ -25,7 +28,7 @@ _REQUIRED = ("row", "col", "n_fields", "n_channels", "n_z")
 # polystore passes chunk_name (its name for the well); the well's name comes from
 # row/col here, so it is accepted and not used
 _COMPAT = ("chunk_name",)
-WELL_OPTIONS = (*_REQUIRED, "overwrite", *_COMPAT)
+WELL_OPTIONS = (*_REQUIRED, "overwrite", *IMAGE_OPTIONS, *_COMPAT)
 # options of plain saves that a well takes from ZarrConfig instead
 _FROM_CONFIG = {
     "chunks": "ZarrConfig(chunk_strategy=...)",
@@ -43,6 +46,7 @@ class WellOptions:
     n_channels: int
     n_z: int
     overwrite: bool = False
+    image: ImageOptions = dataclasses.field(default_factory=ImageOptions)
 
 
 def _count(name: str, value: Any) -> int:
@@ -116,11 +120,13 @@ def well_options(kwargs: Mapping[str, Any]) -> WellOptions | None:
             subject="overwrite",
             hint="pass overwrite=True to replace an existing well",
         )
+    n_channels = _count("n_channels", kwargs["n_channels"])
     return WellOptions(
         row=kwargs["row"],
         col=kwargs["col"],
         n_fields=_count("n_fields", kwargs["n_fields"]),
-        n_channels=_count("n_channels", kwargs["n_channels"]),
+        n_channels=n_channels,
         n_z=_count("n_z", kwargs["n_z"]),
         overwrite=bool(overwrite),
+        image=image_options(kwargs, n_channels),
     )

@@ -206,8 +206,9 @@ class ZarrBackend(ZarrTree):
             One virtual file path per image, all in the plate's directory.
         **kwargs
             ``row``, ``col``, ``n_fields``, ``n_channels``, ``n_z`` for a well
-            (``chunk_name`` is accepted for polystore compatibility), ``overwrite``;
-            any other option of a well is refused (see
+            (``chunk_name`` is accepted for polystore compatibility), ``overwrite``,
+            and the image options ``pyramid``, ``channel_names``, ``channel_colors``,
+            ``pixel_size``, ``z_spacing``, ``unit``; any other option of a well is refused (see
             :mod:`zarrlake.backends._hcs_options`). Without ``row``/``col`` every item
             is saved with :meth:`save`.
         """
@@ -246,7 +247,9 @@ class ZarrBackend(ZarrTree):
                 subject=space.path(plate),
                 hint="write the plate to a directory outside other Zarr data",
             )
-        request = hcs.WellRequest(options.row, options.col, data, names, options.overwrite)
+        request = hcs.WellRequest(
+            options.row, options.col, data, names, options.overwrite, options.image
+        )
         hcs.write_well(space.hierarchy(plate), request, self.config, space.path(plate))
 
     def load_batch(self, file_paths: Sequence[PathLike], **kwargs: Any) -> list[Any]:
