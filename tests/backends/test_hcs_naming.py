@@ -143,3 +143,17 @@ def test_name_settled_under_the_lock_wins(tmp_path: Path, monkeypatch: pytest.Mo
     assert _wells(plate) == ["A/01", "B/01"]
     assert "A/1" not in _folders(plate)
     np.testing.assert_array_equal(backend.load(plate / "A01_f0.tif"), _images(3)[0])
+
+
+def test_a_crashed_writers_leftovers_are_removed(tmp_path: Path) -> None:
+    """Chunks a killed writer left under a well without metadata go with the next write."""
+    plate = tmp_path / "plate.zarr"
+    backend = ZarrBackend()
+    _save(backend, plate, "A01", "A", 1)
+    stray = plate / "A" / "02" / "7" / "0" / "c" / "0" / "0" / "0" / "0"
+    stray.parent.mkdir(parents=True)
+    stray.write_bytes(b"left by a killed writer")
+    _save(backend, plate, "A02", "A", 2, seed=2)
+    assert not (plate / "A" / "02" / "7").exists()
+    assert sorted(p.name for p in (plate / "A" / "02").iterdir()) == ["0", "1", "zarr.json"]
+    np.testing.assert_array_equal(backend.load(plate / "A02_f0.tif"), _images(2)[0])

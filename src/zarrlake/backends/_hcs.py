@@ -15,7 +15,7 @@ well only, so writers of different wells proceed in parallel; then, under the pl
 lock, one transaction adds the well's metadata documents, the plate metadata and the
 consolidated metadata. Readers follow the metadata, so they see a well completely or
 not at all, and a crash between the steps leaves invisible chunks that the next write
-of the well replaces. Replacing an existing well stages everything in that transaction.
+of the well deletes first. Replacing an existing well stages everything in that transaction.
 
 The well's name (``B/03``) comes from the plate's layout alone
 (:mod:`zarrlake.backends._hcs_layout`): it is resolved before the chunks are written and
@@ -388,6 +388,8 @@ def _write_named_well(
         staging = StagingStore(store) if replacing else _DocumentsOnlyStaging(store)
         committing = False
         try:
+            if not replacing:  # what a crashed writer of this well left: never visible
+                run_sync(store.delete_dir(well))
             _write_arrays(staging, request, well, config)
             with Transaction(store, operation="hcs-well", lock_options=config.lock) as txn:
                 found = run_sync(plate_documents(txn.store))  # fresh: other wells may have landed
