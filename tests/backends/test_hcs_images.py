@@ -83,6 +83,14 @@ def test_viewers_see_levels_channels_and_scale(tmp_path: Path, ngff: str) -> Non
     assert level1.dtype == np.uint16
     assert abs(float(level1.mean()) - float(stack.mean())) < 0.01 * float(stack.mean())
 
+    # the plate view (a grid of fields) offers the same levels, for a fast overview
+    plate_node = next(iter(Reader(parse_url(str(plate)))()))
+    assert [level.shape[-2:] for level in plate_node.data] == [
+        (8 * 600, 12 * 520),
+        (8 * 300, 12 * 260),
+        (8 * 150, 12 * 130),
+    ]
+
     group = zarr.open_group(plate, mode="r")
     if ngff == "0.5":
         from ome_zarr_models.v05.hcs import HCS
