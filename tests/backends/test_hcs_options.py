@@ -26,8 +26,9 @@ def _paths(plate: Path) -> list[Path]:
     ("option", "message", "hint"),
     [
         ("channel_name", "does not take the option channel_name", "did you mean channel_names"),
-        ("pixel_size_um", "does not take the option pixel_size_um", "a well takes row"),
-        ("scaler", "does not take the option scaler", "a well takes row"),
+        ("pixel_size_um", "does not take the option pixel_size_um", "use pixel_size"),
+        ("scaler", "does not take the option scaler", "use pyramid"),
+        ("labels", "does not take the option labels", "a well takes row"),
         ("n_field", "does not take the option n_field", "did you mean n_fields"),
         ("compressor", "does not take the option compressor", "ZarrConfig"),
         ("chunks", "does not take the option chunks", "ZarrConfig"),

@@ -34,6 +34,16 @@ _FROM_CONFIG = {
     "chunks": "ZarrConfig(chunk_strategy=...)",
     "compressor": "ZarrConfig(compression=...)",
 }
+# other tools' names for what a well takes under another name
+_INSTEAD = {
+    "scaler": "pyramid",
+    "scale_factors": "pyramid",
+    "levels": "pyramid",
+    "pixel_size_um": "pixel_size (with unit='micrometer', the default)",
+    "units": "unit",
+    "channels": "channel_names",
+    "colors": "channel_colors",
+}
 
 
 @dataclass(frozen=True)
@@ -70,6 +80,8 @@ def _refuse(name: str, well: bool) -> InvalidInputError:
         )
     if name in _FROM_CONFIG:
         hint = f"a well's {name} come from {_FROM_CONFIG[name]}; drop {name}"
+    elif name in _INSTEAD:
+        hint = f"use {_INSTEAD[name]}"
     else:
         close = difflib.get_close_matches(name, WELL_OPTIONS, n=1)
         hint = (f"did you mean {close[0]}? " if close else "") + (
