@@ -134,6 +134,12 @@ def test_replacing_a_well_drops_levels_it_no_longer_has(tmp_path: Path) -> None:
     field = zarr.open_group(plate / "B" / "03" / "0", mode="r")
     assert sorted(field.array_keys()) == ["0"]
     assert not (plate / "B" / "03" / "0" / "1").exists()
+    from ome_zarr_models.v05.hcs import HCS
+    from ome_zarr_models.v05.image import Image
+
+    HCS.from_zarr(zarr.open_group(plate, mode="r"))
+    Image.from_zarr(field)
+    np.testing.assert_array_equal(backend.load(plate / "B03_2.tif"), _images((600, 520), 1)[2])
 
 
 @pytest.mark.parametrize(
