@@ -199,7 +199,7 @@ def test_plate_grows_to_the_plate_that_holds_the_wells(tmp_path: Path) -> None:
     attrs = json.loads((plate / "zarr.json").read_text())["attributes"]["ome"]["plate"]
     assert len(attrs["rows"]) == 16 and len(attrs["columns"]) == 24
     assert {w["path"]: (w["rowIndex"], w["columnIndex"]) for w in attrs["wells"]} == {
-        "A/1": (0, 0),
+        "A/01": (0, 0),  # col "1" names column 01, whatever came first
         "P/24": (15, 23),
     }
     from ome_zarr_models.v05.hcs import HCS

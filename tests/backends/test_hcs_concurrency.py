@@ -129,3 +129,85 @@ def test_killed_well_writers_leave_only_whole_wells(tmp_path: Path) -> None:
         _check_plate(plate, wells)
         shutil.rmtree(plate)
     assert kills >= 6
+
+
+# -- well names: the same for every writer, whatever the order and spelling ----------
+
+NAMING_WRITERS, NAMING_ROUNDS = 6, 2
+
+
+def _naming_wells() -> list[tuple[str, int]]:
+    return [(row, col) for row in "AB" for col in range(1, 13)]  # 24 wells, columns 1-12
+
+
+def _spelling(col: int, writer: int) -> str | int:
+    """The same column spelled three ways (1, "1", "01") by different writers."""
+    return [col, str(col), f"{col:02d}"][writer % 3]
+
+
+def _write_named(plate: str, wells: list[tuple[str, int]], writer: int, start: float) -> None:
+    backend = ZarrBackend(ZarrConfig())
+    time.sleep(max(0.0, start - time.time()))
+    for row, col in wells:
+        name = f"{row}{col:02d}"
+        backend.save_batch(
+            _images(row, f"{col:02d}")[:2],
+            [f"{plate}/{name}_f{f}.tif" for f in range(2)],
+            n_fields=2,
+            n_channels=1,
+            n_z=1,
+            row=row,
+            col=_spelling(col, writer),
+        )
+
+
+def _folders(plate: Path) -> set[str]:
+    return {
+        str(p.relative_to(plate))
+        for p in plate.rglob("*")
+        if p.is_dir() and ".zarrlake" not in p.parts and len(p.relative_to(plate).parts) <= 3
+    }
+
+
+@pytest.mark.parametrize("order", ["forward", "reverse"])
+def test_concurrent_wells_past_column_nine_get_one_name(tmp_path: Path, order: str) -> None:
+    """6 processes write 24 wells with columns 1-12 (spelled 1, "1" or "01") at once:
+    every well is listed once as B/07-style names, whatever commits first, and nothing
+    is left on disk outside the listed wells."""
+    pytest.importorskip("ome_zarr.writer")  # imported once here, not in each forked writer
+    context = multiprocessing.get_context("fork")
+    wells = _naming_wells()
+    if order == "reverse":
+        wells = wells[::-1]  # B12 (a two-digit column) tends to commit first
+    expected = sorted(f"{row}/{col:02d}" for row, col in wells)
+    for run in range(NAMING_ROUNDS):
+        plate = tmp_path / f"{order}-{run}.zarr"
+        start = time.time() + 0.3
+        workers = [
+            context.Process(
+                target=_write_named, args=(str(plate), wells[i::NAMING_WRITERS], i, start)
+            )
+            for i in range(NAMING_WRITERS)
+        ]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join(timeout=120)
+        assert [w.exitcode for w in workers] == [0] * NAMING_WRITERS, f"{order} run {run}"
+        meta = zarr.open_group(plate, mode="r").attrs["ome"]["plate"]
+        assert sorted(w["path"] for w in meta["wells"]) == expected
+        assert [c["name"] for c in meta["columns"]] == [f"{i:02d}" for i in range(1, 13)]
+        for well in meta["wells"]:
+            row, col = well["path"].split("/")
+            assert meta["rows"][well["rowIndex"]]["name"] == row
+            assert meta["columns"][well["columnIndex"]]["name"] == col
+        # no orphans: every folder is a row, a listed well or one of its fields
+        listed = {w["path"] for w in meta["wells"]}
+        allowed = {"A", "B"} | listed | {f"{w}/{f}" for w in listed for f in range(2)}
+        assert _folders(plate) == allowed
+        backend = ZarrBackend()
+        names = [f"{row}{col:02d}_f{f}.tif" for row, col in wells for f in range(2)]
+        assert sorted(p.name for p in backend.list_files(plate)) == sorted(names)
+        got = backend.load_batch([plate / n for n in names[:4]])
+        row, col = wells[0]
+        np.testing.assert_array_equal(got[0], _images(row, f"{col:02d}")[0])

@@ -6,21 +6,28 @@ Layout (NGFF 0.5 on Zarr 3, or 0.4 on Zarr 2; one version across the plate)::
                            the wells written, acquisition 0, field_count
     plate/B/03/            well metadata: one image per field of view; the virtual
                            file names of the well under attributes["zarrlake"]["files"]
-    plate/B/03/0/          an image (multiscales: axes c, z, y, x; one level)
-    plate/B/03/0/0         the array (channels, z-planes, y, x)
+    plate/B/03/0/          an image (multiscales: axes c, z, y, x; omero channels)
+    plate/B/03/0/0         the array (channels, z-planes, y, x), read by file name
+    plate/B/03/0/1 ...     pyramid levels, y and x halved (see _ome_image)
 
 A well is written in two steps. Its chunks go straight into place under a lock of that
 well only, so writers of different wells proceed in parallel; then, under the plate's
 lock, one transaction adds the well's metadata documents, the plate metadata and the
 consolidated metadata. Readers follow the metadata, so they see a well completely or
 not at all, and a crash between the steps leaves invisible chunks that the next write
-of the well replaces. Replacing an existing well stages everything in that transaction.
+of the well deletes first. Replacing an existing well stages everything in that transaction.
+
+The well's name (``B/03``) comes from the plate's layout alone
+(:mod:`zarrlake.backends._hcs_layout`): it is resolved before the chunks are written and
+again under the plate lock; if the two differ the chunks are removed and the well is
+written again under the settled name. A write that fails before its commit removes the
+chunks it wrote.
 """
 
 from __future__ import annotations
 
-import asyncio
-import string
+import contextlib
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -31,29 +38,42 @@ from zarr.abc.store import Store
 from zarr.core.buffer import Buffer
 
 from zarrlake._deps import require_dependency
-from zarrlake.backends._config import PLATE_SIZES, ZarrChunkStrategy, ZarrConfig
+from zarrlake.backends import _ome_image as ome
+from zarrlake.backends._config import ZarrChunkStrategy, ZarrConfig
 from zarrlake.backends._formats import to_host
-from zarrlake.errors import AlreadyExistsError, InvalidInputError
+from zarrlake.backends._hcs_layout import PlateLayout, resolve_layout
+from zarrlake.backends._hcs_read import (
+    FileIndex,
+    FileLocation,
+    PlateDocuments,
+    attributes,
+    file_index,
+    plate_documents,
+    read_file_index,
+    read_images,
+)
+from zarrlake.backends._ome_image import ImageOptions
+from zarrlake.errors import AlreadyExistsError, ConflictError, InvalidInputError
 from zarrlake.hierarchy import (
-    CONSOLIDATED_V2,
-    V2_ARRAY,
-    V2_ATTRS,
-    V3_DOCUMENT,
     aread_document,
     is_metadata_key,
 )
-from zarrlake.storage import run_sync
+from zarrlake.storage import kind_of, local_root, run_sync
 from zarrlake.txn import ArchiveLock, StagingStore, Transaction
 
-__all__ = ["FileIndex", "PlateLayout", "read_file_index", "read_images", "write_well"]
+__all__ = [
+    "FileIndex",
+    "FileLocation",
+    "PlateLayout",
+    "WellRequest",
+    "read_file_index",
+    "read_images",
+    "remove_wells",
+    "stack_well",
+    "write_well",
+]
 
 _AUTO_WELL_LIMIT = 64 * 2**20
-_AXES = [
-    {"name": "c", "type": "channel"},
-    {"name": "z", "type": "space"},
-    {"name": "y", "type": "space"},
-    {"name": "x", "type": "space"},
-]
 
 
 def _ome_writer() -> Any:
@@ -63,182 +83,6 @@ def _ome_writer() -> Any:
 def _ome_format(ngff_version: str) -> Any:
     formats = require_dependency("ome_zarr.format", "hcs")
     return formats.FormatV05() if ngff_version == "0.5" else formats.FormatV04()
-
-
-def row_name(index: int) -> str:
-    """Return the name of plate row ``index`` (0 -> A, 25 -> Z, 26 -> AA)."""
-    letters = string.ascii_uppercase
-    return letters[index] if index < 26 else letters[index // 26 - 1] + letters[index % 26]
-
-
-@dataclass(frozen=True)
-class PlateLayout:
-    """The physical rows and columns of a plate."""
-
-    size: int
-    column_width: int
-
-    @property
-    def rows(self) -> list[str]:
-        """Every row name, in order."""
-        return [row_name(i) for i in range(PLATE_SIZES[self.size][0])]
-
-    @property
-    def columns(self) -> list[str]:
-        """Every column name, in order (zero-padded when the plate's wells were)."""
-        return [str(i + 1).zfill(self.column_width) for i in range(PLATE_SIZES[self.size][1])]
-
-    def well(self, row: str | int, col: str | int) -> tuple[str, str]:
-        """Normalise a well's row and column to this plate's names, or refuse them."""
-        name = row.strip().upper() if isinstance(row, str) else row_name(int(row))
-        try:
-            number = int(col)
-        except (TypeError, ValueError) as error:
-            raise InvalidInputError(
-                f"well column {col!r} is not a number", subject="col", hint="pass 3 or '03'"
-            ) from error
-        column = str(number).zfill(self.column_width)
-        if name not in self.rows or column not in self.columns:
-            raise InvalidInputError(
-                f"well {name}{column} is outside the {self.size}-well plate "
-                f"(rows {self.rows[0]}-{self.rows[-1]}, columns 1-{len(self.columns)})",
-                subject=f"{name}{column}",
-                hint="check row/col, or set ZarrConfig(plate_size=...) to the plate used",
-            )
-        return name, column
-
-    def fitting(self, row: str | int, col: str | int) -> PlateLayout:
-        """Return this layout, or the next standard one that holds the well."""
-        for size in (s for s in sorted(PLATE_SIZES) if s >= self.size):
-            layout = PlateLayout(size, self.column_width)
-            try:
-                layout.well(row, col)
-            except InvalidInputError:
-                continue
-            return layout
-        return self  # the error names the largest plate
-
-    @classmethod
-    def initial(cls, config: ZarrConfig, row: str | int, col: str | int) -> PlateLayout:
-        """Return the layout of a new plate whose first well is (row, col)."""
-        width = len(col) if isinstance(col, str) and col.startswith("0") else 1
-        if config.plate_size is not None:
-            return cls(config.plate_size, width)
-        return cls(96, width).fitting(row, col)
-
-
-@dataclass(frozen=True)
-class FileLocation:
-    """Where a virtual file of a plate is: its well, field, channel and z-plane."""
-
-    well: str
-    field: int
-    channel: int
-    z: int
-
-
-FileIndex = dict[str, FileLocation]
-PlateDocuments = tuple[int, dict[str, dict[str, Any]]]
-
-
-# -- reading the plate --------------------------------------------------------------
-
-
-async def plate_documents(store: Store) -> PlateDocuments | None:
-    """Return the plate's Zarr format and its metadata documents by node path, or None."""
-    root = await aread_document(store, V3_DOCUMENT)
-    if root is not None:
-        consolidated = (root.get("consolidated_metadata") or {}).get("metadata") or {}
-        return 3, {"": root, **consolidated}
-    consolidated_v2 = await aread_document(store, CONSOLIDATED_V2)
-    if consolidated_v2 is None:
-        return None
-    nodes: dict[str, dict[str, Any]] = {}
-    for key, document in consolidated_v2.get("metadata", {}).items():
-        path, _, name = key.rpartition("/")
-        node = nodes.setdefault(path, {"node_type": "group", "attributes": {}})
-        if name == V2_ATTRS:
-            node["attributes"] = document
-        elif name == V2_ARRAY:
-            node.update(document, node_type="array")
-    return 2, nodes
-
-
-def _attributes(document: dict[str, Any]) -> dict[str, Any]:
-    return dict(document.get("attributes") or {})
-
-
-def is_plate(attributes: dict[str, Any]) -> bool:
-    """Whether a group's attributes describe an OME-Zarr plate."""
-    return "plate" in attributes or "plate" in (attributes.get("ome") or {})
-
-
-def file_index(found: PlateDocuments | None) -> FileIndex | None:
-    """Return the virtual files of a plate from its documents, or None if not a plate."""
-    if found is None:
-        return None
-    _, nodes = found
-    if not is_plate(_attributes(nodes.get("", {}))):
-        return None
-    index: FileIndex = {}
-    for path, document in nodes.items():
-        files = (_attributes(document).get("zarrlake") or {}).get("files")
-        if isinstance(files, dict):
-            for name, (field, channel, z) in files.items():
-                index[name] = FileLocation(path, int(field), int(channel), int(z))
-    return index
-
-
-def read_file_index(store: Store) -> FileIndex | None:
-    """Return the virtual files of the plate at ``store``'s root, or None if not a plate.
-
-    One read (the consolidated root document) gives every well's file names.
-    """
-    return file_index(run_sync(plate_documents(store)))
-
-
-def read_images(store: Store, locations: Sequence[FileLocation]) -> list[np.ndarray]:
-    """Read the images at ``locations``, fetching each field array needed once.
-
-    A field whose chunk holds the whole field is read whole; otherwise only the planes
-    asked for are read. All reads of a call run concurrently.
-    """
-    group = zarr.open_group(store, mode="r", use_consolidated=True)
-    arrays: dict[tuple[str, int], Any] = {}
-    for location in locations:
-        key = (location.well, location.field)
-        if key not in arrays:
-            arrays[key] = group[f"{location.well}/{location.field}/0"]
-
-    async def fetch() -> list[np.ndarray]:
-        whole: dict[tuple[str, int], Any] = {}
-        jobs: list[Any] = []
-        planes_wanted: dict[tuple[str, int], set[tuple[int, int]]] = {}
-        for loc in locations:
-            planes_wanted.setdefault((loc.well, loc.field), set()).add((loc.channel, loc.z))
-        for key, array in arrays.items():
-            # one read of the whole field when its chunk is the field, or when every
-            # plane of it is wanted anyway
-            every_plane = len(planes_wanted[key]) == array.shape[0] * array.shape[1]
-            if every_plane or tuple(array.chunks[:2]) == tuple(array.shape[:2]):
-                whole[key] = array._async_array.getitem(Ellipsis)
-        keys = list(whole)
-        plane_jobs = [
-            arrays[(loc.well, loc.field)]._async_array.getitem((loc.channel, loc.z))
-            for loc in locations
-            if (loc.well, loc.field) not in whole
-        ]
-        jobs = [whole[k] for k in keys] + plane_jobs
-        results = await asyncio.gather(*jobs)
-        full = dict(zip(keys, results[: len(keys)], strict=True))
-        planes = iter(results[len(keys) :])
-        out: list[np.ndarray] = []
-        for loc in locations:
-            field = full.get((loc.well, loc.field))
-            out.append(field[loc.channel, loc.z] if field is not None else next(planes))
-        return out
-
-    return run_sync(fetch())
 
 
 # -- writing a well -------------------------------------------------------------------
@@ -263,6 +107,7 @@ class WellRequest:
     data: np.ndarray
     names: list[str]
     overwrite: bool = False
+    image: ImageOptions = dataclasses.field(default_factory=ImageOptions)
 
 
 def stack_well(
@@ -284,14 +129,22 @@ def stack_well(
             hint="give each image its own name",
         )
     images = [np.asarray(to_host(image)) for image in data_list]
-    first = images[0]
     for name, image in zip(names, images, strict=True):
-        if image.ndim != 2 or image.shape != first.shape or image.dtype != first.dtype:
+        if image.ndim != 2:
             raise InvalidInputError(
-                f"image {name} is {image.shape} {image.dtype}; the well's first image is "
-                f"{first.shape} {first.dtype}",
+                f"image {name} is {image.ndim}-D, shape {image.shape}; a well takes 2-D "
+                "(y, x) images",
                 subject=name,
-                hint="every image of a well must be 2-D with the same shape and dtype",
+                hint="pass each plane as its own image, ordered by field, channel, then z",
+            )
+    first, first_name = images[0], names[0]
+    for name, image in zip(names, images, strict=True):
+        if image.shape != first.shape or image.dtype != first.dtype:
+            raise InvalidInputError(
+                f"image {name} is {image.shape} {image.dtype}; the well's first image "
+                f"{first_name} is {first.shape} {first.dtype}",
+                subject=name,
+                hint="every image of a well must have the same shape and dtype",
             )
     return np.stack(images).reshape(n_fields, n_channels, n_z, *first.shape)
 
@@ -315,34 +168,36 @@ def _write_arrays(
 ) -> None:
     spec = config.compression_spec()
     fields = request.data.shape[0]
+    extra: dict[str, Any] = {}
+    if config.format == 3:
+        extra["dimension_names"] = ["c", "z", "y", "x"]
+    else:
+        extra["chunk_key_encoding"] = {"name": "v2", "separator": "/"}
     for field in range(fields):
-        data = request.data[field]
-        extra: dict[str, Any] = {}
-        if config.format == 3:
-            extra["dimension_names"] = ["c", "z", "y", "x"]
-        else:
-            extra["chunk_key_encoding"] = {"name": "v2", "separator": "/"}
-        array = zarr.create_array(
-            staging,
-            name=f"{well}/{field}/0",
-            shape=data.shape,
-            dtype=data.dtype,
-            zarr_format=config.format,
-            overwrite=True,
-            fill_value=0,
-            **_chunking(config, data.shape, data.dtype.itemsize),
-            **spec.zarr_kwargs(config.format),
-            **extra,
-        )
-        array[...] = data
+        for level, data in enumerate(
+            ome.pyramid_levels(request.data[field], request.image.pyramid)
+        ):
+            array = zarr.create_array(
+                staging,
+                name=f"{well}/{field}/{level}",
+                shape=data.shape,
+                dtype=data.dtype,
+                zarr_format=config.format,
+                overwrite=True,
+                fill_value=0,
+                **_chunking(config, data.shape, data.dtype.itemsize),
+                **spec.zarr_kwargs(config.format),
+                **extra,
+            )
+            array[...] = data
 
 
 def _existing_wells(nodes: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
     return {
-        path: _attributes(document)
+        path: attributes(document)
         for path, document in nodes.items()
         if path.count("/") == 1
-        and ("well" in _attributes(document) or "well" in (_attributes(document).get("ome") or {}))
+        and ("well" in attributes(document) or "well" in (attributes(document).get("ome") or {}))
     }
 
 
@@ -352,6 +207,13 @@ def _plate_attrs(attributes: dict[str, Any]) -> dict[str, Any]:
 
 def write_well(store: Store, request: WellRequest, config: ZarrConfig, where: str) -> str:
     """Write one well into the plate at ``store``'s root; return the well's path.
+
+    The well's name comes from the plate's layout (see
+    :mod:`zarrlake.backends._hcs_layout`), resolved before the chunks are written and
+    again under the plate lock. Should the two differ (the plate was created or
+    emptied meanwhile with another column width), the chunks are removed and the well
+    is written again under the settled name. A write that fails before its commit
+    removes the chunks it wrote, so no orphan data stays behind.
 
     Parameters
     ----------
@@ -374,15 +236,46 @@ def write_well(store: Store, request: WellRequest, config: ZarrConfig, where: st
     AlreadyExistsError
         When the well, or one of its file names in another well, exists and
         ``overwrite`` is False. Nothing is written then.
+    InvalidInputError
+        When the well is outside the plate, ``row``/``col`` are not a row and column,
+        or the plate is of another NGFF version or size than ``config``.
+    ConflictError
+        When the plate's naming kept changing under the writer (never in practice).
     """
+    for _ in range(_NAME_ATTEMPTS):
+        current = run_sync(plate_documents(store))
+        _check_format(current, config, where)
+        row, column = _layout(current, config, request, where).well(request.row, request.col)
+        try:
+            return _write_named_well(store, request, config, where, f"{row}/{column}", current)
+        except _Renamed:
+            continue
+    raise ConflictError(
+        f"the well row={request.row!r}, col={request.col!r} of {where} was renamed "
+        f"{_NAME_ATTEMPTS} times while being written",
+        subject=where,
+        hint="do not empty or recreate the plate while writing wells into it; retry",
+    )
+
+
+_NAME_ATTEMPTS = 5
+
+
+class _Renamed(Exception):
+    """The well's name under the plate lock differs from the one its chunks went to."""
+
+
+def _write_named_well(
+    store: Store,
+    request: WellRequest,
+    config: ZarrConfig,
+    where: str,
+    well: str,
+    current: PlateDocuments | None,
+) -> str:
     writer = _ome_writer()
     fmt = _ome_format(config.ngff_version)
-    current = run_sync(plate_documents(store))
-    _check_format(current, config, where)
-    layout = _current_layout(current, config, request)
-    row, column = layout.well(request.row, request.col)
-    well = f"{row}/{column}"
-    well_lock = ArchiveLock(store, config.lock, key=f".zarrlake/hcs/{row}{column}.lock")
+    well_lock = ArchiveLock(store, config.lock, key=f".zarrlake/hcs/{well.replace('/', '')}.lock")
     with well_lock:
         existed = run_sync(aread_document(store, f"{well}/zarr.json")) or run_sync(
             aread_document(store, f"{well}/.zgroup")
@@ -391,37 +284,63 @@ def write_well(store: Store, request: WellRequest, config: ZarrConfig, where: st
             raise _well_exists(well, where)
         _check_names(file_index(current) or {}, request, well, where)
         replacing = existed is not None
+        # a new well's chunks go straight into place (nothing there is visible); a
+        # replaced well's are staged and committed with its metadata
         staging = StagingStore(store) if replacing else _DocumentsOnlyStaging(store)
-        _write_arrays(staging, request, well, config)
-        with Transaction(store, operation="hcs-well", lock_options=config.lock) as txn:
-            found = run_sync(plate_documents(txn.store))  # fresh: other wells may have landed
-            _check_format(found, config, where)
-            nodes = found[1] if found else {}
-            wells = _existing_wells(nodes)
-            if well in wells and not request.overwrite:
-                raise _well_exists(well, where)
-            _check_names(file_index(found) or {}, request, well, where)
-            layout = _current_layout(found, config, request)
-            for key, value in staging.staged.items():
-                if is_metadata_key(key) or replacing:
-                    run_sync(txn.staging.set(key, value))
-            if replacing and well in wells:
-                for field in range(request.data.shape[0], _field_count(wells[well])):
-                    run_sync(txn.staging.delete_dir(f"{well}/{field}"))
-            _stage_metadata(txn.staging, writer, fmt, config, layout, request, well, wells)
-            txn.commit()
+        committing = False
+        try:
+            if not replacing:  # what a crashed writer of this well left: never visible
+                run_sync(store.delete_dir(well))
+            _write_arrays(staging, request, well, config)
+            with Transaction(store, operation="hcs-well", lock_options=config.lock) as txn:
+                found = run_sync(plate_documents(txn.store))  # fresh: other wells may have landed
+                _check_format(found, config, where)
+                layout = _layout(found, config, request, where)
+                if "/".join(layout.well(request.row, request.col)) != well:
+                    raise _Renamed
+                nodes = found[1] if found else {}
+                wells = _existing_wells(nodes)
+                if well in wells and not request.overwrite:
+                    raise _well_exists(well, where)
+                _check_names(file_index(found) or {}, request, well, where)
+                if replacing:  # nothing of the old well stays: fields, levels, chunks
+                    run_sync(txn.staging.delete_dir(well))
+                for key, value in staging.staged.items():
+                    if is_metadata_key(key) or replacing:
+                        run_sync(txn.staging.set(key, value))
+                _stage_metadata(txn.staging, writer, fmt, config, layout, request, well, wells)
+                committing = True  # from here the journal decides: recovery rolls back or on
+                txn.commit()
+            if replacing:  # folders of fields or levels the new well no longer has
+                kind_of(store).prune_empty_dirs(well)
+        except BaseException:
+            if not replacing and not committing:
+                _remove_uncommitted(store, well)
+            raise
     return well
 
 
-def _current_layout(
-    found: PlateDocuments | None, config: ZarrConfig, request: WellRequest
+def _remove_uncommitted(store: Store, well: str) -> None:
+    """Delete the chunks a failed write of a new well put under ``well``.
+
+    Called under the well's lock, for a well without metadata: no reader sees these
+    keys and no other writer writes them. On a local disk the row's folder goes too
+    when no other well is in it (an empty folder makes zarr warn); only that folder
+    is tried, never a walk through other wells' folders, which may be in the making.
+    """
+    run_sync(store.delete_dir(well))
+    root = local_root(store)
+    if root is not None:
+        with contextlib.suppress(OSError):  # not empty: other wells of the row
+            (root / well.split("/")[0]).rmdir()
+
+
+def _layout(
+    found: PlateDocuments | None, config: ZarrConfig, request: WellRequest, where: str
 ) -> PlateLayout:
-    root = _attributes(found[1].get("", {})) if found else {}
+    root = attributes(found[1].get("", {})) if found else {}
     saved = (root.get("zarrlake") or {}).get("plate_layout")
-    if saved:
-        layout = PlateLayout(int(saved["size"]), int(saved["column_width"]))
-        return layout if config.plate_size is not None else layout.fitting(request.row, request.col)
-    return PlateLayout.initial(config, request.row, request.col)
+    return resolve_layout(saved, config, request.row, request.col, where)
 
 
 def _check_format(found: PlateDocuments | None, config: ZarrConfig, where: str) -> None:
@@ -470,12 +389,15 @@ def _stage_metadata(
         image = zarr.open_group(
             staging, path=f"{well}/{field}", mode="a", zarr_format=config.format
         )
+        data = request.data[field]
+        levels = ome.level_count(request.image.pyramid, data.shape[-2], data.shape[-1])
         writer.write_multiscales_metadata(
             image,
-            [{"path": "0", "coordinateTransformations": [{"type": "scale", "scale": [1.0] * 4}]}],
+            ome.datasets(request.image, levels),
             fmt=fmt,
-            axes=_AXES,
+            axes=ome.axes(request.image),
             name=f"{well.replace('/', '')} field {field}",
+            metadata={"omero": ome.omero(data, request.image)},
         )
     writer.write_well_metadata(
         well_group, [{"path": str(f), "acquisition": 0} for f in range(fields)], fmt=fmt
@@ -500,7 +422,7 @@ def _stage_metadata(
         for path in names
     ]
     most = max(field_counts.values())
-    previous = _plate_attrs(_attributes({"attributes": dict(root.attrs)}))
+    previous = _plate_attrs(attributes({"attributes": dict(root.attrs)}))
     writer.write_plate_metadata(
         root,
         layout.rows,

@@ -35,6 +35,7 @@ from zarrlake.backends._base import (
 )
 from zarrlake.backends._config import ZarrConfig
 from zarrlake.backends._formats import decode, encode, is_array_like, to_host
+from zarrlake.backends._hcs_options import well_options
 from zarrlake.backends._zarr_space import Node, Space
 from zarrlake.backends._zarr_tree import RESERVED_NAMES, ZarrTree
 from zarrlake.encoding import (
@@ -205,21 +206,16 @@ class ZarrBackend(ZarrTree):
             One virtual file path per image, all in the plate's directory.
         **kwargs
             ``row``, ``col``, ``n_fields``, ``n_channels``, ``n_z`` for a well
-            (``chunk_name`` is accepted for polystore compatibility), ``overwrite``.
-            Without ``row``/``col`` every item is saved with :meth:`save`.
+            (``chunk_name`` is accepted for polystore compatibility), ``overwrite``,
+            and the image options ``pyramid``, ``channel_names``, ``channel_colors``,
+            ``pixel_size``, ``z_spacing``, ``unit``; any other option of a well is refused (see
+            :mod:`zarrlake.backends._hcs_options`). Without ``row``/``col`` every item
+            is saved with :meth:`save`.
         """
-        if kwargs.get("row") is None and kwargs.get("col") is None:
+        options = well_options(kwargs)
+        if options is None:
             super().save_batch(data_list, output_paths, **kwargs)
             return
-        missing = [
-            k for k in ("row", "col", "n_fields", "n_channels", "n_z") if kwargs.get(k) is None
-        ]
-        if missing:
-            raise InvalidInputError(
-                f"save_batch of a well needs {', '.join(missing)}",
-                subject=missing[0],
-                hint="pass row=, col=, n_fields=, n_channels= and n_z=",
-            )
         if len(data_list) != len(output_paths):
             raise InvalidInputError(
                 f"save_batch got {len(data_list)} images for {len(output_paths)} paths",
@@ -238,9 +234,7 @@ class ZarrBackend(ZarrTree):
                 hint="give every output path the same directory (the plate)",
             )
         names = [posixpath.basename(k) for _, k in located]
-        data = hcs.stack_well(
-            data_list, names, int(kwargs["n_fields"]), int(kwargs["n_channels"]), int(kwargs["n_z"])
-        )
+        data = hcs.stack_well(data_list, names, options.n_fields, options.n_channels, options.n_z)
         enclosing = (
             self._root_of(space, posixpath.dirname(plate))
             if self._is_group(space, posixpath.dirname(plate))
@@ -254,7 +248,7 @@ class ZarrBackend(ZarrTree):
                 hint="write the plate to a directory outside other Zarr data",
             )
         request = hcs.WellRequest(
-            kwargs["row"], kwargs["col"], data, names, overwrite=bool(kwargs.get("overwrite"))
+            options.row, options.col, data, names, options.overwrite, options.image
         )
         hcs.write_well(space.hierarchy(plate), request, self.config, space.path(plate))
 
