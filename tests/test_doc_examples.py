@@ -209,7 +209,15 @@ def test_cli_example_names_a_real_command_and_its_options(tokens: list[str]) -> 
     command = typer.main.get_command(app)
     path = ["zarrlake"]
     rest = list(tokens)
-    while hasattr(command, "commands") and rest and not rest[0].startswith("-"):
+    while hasattr(command, "commands") and rest:
+        group_options = _options(command)
+        while rest and rest[0].split("=", 1)[0] in group_options and rest[0] != "--help":
+            token = rest.pop(0)  # the group's own option (--log-level info), and its value
+            param = group_options[token.split("=", 1)[0]]
+            if not param.is_flag and "=" not in token and rest:
+                rest.pop(0)
+        if not rest or rest[0].startswith("-"):
+            break
         name = rest.pop(0)
         assert name in command.commands, f"`{' '.join(path)}` has no command {name!r}"
         command = command.commands[name]

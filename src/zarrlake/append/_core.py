@@ -14,6 +14,7 @@ import xarray as xr
 from zarr.abc.store import Store
 from zarr.storage import MemoryStore
 
+from zarrlake._logging import event, rate
 from zarrlake.append._config import AppendConfig, load_append_config
 from zarrlake.append._encoding import (
     creation_encoding,
@@ -395,6 +396,7 @@ def append(
             except ZarrlakeError as error:
                 report = _failed(item, index, error, settings.dry_run)
                 appender.result.slices.append(report)
+                _log_slice(url, report)
                 if on_slice is not None:
                     on_slice(report)
                 if report.status == "invalid":
@@ -408,6 +410,7 @@ def append(
                 error.partial_result = appender.result
                 raise
             appender.result.slices.append(report)
+            _log_slice(url, report)
             if on_slice is not None:
                 on_slice(report)
     finally:
@@ -416,6 +419,34 @@ def append(
     if refused:
         raise _refused(refused, appender.result)
     return appender.result
+
+
+def _log_slice(url: str, report: SliceReport) -> None:
+    level = logging.WARNING if report.status in ("failed", "invalid") else logging.INFO
+    event(
+        _log,
+        level,
+        "append.slice",
+        "%s: slice %s %s: %d step(s)%s, %d bytes in %.2f s (%.1f MB/s)%s",
+        url,
+        report.name,
+        report.status,
+        report.steps,
+        f" {report.first_label} .. {report.last_label}" if report.first_label else "",
+        report.bytes_written,
+        report.seconds,
+        rate(report.bytes_written, report.seconds),
+        f"; {report.reason}" if report.reason else "",
+        url=url,
+        slice=report.name,
+        status=report.status,
+        steps=report.steps,
+        first=report.first_label,
+        last=report.last_label,
+        bytes=report.bytes_written,
+        seconds=round(report.seconds, 4),
+        reason=report.reason or None,
+    )
 
 
 def _name(item: Any, index: int) -> str:

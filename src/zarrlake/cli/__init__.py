@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -47,8 +48,37 @@ def _root(
             "--version", callback=_version_callback, is_eager=True, help="Print the version."
         ),
     ] = False,
+    log_level: Annotated[
+        str | None,
+        typer.Option(
+            "--log-level",
+            envvar="ZARRLAKE_LOG_LEVEL",
+            help="Log zarrlake's events at this level and above: debug, info, warning, "
+            "error (default: warnings only).",
+        ),
+    ] = None,
+    log_file: Annotated[
+        Path | None,
+        typer.Option("--log-file", envvar="ZARRLAKE_LOG_FILE", help="Append the log to this file."),
+    ] = None,
+    log_format: Annotated[
+        str,
+        typer.Option(
+            "--log-format",
+            envvar="ZARRLAKE_LOG_FORMAT",
+            help="text, or json (one object per line, with each event's figures).",
+        ),
+    ] = "text",
 ) -> None:
     """Build, grow, repair and find Zarr archives."""
+    if log_level is None and log_file is None and log_format == "text":
+        return  # nothing asked: warnings reach stderr as Python prints them
+    from zarrlake._logging import configure
+
+    try:
+        configure(log_level or "info", log_file, log_format)  # type: ignore[arg-type]
+    except ValueError as exc:
+        raise InvalidInputError(str(exc), subject="--log-level/--log-format") from None
 
 
 def exit_code(error: ZarrlakeError) -> int:

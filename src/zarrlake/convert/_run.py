@@ -20,6 +20,7 @@ from typing import Any
 
 from zarr.abc.store import Store
 
+from zarrlake._logging import event, rate
 from zarrlake._malloc import limit_arenas, release_free_memory
 from zarrlake._workers import follow_parent
 from zarrlake.convert._config import ConvertConfig, as_config
@@ -326,6 +327,18 @@ def run(
     if count < 1:
         raise InvalidInputError(f"workers must be at least 1, not {count}", subject="workers")
     scanned = scan(inputs, settings, on_file=on_scan)
+    event(
+        log,
+        logging.INFO,
+        "convert.scan",
+        "scanned %d input(s), %d bytes, in %.2f s",
+        len(scanned.files),
+        sum(f.size for f in scanned.files),
+        time.perf_counter() - began,
+        inputs=len(scanned.files),
+        bytes=sum(f.size for f in scanned.files),
+        seconds=round(time.perf_counter() - began, 4),
+    )
     # Workers start after the scan, so they share the input libraries it imported
     # (each would import its own copy otherwise), and before the template is written,
     # so they inherit no threads (limit_arenas needs a worker without any).
@@ -340,6 +353,22 @@ def run(
             for u in the_plan.units
             if records.get(u.key, {}).get("fingerprint") != u.fingerprint()
         ]
+        event(
+            log,
+            logging.INFO,
+            "convert.plan",
+            "%s: %d work unit(s) to write, %d already written; %d worker(s)%s",
+            target,
+            len(todo),
+            len(the_plan.units) - len(todo),
+            count,
+            " (template created)" if created else "",
+            url=target,
+            units=len(todo),
+            done=len(the_plan.units) - len(todo),
+            workers=count,
+            template_created=created,
+        )
         if on_plan is not None:
             on_plan(the_plan, todo)
         read = ReadOptions(
@@ -348,6 +377,23 @@ def run(
         digest = structure_digest(the_plan)
         tasks = [(target, settings.target_storage_options, digest, u, read) for u in todo]
         for stats in executor.map(tasks):
+            event(
+                log,
+                logging.INFO,
+                "convert.unit",
+                "%s: wrote unit %s: %d step(s) from %d input bytes in %.2f s (%.1f MB/s)",
+                target,
+                stats.key,
+                stats.steps,
+                stats.input_bytes,
+                stats.seconds,
+                rate(stats.input_bytes, stats.seconds),
+                url=target,
+                unit=stats.key,
+                steps=stats.steps,
+                bytes=stats.input_bytes,
+                seconds=round(stats.seconds, 4),
+            )
             if on_unit is not None:
                 on_unit(stats)
     finally:
@@ -356,6 +402,7 @@ def run(
     if verify:
         from zarrlake.convert._verify import verify as verify_archive
 
+        checked = time.perf_counter()
         report = verify_archive(
             target,
             the_plan.inputs if settings.verify_sample else None,
@@ -363,6 +410,35 @@ def run(
             storage_options=settings.target_storage_options,
             config=settings,
         )
+        event(
+            log,
+            logging.INFO if report.valid else logging.WARNING,
+            "convert.verify",
+            "%s: verified in %.2f s: %s",
+            target,
+            time.perf_counter() - checked,
+            "valid" if report.valid else f"INVALID ({', '.join(sorted(report.codes()))})",
+            url=target,
+            valid=report.valid,
+            seconds=round(time.perf_counter() - checked, 4),
+        )
+    total = sum(unit.input_bytes for unit in todo)
+    seconds = time.perf_counter() - began
+    event(
+        log,
+        logging.INFO,
+        "convert.run",
+        "%s: converted %d input bytes in %d unit(s) in %.2f s (%.1f MB/s)",
+        target,
+        total,
+        len(todo),
+        seconds,
+        rate(total, seconds),
+        url=target,
+        units=len(todo),
+        bytes=total,
+        seconds=round(seconds, 4),
+    )
     return ConvertResult(
         target=target,
         units_total=len(the_plan.units),

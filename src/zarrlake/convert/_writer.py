@@ -19,6 +19,7 @@ import contextlib
 import hashlib
 import itertools
 import json
+import logging
 import math
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -30,6 +31,7 @@ import xarray as xr
 import zarr
 from zarr.abc.store import Store
 
+from zarrlake._logging import event
 from zarrlake.convert._inputs import with_retries
 from zarrlake.convert._planner import WorkUnit
 from zarrlake.convert._scan import label_key
@@ -40,6 +42,8 @@ from zarrlake.storage.atomic import atomic_put
 from zarrlake.storage.files import DATASET_LOCK, open_file_dataset
 from zarrlake.storage.urls import open_store, store_url
 from zarrlake.txn import ArchiveLock, LockOptions
+
+_log = logging.getLogger(__name__)
 
 __all__ = ["ArchiveWriter", "ReadOptions", "WriteStats", "read_records", "step_ranges"]
 
@@ -511,6 +515,21 @@ class ArchiveWriter:
         """
         began = time.perf_counter()
         target = self.region_positions(ds, path, region)
+        event(
+            _log,
+            logging.DEBUG,
+            "convert.region",
+            "%s: %s goes to steps %s of %r%s",
+            self.url,
+            path,
+            step_ranges(sorted(int(t) for t in target)),
+            self.concat_dim,
+            " (explicit region)" if region else " (matched by label)",
+            url=self.url,
+            input=path,
+            steps=step_ranges(sorted(int(t) for t in target)),
+            explicit=bool(region),
+        )
         rows = list(range(len(target)))
         for var in self.variables.values():
             for begin, end in _runs(rows, [int(t) for t in target]):
@@ -530,7 +549,22 @@ class ArchiveWriter:
         steps = sorted(int(t) for t in target)
         name = hashlib.sha256(path.encode()).hexdigest()[:20]
         self._record(f"file-{name}", {"kind": "file", "path": path, "steps": step_ranges(steps)})
-        return WriteStats(path, len(steps), 0, time.perf_counter() - began)
+        seconds = time.perf_counter() - began
+        event(
+            _log,
+            logging.INFO,
+            "convert.file",
+            "%s: wrote %s into %d step(s) in %.2f s",
+            self.url,
+            path,
+            len(steps),
+            seconds,
+            url=self.url,
+            input=path,
+            steps=len(steps),
+            seconds=round(seconds, 4),
+        )
+        return WriteStats(path, len(steps), 0, seconds)
 
     def region_positions(
         self, ds: xr.Dataset, path: str, region: Mapping[str, slice] | None

@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
+import logging
 from collections.abc import Awaitable, Iterable
 from datetime import UTC, datetime
 from typing import Literal
@@ -30,11 +31,14 @@ from typing import Literal
 from pydantic import BaseModel, Field, ValidationError
 from zarr.abc.store import Store
 
+from zarrlake._logging import event
 from zarrlake.errors import CorruptError
 from zarrlake.hierarchy import is_metadata_key
 from zarrlake.storage.atomic import aatomic_put, adelete_key, aread_bytes
 from zarrlake.storage.listing import ahas_keys, alist_keys, prune_empty_dirs
 from zarrlake.storage.urls import store_url
+
+_log = logging.getLogger(__name__)
 
 __all__ = [
     "JOURNAL_KEY",
@@ -208,4 +212,18 @@ async def arecover(store: Store) -> RecoveryResult:
         await adiscard_backups(store, journal.txn_id)
     if result == "rolled_back":
         await asyncio.to_thread(prune_empty_dirs, store)
+    event(
+        _log,
+        logging.INFO,
+        "txn.recover",
+        "%s: an interrupted %s (transaction %s) was %s",
+        store_url(store),
+        journal.operation,
+        journal.txn_id,
+        result.replace("_", " "),
+        url=store_url(store),
+        operation=journal.operation,
+        txn_id=journal.txn_id,
+        outcome=result,
+    )
     return result

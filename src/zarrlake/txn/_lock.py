@@ -24,6 +24,7 @@ checks again right before its commit point and aborts if the lock was taken from
 from __future__ import annotations
 
 import json
+import logging
 import os
 import socket
 import sys
@@ -39,11 +40,14 @@ import psutil
 from pydantic import BaseModel, Field
 from zarr.abc.store import Store
 
+from zarrlake._logging import event
 from zarrlake.errors import ConflictError, InvalidInputError, LockedError
 from zarrlake.storage import run_sync
 from zarrlake.storage.atomic import aatomic_put, adelete_key, aput_if_absent, aread_bytes
 from zarrlake.storage.listing import alist_keys, prune_empty_dirs
 from zarrlake.storage.urls import store_url
+
+_log = logging.getLogger(__name__)
 
 __all__ = ["LOCK_KEY", "ArchiveLock", "LockOptions", "LockOwner", "read_lock"]
 
@@ -188,15 +192,39 @@ class ArchiveLock:
             raise InvalidInputError(f"the lock of {self.url} is already held by this object")
         owner = LockOwner.current()
         deadline = time.monotonic() + self.options.timeout
+        waited = False
         while True:
             owner.heartbeat = time.time()
             if run_sync(aput_if_absent(self.store, self.key, owner.to_bytes())):
                 break
             holder = run_sync(read_lock(self.store, self.key))
             if holder is not None and self._may_break(holder) and self._break(holder, owner):
+                event(
+                    _log,
+                    logging.WARNING,
+                    "lock.break",
+                    "%s: broke the lock of %s",
+                    self.url,
+                    holder.describe(),
+                    url=self.url,
+                    holder=holder.describe(),
+                )
                 break
             if not self.options.wait or time.monotonic() >= deadline:
                 raise self._locked_error(holder)
+            if not waited:
+                waited = True
+                event(
+                    _log,
+                    logging.INFO,
+                    "lock.wait",
+                    "%s: waiting up to %.0f s for the lock held by %s",
+                    self.url,
+                    self.options.timeout,
+                    holder.describe() if holder else "an unreadable owner",
+                    url=self.url,
+                    timeout=self.options.timeout,
+                )
             time.sleep(self.options.poll_interval)
         self.owner = owner
         self.lost = False

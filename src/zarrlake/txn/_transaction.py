@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import logging
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ from typing import Any
 
 from zarr.abc.store import Store
 
+from zarrlake._logging import event, rate
 from zarrlake.errors import CorruptError, InvalidInputError
 from zarrlake.hierarchy import (
     CONSOLIDATED_V2,
@@ -54,6 +56,8 @@ from zarrlake.txn._journal import (
 )
 from zarrlake.txn._lock import ArchiveLock, LockOptions
 from zarrlake.txn._staging import StagingStore
+
+_log = logging.getLogger(__name__)
 
 __all__ = ["CommitResult", "Transaction", "recover"]
 
@@ -187,6 +191,28 @@ class Transaction:
         result.seconds = time.perf_counter() - started
         result.recovered = self.recovered
         self._committed = True
+        event(
+            _log,
+            logging.INFO,
+            "txn.commit",
+            "%s: committed %s: %d key(s) written (%d new), %d deleted, %d bytes in %.2f s "
+            "(%.1f MB/s)",
+            store_url(self.store),
+            self.operation,
+            len(result.keys),
+            result.created,
+            result.deleted,
+            result.bytes_written,
+            result.seconds,
+            rate(result.bytes_written, result.seconds),
+            url=store_url(self.store),
+            operation=self.operation,
+            keys=len(result.keys),
+            created=result.created,
+            deleted=result.deleted,
+            bytes=result.bytes_written,
+            seconds=round(result.seconds, 4),
+        )
         return result
 
     def clear(self) -> int:
