@@ -9,7 +9,7 @@ import zarr
 
 from tests.conftest import StoreTarget
 from tests.txn.helpers import snapshot
-from zarrlake.errors import CorruptError, LockedError, NotFoundError
+from zarrlake.errors import CorruptError, InvalidInputError, LockedError, NotFoundError
 from zarrlake.meta import backup, repair, restore, validate
 from zarrlake.storage import atomic_put, delete_key, read_bytes
 from zarrlake.txn import JOURNAL_KEY, LOCK_KEY
@@ -150,3 +150,79 @@ def test_bad_backups(tmp_path) -> None:
     (tmp_path / "x.json").write_text('{"hello": 1}')
     with pytest.raises(CorruptError, match="not a zarrlake metadata backup"):
         restore(tmp_path / "x.json")
+
+
+def _cube(path, zarr_format: int) -> None:
+    import xarray as xr
+
+    values = np.arange(12, dtype="float32").reshape(3, 4)
+    ds = xr.Dataset({"field": (("row", "column"), values, {"units": "K", "note": "kept"})})
+    ds.to_zarr(path, zarr_format=zarr_format, consolidated=True)  # no coordinate arrays
+
+
+def _edit(path, key: str, change) -> None:
+    document = json.loads((path / key).read_text())
+    change(document)
+    (path / key).write_text(json.dumps(document))
+
+
+@pytest.mark.parametrize("zarr_format", [2, 3])
+def test_dimension_names_only_in_the_consolidated_copy_are_restored_from_it(
+    tmp_path, zarr_format: int
+) -> None:
+    import xarray as xr
+
+    path = tmp_path / "cube.zarr"
+    _cube(path, zarr_format)
+    if zarr_format == 3:
+        _edit(path, "field/zarr.json", lambda d: d.pop("dimension_names"))
+    else:
+        _edit(path, "field/.zattrs", lambda d: d.pop("_ARRAY_DIMENSIONS"))
+    result = repair(path)
+    assert "restore dimension names ['row', 'column'] of 'field'" in result.actions
+    assert result.backup is not None and f"backup: {result.backup}" in str(result)
+    for consolidated in (True, False):  # the documents and the copy both have them now
+        ds = xr.open_zarr(path, consolidated=consolidated)
+        assert ds["field"].dims == ("row", "column")
+
+
+def test_repair_never_rebuilds_consolidated_metadata_with_less_in_it(tmp_path) -> None:
+    import xarray as xr
+
+    path = tmp_path / "cube.zarr"
+    _cube(path, 3)
+    _edit(path, "field/zarr.json", lambda d: d.update(attributes={}))
+    before = (path / "zarr.json").read_bytes()
+    result = repair(path)
+    kept = [a for a in result.actions if a.startswith("kept the consolidated metadata")]
+    assert kept and "attributes" in kept[0] and "'field'" in kept[0]
+    assert (path / "zarr.json").read_bytes() == before
+    assert xr.open_zarr(path, consolidated=True)["field"].attrs["note"] == "kept"
+
+
+def test_a_folder_of_archives_is_repaired_archive_by_archive_never_made_one_group(
+    tmp_path,
+) -> None:
+    from tests.subprocesses import run_zarrlake
+
+    folder = tmp_path / "lake"
+    folder.mkdir()
+    for name in ("a.zarr", "b.zarr"):
+        _cube(folder / name, 3)
+    _edit(folder / "b.zarr", "field/zarr.json", lambda d: d.pop("dimension_names"))
+    before = snapshot_tree(folder)
+    with pytest.raises(InvalidInputError, match="holds Zarr archives \\(a.zarr, b.zarr\\)"):
+        repair(folder)
+    assert snapshot_tree(folder) == before  # not even a lock was written
+
+    validated = run_zarrlake("meta", "validate", f"{folder}/", "--json")
+    urls = sorted(entry["url"] for entry in json.loads(validated.stdout))
+    assert urls == [str(folder / "a.zarr"), str(folder / "b.zarr")]
+    repaired = run_zarrlake("meta", "repair", f"{folder}/")
+    assert repaired.returncode == 0, repaired.stdout + repaired.stderr
+    assert not (folder / "zarr.json").exists() and not (folder / ".zgroup").exists()
+    assert "dimension_names" in json.loads((folder / "b.zarr/field/zarr.json").read_text())
+
+
+def snapshot_tree(folder) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}

@@ -178,6 +178,8 @@ def repair_command(
         if not dry_run:
             report = validate(url, storage_options=options)
             summary = "repaired" if report["valid"] else "still invalid"
+            if result.backup:
+                summary += f"; backup: {result.backup}"
             return StoreOutcome(
                 url,
                 report["valid"],

@@ -28,7 +28,8 @@ def discover(
     ``data/*.zarr`` (local globs) expand to matching folders, and so do remote globs
     (``s3://bucket/*.zarr``); ``s3://bucket/prefix/`` (a trailing slash) expands to the
     Zarr roots directly below that prefix (or to the prefix itself when it is a Zarr
-    root); anything else is taken as one store. Remote patterns are expanded by
+    root), and so does a local folder that is not a store but holds stores; anything
+    else is taken as one store. Remote patterns are expanded by
     :func:`zarrlake.storage.remote.expand_url`.
 
     Parameters
@@ -55,13 +56,29 @@ def discover(
         elif has_magic(pattern):
             matches = sorted(p for p in glob.glob(pattern) if os.path.isdir(p))
         else:
-            matches = [pattern]
+            matches = _archives_in(pattern) or [pattern]
         if not matches:
             raise NotFoundError(
                 f"no Zarr store matches {pattern!r}", subject=pattern, hint="check the pattern"
             )
         found.extend(m for m in matches if m not in found)
     return found
+
+
+def _is_local_root(folder: str) -> bool:
+    return any(os.path.isfile(os.path.join(folder, d)) for d in _ROOT_DOCUMENTS)
+
+
+def _archives_in(path: str) -> list[str]:
+    """Return the Zarr roots directly in a local folder that is not a store itself."""
+    folder = path.removeprefix("file://")
+    if "://" in folder or not os.path.isdir(folder) or _is_local_root(folder):
+        return []
+    return sorted(
+        os.path.join(folder, name)
+        for name in os.listdir(folder)
+        if os.path.isdir(os.path.join(folder, name)) and _is_local_root(os.path.join(folder, name))
+    )
 
 
 def _discover_remote(pattern: str, storage_options: Mapping[str, Any] | None) -> list[str]:

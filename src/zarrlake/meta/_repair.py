@@ -12,6 +12,7 @@ from typing import Any
 from zarr.abc.store import Store
 from zarr.core.buffer import default_buffer_prototype
 
+from zarrlake.errors import InvalidInputError
 from zarrlake.hierarchy import (
     CONSOLIDATED_V2,
     METADATA_NAMES,
@@ -21,6 +22,7 @@ from zarrlake.hierarchy import (
     V3_DOCUMENT,
     Hierarchy,
     Node,
+    aread_root_documents,
     awalk,
     build_consolidated,
     classify,
@@ -53,6 +55,8 @@ class RepairResult:
     def __str__(self) -> str:
         verb = "would" if self.dry_run else "did"
         lines = [f"repair of {self.url} ({verb}):"] + [f"  - {a}" for a in self.actions]
+        if self.backup:
+            lines.append(f"  backup: {self.backup} (zarrlake meta restore puts it back)")
         return "\n".join(lines if self.actions else [f"{self.url}: nothing to repair"])
 
 
@@ -63,17 +67,32 @@ def _group_document(zarr_format: int) -> dict[str, tuple[str, dict[str, Any]]]:
     return {V2_GROUP: (V2_GROUP, {"zarr_format": 2})}
 
 
-def _restore_invalid(h: Hierarchy, writes: dict[str, dict[str, Any]], actions: list[str]) -> None:
-    """Rebuild invalid documents from the consolidated copy, when it has them."""
-    copies: dict[str, Any] = {}
-    root = h.documents.get(V3_DOCUMENT)
+def _consolidated_copies(
+    root: Mapping[str, Any] | None, v2: Mapping[str, Any] | None
+) -> dict[str, dict[str, Any]]:
+    """Return the documents a consolidated copy holds, by key (``a/zarr.json``, ``a/.zattrs``)."""
+    copies: dict[str, dict[str, Any]] = {}
     if root is not None:
         for path, doc in ((root.get("consolidated_metadata") or {}).get("metadata") or {}).items():
             copies[join(path, V3_DOCUMENT)] = doc
+    if v2 is not None:
+        copies.update(v2.get("metadata") or {})
+    return copies
+
+
+def _stored_copies(h: Hierarchy) -> dict[str, dict[str, Any]]:
+    """Return the stored consolidated copies (an unusable v2 copy counts as none)."""
+    v2 = None
     raw = h.raw.get(CONSOLIDATED_V2)
     if raw is not None:
-        with contextlib.suppress(ValueError, KeyError, TypeError):  # an unusable copy
-            copies.update(json.loads(raw)["metadata"])
+        with contextlib.suppress(ValueError, KeyError, TypeError):
+            v2 = json.loads(raw)
+    return _consolidated_copies(h.documents.get(V3_DOCUMENT), v2)
+
+
+def _restore_invalid(h: Hierarchy, writes: dict[str, dict[str, Any]], actions: list[str]) -> None:
+    """Rebuild invalid documents from the consolidated copy, when it has them."""
+    copies = _stored_copies(h)
     for key in sorted(h.invalid):
         if key == CONSOLIDATED_V2:
             continue  # rebuilt by reconsolidation
@@ -92,7 +111,15 @@ def _restore_invalid(h: Hierarchy, writes: dict[str, dict[str, Any]], actions: l
 def _restore_dimension_names(h: Hierarchy, node: Node) -> list[str] | None:
     if node.zarr_format == 3 and isinstance(node.attributes.get("_ARRAY_DIMENSIONS"), list):
         return list(node.attributes["_ARRAY_DIMENSIONS"])
+    # The consolidated copy may be the only place that still holds them.
+    copies = _stored_copies(h)
+    if node.zarr_format == 3:
+        kept = (copies.get(join(node.path, V3_DOCUMENT)) or {}).get("dimension_names")
+    else:
+        kept = (copies.get(join(node.path, V2_ATTRS)) or {}).get("_ARRAY_DIMENSIONS")
     shape = node.document.get("shape") or []
+    if isinstance(kept, list) and len(kept) == len(shape) and all(kept):
+        return [str(name) for name in kept]
     group = parent(node.path)
     name = document_name(node.path)
     if len(shape) == 1 and shape:
@@ -109,6 +136,41 @@ def _restore_dimension_names(h: Hierarchy, node: Node) -> list[str] | None:
             return None  # ambiguous or unknown: leave it to a person
         names.append(matches[0])
     return names
+
+
+def _lost_information(
+    before: Mapping[str, dict[str, Any]], rebuilt: Mapping[str, dict[str, Any]]
+) -> list[str]:
+    """Name what the stored consolidated copy holds that a rebuilt one would not."""
+    after = _consolidated_copies(rebuilt.get(V3_DOCUMENT), rebuilt.get(CONSOLIDATED_V2))
+    lost = []
+    for key, old in sorted(before.items()):
+        new = after.get(key)
+        if new is None:
+            continue  # a node removed on purpose (orphans) is not information lost
+        if old.get("dimension_names") and not new.get("dimension_names"):
+            lost.append(f"the dimension names of {node_path(key) or 'the root'!r}")
+        for where in ("attributes", None):  # format 3 nests attributes; .zattrs is flat
+            old_attrs = old.get(where, {}) if where else old
+            new_attrs = new.get(where, {}) if where else new
+            if where is None and document_name(key) != V2_ATTRS:
+                continue
+            missing = sorted(set(old_attrs or {}) - set(new_attrs or {}))
+            if missing:
+                lost.append(f"attributes {missing} of {node_path(key) or 'the root'!r}")
+    return lost
+
+
+def _archives_below(h: Hierarchy) -> list[str]:
+    """Top-level nodes of a root without a document that look like archives of their own."""
+    if "" in h.nodes:
+        return []
+    return sorted(
+        path
+        for path, node in h.nodes.items()
+        if "/" not in path
+        and (path.endswith(".zarr") or "consolidated_metadata" in (node.document or {}))
+    )
 
 
 def _plan_structure(h: Hierarchy) -> tuple[dict[str, dict[str, Any]], list[str]]:
@@ -207,6 +269,7 @@ def _plan(
 def _apply_writes(h: Hierarchy, writes: Mapping[str, dict[str, Any]]) -> Hierarchy:
     """Return the hierarchy as it will be after ``writes`` (for reconsolidation)."""
     updated = Hierarchy(zarr_format=h.zarr_format)
+    updated.raw = dict(h.raw)  # the stored consolidated copy, for comparison
     updated.documents = {k: v for k, v in h.documents.items()}
     updated.documents.update(writes)
     for key in list(updated.documents):
@@ -223,10 +286,34 @@ async def _awalk_with_consolidated(store: Store) -> Hierarchy:
     return hierarchy
 
 
+def _refuse_a_folder_of_archives(hierarchy: Hierarchy, url: str) -> None:
+    """Refuse to repair a folder of archives: a group document would swallow them."""
+    archives = _archives_below(hierarchy)
+    if archives:
+        more = f" and {len(archives) - 3} more" if len(archives) > 3 else ""
+        raise InvalidInputError(
+            f"{url} is a folder that holds Zarr archives ({', '.join(archives[:3])}{more}), "
+            "not an archive: nothing was changed",
+            subject=url,
+            hint=f"repair each of them: zarrlake meta repair {url.rstrip('/')}/",
+        )
+
+
 def _plan_store(
     store: Store, url: str, add_missing_attrs: bool, prune_orphans: bool
 ) -> tuple[dict[str, dict[str, Any]], list[str], list[str], Hierarchy]:
     hierarchy = run_sync(_awalk_with_consolidated(store))
+    archives = _archives_below(hierarchy)
+    if archives:  # a group document here would swallow them into one hierarchy
+        shown = ", ".join(archives[:3]) + (
+            f" and {len(archives) - 3} more" if len(archives) > 3 else ""
+        )
+        raise InvalidInputError(
+            f"{url} is a folder that holds Zarr archives ({shown}), not an archive: "
+            "nothing was changed",
+            subject=url,
+            hint=f"repair each of them: zarrlake meta repair {url.rstrip('/')}/",
+        )
     keys = run_sync(alist_keys(store)) if prune_orphans else {}
     return _plan(
         hierarchy, keys, add_missing_attrs=add_missing_attrs, prune_orphans=prune_orphans, url=url
@@ -271,6 +358,8 @@ def repair(
     lock_options = LockOptions(break_stale=break_stale_lock, wait=False)
     store = open_store(url, mode="r" if dry_run else "r+", storage_options=storage_options)
     location = store_url(store)
+    if not run_sync(aread_root_documents(store)):  # checked before any lock is written
+        _refuse_a_folder_of_archives(run_sync(awalk(store)), location)
     result = RepairResult(url=location, dry_run=dry_run)
     if dry_run:
         if run_sync(aread_bytes(store, JOURNAL_KEY)) is not None:
@@ -294,7 +383,16 @@ def repair(
         result.actions.extend(actions)
         result.backup = backup(store)
         if "" in after.nodes and after.nodes[""].kind == "group":
-            writes = {**writes, **build_consolidated(after, location)}
+            rebuilt = build_consolidated(after, location)
+            lost = _lost_information(_stored_copies(after), rebuilt)
+            if lost:
+                result.actions.append(
+                    "kept the consolidated metadata as it is: rebuilding it would lose "
+                    + "; ".join(lost)
+                    + " (set them in the documents, then run consolidate)"
+                )
+            else:
+                writes = {**writes, **rebuilt}
         prototype = default_buffer_prototype()
         for key, document in writes.items():
             run_sync(txn.staging.set(key, prototype.buffer.from_bytes(dumps(document))))
