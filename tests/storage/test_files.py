@@ -46,3 +46,20 @@ def test_missing_and_unreadable_files_are_named(tmp_path: Path) -> None:
         open_file_dataset(str(broken)),
     ):
         pass
+
+
+@pytest.mark.parametrize(
+    ("content", "said"),
+    [
+        (b"", "input .*empty.nc is empty \\(0 bytes\\)"),
+        (b"date,value\n2026-01-01,3\n", "is not a NetCDF/HDF5 file: it starts with b'date,val'"),
+    ],
+)
+def test_an_empty_or_foreign_file_is_one_short_line(
+    tmp_path: Path, content: bytes, said: str
+) -> None:
+    path = tmp_path / "empty.nc"
+    path.write_bytes(content)
+    with pytest.raises(InvalidInputError, match=said) as caught, open_file_dataset(str(path)):
+        pass
+    assert "\n" not in str(caught.value) and "xarray" not in str(caught.value)

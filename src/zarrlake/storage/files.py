@@ -146,9 +146,27 @@ def _open_locked(
                 hint="check that it is a complete NetCDF/HDF5 file, or pass engine=",
             ) from exc
         except (ValueError, KeyError, RuntimeError, TypeError) as exc:
+            what = None if is_remote(path) else _not_netcdf(path.removeprefix("file://"))
             raise InvalidInputError(
-                f"{role} {path} cannot be read: {exc}",
+                f"{role} {path} {what}" if what else f"{role} {path} cannot be read: {exc}",
                 subject=path,
                 hint="check that it is a complete NetCDF/HDF5 file, or pass engine=",
             ) from exc
         return ds
+
+
+_SIGNATURES = (b"CDF\x01", b"CDF\x02", b"CDF\x05", _HDF5_SIGNATURE)
+
+
+def _not_netcdf(path: str) -> str | None:
+    """Say in a few words why a local file is no NetCDF/HDF5 file (``None``: it looks like one)."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(8)
+    except OSError:
+        return None
+    if not head:
+        return "is empty (0 bytes)"
+    if any(head.startswith(signature) for signature in _SIGNATURES):
+        return None  # a NetCDF/HDF5 file xarray could not read: its own message says why
+    return f"is not a NetCDF/HDF5 file: it starts with {head!r}"
