@@ -85,3 +85,14 @@ def test_s3_prefix_discovery(request, tmp_path: Path) -> None:
 def test_no_match(tmp_path: Path) -> None:
     result = run_zarrlake("meta", "validate", "nothing/*.zarr", cwd=tmp_path)
     assert result.returncode == 2 and "no Zarr store matches" in result.stderr
+
+
+def test_every_finding_is_listed_in_full_with_its_fix(tmp_path: Path) -> None:
+    deep = tmp_path / ("a-rather-long-folder-name-" * 4)
+    group = zarr.open_group(deep / "no-units.zarr", mode="w", zarr_format=3)
+    group.create_array("temperature_at_two_metres", shape=(2,), dtype="f4")
+    zarr.consolidate_metadata(deep / "no-units.zarr")
+    result = run_zarrlake("meta", "validate", str(deep / "no-units.zarr"), cwd=tmp_path)
+    line = next(x for x in result.stdout.splitlines() if "ZL160" in x)
+    assert line.startswith(f"{deep / 'no-units.zarr'}: warning ZL160 ")
+    assert "'temperature_at_two_metres'" in line and line.endswith("(fix: add a 'units' attribute)")

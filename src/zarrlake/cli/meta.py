@@ -71,22 +71,30 @@ def _run(
         console.print_json(json.dumps(payload, default=str))
     else:
         table = Table(title=f"zarrlake meta {title}")
-        for column in ("store", "result", "errors", "warnings", "details"):
-            table.add_column(column)
+        for column in ("store", "result", "errors", "warnings"):
+            table.add_column(column, overflow="fold")
         for o in outcomes:
             findings = o.findings
-            errors = sum(f.severity == "error" for f in findings)
-            warnings = sum(f.severity == "warning" for f in findings)
-            problems = "; ".join(str(f) for f in findings if f.severity == "error")
-            detail = o.error or problems[:300] or (o.summary if o.ok else "")
             table.add_row(
                 escape(o.url),
-                "[green]ok[/]" if o.ok else f"[red]{escape(o.summary)}[/]",
-                str(errors),
-                str(warnings),
-                escape(detail),
+                f"[green]{escape(o.summary)}[/]" if o.ok else f"[red]{escape(o.summary)}[/]",
+                str(sum(f.severity == "error" for f in findings)),
+                str(sum(f.severity == "warning" for f in findings)),
             )
         console.print(table)
+        for o in outcomes:  # every finding in full: a fix command is never cut
+            if o.error:
+                console.print(f"{escape(o.url)}: [red]failed[/] {escape(o.error)}", highlight=False)
+            for finding in sorted(o.findings, key=lambda f: f.severity != "error"):
+                if finding.severity == "info":
+                    continue
+                colour = "red" if finding.severity == "error" else "yellow"
+                console.print(
+                    f"{escape(o.url)}: [{colour}]{finding.severity}[/] {finding.code} "
+                    f"{escape(finding.message)}"
+                    + (f" (fix: {escape(finding.fix)})" if finding.fix else ""),
+                    highlight=False,
+                )
         bad = sum(not o.ok for o in outcomes)
         console.print(f"{len(outcomes) - bad} of {len(outcomes)} store(s) ok")
     if any(not o.ok for o in outcomes):
