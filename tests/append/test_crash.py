@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import os
 import random
 import shutil
 import signal
-import subprocess
 import time
 from pathlib import Path
 
@@ -16,8 +14,8 @@ import pytest
 import xarray as xr
 
 from tests.append.slices import expected_checksums, make_slice, step_checksum
-from tests.append.workers import spawn
 from tests.conftest import StoreTarget, make_target
+from tests.forked import Forked
 from zarrlake.storage import read_bytes
 from zarrlake.txn import JOURNAL_KEY, recover
 
@@ -25,11 +23,22 @@ SLICES = 20
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _start(*args: str) -> subprocess.Popen[str]:
-    return spawn(*args, wait_ready=True)
+def _writer(target: StoreTarget, slow: float) -> Forked:
+    """A writer appending all slices, forked ready-imported (the kill times the work)."""
+    process = Forked(
+        "tests.append.workers:forked_append", target.url, SLICES, slow, target.storage_options
+    )
+    process.wait_ready()
+    return process
 
 
-def _kill_after(process: subprocess.Popen[str], delay: float) -> bool:
+def _recoverer(target: StoreTarget) -> Forked:
+    process = Forked("tests.append.workers:run_slow_recover", target.url, target.storage_options)
+    process.wait_ready()
+    return process
+
+
+def _kill_after(process: Forked, delay: float) -> bool:
     """SIGKILL ``process`` after ``delay`` s; return whether it was still working."""
     time.sleep(delay)
     alive = process.poll() is None
@@ -67,22 +76,19 @@ def test_sigkill_at_random_moments(
     kind: str, request: pytest.FixtureRequest, tmp_path: Path
 ) -> None:
     target = make_target(kind, request, tmp_path)
-    options = ["--options", json.dumps(target.storage_options)]
     # commits of these tiny slices take milliseconds; slowing each store write of the
     # commit (in the writer process only) makes kills land inside commits often
-    slow = ["--slow", "0.004" if kind == "local" else "0.03"]
+    slow = 0.004 if kind == "local" else 0.03
     expected = expected_checksums(SLICES)
     rng = random.Random(20261121)
 
     # how long an uninterrupted run takes, on a scratch target of the same kind
     scratch = make_target(kind, request, tmp_path / "scratch")
     started = time.monotonic()
-    full = _start(
-        "append", scratch.url, str(SLICES), *slow, "--options", json.dumps(scratch.storage_options)
-    )
-    full.communicate(timeout=300)
+    full = _writer(scratch, slow)
+    _, err = full.communicate(timeout=300)
     duration = time.monotonic() - started
-    assert full.returncode == 0
+    assert full.returncode == 0, err
 
     writer_kills = recovery_kills = interrupted_recoveries = 0
     seen_lengths: set[int] = set()
@@ -94,11 +100,11 @@ def test_sigkill_at_random_moments(
         rounds < 4 * wanted_writer_kills and (recovery_kills < 3 or interrupted_recoveries < 1)
     ):
         rounds += 1
-        writer = _start("append", target.url, str(SLICES), *slow, *options)
+        writer = _writer(target, slow)
         if _kill_after(writer, rng.uniform(0, duration)):
             writer_kills += 1
         if read_bytes(target.open("a"), JOURNAL_KEY) is not None and rng.random() < 0.7:
-            recoverer = _start("slow-recover", target.url, *options)
+            recoverer = _recoverer(target)
             if _kill_after(recoverer, rng.uniform(0, 0.12)):
                 recovery_kills += 1
                 if read_bytes(target.open("a"), JOURNAL_KEY) is not None:
@@ -122,7 +128,7 @@ def test_sigkill_at_random_moments(
         f"{kind}: {writer_kills} writer kills, {recovery_kills} recovery kills "
         f"({interrupted_recoveries} mid-recovery), lengths seen {sorted(seen_lengths)}"
     )
-    final = _start("append", target.url, str(SLICES), *options)
+    final = _writer(target, 0.0)
     _, err = final.communicate(timeout=300)
     assert final.returncode == 0, err
     assert _verify(target, expected) == SLICES

@@ -47,8 +47,25 @@ def _slow_down(module, delay: float) -> None:
         setattr(module, name, slow)
 
 
+def _say_ready() -> None:
+    print("READY", flush=True)
+
+
+def forked_append(
+    target: str, count: int, slow: float, options: dict | None, ready=_say_ready
+) -> None:
+    """``run_append`` for :class:`tests.forked.Forked` (positional arguments)."""
+    run_append(target, count, wait=True, options=options, slow=slow, ready=ready)
+
+
 def run_append(
-    target: str, count: int, *, wait: bool, options: dict | None, slow: float = 0.0
+    target: str,
+    count: int,
+    *,
+    wait: bool,
+    options: dict | None,
+    slow: float = 0.0,
+    ready=_say_ready,
 ) -> None:
     from zarrlake.append import append
     from zarrlake.errors import LockedError
@@ -57,7 +74,7 @@ def run_append(
     if slow:
         _slow_down(transaction, slow)
 
-    print("READY", flush=True)
+    ready()
     try:
         result = append(
             range(count),
@@ -73,7 +90,7 @@ def run_append(
     print(json.dumps({"appended": result.appended, "skipped": result.skipped}), flush=True)
 
 
-def run_slow_recover(target: str, options: dict | None) -> None:
+def run_slow_recover(target: str, options: dict | None, ready=_say_ready) -> None:
     """Recover with every store write slowed down, so a kill can land inside it."""
     from zarrlake.storage import open_store
     from zarrlake.txn import _journal as journal
@@ -81,7 +98,7 @@ def run_slow_recover(target: str, options: dict | None) -> None:
 
     _slow_down(journal, 0.03)
     store = open_store(target, mode="a", storage_options=options)
-    print("READY", flush=True)
+    ready()
     print(recover(store), flush=True)
 
 
