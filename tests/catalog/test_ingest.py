@@ -83,6 +83,32 @@ def test_parallel_ingest_equals_serial(tmp_path: Path) -> None:
         assert summaries(serial) == summaries(parallel)
 
 
+def test_a_record_the_database_cannot_store_fails_alone(catalog: Catalog, tmp_path: Path) -> None:
+    root = tmp_path / "data"
+    root.mkdir()
+    for i in range(3):
+        write_fits(root / f"img{i}.fits", OBJECT=f"T{i}")
+    rows = "mission_id,target_object,NOTE\nSURVEY,A,x\nSURVEY,B\x00C,y\nSURVEY,D,z\x00\n"
+    (root / "list.csv").write_text(rows + "SURVEY,E,w\n")
+    summary = ingest(catalog, root)
+    bad = [f"{root / 'list.csv'}#row=2", f"{root / 'list.csv'}#row=3"]
+    assert (summary.new, summary.failed) == (7, 2), summary.failures
+    assert sorted(path for path, _ in summary.failures) == bad
+    assert all("NUL" in error for _, error in summary.failures)
+    for path in bad:  # recorded with the error, the values the database refused left out
+        record = catalog.get(path)
+        assert "NUL" in record["extraction_error"] and record["target_object"] is None
+    assert count(catalog, mission_id="SURVEY") == 2
+    items = search(catalog, limit=10).items
+    assert sorted(r["target_object"] for r in items if not r["extraction_error"]) == [
+        "A",
+        "E",
+        "T0",
+        "T1",
+        "T2",
+    ]
+
+
 def test_non_recursive_ingest_leaves_subfolders_alone(
     sqlite_catalog: Catalog, tmp_path: Path
 ) -> None:

@@ -271,12 +271,41 @@ def write_extracted(
     summary.missing += catalog.mark_missing(gone)
 
 
+_KEPT_ON_FAILURE = (
+    "source_path",
+    "source_size",
+    "source_mtime_ns",
+    "file_size",
+    "mtime_ns",
+    "format",
+    "extractor",
+    "extractor_version",
+)
+
+
 def _flush(catalog: Catalog, batch: list[dict[str, Any]], summary: IngestSummary) -> None:
+    # A record the catalog cannot store fails alone: it is recorded as a failure with
+    # its error (like an unreadable file) and the rest of the batch is stored.
     if not batch:
         return
-    result = catalog.upsert_observations(batch, actor="ingest")
-    summary.new += result.new
-    summary.updated += result.updated
+    result = catalog.upsert_observations(batch, actor="ingest", isolate=True)
+    failed = [(batch[f.index], f) for f in result.failures]
+    errors = [
+        {
+            **{k: record[k] for k in _KEPT_ON_FAILURE if isinstance(record, dict) and k in record},
+            "file_path": failure.file_path,
+            "extraction_error": f"not catalogued: {failure.error}"[:2000],
+            "issues": [{"code": "unstorable", "message": failure.error[:500]}],
+        }
+        for record, failure in failed
+    ]
+    # The error records can fail too (a NUL in the path itself): then only counted.
+    stored = catalog.upsert_observations(errors, actor="ingest", isolate=True) if errors else None
+    for _record, failure in failed:
+        summary.failed += 1
+        summary.failures.append((failure.file_path, failure.error))
+    summary.new += result.new + (stored.new if stored else 0)
+    summary.updated += result.updated + (stored.updated if stored else 0)
     batch.clear()
 
 

@@ -34,11 +34,13 @@ from zarrlake.catalog._summary import (
 from zarrlake.catalog._values import absolute_path, normalize_observation, utcnow
 from zarrlake.catalog._writes import (
     LOOKUP_BATCH,
+    UpsertFailure,
     UpsertResult,
     batches,
     lookup_paths,
+    path_of,
     status_event,
-    upsert_batch,
+    write_batch,
 )
 from zarrlake.errors import CatalogSchemaError, InvalidInputError, NotFoundError
 
@@ -223,7 +225,11 @@ class Catalog(LinksMixin):
     # -- observations -----------------------------------------------------------------
 
     def upsert_observations(
-        self, records: Iterable[Mapping[str, Any]], *, actor: str | None = None
+        self,
+        records: Iterable[Mapping[str, Any]],
+        *,
+        actor: str | None = None,
+        isolate: bool = False,
     ) -> UpsertResult:
         """Insert or update observations by ``file_path`` in one transaction.
 
@@ -235,36 +241,53 @@ class Catalog(LinksMixin):
             the id are kept. A missing flag is cleared unless the record sets it.
         actor
             Who made the change (recorded with status changes).
+        isolate
+            Store every record that can be stored: one that cannot (an invalid value,
+            or one the database refuses) is left out and listed in the result's
+            ``failures``. Without it, one such record fails the call.
 
         Returns
         -------
         UpsertResult
-            Ids in input order and counts.
+            Ids in input order, counts, and the records left out.
 
         Raises
         ------
         InvalidInputError
-            For an invalid record (nothing is written).
+            For an invalid record, naming it (nothing is written), unless ``isolate``.
         """
         with collector_paused():
-            return self._upsert(records, actor)
+            return self._upsert(records, actor, isolate)
 
-    def _upsert(self, records: Iterable[Mapping[str, Any]], actor: str | None) -> UpsertResult:
-        rows = [normalize_observation(r) for r in records]
+    def _upsert(
+        self, records: Iterable[Mapping[str, Any]], actor: str | None, isolate: bool
+    ) -> UpsertResult:
+        given = list(records)
         result = UpsertResult()
+        rows: list[tuple[int, dict[str, Any]]] = []
+        for index, record in enumerate(given):
+            try:
+                rows.append((index, normalize_observation(record)))
+            except InvalidInputError as exc:
+                if not isolate:
+                    raise
+                result.failures.append(UpsertFailure(index, path_of(record), str(exc)))
         if not rows:
             return result
         now = utcnow()
         with write_transaction(self.engine) as connection:
             for batch in batches(rows, 10 * LOOKUP_BATCH):
-                upsert_batch(
+                write_batch(
                     connection,
-                    list(batch),
+                    batch,
+                    given,
                     now,
                     actor,
                     result,
+                    isolate=isolate,
                     summaries=not self._bulk_loading,
                 )
+        result.failures.sort(key=lambda failure: failure.index)
         return result
 
     @contextmanager

@@ -120,6 +120,46 @@ def test_hostile_strings_return_empty_or_4xx(client: TestClient, filled: Catalog
     assert count(filled) == before
 
 
+def test_nul_in_parameters_and_bodies_is_a_400(
+    client: TestClient, auth: dict, filled: Catalog, service_root: Path
+) -> None:
+    before = count(filled)
+    for url in (
+        "/datasets?target=%00",
+        "/datasets?q=M%0031",
+        "/datasets/count?mission=COSMOS%00",
+        "/datasets/export?instrument=%00",
+        "/stats?facility=%00",
+        "/summary?mission=%00",
+        "/stac/search?collections=%00",
+    ):
+        response = client.get(url)
+        assert response.status_code == 400, (url, response.text)
+        assert "NUL" in response.json()["description"], url
+    assert "'target'" in client.get("/datasets?target=%00").json()["description"]
+    path = str(write_fits(service_root / "nul.fits"))
+    for method, url, body in (
+        ("post", "/datasets", {"file_path": path, "fields": {"target_object": "M\x0031"}}),
+        ("post", "/datasets", {"file_path": path, "fields": {"mission_specific": {"k": "\x00"}}}),
+        ("patch", "/datasets/1/status", {"status": "failed", "reason": "bad\x00"}),
+        (
+            "post",
+            "/relationships",
+            {"parent_dataset_id": 1, "child_dataset_id": 3, "relationship_type": "x\x00"},
+        ),
+        (
+            "post",
+            "/relationships",
+            {"parent_dataset_id": 1, "child_dataset_id": 3, "relationship_metadata": {"a": "\x00"}},
+        ),
+    ):
+        response = client.request(method, url, json=body, headers=auth)
+        assert response.status_code == 400, (url, body, response.text)
+        assert "NUL" in response.json()["description"], response.text
+    assert count(filled) == before
+    assert filled.status_history(1) == []
+
+
 def test_writes_need_the_token_and_are_audited(
     client: TestClient, auth: dict, service_root: Path
 ) -> None:
