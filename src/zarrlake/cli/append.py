@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import asdict
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
@@ -104,7 +104,7 @@ def append_command(
         lock["timeout"] = lock_timeout
     if break_lock:
         lock["break_stale"] = True
-    overrides: dict[str, object] = {"dry_run": dry_run or None, "force_new": force_new or None}
+    overrides: dict[str, Any] = {"dry_run": dry_run or None, "force_new": force_new or None}
     options = parse_storage_options(storage_option)
     if options:
         overrides["target_storage_options"] = options
