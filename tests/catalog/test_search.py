@@ -189,3 +189,55 @@ def test_time_overlap_finds_a_long_span_at_its_exact_end(catalog: Catalog, bulk:
     hidden = [r["file_path"] for r in all_pages(catalog, start=late, end=late)]
     shown = [r["file_path"] for r in all_pages(catalog, start=late, end=late, include_missing=True)]
     assert "/data/f0002.fits" not in hidden and "/data/f0002.fits" in shown
+
+
+UNICODE_TARGETS = ["Ωmega Cen", "Andromède", "Straße 1", "M31"]
+
+
+def test_unicode_targets_are_found_exact_and_in_any_case(catalog: Catalog) -> None:
+    catalog.upsert_observations(
+        [obs(i, target_object=name) for i, name in enumerate(UNICODE_TARGETS)]
+    )
+    for asked, expected in (
+        ("Ωmega Cen", "Ωmega Cen"),
+        ("ωMEGA cen", "Ωmega Cen"),
+        ("ΩMEGA CEN", "Ωmega Cen"),
+        ("ANDROMÈDE", "Andromède"),
+        ("andromède", "Andromède"),
+        ("STRASSE 1", "Straße 1"),
+        ("m31", "M31"),
+    ):
+        hits = search(catalog, target_object=asked).items
+        assert [h["target_object"] for h in hits] == [expected], asked
+    for text, expected in (("ΩMEGA", "Ωmega Cen"), ("MÈDE", "Andromède"), ("mega c", "Ωmega Cen")):
+        assert [h["target_object"] for h in search(catalog, text=text).items] == [expected], text
+    assert count(catalog, target_object="Andromede") == 0  # accents are not case
+
+
+def test_upgrade_folds_the_targets_of_an_older_catalog(catalog_url: str) -> None:
+    from zarrlake.catalog import SCHEMA_VERSION, write_transaction
+    from zarrlake.errors import CatalogSchemaError
+
+    with Catalog(catalog_url) as db:
+        db.upsert_observations([obs(i, target_object=n) for i, n in enumerate(UNICODE_TARGETS)])
+        with write_transaction(db.engine) as connection:  # as version 1 left it
+            connection.exec_driver_sql("DROP INDEX IF EXISTS ix_obs_target_key_time")
+            connection.exec_driver_sql("ALTER TABLE observations DROP COLUMN target_key")
+            connection.exec_driver_sql(
+                "CREATE INDEX ix_obs_target_time ON observations "
+                "(lower(target_object), observation_timestamp, id)"
+            )
+            connection.exec_driver_sql(
+                "UPDATE catalog_info SET value = '1' WHERE key = 'schema_version'"
+            )
+    with pytest.raises(CatalogSchemaError, match="catalog upgrade"):
+        Catalog(catalog_url)
+    with Catalog(catalog_url, check_schema=False) as db:
+        steps = db.upgrade()
+        assert any("target_key" in step for step in steps), steps
+        assert db.schema_version() == SCHEMA_VERSION
+    with Catalog(catalog_url) as db:
+        assert [h["target_object"] for h in search(db, target_object="ωMEGA CEN").items] == [
+            "Ωmega Cen"
+        ]
+        assert count(db, target_object="strasse 1") == 1

@@ -25,6 +25,7 @@ from zarrlake.catalog._engine import (
     write_transaction,
 )
 from zarrlake.catalog._links import LinksMixin, is_id
+from zarrlake.catalog._migrate import upgrade_columns
 from zarrlake.catalog._summary import (
     SUMMARY_COLUMNS,
     apply_summary_changes,
@@ -193,7 +194,8 @@ class Catalog(LinksMixin):
         """
         steps: list[str] = []
         with write_transaction(self.engine) as connection:
-            s.metadata.create_all(connection)  # tables and indexes added since
+            s.metadata.create_all(connection)  # tables added since
+            steps.extend(upgrade_columns(connection))
             created = self._create_promoted_indexes(connection)
             steps.extend(f"created index {name}" for name in created)
             rebuild_summaries(connection)

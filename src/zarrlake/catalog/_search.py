@@ -125,7 +125,7 @@ def search_conditions(
         if value is not None:
             parts.append(obs[name] == value)
     if q.target_object is not None:
-        parts.append(func.lower(obs.target_object) == q.target_object.lower())
+        parts.append(obs.target_key == s.fold(q.target_object))
     if q.min_quality is not None:
         parts.append(obs.data_quality_score >= float(q.min_quality))
     start = to_utc_naive(q.start, field="start")
@@ -145,10 +145,10 @@ def search_conditions(
         parts.append(obs.observation_timestamp >= start - timedelta(seconds=span))
         parts.append(func.coalesce(obs.observation_end, obs.observation_timestamp) >= start)
     if q.text:
-        pattern = f"%{q.text.lower()}%"
         parts.append(
             or_(
-                func.lower(obs.target_object).like(pattern), func.lower(obs.file_path).like(pattern)
+                obs.target_key.like(f"%{s.fold(q.text)}%"),
+                func.lower(obs.file_path).like(f"%{q.text.lower()}%"),
             )
         )
     if not q.include_missing:

@@ -14,12 +14,20 @@ from typing import Any
 
 import orjson
 
-from zarrlake.catalog.schema import OBSERVATION_FIELDS, PROCESSING_STATUSES, observations
+from zarrlake.catalog.schema import (
+    DERIVED_KEYS,
+    OBSERVATION_FIELDS,
+    PROCESSING_STATUSES,
+    fold,
+    observations,
+)
 from zarrlake.errors import InvalidInputError
 
 TIME_FIELDS = ("observation_timestamp", "observation_end", "first_seen", "last_updated")
-_WRITABLE = frozenset(OBSERVATION_FIELDS) - {"id"}
-_ALIASES = {"modified_time": None, "_id": None}  # spec's file-info key; compat id key
+_WRITABLE = frozenset(OBSERVATION_FIELDS) - {"id", *DERIVED_KEYS}
+# spec's file-info key; compat id key; derived keys (recomputed: a record read back
+# can be written again)
+_ALIASES = {"modified_time": None, "_id": None, **dict.fromkeys(DERIVED_KEYS)}
 _ALL_TIME_FIELDS = (*TIME_FIELDS, "last_verified")
 CALIBRATED_VALUES = frozenset({"COMPLETE", "CALIBRATED", "DONE", "YES", "TRUE"})
 """Calibration status values (compared case-insensitively) counted as calibrated."""
@@ -129,7 +137,8 @@ def normalize_observation(record: Mapping[str, Any]) -> dict[str, Any]:
     ----------
     record
         Column name to value. ``file_path`` is required; unknown keys are an error
-        (except ``modified_time`` and ``_id``, which the original API passes along).
+        (except ``modified_time`` and ``_id``, which the original API passes along, and
+        the derived ``target_key``, always recomputed from ``target_object``).
 
     Returns
     -------
@@ -190,6 +199,9 @@ def normalize_observation(record: Mapping[str, Any]) -> dict[str, Any]:
         value = out.get(field)
         if isinstance(value, str):
             check_text(value, field, path, limit)
+    for key, source in DERIVED_KEYS.items():
+        if source in out:
+            out[key] = fold(out[source])
     for field in ("mission_specific", "issues"):
         if out.get(field) is not None and not isinstance(out[field], dict | list):
             raise InvalidInputError(

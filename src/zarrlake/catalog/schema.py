@@ -31,6 +31,7 @@ calibration_status     calib_level (0 raw ... 2 calibrated)
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Any
 
 from sqlalchemy import (
@@ -49,15 +50,17 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
-    func,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.visitors import InternalTraversal
 
-SCHEMA_VERSION = 1
-"""The schema version this zarrlake writes; older catalogs need ``catalog upgrade``."""
+SCHEMA_VERSION = 2
+"""The schema version this zarrlake writes; older catalogs need ``catalog upgrade``.
+
+Version 2 added ``target_key`` (the case-folded target name searches match on).
+"""
 
 PROCESSING_STATUSES = ("raw", "processing", "processed", "failed", "archived")
 """The allowed values of ``observations.processing_status``."""
@@ -96,6 +99,9 @@ observations = Table(
     Column("observation_timestamp", DateTime),
     Column("observation_end", DateTime),
     Column("target_object", String(256)),
+    # Case-folded (NFKC + str.casefold) target name: matching ignores case the same way
+    # on both databases (SQLite's lower() folds ASCII only). Derived on every write.
+    Column("target_key", Text),
     Column("data_quality_score", Float),
     Column("calibration_status", String(64)),
     Column("file_path", String(2048), nullable=False),
@@ -143,8 +149,8 @@ Index(
     observations.c.id,
 )
 Index(
-    "ix_obs_target_time",
-    func.lower(observations.c.target_object),
+    "ix_obs_target_key_time",
+    observations.c.target_key,
     observations.c.observation_timestamp,
     observations.c.id,
 )
@@ -235,6 +241,22 @@ mission_summaries = Table(
 
 OBSERVATION_FIELDS: tuple[str, ...] = tuple(c.name for c in observations.columns)
 """Every column of ``observations``."""
+
+DERIVED_KEYS: dict[str, str] = {"target_key": "target_object"}
+"""Columns zarrlake derives (case-folded) from another column on every write."""
+
+
+def fold(value: object) -> str | None:
+    """Return the case-folded form text is matched by (NFKC, then ``str.casefold``).
+
+    ``"Ωmega Cen"``, ``"ωMEGA CEN"`` and ``"ΩMEGA cen"`` fold alike, and so do
+    ``"Straße"`` and ``"STRASSE"``; accents stay (``"Andromède"`` is not
+    ``"Andromede"``). ``None`` stays ``None``.
+    """
+    if value is None:
+        return None
+    return unicodedata.normalize("NFKC", str(value)).casefold()
+
 
 TABLES: dict[str, Table] = {
     "observations": observations,
