@@ -176,3 +176,23 @@ def test_a_conversion_that_fails_verification_is_recorded_as_failed(
         assert (last["old_status"], last["new_status"]) == ("processing", "failed")
         assert "ZL200" in last["reason"] and "verif" in last["reason"]
         assert related(db, target) == []  # lineage only for a run that succeeded
+
+
+def test_registering_with_a_status_writes_the_first_status_event(
+    catalog: Catalog, tmp_path: Path
+) -> None:
+    from zarrlake.catalog.pipeline import register
+
+    path = str(tmp_path / "out.zarr")
+    record_id = register(catalog, path, extract=False, processing_status="processing")
+    history = catalog.status_history(record_id)
+    assert [(e["old_status"], e["new_status"], e["reason"]) for e in history] == [
+        (None, "processing", "record created")
+    ]
+    register(catalog, str(tmp_path / "plain.fits"), extract=False)  # no status given: no event
+    assert catalog.status_history(str(tmp_path / "plain.fits")) == []
+    register(catalog, path, extract=False, processing_status="processed")
+    assert [e["new_status"] for e in catalog.status_history(record_id)] == [
+        "processing",
+        "processed",
+    ]

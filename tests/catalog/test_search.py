@@ -3,9 +3,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import pytest
+from sqlalchemy import insert
 
 from tests.catalog.test_repository import T0, obs
-from zarrlake.catalog import Catalog, SearchQuery, count, related, search
+from zarrlake.catalog import Catalog, SearchQuery, count, related, search, write_transaction
+from zarrlake.catalog.schema import dataset_relationships
 from zarrlake.errors import InvalidInputError, NotFoundError
 
 
@@ -149,12 +151,52 @@ def test_related_walks_lineage_both_ways_to_a_depth(catalog: Catalog) -> None:
         (flat, calibrated, "calibration"),
     }
     assert related(catalog, other) == []
-    catalog.link(catalogue_, raw, "supersedes")  # a cycle must not loop
-    assert len(related(catalog, raw, depth=10)) >= 3
+    with pytest.raises(InvalidInputError, match="cycle"):
+        catalog.link(catalogue_, raw, "supersedes")
+    with write_transaction(catalog.engine) as connection:  # a cycle an older zarrlake allowed
+        connection.execute(
+            insert(dataset_relationships).values(
+                parent_dataset_id=catalogue_,
+                child_dataset_id=raw,
+                relationship_type="supersedes",
+                created_at=T0,
+            )
+        )
+    assert len(related(catalog, raw, depth=10)) >= 3  # must not loop
     with pytest.raises(NotFoundError):
         related(catalog, 999)
     with pytest.raises(InvalidInputError, match="depth 0"):
         related(catalog, raw, depth=0)
+
+
+def test_lineage_refuses_cycles_and_keeps_link_metadata(catalog: Catalog) -> None:
+    raw, mosaic, final, other = catalog.upsert_observations([obs(i) for i in range(4)]).ids
+    first = catalog.link(raw, mosaic, "derived_from", {"step": "mosaic", "tool": "swarp"})
+    catalog.link(mosaic, final, "derived_from")
+    for parent, child, kind in (
+        (final, raw, "derived_from"),
+        (final, raw, "calibration"),  # a cycle through links of another type too
+        (mosaic, raw, "supersedes"),
+    ):
+        with pytest.raises(InvalidInputError, match=rf"cycle.*{child}.*{parent}"):
+            catalog.link(parent, child, kind)
+    with pytest.raises(InvalidInputError, match="cycle"):
+        catalog.link_many([other, final], raw)  # nothing is written
+    assert related(catalog, other) == []
+    assert catalog.link(raw, mosaic, "derived_from") == first  # again, without metadata
+    (parent,) = [e for e in related(catalog, mosaic) if e["direction"] == "parent"]
+    assert parent["relationship_metadata"] == {"step": "mosaic", "tool": "swarp"}
+    assert (parent["relationship_id"], parent["via"], parent["dataset"]["id"]) == (
+        first,
+        mosaic,
+        raw,
+    )
+    catalog.link(raw, mosaic, "derived_from", {"step": "mosaic v2"})  # given: replaced
+    deep = related(catalog, final, depth=2)
+    assert [(e["dataset"]["id"], e["via"], e["relationship_metadata"]) for e in deep] == [
+        (mosaic, final, {}),
+        (raw, mosaic, {"step": "mosaic v2"}),
+    ]
 
 
 def test_summary_per_mission(catalog: Catalog) -> None:

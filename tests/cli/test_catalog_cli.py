@@ -110,6 +110,32 @@ def test_catalog_errors_are_plain_and_change_nothing(tmp_path: Path) -> None:
     assert empty["items"] == []
 
 
+def test_lineage_from_the_command_line(tmp_path: Path) -> None:
+    db = ["--catalog", f"sqlite:///{tmp_path / 'cat.db'}"]
+    for name in ("raw", "mosaic", "final"):
+        made = run_zarrlake(
+            "catalog", "register", f"/d/{name}.fits", *db, "--no-extract",
+            "--set", "processing_status=processing",
+        )  # fmt: skip
+        assert made.returncode == 0, made.stderr
+    shown = json.loads(run_zarrlake("catalog", "show", "1", *db, "--format", "json").stdout)
+    assert [(e["old_status"], e["new_status"]) for e in shown["status_history"]] == [
+        (None, "processing")
+    ]
+    meta = '{"tool": "swarp"}'
+    assert run_zarrlake("catalog", "link", "1", "2", *db, "--meta", meta).returncode == 0
+    assert run_zarrlake("catalog", "link", "2", "3", *db).returncode == 0
+    assert run_zarrlake("catalog", "link", "1", "2", *db).returncode == 0  # metadata kept
+    cycle = run_zarrlake("catalog", "link", "/d/final.fits", "/d/raw.fits", *db)
+    assert cycle.returncode == 2 and "cycle" in cycle.stderr
+    lineage = json.loads(run_zarrlake("catalog", "related", "2", *db, "--format", "json").stdout)
+    assert [(e["direction"], e["id"], e["via"], e["metadata"]) for e in lineage] == [
+        ("child", 3, 2, {}),
+        ("parent", 1, 2, {"tool": "swarp"}),
+    ]
+    assert all(isinstance(e["link"], int) for e in lineage)
+
+
 def test_serve_runs_the_service(tmp_path: Path) -> None:
     import socket
     import subprocess

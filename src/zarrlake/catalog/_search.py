@@ -26,6 +26,7 @@ from zarrlake.catalog._engine import read_connection
 from zarrlake.catalog._filters import compile_filter
 from zarrlake.catalog._repository import Catalog
 from zarrlake.catalog._values import to_utc_naive
+from zarrlake.catalog._writes import batches
 from zarrlake.errors import InvalidInputError
 
 SORT_FIELDS = (
@@ -287,10 +288,10 @@ def related(catalog: Catalog, dataset: int | str, depth: int = 1) -> list[dict[s
     -------
     list of dict
         One entry per related dataset and direction: ``direction`` (``parent`` for
-        ancestors, ``child`` for descendants), ``depth``, ``relationship_type`` of the
-        link that reached it, ``via`` (the id at that link's other end: the start, or a
-        nearer entry; one shortest path's), and ``dataset`` (the observation record).
-        Nearest first.
+        ancestors, ``child`` for descendants), ``depth``, the link that reached it
+        (``relationship_type``, ``relationship_id``, ``relationship_metadata``), ``via``
+        (the id at that link's other end: the start, or a nearer entry; one shortest
+        path's), and ``dataset`` (the observation record). Nearest first.
 
     Raises
     ------
@@ -314,28 +315,37 @@ def related(catalog: Catalog, dataset: int | str, depth: int = 1) -> list[dict[s
                 literal(1).label("depth"),
                 rel.relationship_type.label("kind"),
                 near.label("via"),
+                rel.id.label("link"),
             ).where(near == root)
             walk = seed.cte(f"walk_{direction}", recursive=True)
             step = (
-                select(far, walk.c.depth + 1, rel.relationship_type, near)
+                select(far, walk.c.depth + 1, rel.relationship_type, near, rel.id)
                 .select_from(s.dataset_relationships.join(walk, near == walk.c.node))
                 .where(walk.c.depth < int(depth))
             )
             walk = walk.union(step)
             rows = connection.execute(
-                select(walk.c.node, walk.c.depth, walk.c.kind, walk.c.via).order_by(
-                    walk.c.depth, walk.c.via, walk.c.kind
+                select(walk.c.node, walk.c.depth, walk.c.kind, walk.c.via, walk.c.link).order_by(
+                    walk.c.depth, walk.c.via, walk.c.kind, walk.c.link
                 )
             ).all()
-            for node, level, kind, via in rows:  # each node once, by a shortest path
+            for node, level, kind, via, link in rows:  # each node once, by a shortest path
                 if node != root and (direction, node) not in found:
                     found[(direction, node)] = {
                         "direction": direction,
                         "depth": int(level),
                         "relationship_type": kind,
+                        "relationship_id": int(link),
                         "via": int(via),
                         "id": node,
                     }
+        links = [entry["relationship_id"] for entry in found.values()]
+        metadata: dict[int, Any] = {}
+        for part in batches(links):
+            query = select(rel.id, rel.relationship_metadata).where(rel.id.in_(part))
+            metadata.update({int(i): m for i, m in connection.execute(query)})
+    for entry in found.values():
+        entry["relationship_metadata"] = metadata.get(entry["relationship_id"]) or {}
     records = catalog.get_many(entry["id"] for entry in found.values())
     out = []
     for entry in sorted(found.values(), key=lambda e: (e["depth"], e["direction"], e["id"])):

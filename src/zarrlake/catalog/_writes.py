@@ -342,6 +342,11 @@ def upsert_batch(
     known = [r for p, r in by_path.items() if p in old]
     ids = {p: int(r["id"]) for p, r in old.items()}
     inserted: tuple[int, int] | None = None
+    events: list[dict[str, Any]] = []
+    # A record created with a status has it from its first event on (register --set).
+    created = [
+        (r["file_path"], r["processing_status"]) for r in fresh if r.get("processing_status")
+    ]
     if fresh:
         for row in fresh:
             row.setdefault("mission_id", "unknown")
@@ -352,7 +357,10 @@ def upsert_batch(
         new_ids, inserted = insert_rows(connection, fresh)
         for row, new_id in zip(fresh, new_ids, strict=True):
             ids[row["file_path"]] = new_id
-    events: list[dict[str, Any]] = []
+        events.extend(
+            status_event(ids[path], None, status, "record created", actor, now)
+            for path, status in created
+        )
     for row in known:
         before = old[row["file_path"]]
         row["last_updated"] = now

@@ -364,7 +364,11 @@ def related_command(
     depth: Annotated[int, typer.Option(help="Links to follow.")] = 1,
     fmt: FormatOpt = "table",
 ) -> None:
-    """Show lineage both ways: parents (inputs) and children (outputs)."""
+    """Show lineage both ways: parents (inputs) and children (outputs), with each link.
+
+    ``via`` is the dataset at the link's other end, ``link`` its id and ``metadata``
+    what it was recorded with.
+    """
     from zarrlake.catalog import related
 
     with _open(catalog, create=False) as db:
@@ -375,11 +379,15 @@ def related_command(
             "depth": e["depth"],
             "relationship": e["relationship_type"],
             "id": (e["dataset"] or {}).get("id"),
+            "via": e["via"],
+            "link": e["relationship_id"],
+            "metadata": e["relationship_metadata"],
             "file_path": (e["dataset"] or {}).get("file_path"),
         }
         for e in entries
     ]
-    emit(rows, fmt, ("direction", "depth", "relationship", "id", "file_path"), title="related")
+    columns = ("direction", "depth", "relationship", "id", "via", "link", "metadata", "file_path")
+    emit(rows, fmt, columns, title="related")
 
 
 @app.command("show")

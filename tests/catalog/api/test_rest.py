@@ -207,6 +207,27 @@ def test_writes_need_the_token_and_are_audited(
     )
 
 
+def test_relationships_keep_metadata_refuse_cycles_and_show_in_related(
+    client: TestClient, auth: dict
+) -> None:
+    body = {"parent_dataset_id": 4, "child_dataset_id": 5, "relationship_type": "calibration"}
+    made = client.post(
+        "/relationships", headers=auth, json={**body, "relationship_metadata": {"v": 2}}
+    )
+    assert made.status_code == 201, made.text
+    again = client.post("/relationships", headers=auth, json=body)  # no metadata: kept
+    assert again.status_code == 201 and again.json()["id"] == made.json()["id"]
+    lineage = client.get("/datasets/5/related").json()["related"]
+    assert [
+        (e["relationship_id"], e["via"], e["relationship_metadata"], e["dataset"]["id"])
+        for e in lineage
+    ] == [(made.json()["id"], 5, {"v": 2}, 4)]
+    cycle = client.post(
+        "/relationships", headers=auth, json={"parent_dataset_id": 3, "child_dataset_id": 1}
+    )  # 1 -> 2 -> 3 exist
+    assert cycle.status_code == 400 and "cycle" in cycle.json()["description"]
+
+
 def test_paths_cannot_escape_the_roots(client: TestClient, auth: dict, service_root: Path) -> None:
     for path in ("/etc/passwd", str(service_root / ".." / "elsewhere.fits"), "s3://bucket/x.fits"):
         response = client.post("/datasets", json={"file_path": path}, headers=auth)

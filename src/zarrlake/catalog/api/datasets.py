@@ -328,7 +328,9 @@ class RelationshipBody(BaseModel):
     parent_dataset_id: int = Field(..., ge=1, le=2**62)
     child_dataset_id: int = Field(..., ge=1, le=2**62)
     relationship_type: str = Field("derived_from", min_length=1, max_length=64)
-    relationship_metadata: dict[str, Any] = Field(default_factory=dict)
+    relationship_metadata: dict[str, Any] | None = Field(
+        None, description="Replaces the link's metadata; left out, an existing link keeps its."
+    )
 
 
 @router.post(
