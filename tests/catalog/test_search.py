@@ -264,6 +264,11 @@ def test_upgrade_folds_the_targets_of_an_older_catalog(catalog_url: str) -> None
         db.upsert_observations([obs(i, target_object=n) for i, n in enumerate(UNICODE_TARGETS)])
         with write_transaction(db.engine) as connection:  # as version 1 left it
             connection.exec_driver_sql("DROP INDEX IF EXISTS ix_obs_target_key_time")
+            connection.exec_driver_sql("DROP INDEX IF EXISTS ix_obs_mission_ci_time")
+            connection.exec_driver_sql(
+                "CREATE INDEX ix_obs_mission_time ON observations "
+                "(mission_id, observation_timestamp, id)"
+            )
             connection.exec_driver_sql("ALTER TABLE observations DROP COLUMN target_key")
             connection.exec_driver_sql(
                 "CREATE INDEX ix_obs_target_time ON observations "
@@ -277,9 +282,81 @@ def test_upgrade_folds_the_targets_of_an_older_catalog(catalog_url: str) -> None
     with Catalog(catalog_url, check_schema=False) as db:
         steps = db.upgrade()
         assert any("target_key" in step for step in steps), steps
+        assert "dropped index ix_obs_mission_time" in steps
+        assert "created index ix_obs_mission_ci_time" in steps
         assert db.schema_version() == SCHEMA_VERSION
     with Catalog(catalog_url) as db:
         assert [h["target_object"] for h in search(db, target_object="ωMEGA CEN").items] == [
             "Ωmega Cen"
         ]
         assert count(db, target_object="strasse 1") == 1
+
+
+def test_search_input_gets_errors_not_silent_empty_answers(catalog: Catalog) -> None:
+    catalog.upsert_observations(
+        [
+            obs(
+                i,
+                mission_id="COSMOS-7" if i % 2 else "cosmos-7",
+                instrument_type="CAM",
+                satellite_name="Sat-A",
+                format="fits",
+                target_object=("50%_done", "50a-done", "M31", "NGC 1")[i],
+            )
+            for i in range(4)
+        ]
+    )
+    assert count(catalog, processing_status="RAW") == 4
+    assert count(catalog, format="FITS") == 4
+    assert count(catalog, calibration_status="complete") == 1  # i % 4 == 0 is COMPLETE
+    assert count(catalog, instrument_type="cam") == count(catalog, satellite_name="SAT-A") == 4
+    for criteria, message in (
+        ({"processing_status": "bogus"}, "processing_status 'bogus' is not one of raw, "),
+        ({"format": "hdf9"}, "no observation has format 'hdf9'.*fits"),
+        ({"calibration_status": "finished"}, "calibration_status 'finished'.*COMPLETE, PARTIAL"),
+        ({"limit": 0}, "limit 0 must be at least 1"),
+        ({"limit": -5}, "limit -5 must be at least 1"),
+        ({"min_quality": 1.5}, "min_quality 1.5 is outside 0..1"),
+        ({"min_quality": -0.1}, "min_quality -0.1 is outside 0..1"),
+    ):
+        with pytest.raises(InvalidInputError, match=message):
+            search(catalog, **criteria)  # type: ignore[arg-type]
+        if "limit" not in criteria:
+            with pytest.raises(InvalidInputError, match=message):
+                count(catalog, **criteria)  # type: ignore[arg-type]
+    # a known value that matches nothing with the other criteria is an empty answer
+    assert count(catalog, calibration_status="COMPLETE", instrument_type="SPEC") == 0
+    # % and _ are literal in free text
+    assert [h["target_object"] for h in search(catalog, text="50%").items] == ["50%_done"]
+    assert [h["target_object"] for h in search(catalog, text="_done").items] == ["50%_done"]
+    assert count(catalog, text="%") == 1 and count(catalog, text="_") == 1
+
+
+def test_mission_ids_keep_their_spelling_but_are_one_mission(catalog: Catalog) -> None:
+    catalog.upsert_observations(
+        [obs(i, mission_id=("COSMOS-7", "cosmos-7", "Cosmos-7")[i % 3]) for i in range(9)]
+    )
+    catalog.upsert_observations([obs(20, mission_id="HELIO")])
+    assert {catalog.get(f"/data/f{i:04d}.fits")["mission_id"] for i in range(3)} == {
+        "COSMOS-7",
+        "cosmos-7",
+        "Cosmos-7",
+    }
+    for spelling in ("COSMOS-7", "cosmos-7", "cOsMoS-7"):
+        assert count(catalog, mission_id=spelling) == 9
+        assert (
+            len(
+                all_pages(
+                    catalog, mission_id=spelling, start=T0, end=T0 + timedelta(hours=4), limit=2
+                )
+            )
+            == 5
+        )
+    summary = catalog.summary()
+    assert [(row["mission_id"].lower(), row["observations"]) for row in summary] == [
+        ("cosmos-7", 9),
+        ("helio", 1),
+    ]
+    (one,) = catalog.summary("COSMOS-7")
+    assert one["observations"] == 9 and one["total_bytes"] == sum(1000 + i for i in range(9))
+    assert one["time_min"] == T0 and one["time_max"] == T0 + timedelta(hours=8)

@@ -136,6 +136,33 @@ def test_lineage_from_the_command_line(tmp_path: Path) -> None:
     assert all(isinstance(e["link"], int) for e in lineage)
 
 
+def test_search_options_are_checked_and_match_in_any_case(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    write_fits(data / "a.fits", INSTRUME="CAM", CALIB="COMPLETE")
+    db = ["--catalog", f"sqlite:///{tmp_path / 'cat.db'}"]
+    assert run_zarrlake("catalog", "ingest", str(data), *db).returncode == 0
+    for option in (
+        ["--status", "RAW"],
+        ["--data-format", "FITS"],
+        ["--calibration", "complete"],
+        ["--instrument", "cam"],
+        ["--mission", "cosmos-7"],
+    ):
+        found = run_zarrlake("catalog", "search", *db, *option, "--format", "json")
+        assert found.returncode == 0, found.stderr
+        assert len(json.loads(found.stdout)["items"]) == 1, option
+    for option, message in (
+        (["--status", "bogus"], "processing_status 'bogus' is not one of"),
+        (["--calibration", "finished"], "no observation has calibration_status 'finished'"),
+        (["--limit", "0"], "limit 0 must be at least 1"),
+        (["--limit", "-5"], "limit -5 must be at least 1"),
+        (["--min-quality", "1.5"], "min_quality 1.5 is outside 0..1"),
+    ):
+        refused = run_zarrlake("catalog", "search", *db, *option)
+        assert refused.returncode == 2 and message in refused.stderr, (option, refused.stderr)
+
+
 def test_serve_runs_the_service(tmp_path: Path) -> None:
     import socket
     import subprocess

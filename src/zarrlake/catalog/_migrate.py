@@ -13,7 +13,14 @@ from sqlalchemy import bindparam, inspect, select, update
 from zarrlake.catalog import schema as s
 
 _BATCH = 5000
-_REPLACED_INDEXES = ("ix_obs_target_time",)  # version 1: lower(target_object), ASCII only
+# Version 1's: lower(target_object) (ASCII only on SQLite); exact mission, instrument
+# and facility (searches match them in any case now).
+_REPLACED_INDEXES = (
+    "ix_obs_target_time",
+    "ix_obs_mission_time",
+    "ix_obs_instrument",
+    "ix_obs_satellite",
+)
 
 
 def upgrade_columns(connection: Any) -> list[str]:

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import and_, delete, func, insert, inspect, select, text, update
+from sqlalchemy import and_, delete, func, insert, inspect, literal, select, text, update
 
 from zarrlake._gc import collector_paused
 from zarrlake.catalog import schema as s
@@ -29,6 +29,7 @@ from zarrlake.catalog._migrate import upgrade_columns
 from zarrlake.catalog._summary import (
     SUMMARY_COLUMNS,
     apply_summary_changes,
+    merge_spellings,
     rebuild_summaries,
     summary_row,
 )
@@ -552,20 +553,26 @@ class Catalog(LinksMixin):
     # -- relationships, summaries, runs --------------------------------------------------
 
     def summary(self, mission_id: str | None = None) -> list[dict[str, Any]]:
-        """Return per-mission summaries (count, bytes, mean quality, calibrated, coverage)."""
+        """Return per-mission summaries (count, bytes, mean quality, calibrated, coverage).
+
+        Spellings of one mission id that differ only in case (``COSMOS-7``,
+        ``cosmos-7``) are one mission, named by its most used spelling; ``mission_id``
+        matches in any case.
+        """
         table = s.mission_summaries
-        query = select(table).where(table.c.observation_count > 0).order_by(table.c.mission_id)
+        query = select(table).where(table.c.observation_count > 0)
         if mission_id is not None:
-            query = query.where(table.c.mission_id == mission_id)
+            query = query.where(func.lower(table.c.mission_id) == func.lower(literal(mission_id)))
         with read_connection(self.engine) as connection:
-            return [summary_row(r._mapping) for r in connection.execute(query)]
+            rows = [dict(r._mapping) for r in connection.execute(query)]
+        return [summary_row(row) for row in merge_spellings(rows)]
 
     def max_span_seconds(self, mission_id: str | None = None, connection: Any = None) -> float:
         """Return the longest observation span (seconds) of a mission, or of all."""
         table = s.mission_summaries
         query = select(func.max(table.c.max_span_seconds))
-        if mission_id is not None:
-            query = query.where(table.c.mission_id == mission_id)
+        if mission_id is not None:  # every spelling of the mission
+            query = query.where(func.lower(table.c.mission_id) == func.lower(literal(mission_id)))
         if connection is not None:
             return float(connection.execute(query).scalar() or 0.0)
         with read_connection(self.engine) as own:

@@ -50,6 +50,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    func,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.compiler import compiles
@@ -59,7 +60,8 @@ from sqlalchemy.sql.visitors import InternalTraversal
 SCHEMA_VERSION = 2
 """The schema version this zarrlake writes; older catalogs need ``catalog upgrade``.
 
-Version 2 added ``target_key`` (the case-folded target name searches match on).
+Version 2 added ``target_key`` (the case-folded target name searches match on) and
+indexes on ``lower()`` of mission, instrument and facility (matched in any case).
 """
 
 PROCESSING_STATUSES = ("raw", "processing", "processed", "failed", "archived")
@@ -142,9 +144,10 @@ observations = Table(
 # Every search the catalog offers has an index that serves its first page in order
 # (filter columns first, then the sort key and id for keyset pagination).
 Index("ix_obs_time", observations.c.observation_timestamp, observations.c.id)
+# Missions, instruments and facilities match in any case (the spellings are kept).
 Index(
-    "ix_obs_mission_time",
-    observations.c.mission_id,
+    "ix_obs_mission_ci_time",
+    func.lower(observations.c.mission_id),
     observations.c.observation_timestamp,
     observations.c.id,
 )
@@ -155,8 +158,16 @@ Index(
     observations.c.id,
 )
 Index("ix_obs_quality", observations.c.data_quality_score, observations.c.id)
-Index("ix_obs_instrument", observations.c.instrument_type, observations.c.observation_timestamp)
-Index("ix_obs_satellite", observations.c.satellite_name, observations.c.observation_timestamp)
+Index(
+    "ix_obs_instrument_ci",
+    func.lower(observations.c.instrument_type),
+    observations.c.observation_timestamp,
+)
+Index(
+    "ix_obs_satellite_ci",
+    func.lower(observations.c.satellite_name),
+    observations.c.observation_timestamp,
+)
 Index(
     "ix_obs_status_time",
     observations.c.processing_status,

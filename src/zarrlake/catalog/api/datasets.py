@@ -69,7 +69,9 @@ class SearchParams(BaseModel):
     end: str | None = Field(None, max_length=64, description="Overlapping until (ISO 8601).")
     min_quality: float | None = Field(None, ge=0.0, le=1.0)
     calibration: str | None = Field(None, max_length=64)
-    status: Literal["raw", "processing", "processed", "failed", "archived"] | None = None
+    status: str | None = Field(
+        None, max_length=32, description="raw, processing, processed, failed or archived."
+    )
     data_format: str | None = Field(None, max_length=32, description="fits, netcdf, zarr...")
     q: str | None = Field(None, max_length=256, description="Text in the target or path.")
     include_missing: bool = False
