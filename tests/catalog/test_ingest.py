@@ -9,7 +9,7 @@ from tests.catalog.files import write_csv, write_fits, write_hdf5, write_netcdf,
 from zarrlake.catalog import Catalog, count, search
 from zarrlake.catalog._ingest import ingest
 from zarrlake.catalog._validate import validate_catalog
-from zarrlake.errors import InvalidInputError, PathNotFoundError
+from zarrlake.errors import InvalidInputError, NotFoundError, PathNotFoundError
 from zarrlake.testing import LocalS3Server
 
 
@@ -107,6 +107,33 @@ def test_a_record_the_database_cannot_store_fails_alone(catalog: Catalog, tmp_pa
         "T1",
         "T2",
     ]
+
+
+def test_reruns_report_only_this_runs_failures_and_change_nothing_unchanged(
+    catalog: Catalog, tmp_path: Path
+) -> None:
+    root = tmp_path / "data"
+    root.mkdir()
+    write_fits(root / "a.fits")
+    write_fits(root / "undated.fits", **{"DATE-OBS": None})  # incomplete: re-read by validate
+    (root / "bad.fits").write_bytes(b"bad" * 10)
+    os.symlink(root / "a.fits", root / "link.fits")  # one file, two names: one record
+    (root / "sub").mkdir()
+    os.symlink(root / "undated.fits", root / "sub" / "alias.fits")
+    first = ingest(catalog, root)
+    assert (first.seen, first.new, first.failed) == (3, 3, 1), first.failures
+    assert count(catalog, include_missing=True) == 3
+    with pytest.raises(NotFoundError):
+        catalog.get(str(root / "link.fits"))
+    again = ingest(catalog, root)
+    assert (again.failed, again.failures, again.unchanged) == (0, [], 2)
+    assert [path for path, _ in again.known_bad] == [str(root / "bad.fits")]
+    assert "FITS" in again.known_bad[0][1]  # the error it failed with
+    before = {r["file_path"]: r["last_updated"] for r in search(catalog, limit=10).items}
+    checked = validate_catalog(catalog)
+    assert (checked.updated, checked.new) == (0, 0)
+    after = {r["file_path"]: r["last_updated"] for r in search(catalog, limit=10).items}
+    assert after == before
 
 
 def test_non_recursive_ingest_leaves_subfolders_alone(

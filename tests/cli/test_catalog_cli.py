@@ -110,6 +110,19 @@ def test_catalog_errors_are_plain_and_change_nothing(tmp_path: Path) -> None:
     assert empty["items"] == []
 
 
+def test_ingest_exits_1_only_for_files_that_failed_in_this_run(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    write_fits(data / "a.fits")
+    (data / "bad.fits").write_bytes(b"bad" * 10)
+    db = ["--catalog", f"sqlite:///{tmp_path / 'cat.db'}"]
+    first = run_zarrlake("catalog", "ingest", str(data), *db)
+    assert first.returncode == 1 and "failed" in first.stdout
+    again = run_zarrlake("catalog", "ingest", str(data), *db)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "1 known bad" in again.stdout and "bad.fits" in again.stdout
+
+
 def test_lineage_from_the_command_line(tmp_path: Path) -> None:
     db = ["--catalog", f"sqlite:///{tmp_path / 'cat.db'}"]
     for name in ("raw", "mosaic", "final"):

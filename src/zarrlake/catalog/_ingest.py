@@ -44,14 +44,17 @@ class IngestSummary:
     unchanged
         Sources skipped because size and mtime matched.
     failed
-        Sources that could not be read (recorded with their error), including unchanged
-        ones whose last extraction failed.
+        Sources (or records) that could not be read or stored in this run (recorded
+        with their error).
     missing
         Records newly marked missing (their files vanished).
     restored
         Records whose files came back.
     failures
-        ``(path, error)`` of each failed source.
+        ``(path, error)`` of each source that failed in this run.
+    known_bad
+        ``(path, error)`` of each unchanged source whose last extraction failed (not
+        read again, not counted in ``failed``).
     run_id
         The ``ingest_runs`` row of this run.
     seconds
@@ -66,13 +69,14 @@ class IngestSummary:
     missing: int = 0
     restored: int = 0
     failures: list[tuple[str, str]] = field(default_factory=list)
+    known_bad: list[tuple[str, str]] = field(default_factory=list)
     run_id: int | None = None
     seconds: float = 0.0
 
     @property
     def successful(self) -> int:
         """Sources read without error in this run (the original API's first count)."""
-        return self.seen - self.unchanged - self.failed
+        return self.seen - self.unchanged - self.failed - len(self.known_bad)
 
     def as_dict(self) -> dict[str, Any]:
         """Return the counts as a plain dict (for JSON output and the run record)."""
@@ -86,6 +90,7 @@ class IngestSummary:
             "restored": self.restored,
             "seconds": round(self.seconds, 3),
             "failures": [{"path": p, "error": e} for p, e in self.failures],
+            "known_bad": [{"path": p, "error": e} for p, e in self.known_bad],
         }
 
 
@@ -203,14 +208,14 @@ def ingest(
         entry = known.get(source.path)
         if entry is not None and not force and entry.unchanged(source.size, source.mtime_ns):
             if entry.error is not None:  # still the file that could not be read
-                summary.failed += 1
-                summary.failures.append((source.path, f"unchanged since: {entry.error}"))
+                summary.known_bad.append((source.path, entry.error))
             else:
                 summary.unchanged += 1
             if entry.missing:
                 back.extend(entry.paths)
             if progress:
-                progress(summary.unchanged + summary.failed, len(sources), source.path)
+                done = summary.unchanged + len(summary.known_bad)
+                progress(done, len(sources), source.path)
         else:
             to_read.append(source)
     summary.restored = catalog.mark_missing(back, missing=False)
@@ -250,7 +255,7 @@ def write_extracted(
     """
     batch: list[dict[str, Any]] = []
     gone: list[str] = []
-    done = summary.unchanged + summary.failed
+    done = summary.unchanged + summary.failed + len(summary.known_bad)
     for source, records in extract_all(sources, config, jobs=jobs):
         done += 1
         error = records[0].get("extraction_error") if len(records) == 1 else None
@@ -328,6 +333,7 @@ def record_run(catalog: Catalog, kind: str, root: str, started: Any, summary: In
                 "restored": summary.restored,
                 "seconds": counts["seconds"],
                 "failures": counts["failures"][:100],
+                "known_bad": counts["known_bad"][:100],
             },
         }
     )

@@ -37,7 +37,10 @@ def batches(items: Sequence[_T], size: int = LOOKUP_BATCH) -> Iterator[Sequence[
         yield items[start : start + size]
 
 
-_TRACKED = ("processing_status",)
+# Known rows are read whole: an upsert that changes nothing writes nothing (validate
+# and re-extraction must not bump last_updated or count a record as updated).
+_COMPARED = tuple(c.name for c in s.observations.columns if c.name not in ("id", "file_path"))
+_NOT_COMPARED = frozenset({"last_updated", "first_seen", "last_verified"})
 _TYPES = {c.name: c.type for c in s.observations.columns}
 
 
@@ -73,6 +76,8 @@ class UpsertResult:
         Records inserted.
     updated
         Existing records (same ``file_path``) changed.
+    unchanged
+        Existing records the upsert would not change (nothing written for them).
     failures
         The records an isolated upsert could not store.
     """
@@ -80,6 +85,7 @@ class UpsertResult:
     ids: list[int] = field(default_factory=list)
     new: int = 0
     updated: int = 0
+    unchanged: int = 0
     failures: list[UpsertFailure] = field(default_factory=list)
 
 
@@ -337,7 +343,7 @@ def upsert_batch(
     by_path: dict[str, dict[str, Any]] = {}
     for row in rows:
         by_path[row["file_path"]] = row  # the last record for a path wins
-    old = lookup_paths(connection, list(by_path), (*SUMMARY_COLUMNS, *_TRACKED))
+    old = lookup_paths(connection, list(by_path), _COMPARED)
     fresh = [r for p, r in by_path.items() if p not in old]
     known = [r for p, r in by_path.items() if p in old]
     ids = {p: int(r["id"]) for p, r in old.items()}
@@ -361,11 +367,15 @@ def upsert_batch(
             status_event(ids[path], None, status, "record created", actor, now)
             for path, status in created
         )
+    changed: list[dict[str, Any]] = []
     for row in known:
         before = old[row["file_path"]]
-        row["last_updated"] = now
         row.setdefault("missing", False)
         row.pop("first_seen", None)
+        if all(before.get(k) == v for k, v in row.items() if k not in _NOT_COMPARED):
+            continue  # nothing to write
+        changed.append(row)
+        row["last_updated"] = now
         try:
             connection.execute(
                 update(s.observations).where(s.observations.c.id == before["id"]).values(**row)
@@ -384,18 +394,20 @@ def upsert_batch(
     if events:
         connection.execute(insert(s.status_events), events)
     if summaries:
-        merged = [{**old[r["file_path"]], **r} for r in known]
+        before_rows = [old[r["file_path"]] for r in changed]
+        merged = [{**old[r["file_path"]], **r} for r in changed]
         if inserted is not None:
-            apply_summary_changes(connection, old.values(), merged, inserted)
+            apply_summary_changes(connection, before_rows, merged, inserted)
         elif fresh and connection.dialect.name == "sqlite":
             # The rows hold SQLite storage values now; read them back typed.
             typed = lookup_paths(connection, [r["file_path"] for r in fresh], SUMMARY_COLUMNS)
-            apply_summary_changes(connection, old.values(), [*typed.values(), *merged])
+            apply_summary_changes(connection, before_rows, [*typed.values(), *merged])
         else:
-            apply_summary_changes(connection, old.values(), [*fresh, *merged])
+            apply_summary_changes(connection, before_rows, [*fresh, *merged])
     result.ids.extend(ids[row["file_path"]] for row in rows)
     result.new += len(fresh)
-    result.updated += len(known)
+    result.updated += len(changed)
+    result.unchanged += len(known) - len(changed)
 
 
 def write_batch(

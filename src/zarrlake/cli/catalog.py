@@ -175,13 +175,19 @@ def _summary_out(summary: Any, fmt: str, title: str) -> None:
     if fmt == "json":
         typer.echo(json.dumps(data, indent=2))
         return
+    known = f", {len(data['known_bad'])} known bad" if data.get("known_bad") else ""
     console.print(
         f"{title}: {data['seen']} seen, {data['new']} new, {data['updated']} updated, "
-        f"{data['unchanged']} unchanged, {data['failed']} failed, {data['missing']} missing, "
-        f"{data['restored']} back, in {data['seconds']:.1f} s"
+        f"{data['unchanged']} unchanged, {data['failed']} failed{known}, "
+        f"{data['missing']} missing, {data['restored']} back, in {data['seconds']:.1f} s"
     )
     for failure in data["failures"]:
         console.print(f"  [red]failed[/] {escape(failure['path'])}: {escape(failure['error'])}")
+    for bad in data.get("known_bad", []):  # exit 0: nothing new failed
+        console.print(
+            f"  [yellow]known bad[/] {escape(bad['path'])} (unchanged since it failed): "
+            f"{escape(bad['error'])}"
+        )
 
 
 @app.command("ingest")
