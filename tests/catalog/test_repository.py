@@ -10,7 +10,7 @@ from zarrlake.catalog._engine import read_connection, write_transaction
 from zarrlake.catalog._repository import index_names
 from zarrlake.catalog._summary import rebuild_summaries, summary_row
 from zarrlake.catalog.schema import mission_summaries, observations
-from zarrlake.errors import CatalogSchemaError, InvalidInputError, NotFoundError
+from zarrlake.errors import CatalogSchemaError, InvalidInputError, NotFoundError, StorageError
 
 T0 = datetime(2026, 1, 1)
 
@@ -161,6 +161,15 @@ def test_links_refuse_unknown_and_self(catalog: Catalog) -> None:
         catalog.link(a, a)
     with pytest.raises(NotFoundError):
         catalog.link(a, 12345)
+
+
+def test_an_unreachable_database_is_one_clear_error() -> None:
+    url = "postgresql+psycopg://nobody:secret@127.0.0.1:1/none"
+    with pytest.raises(
+        StorageError, match=r"cannot connect to catalog .*127.0.0.1:1/none: "
+    ) as info:
+        Catalog(url)
+    assert "secret" not in str(info.value) and info.value.__cause__ is None
 
 
 def test_schema_versions_are_checked(catalog_url: str) -> None:

@@ -106,6 +106,12 @@ def test_catalog_errors_are_plain_and_change_nothing(tmp_path: Path) -> None:
     assert folder.returncode == 1 and "does not exist" in folder.stderr
     bad_url = run_zarrlake("catalog", "search", "--catalog", "mysql://nobody@nowhere/db")
     assert bad_url.returncode == 2 and "cannot open catalog" in bad_url.stderr
+    unreachable = run_zarrlake(
+        "catalog", "search", "--catalog", "postgresql+psycopg://nobody@127.0.0.1:1/none"
+    )
+    assert unreachable.returncode == 1 and "cannot connect to catalog" in unreachable.stderr
+    assert "Traceback" not in unreachable.stderr
+    assert len(unreachable.stderr.strip().splitlines()) <= 2, unreachable.stderr  # error + hint
     empty = json.loads(run_zarrlake("catalog", "search", *db, "--format", "json").stdout)
     assert empty["items"] == []
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import and_, delete, func, insert, inspect, literal, select, text, update
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from zarrlake._gc import collector_paused
 from zarrlake.catalog import schema as s
@@ -44,7 +45,7 @@ from zarrlake.catalog._writes import (
     status_event,
     write_batch,
 )
-from zarrlake.errors import CatalogSchemaError, InvalidInputError, NotFoundError
+from zarrlake.errors import CatalogSchemaError, InvalidInputError, NotFoundError, StorageError
 
 
 @dataclass
@@ -162,8 +163,24 @@ class Catalog(LinksMixin):
     # -- schema -----------------------------------------------------------------------
 
     def schema_version(self) -> int | None:
-        """Return the database's schema version, or ``None`` when it has no catalog."""
-        with self.engine.connect() as connection:
+        """Return the database's schema version, or ``None`` when it has no catalog.
+
+        Raises
+        ------
+        StorageError
+            When the database cannot be reached (one line naming the URL and why).
+        """
+        try:
+            connection = self.engine.connect()
+        except (OperationalError, InterfaceError) as exc:
+            reason = str(exc.orig or exc).strip().splitlines()
+            raise StorageError(
+                f"cannot connect to catalog {self.display_url}: "
+                f"{reason[0] if reason else type(exc).__name__}",
+                subject=self.display_url,
+                hint="check the URL's host, port, user and database, and that the server runs",
+            ) from None
+        with connection:
             if not inspect(connection).has_table("catalog_info"):
                 return None
             value = connection.execute(

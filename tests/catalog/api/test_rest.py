@@ -228,6 +228,29 @@ def test_relationships_keep_metadata_refuse_cycles_and_show_in_related(
     assert cycle.status_code == 400 and "cycle" in cycle.json()["description"]
 
 
+def test_rest_writes_cannot_set_bookkeeping_fields(
+    client: TestClient, auth: dict, filled: Catalog, service_root: Path
+) -> None:
+    path = str(write_fits(service_root / "kept.fits"))
+    for field in ("first_seen", "last_updated", "last_verified", "target_key"):
+        body = {"file_path": path, "fields": {field: "2000-01-01T00:00:00"}}
+        response = client.post("/datasets", json=body, headers=auth)
+        assert response.status_code == 400, (field, response.text)
+        assert field in response.json()["description"]
+    assert count(filled, text="kept.fits") == 0
+    made = client.post("/datasets", json={"file_path": path}, headers=auth).json()
+    assert made["first_seen"] >= "2026" and made["last_updated"] >= made["first_seen"]
+
+
+def test_preflight_needs_no_write_token(filled: Catalog, service_root: Path) -> None:
+    with make_client(filled, service_root) as read_only:
+        response = read_only.post(
+            "/preflight", json={"criteria": {"mission": "COSMOS-7"}, "check_files": False}
+        )
+        assert response.status_code == 200, response.text
+        assert len(response.json()["datasets"]) == 15
+
+
 def test_paths_cannot_escape_the_roots(client: TestClient, auth: dict, service_root: Path) -> None:
     for path in ("/etc/passwd", str(service_root / ".." / "elsewhere.fits"), "s3://bucket/x.fits"):
         response = client.post("/datasets", json={"file_path": path}, headers=auth)
