@@ -195,10 +195,11 @@ def normalize_observation(record: Mapping[str, Any]) -> dict[str, Any]:
     for field in ("ra", "dec"):
         if out.get(field) is not None:
             out[field] = _number(out[field], field, path)
-    for field, limit in TEXT_LIMITS.items():
-        value = out.get(field)
-        if isinstance(value, str):
-            check_text(value, field, path, limit)
+    for field, value in out.items():  # the common case costs two tests per text value
+        if isinstance(value, str) and field in TEXT_LIMITS:
+            limit = TEXT_LIMITS[field]
+            if "\x00" in value or (limit is not None and len(value) > limit):
+                check_text(value, field, path, limit)
     for key, source in DERIVED_KEYS.items():
         if source in out:
             out[key] = fold(out[source])

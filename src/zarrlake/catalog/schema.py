@@ -266,7 +266,10 @@ def fold(value: object) -> str | None:
     """
     if value is None:
         return None
-    return unicodedata.normalize("NFKC", str(value)).casefold()
+    text = str(value)
+    if text.isascii():  # NFKC leaves ASCII as it is, and casefold is lower
+        return text.lower()
+    return unicodedata.normalize("NFKC", text).casefold()
 
 
 TABLES: dict[str, Table] = {
