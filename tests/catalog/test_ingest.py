@@ -107,6 +107,10 @@ def test_a_record_the_database_cannot_store_fails_alone(catalog: Catalog, tmp_pa
         "T1",
         "T2",
     ]
+    (root / "paths.csv").write_text("file_path,mission_id\n/x/a\x00b.fits,PATHS\n/x/c.fits,PATHS\n")
+    more = ingest(catalog, root)  # a NUL in a path: the row cannot even be recorded
+    assert (more.failed, more.new) == (1, 1) and more.failures[0][0] == "/x/a\\x00b.fits"
+    assert count(catalog, mission_id="PATHS") == 1
 
 
 def test_reruns_report_only_this_runs_failures_and_change_nothing_unchanged(

@@ -18,7 +18,7 @@ from typing import Any
 
 from zarrlake.catalog._repository import Catalog, KnownSource
 from zarrlake.catalog._scan import scan
-from zarrlake.catalog._values import utcnow
+from zarrlake.catalog._values import utcnow, visible
 from zarrlake.catalog.extractors import ExtractionConfig, Source, extract_source
 from zarrlake.errors import InvalidInputError
 
@@ -299,8 +299,8 @@ def _flush(catalog: Catalog, batch: list[dict[str, Any]], summary: IngestSummary
         {
             **{k: record[k] for k in _KEPT_ON_FAILURE if isinstance(record, dict) and k in record},
             "file_path": failure.file_path,
-            "extraction_error": f"not catalogued: {failure.error}"[:2000],
-            "issues": [{"code": "unstorable", "message": failure.error[:500]}],
+            "extraction_error": f"not catalogued: {visible(failure.error)}"[:2000],
+            "issues": [{"code": "unstorable", "message": visible(failure.error)[:500]}],
         }
         for record, failure in failed
     ]
@@ -308,7 +308,7 @@ def _flush(catalog: Catalog, batch: list[dict[str, Any]], summary: IngestSummary
     stored = catalog.upsert_observations(errors, actor="ingest", isolate=True) if errors else None
     for _record, failure in failed:
         summary.failed += 1
-        summary.failures.append((failure.file_path, failure.error))
+        summary.failures.append((visible(failure.file_path), visible(failure.error)))
     summary.new += result.new + (stored.new if stored else 0)
     summary.updated += result.updated + (stored.updated if stored else 0)
     batch.clear()

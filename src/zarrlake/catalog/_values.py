@@ -40,6 +40,11 @@ TEXT_LIMITS: dict[str, int | None] = {
 """Text columns of ``observations`` and their longest value (``None``: unlimited)."""
 
 
+def visible(text: str) -> str:
+    r"""Return ``text`` with NUL characters written as ``\x00`` (for messages and logs)."""
+    return text.replace("\x00", "\\x00")
+
+
 def check_text(value: str, field: str, path: str, limit: int | None = None) -> None:
     """Refuse text a catalog database cannot store the same way on SQLite and PostgreSQL.
 
