@@ -11,7 +11,6 @@ import json
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import and_, delete, func, insert, inspect, literal, select, text, update
@@ -25,6 +24,7 @@ from zarrlake.catalog._engine import (
     resolve_catalog_url,
     write_transaction,
 )
+from zarrlake.catalog._known import KnownSource
 from zarrlake.catalog._links import LinksMixin, is_id
 from zarrlake.catalog._migrate import upgrade_columns
 from zarrlake.catalog._summary import (
@@ -46,42 +46,6 @@ from zarrlake.catalog._writes import (
     write_batch,
 )
 from zarrlake.errors import CatalogSchemaError, InvalidInputError, NotFoundError, StorageError
-
-
-@dataclass
-class KnownSource:
-    """What the catalog knows about one source file (for incremental ingest).
-
-    Attributes
-    ----------
-    size, mtime_ns
-        The source file's size and modification time when it was last read.
-    ids
-        The records read from it (one, or one per row of an observation list).
-    missing
-        Whether its records are flagged missing.
-    error
-        The error of its last extraction, if it failed.
-    incomplete
-        Whether a record has issues (missing required fields, unreadable values).
-    """
-
-    size: int | None
-    mtime_ns: int | None
-    ids: list[int] = field(default_factory=list)
-    paths: list[str] = field(default_factory=list)
-    missing: bool = False
-    error: str | None = None
-    incomplete: bool = False
-
-    @property
-    def failed(self) -> bool:
-        """Whether the last extraction failed."""
-        return self.error is not None
-
-    def unchanged(self, size: int | None, mtime_ns: int | None) -> bool:
-        """Return whether the file still has the size and mtime it had when read."""
-        return (self.size, self.mtime_ns) == (size, mtime_ns)
 
 
 class Catalog(LinksMixin):
