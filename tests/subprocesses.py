@@ -16,7 +16,8 @@ def run_zarrlake(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[st
         capture_output=True,
         text=True,
         cwd=cwd,
-        env={"COLUMNS": "200", "PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)},
+        # src first: the CLI runs this checkout's code, also from a git worktree
+        env={"COLUMNS": "200", "PATH": "/usr/bin:/bin", "PYTHONPATH": f"{ROOT / 'src'}:{ROOT}"},
     )
 
 

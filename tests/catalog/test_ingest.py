@@ -9,7 +9,7 @@ from tests.catalog.files import write_csv, write_fits, write_hdf5, write_netcdf,
 from zarrlake.catalog import Catalog, count, search
 from zarrlake.catalog._ingest import ingest
 from zarrlake.catalog._validate import validate_catalog
-from zarrlake.errors import InvalidInputError, PathNotFoundError
+from zarrlake.errors import InvalidInputError, NotFoundError, PathNotFoundError
 from zarrlake.testing import LocalS3Server
 
 
@@ -81,6 +81,63 @@ def test_parallel_ingest_equals_serial(tmp_path: Path) -> None:
             ]
 
         assert summaries(serial) == summaries(parallel)
+
+
+def test_a_record_the_database_cannot_store_fails_alone(catalog: Catalog, tmp_path: Path) -> None:
+    root = tmp_path / "data"
+    root.mkdir()
+    for i in range(3):
+        write_fits(root / f"img{i}.fits", OBJECT=f"T{i}")
+    rows = "mission_id,target_object,NOTE\nSURVEY,A,x\nSURVEY,B\x00C,y\nSURVEY,D,z\x00\n"
+    (root / "list.csv").write_text(rows + "SURVEY,E,w\n")
+    summary = ingest(catalog, root)
+    bad = [f"{root / 'list.csv'}#row=2", f"{root / 'list.csv'}#row=3"]
+    assert (summary.new, summary.failed) == (7, 2), summary.failures
+    assert sorted(path for path, _ in summary.failures) == bad
+    assert all("NUL" in error for _, error in summary.failures)
+    for path in bad:  # recorded with the error, the values the database refused left out
+        record = catalog.get(path)
+        assert "NUL" in record["extraction_error"] and record["target_object"] is None
+    assert count(catalog, mission_id="SURVEY") == 2
+    items = search(catalog, limit=10).items
+    assert sorted(r["target_object"] for r in items if not r["extraction_error"]) == [
+        "A",
+        "E",
+        "T0",
+        "T1",
+        "T2",
+    ]
+    (root / "paths.csv").write_text("file_path,mission_id\n/x/a\x00b.fits,PATHS\n/x/c.fits,PATHS\n")
+    more = ingest(catalog, root)  # a NUL in a path: the row cannot even be recorded
+    assert (more.failed, more.new) == (1, 1) and more.failures[0][0] == "/x/a\\x00b.fits"
+    assert count(catalog, mission_id="PATHS") == 1
+
+
+def test_reruns_report_only_this_runs_failures_and_change_nothing_unchanged(
+    catalog: Catalog, tmp_path: Path
+) -> None:
+    root = tmp_path / "data"
+    root.mkdir()
+    write_fits(root / "a.fits")
+    write_fits(root / "undated.fits", **{"DATE-OBS": None})  # incomplete: re-read by validate
+    (root / "bad.fits").write_bytes(b"bad" * 10)
+    os.symlink(root / "a.fits", root / "link.fits")  # one file, two names: one record
+    (root / "sub").mkdir()
+    os.symlink(root / "undated.fits", root / "sub" / "alias.fits")
+    first = ingest(catalog, root)
+    assert (first.seen, first.new, first.failed) == (3, 3, 1), first.failures
+    assert count(catalog, include_missing=True) == 3
+    with pytest.raises(NotFoundError):
+        catalog.get(str(root / "link.fits"))
+    again = ingest(catalog, root)
+    assert (again.failed, again.failures, again.unchanged) == (0, [], 2)
+    assert [path for path, _ in again.known_bad] == [str(root / "bad.fits")]
+    assert "FITS" in again.known_bad[0][1]  # the error it failed with
+    before = {r["file_path"]: r["last_updated"] for r in search(catalog, limit=10).items}
+    checked = validate_catalog(catalog)
+    assert (checked.updated, checked.new) == (0, 0)
+    after = {r["file_path"]: r["last_updated"] for r in search(catalog, limit=10).items}
+    assert after == before
 
 
 def test_non_recursive_ingest_leaves_subfolders_alone(

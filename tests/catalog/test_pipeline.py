@@ -123,3 +123,76 @@ def test_the_documents_pipeline_data_manager(catalog_url: str, tmp_path: Path) -
         for d in manager.get_available_datasets("COSMOS-7")
     } == {"failed"}
     client.close()
+
+
+def test_python_api_runs_record_status_and_lineage(catalog_url: str, tmp_path: Path) -> None:
+    import zarrlake
+    from tests.append.slices import make_slice
+    from tests.convert.inputs import write_inputs
+    from zarrlake.convert import run
+
+    paths = write_inputs(tmp_path / "in", 2, 5)
+    target = str(tmp_path / "out.zarr")
+    result = run(paths, target, workers=1, catalog=catalog_url)
+    assert result.report is not None and result.report.valid
+    slices = []
+    for i in range(2):
+        make_slice(i).to_netcdf(tmp_path / f"slice-{i}.nc")
+        slices.append(str(tmp_path / f"slice-{i}.nc"))
+    cube = str(tmp_path / "cube.zarr")
+    assert zarrlake.append(slices, cube, catalog=catalog_url).appended == 2
+    with Catalog(catalog_url) as db:
+        for output, inputs, actor in (
+            (target, paths, "zarrlake convert"),
+            (cube, slices, "zarrlake append"),
+        ):
+            history = db.status_history(output)
+            assert [e["new_status"] for e in history] == ["processing", "processed"]
+            assert history[0]["actor"] == actor
+            assert sorted(e["dataset"]["file_path"] for e in related(db, output)) == sorted(inputs)
+
+
+def test_a_conversion_that_fails_verification_is_recorded_as_failed(
+    catalog_url: str, tmp_path: Path
+) -> None:
+    from tests.convert.inputs import write_inputs
+    from zarrlake.convert import run
+
+    paths = write_inputs(tmp_path / "in", 2, 5)
+    target = str(tmp_path / "out.zarr")
+    result = run(
+        paths,
+        target,
+        workers=1,
+        global_start="2019-12-30",
+        global_end="2020-01-12",
+        freq="1D",
+        catalog=catalog_url,
+    )
+    assert result.report is not None and not result.report.valid  # ZL200: steps never written
+    with Catalog(catalog_url) as db:
+        assert db.get(target)["processing_status"] == "failed"
+        last = db.status_history(target)[-1]
+        assert (last["old_status"], last["new_status"]) == ("processing", "failed")
+        assert "ZL200" in last["reason"] and "verif" in last["reason"]
+        assert related(db, target) == []  # lineage only for a run that succeeded
+
+
+def test_registering_with_a_status_writes_the_first_status_event(
+    catalog: Catalog, tmp_path: Path
+) -> None:
+    from zarrlake.catalog.pipeline import register
+
+    path = str(tmp_path / "out.zarr")
+    record_id = register(catalog, path, extract=False, processing_status="processing")
+    history = catalog.status_history(record_id)
+    assert [(e["old_status"], e["new_status"], e["reason"]) for e in history] == [
+        (None, "processing", "record created")
+    ]
+    register(catalog, str(tmp_path / "plain.fits"), extract=False)  # no status given: no event
+    assert catalog.status_history(str(tmp_path / "plain.fits")) == []
+    register(catalog, path, extract=False, processing_status="processed")
+    assert [e["new_status"] for e in catalog.status_history(record_id)] == [
+        "processing",
+        "processed",
+    ]

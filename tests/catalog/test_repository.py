@@ -10,7 +10,7 @@ from zarrlake.catalog._engine import read_connection, write_transaction
 from zarrlake.catalog._repository import index_names
 from zarrlake.catalog._summary import rebuild_summaries, summary_row
 from zarrlake.catalog.schema import mission_summaries, observations
-from zarrlake.errors import CatalogSchemaError, InvalidInputError, NotFoundError
+from zarrlake.errors import CatalogSchemaError, InvalidInputError, NotFoundError, StorageError
 
 T0 = datetime(2026, 1, 1)
 
@@ -98,6 +98,8 @@ def test_times_are_stored_as_utc(catalog: Catalog) -> None:
         ({"file_path": "/x", "colour": "red"}, "unknown observation field"),
         ({"file_path": "/x", "observation_timestamp": "yesterday"}, "not an ISO 8601 time"),
         ({"file_path": "/x", "file_size": "big"}, "not an integer"),
+        ({"file_path": "/x", "target_object": "M\x0031"}, "target_object of /x .*NUL"),
+        ({"file_path": "/x", "mission_specific": {"k": ["a\x00"]}}, "mission_specific of /x.*NUL"),
     ],
 )
 def test_invalid_records_are_refused_and_nothing_is_written(
@@ -108,6 +110,30 @@ def test_invalid_records_are_refused_and_nothing_is_written(
     with pytest.raises(NotFoundError):
         catalog.get("/data/f0001.fits")
     assert catalog.summary() == []
+
+
+def test_isolated_upserts_store_every_record_but_the_bad_ones(catalog: Catalog) -> None:
+    records = [
+        obs(1),
+        obs(2, target_object="M\x0031"),  # refused before the database
+        obs(3, file_size=2**63),  # refused by the database (beyond 64-bit integers)
+        obs(4, instrument_type="X" * 129),  # longer than the column on both databases
+        obs(5),
+    ]
+    result = catalog.upsert_observations(records, isolate=True)
+    assert (result.new, len(result.ids)) == (2, 2)  # the stored records' ids
+    assert [(f.index, f.file_path) for f in result.failures] == [
+        (1, "/data/f0002.fits"),
+        (2, "/data/f0003.fits"),
+        (3, "/data/f0004.fits"),
+    ]
+    assert "NUL" in result.failures[0].error and "refused" in result.failures[1].error
+    assert "instrument_type" in result.failures[2].error and "128" in result.failures[2].error
+    assert [s["observations"] for s in catalog.summary()] == [1, 1]
+    with pytest.raises(InvalidInputError, match="refused the record of /data/f0003.fits"):
+        catalog.upsert_observations(records[2:3])  # without isolate: nothing is written
+    with pytest.raises(NotFoundError):
+        catalog.get("/data/f0003.fits")
 
 
 def test_status_changes_are_audited(catalog: Catalog) -> None:
@@ -135,6 +161,15 @@ def test_links_refuse_unknown_and_self(catalog: Catalog) -> None:
         catalog.link(a, a)
     with pytest.raises(NotFoundError):
         catalog.link(a, 12345)
+
+
+def test_an_unreachable_database_is_one_clear_error() -> None:
+    url = "postgresql+psycopg://nobody:secret@127.0.0.1:1/none"
+    with pytest.raises(
+        StorageError, match=r"cannot connect to catalog .*127.0.0.1:1/none: "
+    ) as info:
+        Catalog(url)
+    assert "secret" not in str(info.value) and info.value.__cause__ is None
 
 
 def test_schema_versions_are_checked(catalog_url: str) -> None:

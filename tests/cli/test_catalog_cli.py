@@ -77,7 +77,8 @@ def test_catalog_workflow_from_the_command_line(tmp_path: Path) -> None:
     assert sorted(e["file_path"] for e in lineage) == [str(data / "o0.fits"), str(data / "o1.fits")]
     shown = json.loads(run_zarrlake("catalog", "show", str(out), *db, "--format", "json").stdout)
     assert shown["processing_status"] == "processed"
-    assert [e["new_status"] for e in shown["status_history"]] == ["processed"]
+    # registered as processing (its first event), then processed
+    assert [e["new_status"] for e in shown["status_history"]] == ["processing", "processed"]
     table = run_zarrlake("catalog", "show", str(out), *db)
     assert "status history" in table.stdout
 
@@ -106,8 +107,80 @@ def test_catalog_errors_are_plain_and_change_nothing(tmp_path: Path) -> None:
     assert folder.returncode == 1 and "does not exist" in folder.stderr
     bad_url = run_zarrlake("catalog", "search", "--catalog", "mysql://nobody@nowhere/db")
     assert bad_url.returncode == 2 and "cannot open catalog" in bad_url.stderr
+    unreachable = run_zarrlake(
+        "catalog", "search", "--catalog", "postgresql+psycopg://nobody@127.0.0.1:1/none"
+    )
+    assert unreachable.returncode == 1 and "cannot connect to catalog" in unreachable.stderr
+    assert "Traceback" not in unreachable.stderr
+    assert len(unreachable.stderr.strip().splitlines()) <= 2, unreachable.stderr  # error + hint
     empty = json.loads(run_zarrlake("catalog", "search", *db, "--format", "json").stdout)
     assert empty["items"] == []
+
+
+def test_ingest_exits_1_only_for_files_that_failed_in_this_run(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    write_fits(data / "a.fits")
+    (data / "bad.fits").write_bytes(b"bad" * 10)
+    db = ["--catalog", f"sqlite:///{tmp_path / 'cat.db'}"]
+    first = run_zarrlake("catalog", "ingest", str(data), *db)
+    assert first.returncode == 1 and "failed" in first.stdout
+    again = run_zarrlake("catalog", "ingest", str(data), *db)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "1 known bad" in again.stdout and "bad.fits" in again.stdout
+
+
+def test_lineage_from_the_command_line(tmp_path: Path) -> None:
+    db = ["--catalog", f"sqlite:///{tmp_path / 'cat.db'}"]
+    for name in ("raw", "mosaic", "final"):
+        made = run_zarrlake(
+            "catalog", "register", f"/d/{name}.fits", *db, "--no-extract",
+            "--set", "processing_status=processing",
+        )  # fmt: skip
+        assert made.returncode == 0, made.stderr
+    shown = json.loads(run_zarrlake("catalog", "show", "1", *db, "--format", "json").stdout)
+    assert [(e["old_status"], e["new_status"]) for e in shown["status_history"]] == [
+        (None, "processing")
+    ]
+    meta = '{"tool": "swarp"}'
+    assert run_zarrlake("catalog", "link", "1", "2", *db, "--meta", meta).returncode == 0
+    assert run_zarrlake("catalog", "link", "2", "3", *db).returncode == 0
+    assert run_zarrlake("catalog", "link", "1", "2", *db).returncode == 0  # metadata kept
+    cycle = run_zarrlake("catalog", "link", "/d/final.fits", "/d/raw.fits", *db)
+    assert cycle.returncode == 2 and "cycle" in cycle.stderr
+    lineage = json.loads(run_zarrlake("catalog", "related", "2", *db, "--format", "json").stdout)
+    assert [(e["direction"], e["id"], e["via"], e["metadata"]) for e in lineage] == [
+        ("child", 3, 2, {}),
+        ("parent", 1, 2, {"tool": "swarp"}),
+    ]
+    assert all(isinstance(e["link"], int) for e in lineage)
+
+
+def test_search_options_are_checked_and_match_in_any_case(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    write_fits(data / "a.fits", INSTRUME="CAM", CALIB="COMPLETE")
+    db = ["--catalog", f"sqlite:///{tmp_path / 'cat.db'}"]
+    assert run_zarrlake("catalog", "ingest", str(data), *db).returncode == 0
+    for option in (
+        ["--status", "RAW"],
+        ["--data-format", "FITS"],
+        ["--calibration", "complete"],
+        ["--instrument", "cam"],
+        ["--mission", "cosmos-7"],
+    ):
+        found = run_zarrlake("catalog", "search", *db, *option, "--format", "json")
+        assert found.returncode == 0, found.stderr
+        assert len(json.loads(found.stdout)["items"]) == 1, option
+    for option, message in (
+        (["--status", "bogus"], "processing_status 'bogus' is not one of"),
+        (["--calibration", "finished"], "no observation has calibration_status 'finished'"),
+        (["--limit", "0"], "limit 0 must be at least 1"),
+        (["--limit", "-5"], "limit -5 must be at least 1"),
+        (["--min-quality", "1.5"], "min_quality 1.5 is outside 0..1"),
+    ):
+        refused = run_zarrlake("catalog", "search", *db, *option)
+        assert refused.returncode == 2 and message in refused.stderr, (option, refused.stderr)
 
 
 def test_serve_runs_the_service(tmp_path: Path) -> None:

@@ -53,3 +53,29 @@ def test_a_failed_append_is_recorded_as_failed(tmp_path: Path) -> None:
         ]
         assert "broken.nc" in history[-1]["reason"]
         assert sorted(e["dataset"]["file_path"] for e in related(db, target)) == sorted(good)
+
+
+def test_a_convert_run_that_exits_1_is_recorded_as_failed(tmp_path: Path) -> None:
+    write_inputs(tmp_path / "in", 2, 5)
+    url = f"sqlite:///{tmp_path / 'cat.db'}"
+    done = run_zarrlake(
+        "convert",
+        "run",
+        "in/*.nc",
+        "-O",
+        "out.zarr",
+        "--global-start",
+        "2019-12-30",
+        "--global-end",
+        "2020-01-12",
+        "--freq",
+        "1D",
+        "--catalog",
+        url,
+        cwd=tmp_path,
+    )
+    assert done.returncode == 1, done.stderr  # verify: ZL200, steps never written
+    with Catalog(url) as db:
+        history = db.status_history(str(tmp_path / "out.zarr"))
+        assert [e["new_status"] for e in history] == ["processing", "failed"]
+        assert "ZL200" in history[-1]["reason"]

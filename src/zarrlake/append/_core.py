@@ -332,6 +332,7 @@ def append(
     config: ConfigSource | Sequence[ConfigSource] | AppendConfig | None = None,
     *,
     on_slice: Callable[[SliceReport], None] | None = None,
+    catalog: str | os.PathLike[str] | None = None,
     **overrides: Any,
 ) -> AppendResult:
     """Append slices to an archive (creating it from the first slice when missing).
@@ -353,6 +354,10 @@ def append(
         A config file/URL, dict, :class:`AppendConfig`, or a list merged in order.
     on_slice
         Called with each slice's report as soon as it is done (for progress).
+    catalog
+        A catalog URL to record the run in (as ``zarrlake append --catalog``): the target
+        ``processing``, then ``processed`` with its metadata and the slice files linked
+        to it, or ``failed`` with the error. Ignored for a dry run.
     **overrides
         Options that win over ``config`` (``append_dim="time"``, ``dry_run=True``, ...).
 
@@ -375,6 +380,8 @@ def append(
         raise InvalidInputError(
             "no target given", subject="target_dir", hint="pass target= or set target_dir"
         )
+    if catalog is not None and not settings.dry_run:
+        return _append_recorded(catalog, slices, settings, on_slice)
     store = open_store(
         settings.target_dir, mode="a", storage_options=settings.target_storage_options
     )
@@ -474,3 +481,23 @@ def _refused(refused: list[tuple[str, ZarrlakeError]], result: AppendResult) -> 
         )
     error.partial_result = result
     return error
+
+
+def _append_recorded(
+    catalog: str | os.PathLike[str],
+    slices: Any,
+    settings: AppendConfig,
+    on_slice: Callable[[SliceReport], None] | None,
+) -> AppendResult:
+    from zarrlake.catalog.pipeline import tracked
+
+    items = list(_iter_items(slices, settings))
+    files = [os.fspath(i) for i in items if isinstance(i, str | os.PathLike)]
+    with tracked(
+        os.fspath(catalog),
+        str(settings.target_dir),
+        files if settings.slice_source is None else [],
+        actor="zarrlake append",
+        storage_options=settings.target_storage_options,
+    ):
+        return append(items, None, settings, on_slice=on_slice)

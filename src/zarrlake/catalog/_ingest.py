@@ -16,9 +16,10 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from dataclasses import dataclass, field
 from typing import Any
 
+from zarrlake._workers import follow_parent
 from zarrlake.catalog._repository import Catalog, KnownSource
 from zarrlake.catalog._scan import scan
-from zarrlake.catalog._values import utcnow
+from zarrlake.catalog._values import utcnow, visible
 from zarrlake.catalog.extractors import ExtractionConfig, Source, extract_source
 from zarrlake.errors import InvalidInputError
 
@@ -44,14 +45,17 @@ class IngestSummary:
     unchanged
         Sources skipped because size and mtime matched.
     failed
-        Sources that could not be read (recorded with their error), including unchanged
-        ones whose last extraction failed.
+        Sources (or records) that could not be read or stored in this run (recorded
+        with their error).
     missing
         Records newly marked missing (their files vanished).
     restored
         Records whose files came back.
     failures
-        ``(path, error)`` of each failed source.
+        ``(path, error)`` of each source that failed in this run.
+    known_bad
+        ``(path, error)`` of each unchanged source whose last extraction failed (not
+        read again, not counted in ``failed``).
     run_id
         The ``ingest_runs`` row of this run.
     seconds
@@ -66,13 +70,14 @@ class IngestSummary:
     missing: int = 0
     restored: int = 0
     failures: list[tuple[str, str]] = field(default_factory=list)
+    known_bad: list[tuple[str, str]] = field(default_factory=list)
     run_id: int | None = None
     seconds: float = 0.0
 
     @property
     def successful(self) -> int:
         """Sources read without error in this run (the original API's first count)."""
-        return self.seen - self.unchanged - self.failed
+        return self.seen - self.unchanged - self.failed - len(self.known_bad)
 
     def as_dict(self) -> dict[str, Any]:
         """Return the counts as a plain dict (for JSON output and the run record)."""
@@ -86,6 +91,7 @@ class IngestSummary:
             "restored": self.restored,
             "seconds": round(self.seconds, 3),
             "failures": [{"path": p, "error": e} for p, e in self.failures],
+            "known_bad": [{"path": p, "error": e} for p, e in self.known_bad],
         }
 
 
@@ -117,7 +123,12 @@ def extract_all(
         return
     # Spawned workers: the caller may run threads (a watcher), which fork would copy.
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+    with ProcessPoolExecutor(
+        max_workers=jobs,
+        mp_context=context,
+        initializer=follow_parent,  # a killed ingest leaves no extractor running
+        initargs=(os.getpid(),),
+    ) as pool:
         pending: dict[Future[list[list[dict[str, Any]]]], list[Source]] = {}
         batches = iter(_chunks(sources, TASK_SIZE))
         for batch in batches:
@@ -203,14 +214,14 @@ def ingest(
         entry = known.get(source.path)
         if entry is not None and not force and entry.unchanged(source.size, source.mtime_ns):
             if entry.error is not None:  # still the file that could not be read
-                summary.failed += 1
-                summary.failures.append((source.path, f"unchanged since: {entry.error}"))
+                summary.known_bad.append((source.path, entry.error))
             else:
                 summary.unchanged += 1
             if entry.missing:
                 back.extend(entry.paths)
             if progress:
-                progress(summary.unchanged + summary.failed, len(sources), source.path)
+                done = summary.unchanged + len(summary.known_bad)
+                progress(done, len(sources), source.path)
         else:
             to_read.append(source)
     summary.restored = catalog.mark_missing(back, missing=False)
@@ -250,7 +261,7 @@ def write_extracted(
     """
     batch: list[dict[str, Any]] = []
     gone: list[str] = []
-    done = summary.unchanged + summary.failed
+    done = summary.unchanged + summary.failed + len(summary.known_bad)
     for source, records in extract_all(sources, config, jobs=jobs):
         done += 1
         error = records[0].get("extraction_error") if len(records) == 1 else None
@@ -271,12 +282,41 @@ def write_extracted(
     summary.missing += catalog.mark_missing(gone)
 
 
+_KEPT_ON_FAILURE = (
+    "source_path",
+    "source_size",
+    "source_mtime_ns",
+    "file_size",
+    "mtime_ns",
+    "format",
+    "extractor",
+    "extractor_version",
+)
+
+
 def _flush(catalog: Catalog, batch: list[dict[str, Any]], summary: IngestSummary) -> None:
+    # A record the catalog cannot store fails alone: it is recorded as a failure with
+    # its error (like an unreadable file) and the rest of the batch is stored.
     if not batch:
         return
-    result = catalog.upsert_observations(batch, actor="ingest")
-    summary.new += result.new
-    summary.updated += result.updated
+    result = catalog.upsert_observations(batch, actor="ingest", isolate=True)
+    failed = [(batch[f.index], f) for f in result.failures]
+    errors = [
+        {
+            **{k: record[k] for k in _KEPT_ON_FAILURE if isinstance(record, dict) and k in record},
+            "file_path": failure.file_path,
+            "extraction_error": f"not catalogued: {visible(failure.error)}"[:2000],
+            "issues": [{"code": "unstorable", "message": visible(failure.error)[:500]}],
+        }
+        for record, failure in failed
+    ]
+    # The error records can fail too (a NUL in the path itself): then only counted.
+    stored = catalog.upsert_observations(errors, actor="ingest", isolate=True) if errors else None
+    for _record, failure in failed:
+        summary.failed += 1
+        summary.failures.append((visible(failure.file_path), visible(failure.error)))
+    summary.new += result.new + (stored.new if stored else 0)
+    summary.updated += result.updated + (stored.updated if stored else 0)
     batch.clear()
 
 
@@ -299,6 +339,7 @@ def record_run(catalog: Catalog, kind: str, root: str, started: Any, summary: In
                 "restored": summary.restored,
                 "seconds": counts["seconds"],
                 "failures": counts["failures"][:100],
+                "known_bad": counts["known_bad"][:100],
             },
         }
     )

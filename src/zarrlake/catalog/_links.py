@@ -42,14 +42,17 @@ class LinksMixin:
     ) -> int:
         """Record that ``child`` relates to ``parent`` (ids or paths); return the link id.
 
-        Linking the same pair with the same type again updates its metadata.
+        Linking the same pair with the same type again replaces its metadata when
+        ``metadata`` is given, and keeps it when ``metadata`` is ``None``.
 
         Raises
         ------
         NotFoundError
             For an unknown parent or child.
         InvalidInputError
-            When parent and child are the same dataset, or the type is empty.
+            When parent and child are the same dataset, when the link would close a
+            cycle (the child is already an ancestor of the parent, by links of any
+            type), or when the type is empty.
         """
         return self.link_many([parent], child, relationship_type, metadata)[0]
 
@@ -72,7 +75,8 @@ class LinksMixin:
         NotFoundError
             Naming the first unknown parent, or an unknown child (nothing is written).
         InvalidInputError
-            When a parent is the child, or the type is empty.
+            When a parent is the child, a link would close a cycle, or the type is empty
+            (nothing is written).
         """
         if not relationship_type:
             raise InvalidInputError("a relationship needs a type", subject="relationship_type")
@@ -84,8 +88,9 @@ class LinksMixin:
                 f"dataset {child_id} cannot be related to itself", subject=str(child)
             )
         table = s.dataset_relationships
-        values = {"relationship_metadata": dict(metadata or {})}
+        given = None if metadata is None else {"relationship_metadata": dict(metadata)}
         with write_transaction(self.engine) as connection:
+            _refuse_cycles(connection, parent_ids, child_id)
             existing: dict[int, int] = {}
             for part in batches(parent_ids):
                 rows = connection.execute(
@@ -96,9 +101,9 @@ class LinksMixin:
                     )
                 )
                 existing.update({int(p): int(i) for p, i in rows})
-            if existing:
+            if existing and given is not None:
                 connection.execute(
-                    update(table).where(table.c.id.in_(list(existing.values()))).values(**values)
+                    update(table).where(table.c.id.in_(list(existing.values()))).values(**given)
                 )
             now = utcnow()
             for parent_id in dict.fromkeys(parent_ids):
@@ -110,7 +115,7 @@ class LinksMixin:
                             child_dataset_id=child_id,
                             relationship_type=relationship_type,
                             created_at=now,
-                            **values,
+                            relationship_metadata=dict(metadata or {}),
                         )
                         .returning(table.c.id)
                     )
@@ -154,3 +159,26 @@ class LinksMixin:
                 )
             out.append(int(found))
         return out
+
+
+def _refuse_cycles(connection: Any, parent_ids: list[int], child_id: int) -> None:
+    """Refuse links that would make a dataset its own ancestor (by links of any type)."""
+    rel = s.dataset_relationships.c
+    seed = select(rel.child_dataset_id.label("node")).where(rel.parent_dataset_id == child_id)
+    walk = seed.cte("descendants", recursive=True)
+    walk = walk.union(
+        select(rel.child_dataset_id).select_from(
+            s.dataset_relationships.join(walk, rel.parent_dataset_id == walk.c.node)
+        )
+    )
+    for part in batches(sorted(set(parent_ids))):
+        closing = connection.execute(
+            select(walk.c.node).where(walk.c.node.in_(part)).limit(1)
+        ).scalar()
+        if closing is not None:
+            raise InvalidInputError(
+                f"linking dataset {closing} -> {child_id} would make a cycle: dataset "
+                f"{child_id} is already an ancestor of {closing}",
+                subject=str(closing),
+                hint="lineage runs one way; check which dataset is the parent (input)",
+            )

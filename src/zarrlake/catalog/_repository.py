@@ -11,10 +11,10 @@ import json
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import and_, delete, func, insert, inspect, select, text, update
+from sqlalchemy import and_, delete, func, insert, inspect, literal, select, text, update
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from zarrlake._gc import collector_paused
 from zarrlake.catalog import schema as s
@@ -24,59 +24,28 @@ from zarrlake.catalog._engine import (
     resolve_catalog_url,
     write_transaction,
 )
+from zarrlake.catalog._known import KnownSource
 from zarrlake.catalog._links import LinksMixin, is_id
+from zarrlake.catalog._migrate import upgrade_columns
 from zarrlake.catalog._summary import (
     SUMMARY_COLUMNS,
     apply_summary_changes,
+    merge_spellings,
     rebuild_summaries,
     summary_row,
 )
 from zarrlake.catalog._values import absolute_path, normalize_observation, utcnow
 from zarrlake.catalog._writes import (
     LOOKUP_BATCH,
+    UpsertFailure,
     UpsertResult,
     batches,
     lookup_paths,
+    path_of,
     status_event,
-    upsert_batch,
+    write_batch,
 )
-from zarrlake.errors import CatalogSchemaError, InvalidInputError, NotFoundError
-
-
-@dataclass
-class KnownSource:
-    """What the catalog knows about one source file (for incremental ingest).
-
-    Attributes
-    ----------
-    size, mtime_ns
-        The source file's size and modification time when it was last read.
-    ids
-        The records read from it (one, or one per row of an observation list).
-    missing
-        Whether its records are flagged missing.
-    error
-        The error of its last extraction, if it failed.
-    incomplete
-        Whether a record has issues (missing required fields, unreadable values).
-    """
-
-    size: int | None
-    mtime_ns: int | None
-    ids: list[int] = field(default_factory=list)
-    paths: list[str] = field(default_factory=list)
-    missing: bool = False
-    error: str | None = None
-    incomplete: bool = False
-
-    @property
-    def failed(self) -> bool:
-        """Whether the last extraction failed."""
-        return self.error is not None
-
-    def unchanged(self, size: int | None, mtime_ns: int | None) -> bool:
-        """Return whether the file still has the size and mtime it had when read."""
-        return (self.size, self.mtime_ns) == (size, mtime_ns)
+from zarrlake.errors import CatalogSchemaError, InvalidInputError, NotFoundError, StorageError
 
 
 class Catalog(LinksMixin):
@@ -158,8 +127,24 @@ class Catalog(LinksMixin):
     # -- schema -----------------------------------------------------------------------
 
     def schema_version(self) -> int | None:
-        """Return the database's schema version, or ``None`` when it has no catalog."""
-        with self.engine.connect() as connection:
+        """Return the database's schema version, or ``None`` when it has no catalog.
+
+        Raises
+        ------
+        StorageError
+            When the database cannot be reached (one line naming the URL and why).
+        """
+        try:
+            connection = self.engine.connect()
+        except (OperationalError, InterfaceError) as exc:
+            reason = str(exc.orig or exc).strip().splitlines()
+            raise StorageError(
+                f"cannot connect to catalog {self.display_url}: "
+                f"{reason[0] if reason else type(exc).__name__}",
+                subject=self.display_url,
+                hint="check the URL's host, port, user and database, and that the server runs",
+            ) from None
+        with connection:
             if not inspect(connection).has_table("catalog_info"):
                 return None
             value = connection.execute(
@@ -191,7 +176,8 @@ class Catalog(LinksMixin):
         """
         steps: list[str] = []
         with write_transaction(self.engine) as connection:
-            s.metadata.create_all(connection)  # tables and indexes added since
+            s.metadata.create_all(connection)  # tables added since
+            steps.extend(upgrade_columns(connection))
             created = self._create_promoted_indexes(connection)
             steps.extend(f"created index {name}" for name in created)
             rebuild_summaries(connection)
@@ -223,7 +209,11 @@ class Catalog(LinksMixin):
     # -- observations -----------------------------------------------------------------
 
     def upsert_observations(
-        self, records: Iterable[Mapping[str, Any]], *, actor: str | None = None
+        self,
+        records: Iterable[Mapping[str, Any]],
+        *,
+        actor: str | None = None,
+        isolate: bool = False,
     ) -> UpsertResult:
         """Insert or update observations by ``file_path`` in one transaction.
 
@@ -235,36 +225,53 @@ class Catalog(LinksMixin):
             the id are kept. A missing flag is cleared unless the record sets it.
         actor
             Who made the change (recorded with status changes).
+        isolate
+            Store every record that can be stored: one that cannot (an invalid value,
+            or one the database refuses) is left out and listed in the result's
+            ``failures``. Without it, one such record fails the call.
 
         Returns
         -------
         UpsertResult
-            Ids in input order and counts.
+            Ids in input order, counts, and the records left out.
 
         Raises
         ------
         InvalidInputError
-            For an invalid record (nothing is written).
+            For an invalid record, naming it (nothing is written), unless ``isolate``.
         """
         with collector_paused():
-            return self._upsert(records, actor)
+            return self._upsert(records, actor, isolate)
 
-    def _upsert(self, records: Iterable[Mapping[str, Any]], actor: str | None) -> UpsertResult:
-        rows = [normalize_observation(r) for r in records]
+    def _upsert(
+        self, records: Iterable[Mapping[str, Any]], actor: str | None, isolate: bool
+    ) -> UpsertResult:
+        given = list(records)
         result = UpsertResult()
+        rows: list[tuple[int, dict[str, Any]]] = []
+        for index, record in enumerate(given):
+            try:
+                rows.append((index, normalize_observation(record)))
+            except InvalidInputError as exc:
+                if not isolate:
+                    raise
+                result.failures.append(UpsertFailure(index, path_of(record), str(exc)))
         if not rows:
             return result
         now = utcnow()
         with write_transaction(self.engine) as connection:
             for batch in batches(rows, 10 * LOOKUP_BATCH):
-                upsert_batch(
+                write_batch(
                     connection,
-                    list(batch),
+                    batch,
+                    given,
                     now,
                     actor,
                     result,
+                    isolate=isolate,
                     summaries=not self._bulk_loading,
                 )
+        result.failures.sort(key=lambda failure: failure.index)
         return result
 
     @contextmanager
@@ -527,20 +534,26 @@ class Catalog(LinksMixin):
     # -- relationships, summaries, runs --------------------------------------------------
 
     def summary(self, mission_id: str | None = None) -> list[dict[str, Any]]:
-        """Return per-mission summaries (count, bytes, mean quality, calibrated, coverage)."""
+        """Return per-mission summaries (count, bytes, mean quality, calibrated, coverage).
+
+        Spellings of one mission id that differ only in case (``COSMOS-7``,
+        ``cosmos-7``) are one mission, named by its most used spelling; ``mission_id``
+        matches in any case.
+        """
         table = s.mission_summaries
-        query = select(table).where(table.c.observation_count > 0).order_by(table.c.mission_id)
+        query = select(table).where(table.c.observation_count > 0)
         if mission_id is not None:
-            query = query.where(table.c.mission_id == mission_id)
+            query = query.where(func.lower(table.c.mission_id) == func.lower(literal(mission_id)))
         with read_connection(self.engine) as connection:
-            return [summary_row(r._mapping) for r in connection.execute(query)]
+            rows = [dict(r._mapping) for r in connection.execute(query)]
+        return [summary_row(row) for row in merge_spellings(rows)]
 
     def max_span_seconds(self, mission_id: str | None = None, connection: Any = None) -> float:
         """Return the longest observation span (seconds) of a mission, or of all."""
         table = s.mission_summaries
         query = select(func.max(table.c.max_span_seconds))
-        if mission_id is not None:
-            query = query.where(table.c.mission_id == mission_id)
+        if mission_id is not None:  # every spelling of the mission
+            query = query.where(func.lower(table.c.mission_id) == func.lower(literal(mission_id)))
         if connection is not None:
             return float(connection.execute(query).scalar() or 0.0)
         with read_connection(self.engine) as own:

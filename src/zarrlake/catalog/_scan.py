@@ -84,7 +84,8 @@ def scan(
     Yields
     ------
     Source
-        One per readable file (by suffix) and one per ``*.zarr`` archive; hidden files and
+        One per readable file (by suffix; a file with several names, such as a
+        symbolic link beside it, once) and one per ``*.zarr`` archive; hidden files and
         temporaries of atomic writes are skipped.
 
     Raises
@@ -107,6 +108,9 @@ def scan(
         if source is not None:
             yield source
         return
+    # One file reached by several names (symbolic or hard links) is one source: the
+    # file itself rather than a link to it, else the first name in walk order.
+    by_file: dict[tuple[int, int], tuple[bool, Source]] = {}
     for folder, dirs, names in os.walk(root):
         keep = []
         for name in sorted(dirs):
@@ -119,11 +123,18 @@ def scan(
         dirs[:] = keep
         for name in sorted(names):
             if not _skip(name) and name.lower().endswith(files):
+                path = os.path.join(folder, name)
                 try:
-                    info = os.stat(os.path.join(folder, name))
-                except FileNotFoundError:
+                    info = os.stat(path)
+                except FileNotFoundError:  # gone, or a dangling link
                     continue
-                yield Source(os.path.join(folder, name), info.st_size, info.st_mtime_ns)
+                link = os.path.islink(path)
+                key = (info.st_dev, info.st_ino)
+                seen = by_file.get(key)
+                if seen is None or (seen[0] and not link):
+                    by_file[key] = (link, Source(path, info.st_size, info.st_mtime_ns))
+    for _link, source in by_file.values():
+        yield source
 
 
 def _scan_remote(root: str, recursive: bool, options: dict[str, Any]) -> Iterator[Source]:

@@ -26,6 +26,7 @@ from zarrlake.catalog._engine import read_connection
 from zarrlake.catalog._filters import compile_filter
 from zarrlake.catalog._repository import Catalog
 from zarrlake.catalog._values import to_utc_naive
+from zarrlake.catalog._writes import batches
 from zarrlake.errors import InvalidInputError
 
 SORT_FIELDS = (
@@ -52,15 +53,18 @@ class SearchQuery:
     Attributes
     ----------
     mission_id, satellite_name, instrument_type, target_object
-        Exact matches (target names ignore case).
+        Matches in any case (target names: Unicode case folding on both databases;
+        the others: the database's ``lower()``, which folds ASCII only on SQLite).
     start, end
         Time range: observations overlapping ``[start, end]``.
     min_quality
-        ``data_quality_score >= min_quality``.
+        ``data_quality_score >= min_quality`` (0..1).
     calibration_status, processing_status, format
-        Exact matches.
+        Matches in any case; a status must be one of the schema's, and a calibration
+        or format value no record has is an error (not an empty answer).
     text
-        Case-insensitive substring of the target name or the file path.
+        Case-insensitive substring of the target name or the file path (``%`` and
+        ``_`` are literal).
     include_missing
         Also return records whose files vanished.
     where
@@ -68,7 +72,7 @@ class SearchQuery:
     sort
         A field of :data:`SORT_FIELDS`, ``-`` in front for descending.
     limit
-        Page size (clamped to :data:`MAX_PAGE_SIZE`).
+        Page size, at least 1 (clamped to :data:`MAX_PAGE_SIZE`).
     cursor
         The ``next_cursor`` of the previous page.
     """
@@ -113,19 +117,15 @@ def search_conditions(
     """Return the SQL conditions of a query (shared by search, count and chart data)."""
     obs = s.observations.c
     parts: list[ColumnElement[bool]] = []
-    for name in (
-        "mission_id",
-        "satellite_name",
-        "instrument_type",
-        "calibration_status",
-        "processing_status",
-        "format",
-    ):
+    check_criteria(q)
+    for name in _ANY_CASE:
         value = getattr(q, name)
         if value is not None:
-            parts.append(obs[name] == value)
+            parts.append(func.lower(obs[name]) == func.lower(literal(str(value))))
+    if q.processing_status is not None:
+        parts.append(obs.processing_status == str(q.processing_status).lower())
     if q.target_object is not None:
-        parts.append(func.lower(obs.target_object) == q.target_object.lower())
+        parts.append(obs.target_key == s.fold(q.target_object))
     if q.min_quality is not None:
         parts.append(obs.data_quality_score >= float(q.min_quality))
     start = to_utc_naive(q.start, field="start")
@@ -144,11 +144,11 @@ def search_conditions(
         span = math.ceil(catalog.max_span_seconds(q.mission_id, connection) + 1e-3)
         parts.append(obs.observation_timestamp >= start - timedelta(seconds=span))
         parts.append(func.coalesce(obs.observation_end, obs.observation_timestamp) >= start)
-    if q.text:
-        pattern = f"%{q.text.lower()}%"
+    if q.text:  # % and _ are literal
         parts.append(
             or_(
-                func.lower(obs.target_object).like(pattern), func.lower(obs.file_path).like(pattern)
+                obs.target_key.like(f"%{_literal(s.fold(q.text) or '')}%", escape="\\"),
+                func.lower(obs.file_path).like(f"%{_literal(q.text.lower())}%", escape="\\"),
             )
         )
     if not q.include_missing:
@@ -156,6 +156,78 @@ def search_conditions(
     if q.where:
         parts.append(compile_filter(s.observations, q.where))
     return parts
+
+
+_ANY_CASE = ("mission_id", "satellite_name", "instrument_type", "calibration_status", "format")
+_TEXT_CRITERIA = (*_ANY_CASE, "processing_status", "target_object", "text")
+_VOCABULARY = ("calibration_status", "format")  # free values, but a value no record has is a typo
+
+
+def _literal(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def check_criteria(q: SearchQuery) -> None:
+    """Refuse criteria that could only give a wrong or an empty answer.
+
+    Raises
+    ------
+    InvalidInputError
+        For an unknown processing status, a quality bar outside 0..1, or text holding
+        a NUL character, naming the criterion.
+    """
+    for name in _TEXT_CRITERIA:
+        value = getattr(q, name)
+        if isinstance(value, str) and "\x00" in value:
+            raise InvalidInputError(
+                f"search criterion {name} contains a NUL character (\\x00)",
+                subject=name,
+                hint="remove it; no catalog value holds one",
+            )
+    if q.processing_status is not None:
+        status = str(q.processing_status).lower()
+        if status not in s.PROCESSING_STATUSES:
+            raise InvalidInputError(
+                f"processing_status {q.processing_status!r} is not one of "
+                f"{', '.join(s.PROCESSING_STATUSES)}",
+                subject="processing_status",
+                hint="statuses are matched in any case",
+            )
+    if q.min_quality is not None:
+        bar = float(q.min_quality)
+        if not 0.0 <= bar <= 1.0:
+            raise InvalidInputError(
+                f"min_quality {q.min_quality} is outside 0..1",
+                subject="min_quality",
+                hint="quality scores are fractions between 0.0 and 1.0",
+            )
+
+
+def check_vocabulary(connection: Any, q: SearchQuery) -> None:
+    """After an empty answer: refuse a calibration or format value no record has.
+
+    Raises
+    ------
+    InvalidInputError
+        Naming the value and listing the ones the catalog has.
+    """
+    for name in _VOCABULARY:
+        value = getattr(q, name)
+        if value is None:
+            continue
+        column = s.observations.c[name]
+        given = func.lower(literal(str(value)))
+        if connection.execute(select(column).where(func.lower(column) == given).limit(1)).first():
+            continue
+        known = connection.execute(
+            select(column).distinct().where(column.is_not(None)).order_by(column).limit(50)
+        ).scalars()
+        raise InvalidInputError(
+            f"no observation has {name} {value!r} (in any case); the catalog has: "
+            f"{', '.join(str(k) for k in known) or 'none'}",
+            subject=name,
+            hint=f"give one of the {name} values listed",
+        )
 
 
 def _encode_cursor(phase: str, value: Any, last_id: int) -> str:
@@ -213,7 +285,13 @@ def search(catalog: Catalog, query: SearchQuery | None = None, **criteria: Any) 
             subject="sort",
             hint=f"sort by {', '.join(SORT_FIELDS)}",
         )
-    limit = max(1, min(int(q.limit), MAX_PAGE_SIZE))
+    if int(q.limit) < 1:
+        raise InvalidInputError(
+            f"limit {q.limit} must be at least 1",
+            subject="limit",
+            hint=f"give a page size of 1 or more (more than {MAX_PAGE_SIZE} is clamped)",
+        )
+    limit = min(int(q.limit), MAX_PAGE_SIZE)
     table = s.observations
     sort_col = table.c[sort_name]
     id_col = table.c.id
@@ -256,6 +334,8 @@ def search(catalog: Catalog, query: SearchQuery | None = None, **criteria: Any) 
             items.extend(dict(r._mapping) for r in rows[:remaining])
             if len(rows) > remaining:
                 next_cursor = _encode_cursor("n", None, items[-1]["id"])
+        if not items and q.cursor is None:
+            check_vocabulary(connection, q)
     return Page(items, next_cursor)
 
 
@@ -264,11 +344,14 @@ def count(catalog: Catalog, query: SearchQuery | None = None, **criteria: Any) -
     q = query or SearchQuery(**criteria)
     with read_connection(catalog.engine) as connection:
         statement = select(func.count()).select_from(s.observations)
-        return int(
+        found = int(
             connection.execute(
                 statement.where(and_(true(), *search_conditions(catalog, q, connection)))
             ).scalar_one()
         )
+        if not found:
+            check_vocabulary(connection, q)
+        return found
 
 
 def related(catalog: Catalog, dataset: int | str, depth: int = 1) -> list[dict[str, Any]]:
@@ -287,10 +370,10 @@ def related(catalog: Catalog, dataset: int | str, depth: int = 1) -> list[dict[s
     -------
     list of dict
         One entry per related dataset and direction: ``direction`` (``parent`` for
-        ancestors, ``child`` for descendants), ``depth``, ``relationship_type`` of the
-        link that reached it, ``via`` (the id at that link's other end: the start, or a
-        nearer entry; one shortest path's), and ``dataset`` (the observation record).
-        Nearest first.
+        ancestors, ``child`` for descendants), ``depth``, the link that reached it
+        (``relationship_type``, ``relationship_id``, ``relationship_metadata``), ``via``
+        (the id at that link's other end: the start, or a nearer entry; one shortest
+        path's), and ``dataset`` (the observation record). Nearest first.
 
     Raises
     ------
@@ -314,28 +397,37 @@ def related(catalog: Catalog, dataset: int | str, depth: int = 1) -> list[dict[s
                 literal(1).label("depth"),
                 rel.relationship_type.label("kind"),
                 near.label("via"),
+                rel.id.label("link"),
             ).where(near == root)
             walk = seed.cte(f"walk_{direction}", recursive=True)
             step = (
-                select(far, walk.c.depth + 1, rel.relationship_type, near)
+                select(far, walk.c.depth + 1, rel.relationship_type, near, rel.id)
                 .select_from(s.dataset_relationships.join(walk, near == walk.c.node))
                 .where(walk.c.depth < int(depth))
             )
             walk = walk.union(step)
             rows = connection.execute(
-                select(walk.c.node, walk.c.depth, walk.c.kind, walk.c.via).order_by(
-                    walk.c.depth, walk.c.via, walk.c.kind
+                select(walk.c.node, walk.c.depth, walk.c.kind, walk.c.via, walk.c.link).order_by(
+                    walk.c.depth, walk.c.via, walk.c.kind, walk.c.link
                 )
             ).all()
-            for node, level, kind, via in rows:  # each node once, by a shortest path
+            for node, level, kind, via, link in rows:  # each node once, by a shortest path
                 if node != root and (direction, node) not in found:
                     found[(direction, node)] = {
                         "direction": direction,
                         "depth": int(level),
                         "relationship_type": kind,
+                        "relationship_id": int(link),
                         "via": int(via),
                         "id": node,
                     }
+        links = [entry["relationship_id"] for entry in found.values()]
+        metadata: dict[int, Any] = {}
+        for part in batches(links):
+            query = select(rel.id, rel.relationship_metadata).where(rel.id.in_(part))
+            metadata.update({int(i): m for i, m in connection.execute(query)})
+    for entry in found.values():
+        entry["relationship_metadata"] = metadata.get(entry["relationship_id"]) or {}
     records = catalog.get_many(entry["id"] for entry in found.values())
     out = []
     for entry in sorted(found.values(), key=lambda e: (e["depth"], e["direction"], e["id"])):

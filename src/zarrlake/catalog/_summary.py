@@ -306,6 +306,31 @@ def rebuild_summaries(connection: Any) -> None:
         )
 
 
+def merge_spellings(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Merge ``mission_summaries`` rows whose mission ids differ only in case.
+
+    The merged row is named by the spelling with the most observations (the first
+    in sort order on a tie); rows come back sorted by mission, ignoring case.
+    """
+    groups: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
+    for row in rows:
+        groups[str(row["mission_id"]).casefold()].append(row)
+    merged = []
+    for key in sorted(groups):
+        group = sorted(groups[key], key=lambda r: (-int(r["observation_count"]), r["mission_id"]))
+        out = dict(group[0])
+        for name in ("observation_count", "total_bytes", "quality_sum", "quality_count"):
+            out[name] = sum(r[name] for r in group)
+        out["calibrated_count"] = sum(r["calibrated_count"] for r in group)
+        starts = [r["time_min"] for r in group if r["time_min"] is not None]
+        ends = [r["time_max"] for r in group if r["time_max"] is not None]
+        out["time_min"] = min(starts) if starts else None
+        out["time_max"] = max(ends) if ends else None
+        out["max_span_seconds"] = max(r["max_span_seconds"] for r in group)
+        merged.append(out)
+    return merged
+
+
 def summary_row(row: Mapping[str, Any]) -> dict[str, Any]:
     """Turn a ``mission_summaries`` row into the public summary dict."""
     count = int(row["quality_count"])

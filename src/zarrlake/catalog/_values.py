@@ -14,16 +14,58 @@ from typing import Any
 
 import orjson
 
-from zarrlake.catalog.schema import OBSERVATION_FIELDS, PROCESSING_STATUSES
+from zarrlake.catalog.schema import (
+    DERIVED_KEYS,
+    OBSERVATION_FIELDS,
+    PROCESSING_STATUSES,
+    fold,
+    observations,
+)
 from zarrlake.errors import InvalidInputError
 
 TIME_FIELDS = ("observation_timestamp", "observation_end", "first_seen", "last_updated")
-_WRITABLE = frozenset(OBSERVATION_FIELDS) - {"id"}
-_ALIASES = {"modified_time": None, "_id": None}  # spec's file-info key; compat id key
+_WRITABLE = frozenset(OBSERVATION_FIELDS) - {"id", *DERIVED_KEYS}
+# spec's file-info key; compat id key; derived keys (recomputed: a record read back
+# can be written again)
+_ALIASES = {"modified_time": None, "_id": None, **dict.fromkeys(DERIVED_KEYS)}
 _ALL_TIME_FIELDS = (*TIME_FIELDS, "last_verified")
 CALIBRATED_VALUES = frozenset({"COMPLETE", "CALIBRATED", "DONE", "YES", "TRUE"})
 """Calibration status values (compared case-insensitively) counted as calibrated."""
 _JSON_OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY
+TEXT_LIMITS: dict[str, int | None] = {
+    c.name: getattr(c.type, "length", None)
+    for c in observations.columns
+    if c.type.python_type is str and c.name != "id"
+}
+"""Text columns of ``observations`` and their longest value (``None``: unlimited)."""
+
+
+def visible(text: str) -> str:
+    r"""Return ``text`` with NUL characters written as ``\x00`` (for messages and logs)."""
+    return text.replace("\x00", "\\x00")
+
+
+def check_text(value: str, field: str, path: str, limit: int | None = None) -> None:
+    """Refuse text a catalog database cannot store the same way on SQLite and PostgreSQL.
+
+    Raises
+    ------
+    InvalidInputError
+        For a NUL character (PostgreSQL cannot store one in text) or text longer than
+        ``limit`` characters (the column's size), naming the field and the record.
+    """
+    if "\x00" in value:
+        raise InvalidInputError(
+            f"{field} of {path} contains a NUL character (\\x00), which a catalog cannot store",
+            subject=field,
+            hint="remove NUL characters from the source (a damaged file or CSV cell?)",
+        )
+    if limit is not None and len(value) > limit:
+        raise InvalidInputError(
+            f"{field} of {path} has {len(value)} characters; the catalog stores at most {limit}",
+            subject=field,
+            hint=f"shorten {field}, or keep long values under mission_specific",
+        )
 
 
 def absolute_path(path: str) -> str:
@@ -100,7 +142,8 @@ def normalize_observation(record: Mapping[str, Any]) -> dict[str, Any]:
     ----------
     record
         Column name to value. ``file_path`` is required; unknown keys are an error
-        (except ``modified_time`` and ``_id``, which the original API passes along).
+        (except ``modified_time`` and ``_id``, which the original API passes along, and
+        the derived ``target_key``, always recomputed from ``target_object``).
 
     Returns
     -------
@@ -157,6 +200,14 @@ def normalize_observation(record: Mapping[str, Any]) -> dict[str, Any]:
     for field in ("ra", "dec"):
         if out.get(field) is not None:
             out[field] = _number(out[field], field, path)
+    for field, value in out.items():  # the common case costs two tests per text value
+        if isinstance(value, str) and field in TEXT_LIMITS:
+            limit = TEXT_LIMITS[field]
+            if "\x00" in value or (limit is not None and len(value) > limit):
+                check_text(value, field, path, limit)
+    for key, source in DERIVED_KEYS.items():
+        if source in out:
+            out[key] = fold(out[source])
     for field in ("mission_specific", "issues"):
         if out.get(field) is not None and not isinstance(out[field], dict | list):
             raise InvalidInputError(
@@ -216,12 +267,28 @@ def dump_json(value: Any) -> str:
         For a value JSON cannot hold (a set, an arbitrary object).
     """
     try:
-        return orjson.dumps(value, option=_JSON_OPTIONS).decode()
+        text = orjson.dumps(value, option=_JSON_OPTIONS).decode()
     except orjson.JSONEncodeError as exc:
         raise InvalidInputError(
             f"cannot store {type(value).__name__} value as JSON: {exc}",
             hint="give numbers, text, booleans, lists and objects (see jsonable())",
         ) from exc
+    if "\\u0000" in text and _has_nul(value):  # PostgreSQL's JSONB refuses it
+        raise InvalidInputError(
+            "cannot store text with a NUL character (\\x00) as JSON",
+            hint="remove NUL characters from the source (a damaged file or CSV cell?)",
+        )
+    return text
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, Mapping):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(_has_nul(v) for v in value)
+    return False
 
 
 def jsonable(value: Any) -> Any:

@@ -22,7 +22,7 @@ from sqlalchemy.exc import StatementError
 
 from zarrlake.catalog import schema as s
 from zarrlake.catalog._summary import SUMMARY_COLUMNS, apply_summary_changes
-from zarrlake.catalog._values import dump_json
+from zarrlake.catalog._values import dump_json, normalize_observation
 from zarrlake.errors import InvalidInputError
 
 LOOKUP_BATCH = 500
@@ -37,8 +37,30 @@ def batches(items: Sequence[_T], size: int = LOOKUP_BATCH) -> Iterator[Sequence[
         yield items[start : start + size]
 
 
-_TRACKED = ("processing_status",)
+# Known rows are read whole: an upsert that changes nothing writes nothing (validate
+# and re-extraction must not bump last_updated or count a record as updated).
+_COMPARED = tuple(c.name for c in s.observations.columns if c.name not in ("id", "file_path"))
+_NOT_COMPARED = frozenset({"last_updated", "first_seen", "last_verified"})
 _TYPES = {c.name: c.type for c in s.observations.columns}
+
+
+@dataclass(frozen=True)
+class UpsertFailure:
+    """A record an isolated upsert could not store (the others were stored).
+
+    Attributes
+    ----------
+    index
+        Its position in the input.
+    file_path
+        Its path (as given).
+    error
+        Why: the check or the database error that refused it.
+    """
+
+    index: int
+    file_path: str
+    error: str
 
 
 @dataclass
@@ -48,16 +70,23 @@ class UpsertResult:
     Attributes
     ----------
     ids
-        Record id per input record, in input order.
+        Record id per stored input record, in input order (every record unless some
+        failed in an isolated upsert).
     new
         Records inserted.
     updated
         Existing records (same ``file_path``) changed.
+    unchanged
+        Existing records the upsert would not change (nothing written for them).
+    failures
+        The records an isolated upsert could not store.
     """
 
     ids: list[int] = field(default_factory=list)
     new: int = 0
     updated: int = 0
+    unchanged: int = 0
+    failures: list[UpsertFailure] = field(default_factory=list)
 
 
 def _sqlite_time(value: datetime | None) -> str | None:
@@ -255,6 +284,35 @@ def _copy_rows(connection: Any, names: list[str], rows: list[dict[str, Any]]) ->
     return [int(ids[r["file_path"]]) for r in rows]
 
 
+def refusal(error: BaseException, row: Mapping[str, Any]) -> InvalidInputError | None:
+    """Return the error as one naming the record when it is the record's fault, else ``None``.
+
+    The record's fault: a value zarrlake cannot encode, or one the database refuses
+    (SQLSTATE classes 22 *data exception* and 23 *integrity constraint violation*, an
+    integer beyond 64 bits). Anything else (a lost connection, a lock) is not.
+    """
+    path = row.get("file_path")
+    if isinstance(error, StatementError) and isinstance(error.orig, InvalidInputError):
+        error = error.orig
+    if isinstance(error, InvalidInputError):
+        return error if str(path) in error.message else _naming(error, row)
+    if isinstance(error, StatementError):
+        error = error.orig if error.orig is not None else error
+    state = str(getattr(error, "sqlstate", "") or "")
+    sqlite_refused = type(error).__module__ == "sqlite3" and type(error).__name__ in (
+        "IntegrityError",
+        "DataError",
+    )
+    if isinstance(error, OverflowError) or state[:2] in ("22", "23") or sqlite_refused:
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        return InvalidInputError(
+            f"the catalog database refused the record of {path}: {reason}",
+            subject=str(path),
+            hint="check the record's values (numbers within 64 bits, text without NUL)",
+        )
+    return None
+
+
 def status_event(
     dataset_id: int, old: str | None, new: str, reason: str | None, actor: str | None, at: datetime
 ) -> dict[str, Any]:
@@ -285,11 +343,16 @@ def upsert_batch(
     by_path: dict[str, dict[str, Any]] = {}
     for row in rows:
         by_path[row["file_path"]] = row  # the last record for a path wins
-    old = lookup_paths(connection, list(by_path), (*SUMMARY_COLUMNS, *_TRACKED))
+    old = lookup_paths(connection, list(by_path), _COMPARED)
     fresh = [r for p, r in by_path.items() if p not in old]
     known = [r for p, r in by_path.items() if p in old]
     ids = {p: int(r["id"]) for p, r in old.items()}
     inserted: tuple[int, int] | None = None
+    events: list[dict[str, Any]] = []
+    # A record created with a status has it from its first event on (register --set).
+    created = [
+        (r["file_path"], r["processing_status"]) for r in fresh if r.get("processing_status")
+    ]
     if fresh:
         for row in fresh:
             row.setdefault("mission_id", "unknown")
@@ -300,12 +363,19 @@ def upsert_batch(
         new_ids, inserted = insert_rows(connection, fresh)
         for row, new_id in zip(fresh, new_ids, strict=True):
             ids[row["file_path"]] = new_id
-    events: list[dict[str, Any]] = []
+        events.extend(
+            status_event(ids[path], None, status, "record created", actor, now)
+            for path, status in created
+        )
+    changed: list[dict[str, Any]] = []
     for row in known:
         before = old[row["file_path"]]
-        row["last_updated"] = now
         row.setdefault("missing", False)
         row.pop("first_seen", None)
+        if all(before.get(k) == v for k, v in row.items() if k not in _NOT_COMPARED):
+            continue  # nothing to write
+        changed.append(row)
+        row["last_updated"] = now
         try:
             connection.execute(
                 update(s.observations).where(s.observations.c.id == before["id"]).values(**row)
@@ -324,15 +394,64 @@ def upsert_batch(
     if events:
         connection.execute(insert(s.status_events), events)
     if summaries:
-        merged = [{**old[r["file_path"]], **r} for r in known]
+        before_rows = [old[r["file_path"]] for r in changed]
+        merged = [{**old[r["file_path"]], **r} for r in changed]
         if inserted is not None:
-            apply_summary_changes(connection, old.values(), merged, inserted)
+            apply_summary_changes(connection, before_rows, merged, inserted)
         elif fresh and connection.dialect.name == "sqlite":
             # The rows hold SQLite storage values now; read them back typed.
             typed = lookup_paths(connection, [r["file_path"] for r in fresh], SUMMARY_COLUMNS)
-            apply_summary_changes(connection, old.values(), [*typed.values(), *merged])
+            apply_summary_changes(connection, before_rows, [*typed.values(), *merged])
         else:
-            apply_summary_changes(connection, old.values(), [*fresh, *merged])
+            apply_summary_changes(connection, before_rows, [*fresh, *merged])
     result.ids.extend(ids[row["file_path"]] for row in rows)
     result.new += len(fresh)
-    result.updated += len(known)
+    result.updated += len(changed)
+    result.unchanged += len(known) - len(changed)
+
+
+def write_batch(
+    connection: Any,
+    batch: Sequence[tuple[int, dict[str, Any]]],
+    given: Sequence[Mapping[str, Any]],
+    now: datetime,
+    actor: str | None,
+    result: UpsertResult,
+    *,
+    isolate: bool,
+    summaries: bool = True,
+) -> None:
+    """Upsert a batch of ``(input index, normalised row)``; isolate the records refused.
+
+    Fast path: the whole batch at once, in a savepoint (PostgreSQL aborts the whole
+    transaction on an error otherwise). When the database refuses a record, the batch is
+    written again one record at a time, each in its own savepoint, from fresh copies of
+    ``given`` (the first try converted its rows in place): refused records are listed in
+    ``result.failures`` when ``isolate``, else the first one raises.
+    """
+    try:
+        with connection.begin_nested():
+            rows = [row for _, row in batch]
+            upsert_batch(connection, rows, now, actor, result, summaries=summaries)
+        return
+    except Exception as exc:
+        if refusal(exc, {"file_path": "a record"}) is None:
+            raise
+    for index, _ in batch:
+        row = normalize_observation(given[index])
+        try:
+            with connection.begin_nested():
+                upsert_batch(connection, [row], now, actor, result, summaries=summaries)
+        except Exception as exc:
+            error = refusal(exc, row)
+            if error is None:
+                raise
+            if not isolate:
+                raise error from exc
+            result.failures.append(UpsertFailure(index, str(row["file_path"]), str(error)))
+
+
+def path_of(record: Any) -> str:
+    """Return a record's ``file_path`` for messages (whatever the record holds)."""
+    path = record.get("file_path") if isinstance(record, Mapping) else None
+    return str(path) if path else "(no file_path)"

@@ -300,15 +300,39 @@ def link(
     return catalog.link_many(keys, output, relationship_type, metadata)
 
 
+@dataclass
+class TrackedRun:
+    """The run a :func:`tracked` block records.
+
+    Attributes
+    ----------
+    catalog
+        The open catalog (``None`` when nothing is recorded).
+    failure
+        Why the run failed, once :meth:`fail` was called.
+    """
+
+    catalog: Catalog | None = None
+    failure: str | None = None
+
+    def fail(self, reason: str) -> None:
+        """Record the run as ``failed`` with ``reason`` when the block ends (no exception needed).
+
+        For runs that end without raising yet did not succeed, such as a conversion
+        whose verification found errors (the CLI exits 1).
+        """
+        self.failure = str(reason)[:500]
+
+
 @contextmanager
 def tracked(
-    catalog_url: str | None,
+    catalog_url: str | os.PathLike[str] | None,
     output: str,
     inputs: Sequence[str] = (),
     *,
     actor: str,
     storage_options: dict[str, Any] | None = None,
-) -> Iterator[Catalog | None]:
+) -> Iterator[TrackedRun]:
     """Record a pipeline run in a catalog: processing, then processed or failed, and lineage.
 
     Parameters
@@ -326,28 +350,34 @@ def tracked(
 
     Yields
     ------
-    Catalog or None
-        The open catalog.
+    TrackedRun
+        The open catalog, and :meth:`TrackedRun.fail` for a run that failed without
+        raising. An exception out of the block records ``failed`` with the error.
     """
     if catalog_url is None:
-        yield None
+        yield TrackedRun()
         return
     with Catalog(catalog_url) as catalog:
         start(catalog, output, (), actor=actor, storage_options=storage_options)
+        run = TrackedRun(catalog)
         try:
-            yield catalog
+            yield run
         except BaseException as exc:
-            finish(
-                catalog,
-                output,
-                ok=False,
-                reason=f"{type(exc).__name__}: {exc}"[:500],
-                actor=actor,
-                storage_options=storage_options,
-            )
+            run.fail(f"{type(exc).__name__}: {exc}")
             raise
-        link(catalog, list(inputs), output, storage_options=storage_options)
-        finish(catalog, output, ok=True, actor=actor, storage_options=storage_options)
+        finally:
+            if run.failure is not None:
+                finish(
+                    catalog,
+                    output,
+                    ok=False,
+                    reason=run.failure,
+                    actor=actor,
+                    storage_options=storage_options,
+                )
+        if run.failure is None:
+            link(catalog, list(inputs), output, storage_options=storage_options)
+            finish(catalog, output, ok=True, actor=actor, storage_options=storage_options)
 
 
 class PipelineDataManager:

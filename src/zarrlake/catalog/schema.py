@@ -31,6 +31,7 @@ calibration_status     calib_level (0 raw ... 2 calibrated)
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Any
 
 from sqlalchemy import (
@@ -56,8 +57,12 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.visitors import InternalTraversal
 
-SCHEMA_VERSION = 1
-"""The schema version this zarrlake writes; older catalogs need ``catalog upgrade``."""
+SCHEMA_VERSION = 2
+"""The schema version this zarrlake writes; older catalogs need ``catalog upgrade``.
+
+Version 2 added ``target_key`` (the case-folded target name searches match on) and
+indexes on ``lower()`` of mission, instrument and facility (matched in any case).
+"""
 
 PROCESSING_STATUSES = ("raw", "processing", "processed", "failed", "archived")
 """The allowed values of ``observations.processing_status``."""
@@ -96,6 +101,9 @@ observations = Table(
     Column("observation_timestamp", DateTime),
     Column("observation_end", DateTime),
     Column("target_object", String(256)),
+    # Case-folded (NFKC + str.casefold) target name: matching ignores case the same way
+    # on both databases (SQLite's lower() folds ASCII only). Derived on every write.
+    Column("target_key", Text),
     Column("data_quality_score", Float),
     Column("calibration_status", String(64)),
     Column("file_path", String(2048), nullable=False),
@@ -136,21 +144,30 @@ observations = Table(
 # Every search the catalog offers has an index that serves its first page in order
 # (filter columns first, then the sort key and id for keyset pagination).
 Index("ix_obs_time", observations.c.observation_timestamp, observations.c.id)
+# Missions, instruments and facilities match in any case (the spellings are kept).
 Index(
-    "ix_obs_mission_time",
-    observations.c.mission_id,
+    "ix_obs_mission_ci_time",
+    func.lower(observations.c.mission_id),
     observations.c.observation_timestamp,
     observations.c.id,
 )
 Index(
-    "ix_obs_target_time",
-    func.lower(observations.c.target_object),
+    "ix_obs_target_key_time",
+    observations.c.target_key,
     observations.c.observation_timestamp,
     observations.c.id,
 )
 Index("ix_obs_quality", observations.c.data_quality_score, observations.c.id)
-Index("ix_obs_instrument", observations.c.instrument_type, observations.c.observation_timestamp)
-Index("ix_obs_satellite", observations.c.satellite_name, observations.c.observation_timestamp)
+Index(
+    "ix_obs_instrument_ci",
+    func.lower(observations.c.instrument_type),
+    observations.c.observation_timestamp,
+)
+Index(
+    "ix_obs_satellite_ci",
+    func.lower(observations.c.satellite_name),
+    observations.c.observation_timestamp,
+)
 Index(
     "ix_obs_status_time",
     observations.c.processing_status,
@@ -235,6 +252,25 @@ mission_summaries = Table(
 
 OBSERVATION_FIELDS: tuple[str, ...] = tuple(c.name for c in observations.columns)
 """Every column of ``observations``."""
+
+DERIVED_KEYS: dict[str, str] = {"target_key": "target_object"}
+"""Columns zarrlake derives (case-folded) from another column on every write."""
+
+
+def fold(value: object) -> str | None:
+    """Return the case-folded form text is matched by (NFKC, then ``str.casefold``).
+
+    ``"Ωmega Cen"``, ``"ωMEGA CEN"`` and ``"ΩMEGA cen"`` fold alike, and so do
+    ``"Straße"`` and ``"STRASSE"``; accents stay (``"Andromède"`` is not
+    ``"Andromede"``). ``None`` stays ``None``.
+    """
+    if value is None:
+        return None
+    text = str(value)
+    if text.isascii():  # NFKC leaves ASCII as it is, and casefold is lower
+        return text.lower()
+    return unicodedata.normalize("NFKC", text).casefold()
+
 
 TABLES: dict[str, Table] = {
     "observations": observations,

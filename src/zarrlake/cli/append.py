@@ -6,7 +6,7 @@ import json
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import asdict
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -111,7 +111,7 @@ def append_command(
         lock["timeout"] = lock_timeout
     if break_lock:
         lock["break_stale"] = True
-    overrides: dict[str, object] = {"dry_run": dry_run or None, "force_new": force_new or None}
+    overrides: dict[str, Any] = {"dry_run": dry_run or None, "force_new": force_new or None}
     slice_options, options = option_sets(storage_option, input_option, target=target)
     if options:
         overrides["target_storage_options"] = options

@@ -175,13 +175,19 @@ def _summary_out(summary: Any, fmt: str, title: str) -> None:
     if fmt == "json":
         typer.echo(json.dumps(data, indent=2))
         return
+    known = f", {len(data['known_bad'])} known bad" if data.get("known_bad") else ""
     console.print(
         f"{title}: {data['seen']} seen, {data['new']} new, {data['updated']} updated, "
-        f"{data['unchanged']} unchanged, {data['failed']} failed, {data['missing']} missing, "
-        f"{data['restored']} back, in {data['seconds']:.1f} s"
+        f"{data['unchanged']} unchanged, {data['failed']} failed{known}, "
+        f"{data['missing']} missing, {data['restored']} back, in {data['seconds']:.1f} s"
     )
     for failure in data["failures"]:
         console.print(f"  [red]failed[/] {escape(failure['path'])}: {escape(failure['error'])}")
+    for bad in data.get("known_bad", []):  # exit 0: nothing new failed
+        console.print(
+            f"  [yellow]known bad[/] {escape(bad['path'])} (unchanged since it failed): "
+            f"{escape(bad['error'])}"
+        )
 
 
 @app.command("ingest")
@@ -364,7 +370,11 @@ def related_command(
     depth: Annotated[int, typer.Option(help="Links to follow.")] = 1,
     fmt: FormatOpt = "table",
 ) -> None:
-    """Show lineage both ways: parents (inputs) and children (outputs)."""
+    """Show lineage both ways: parents (inputs) and children (outputs), with each link.
+
+    ``via`` is the dataset at the link's other end, ``link`` its id and ``metadata``
+    what it was recorded with.
+    """
     from zarrlake.catalog import related
 
     with _open(catalog, create=False) as db:
@@ -375,11 +385,15 @@ def related_command(
             "depth": e["depth"],
             "relationship": e["relationship_type"],
             "id": (e["dataset"] or {}).get("id"),
+            "via": e["via"],
+            "link": e["relationship_id"],
+            "metadata": e["relationship_metadata"],
             "file_path": (e["dataset"] or {}).get("file_path"),
         }
         for e in entries
     ]
-    emit(rows, fmt, ("direction", "depth", "relationship", "id", "file_path"), title="related")
+    columns = ("direction", "depth", "relationship", "id", "via", "link", "metadata", "file_path")
+    emit(rows, fmt, columns, title="related")
 
 
 @app.command("show")

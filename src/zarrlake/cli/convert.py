@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -30,7 +29,6 @@ from zarrlake.cli._common import (
     option_sets,
     print_findings,
     progress_bar,
-    recorded,
 )
 from zarrlake.errors import InvalidInputError
 
@@ -249,21 +247,6 @@ class _RunProgress:
         )
 
 
-def _recorded(
-    catalog: str | None, target: str, inputs: list[str], settings: ConvertConfig
-) -> AbstractContextManager[object]:
-    from zarrlake.convert import expand_inputs
-
-    files = expand_inputs(inputs, settings.storage_options) if catalog else inputs
-    return recorded(
-        catalog,
-        target,
-        files,
-        actor="zarrlake convert",
-        storage_options=settings.target_storage_options,
-    )
-
-
 @app.command("run")
 @option_group(ConvertFlags, "flags")
 def run_command(
@@ -309,7 +292,7 @@ def run_command(
 
     with json_failure(as_json, done):
         settings = flags.settings(storage_option, input_option, target=target)
-        with _recorded(catalog, target, inputs, settings), progress.bar:
+        with progress.bar:
             result = run_conversion(
                 inputs,
                 target,
@@ -321,6 +304,7 @@ def run_command(
                 on_scan=progress.scanned_file,
                 on_plan=progress.planned,
                 on_unit=progress.unit,
+                catalog=catalog,
             )
     report = result.report
     if as_json:

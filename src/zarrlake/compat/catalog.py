@@ -210,7 +210,8 @@ class CatalogIngestManager:
             jobs=jobs,
             config=self.extractor.config,
         )
-        return summary.seen - summary.failed, summary.failed
+        failed = summary.failed + len(summary.known_bad)
+        return summary.seen - failed, failed
 
     def ingest_single_file(self, file_path: str | os.PathLike[str]) -> bool:
         """Ingest one file; return whether it was read (a failure is still recorded)."""

@@ -283,6 +283,7 @@ def run(
     on_scan: Callable[[FileScan], None] | None = None,
     on_plan: Callable[[ConvertPlan, list[WorkUnit]], None] | None = None,
     on_unit: Callable[[WriteStats], None] | None = None,
+    catalog: str | os.PathLike[str] | None = None,
     **overrides: Any,
 ) -> ConvertResult:
     """Convert input files into one archive, in parallel, resuming what a crash left.
@@ -306,6 +307,10 @@ def run(
     on_scan, on_plan, on_unit
         Progress callbacks: after each scanned file; once with the plan and the
         units to write; after each written unit.
+    catalog
+        A catalog URL to record the run in (as ``zarrlake convert run --catalog``): the
+        archive ``processing``, then ``processed`` with its metadata and every input
+        linked to it, or ``failed`` with the reason (an error, or a failed verify).
     **overrides
         Config keys.
 
@@ -323,6 +328,20 @@ def run(
     """
     began = time.perf_counter()
     settings = as_config(config, **overrides)
+    if catalog is not None:
+        return _run_recorded(
+            catalog,
+            expand_inputs(inputs, settings.storage_options),
+            target,
+            settings,
+            workers=workers,
+            scheduler=scheduler,
+            overwrite=overwrite,
+            verify=verify,
+            on_scan=on_scan,
+            on_plan=on_plan,
+            on_unit=on_unit,
+        )
     count = workers if workers is not None else (os.cpu_count() or 1)
     if count < 1:
         raise InvalidInputError(f"workers must be at least 1, not {count}", subject="workers")
@@ -452,3 +471,28 @@ def run(
         report=report,
         plan=the_plan,
     )
+
+
+def _run_recorded(
+    catalog: str | os.PathLike[str],
+    files: list[str],
+    target: str,
+    settings: ConvertConfig,
+    **options: Any,
+) -> ConvertResult:
+    from zarrlake.catalog.pipeline import tracked
+
+    with tracked(
+        os.fspath(catalog),
+        target,
+        files,
+        actor="zarrlake convert",
+        storage_options=settings.target_storage_options,
+    ) as recording:
+        result = run(files, target, settings, **options)
+        if result.report is not None and not result.report.valid:
+            errors = result.report.errors()
+            first = f"{errors[0].code} {errors[0].message}" if errors else "errors"
+            more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+            recording.fail(f"verification failed: {first}{more}")
+    return result

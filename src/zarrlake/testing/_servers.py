@@ -164,7 +164,8 @@ class LocalPostgresServer:
     Parameters
     ----------
     directory
-        Where the cluster lives (a fresh temporary folder by default; removed on stop).
+        Where the cluster lives (created when missing; a fresh temporary folder by
+        default, removed on stop).
     """
 
     def __init__(self, directory: str | None = None) -> None:
@@ -193,6 +194,14 @@ class LocalPostgresServer:
                 hint="install the postgresql package",
             )
         data = os.path.join(self.directory, "data")
+        try:
+            os.makedirs(self.directory, exist_ok=True)
+        except OSError as exc:
+            raise StorageError(
+                f"cannot create the PostgreSQL cluster folder {self.directory}: {exc.strerror}",
+                subject=self.directory,
+                hint="give a folder that exists or can be created",
+            ) from exc
         if os.geteuid() == 0:
             shutil.chown(self.directory, "postgres", "postgres")
         done = self._run(

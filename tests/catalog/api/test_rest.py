@@ -120,6 +120,46 @@ def test_hostile_strings_return_empty_or_4xx(client: TestClient, filled: Catalog
     assert count(filled) == before
 
 
+def test_nul_in_parameters_and_bodies_is_a_400(
+    client: TestClient, auth: dict, filled: Catalog, service_root: Path
+) -> None:
+    before = count(filled)
+    for url in (
+        "/datasets?target=%00",
+        "/datasets?q=M%0031",
+        "/datasets/count?mission=COSMOS%00",
+        "/datasets/export?instrument=%00",
+        "/stats?facility=%00",
+        "/summary?mission=%00",
+        "/stac/search?collections=%00",
+    ):
+        response = client.get(url)
+        assert response.status_code == 400, (url, response.text)
+        assert "NUL" in response.json()["description"], url
+    assert "'target'" in client.get("/datasets?target=%00").json()["description"]
+    path = str(write_fits(service_root / "nul.fits"))
+    for method, url, body in (
+        ("post", "/datasets", {"file_path": path, "fields": {"target_object": "M\x0031"}}),
+        ("post", "/datasets", {"file_path": path, "fields": {"mission_specific": {"k": "\x00"}}}),
+        ("patch", "/datasets/1/status", {"status": "failed", "reason": "bad\x00"}),
+        (
+            "post",
+            "/relationships",
+            {"parent_dataset_id": 1, "child_dataset_id": 3, "relationship_type": "x\x00"},
+        ),
+        (
+            "post",
+            "/relationships",
+            {"parent_dataset_id": 1, "child_dataset_id": 3, "relationship_metadata": {"a": "\x00"}},
+        ),
+    ):
+        response = client.request(method, url, json=body, headers=auth)
+        assert response.status_code == 400, (url, body, response.text)
+        assert "NUL" in response.json()["description"], response.text
+    assert count(filled) == before
+    assert filled.status_history(1) == []
+
+
 def test_writes_need_the_token_and_are_audited(
     client: TestClient, auth: dict, service_root: Path
 ) -> None:
@@ -165,6 +205,50 @@ def test_writes_need_the_token_and_are_audited(
         ).status_code
         == 404
     )
+
+
+def test_relationships_keep_metadata_refuse_cycles_and_show_in_related(
+    client: TestClient, auth: dict
+) -> None:
+    body = {"parent_dataset_id": 4, "child_dataset_id": 5, "relationship_type": "calibration"}
+    made = client.post(
+        "/relationships", headers=auth, json={**body, "relationship_metadata": {"v": 2}}
+    )
+    assert made.status_code == 201, made.text
+    again = client.post("/relationships", headers=auth, json=body)  # no metadata: kept
+    assert again.status_code == 201 and again.json()["id"] == made.json()["id"]
+    lineage = client.get("/datasets/5/related").json()["related"]
+    assert [
+        (e["relationship_id"], e["via"], e["relationship_metadata"], e["dataset"]["id"])
+        for e in lineage
+    ] == [(made.json()["id"], 5, {"v": 2}, 4)]
+    cycle = client.post(
+        "/relationships", headers=auth, json={"parent_dataset_id": 3, "child_dataset_id": 1}
+    )  # 1 -> 2 -> 3 exist
+    assert cycle.status_code == 400 and "cycle" in cycle.json()["description"]
+
+
+def test_rest_writes_cannot_set_bookkeeping_fields(
+    client: TestClient, auth: dict, filled: Catalog, service_root: Path
+) -> None:
+    path = str(write_fits(service_root / "kept.fits"))
+    for field in ("first_seen", "last_updated", "last_verified", "target_key"):
+        body = {"file_path": path, "fields": {field: "2000-01-01T00:00:00"}}
+        response = client.post("/datasets", json=body, headers=auth)
+        assert response.status_code == 400, (field, response.text)
+        assert field in response.json()["description"]
+    assert count(filled, text="kept.fits") == 0
+    made = client.post("/datasets", json={"file_path": path}, headers=auth).json()
+    assert made["first_seen"] >= "2026" and made["last_updated"] >= made["first_seen"]
+
+
+def test_preflight_needs_no_write_token(filled: Catalog, service_root: Path) -> None:
+    with make_client(filled, service_root) as read_only:
+        response = read_only.post(
+            "/preflight", json={"criteria": {"mission": "COSMOS-7"}, "check_files": False}
+        )
+        assert response.status_code == 200, response.text
+        assert len(response.json()["datasets"]) == 15
 
 
 def test_paths_cannot_escape_the_roots(client: TestClient, auth: dict, service_root: Path) -> None:

@@ -20,6 +20,7 @@ from zarrlake.catalog.api.errors import ReadOnlyError, UnauthorizedError, respon
 from zarrlake.catalog.api.serialize import record_json, to_json
 from zarrlake.catalog.api.settings import ServiceSettings
 from zarrlake.catalog.pipeline import DEFAULT_EXPANSION, iter_matches, preflight, register
+from zarrlake.errors import InvalidInputError
 
 router = APIRouter()
 
@@ -69,7 +70,9 @@ class SearchParams(BaseModel):
     end: str | None = Field(None, max_length=64, description="Overlapping until (ISO 8601).")
     min_quality: float | None = Field(None, ge=0.0, le=1.0)
     calibration: str | None = Field(None, max_length=64)
-    status: Literal["raw", "processing", "processed", "failed", "archived"] | None = None
+    status: str | None = Field(
+        None, max_length=32, description="raw, processing, processed, failed or archived."
+    )
     data_format: str | None = Field(None, max_length=32, description="fits, netcdf, zarr...")
     q: str | None = Field(None, max_length=256, description="Text in the target or path.")
     include_missing: bool = False
@@ -272,6 +275,10 @@ def stats(params: Params, catalog: CatalogDep, settings: SettingsDep) -> JSONRes
     return ok(to_json(chart_data(catalog, params.query(settings))))
 
 
+BOOKKEEPING = frozenset({"id", "first_seen", "last_updated", "last_verified", "target_key"})
+"""Fields the catalog keeps itself: ``POST /datasets`` refuses them."""
+
+
 class RegisterBody(BaseModel):
     """A dataset to register (or update)."""
 
@@ -292,7 +299,18 @@ class RegisterBody(BaseModel):
 def register_dataset(
     body: RegisterBody, catalog: CatalogDep, settings: SettingsDep
 ) -> JSONResponse:
-    """Register a dataset (or update the one with this path); return it."""
+    """Register a dataset (or update the one with this path); return it.
+
+    ``fields`` cannot set the catalog's own bookkeeping (``first_seen``,
+    ``last_updated``, ``last_verified``, the derived ``target_key``).
+    """
+    kept = sorted(BOOKKEEPING.intersection(body.fields))
+    if kept:
+        raise InvalidInputError(
+            f"fields {', '.join(kept)} are kept by the catalog and cannot be set",
+            subject=kept[0],
+            hint="leave them out; the catalog sets them on every write",
+        )
     path = settings.check_path(body.file_path, what="file_path")
     record_id = register(catalog, path, extract=body.extract, **body.fields)
     return ok(to_json(catalog.get(record_id)), 201)
@@ -328,7 +346,9 @@ class RelationshipBody(BaseModel):
     parent_dataset_id: int = Field(..., ge=1, le=2**62)
     child_dataset_id: int = Field(..., ge=1, le=2**62)
     relationship_type: str = Field("derived_from", min_length=1, max_length=64)
-    relationship_metadata: dict[str, Any] = Field(default_factory=dict)
+    relationship_metadata: dict[str, Any] | None = Field(
+        None, description="Replaces the link's metadata; left out, an existing link keeps its."
+    )
 
 
 @router.post(
@@ -363,13 +383,15 @@ class PreflightBody(BaseModel):
     check_files: bool = Field(True, description="Check that files exist (under the roots).")
 
 
-@router.post(
-    "/preflight", tags=["pipelines"], dependencies=[Writer], responses=responses(400, 401, 403)
-)
+@router.post("/preflight", tags=["pipelines"], responses=responses(400, 403))
 def run_preflight(
     body: Annotated[PreflightBody, Body()], catalog: CatalogDep, settings: SettingsDep
 ) -> JSONResponse:
-    """Which datasets match, which fail the quality bar or are gone, and is there room."""
+    """Which datasets match, which fail the quality bar or are gone, and is there room.
+
+    A read-only check: no token needed (files and the output are only looked at, under
+    the service's roots).
+    """
     output = settings.check_path(body.output, what="output") if body.output else None
     query = body.criteria.query(settings)
     query.cursor = None

@@ -1,0 +1,78 @@
+"""Schema upgrades of existing catalogs: columns, derived values and indexes added since.
+
+Each step checks what the database has, so an upgrade can run any number of times and
+from any older version.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import bindparam, inspect, select, update
+
+from zarrlake.catalog import schema as s
+
+_BATCH = 5000
+# Version 1's: lower(target_object) (ASCII only on SQLite); exact mission, instrument
+# and facility (searches match them in any case now).
+_REPLACED_INDEXES = (
+    "ix_obs_target_time",
+    "ix_obs_mission_time",
+    "ix_obs_instrument",
+    "ix_obs_satellite",
+)
+
+
+def upgrade_columns(connection: Any) -> list[str]:
+    """Add the derived key columns a catalog lacks, fill them, and rebuild their indexes.
+
+    Parameters
+    ----------
+    connection
+        A connection inside the upgrade's write transaction.
+
+    Returns
+    -------
+    list of str
+        What was done.
+    """
+    steps: list[str] = []
+    have = {c["name"] for c in inspect(connection).get_columns("observations")}
+    table = s.observations
+    for key, source in s.DERIVED_KEYS.items():
+        if key in have:
+            continue
+        kind = table.c[key].type.compile(dialect=connection.dialect)
+        connection.exec_driver_sql(f"ALTER TABLE observations ADD COLUMN {key} {kind}")
+        filled = _fill(connection, key, source)
+        steps.append(f"added column {key} (case-folded {source}) to {filled} record(s)")
+    existing = _index_names(connection)
+    for name in _REPLACED_INDEXES:
+        if name in existing:
+            connection.exec_driver_sql(f"DROP INDEX {name}")
+            steps.append(f"dropped index {name}")
+    for index in sorted(table.indexes, key=lambda ix: str(ix.name)):
+        if index.name not in existing:
+            index.create(connection)
+            steps.append(f"created index {index.name}")
+    return steps
+
+
+def _fill(connection: Any, key: str, source: str) -> int:
+    table = s.observations
+    rows = connection.execute(
+        select(table.c.id, table.c[source]).where(table.c[source].is_not(None))
+    ).all()
+    statement = update(table).where(table.c.id == bindparam("_id")).values({key: bindparam("_key")})
+    for start in range(0, len(rows), _BATCH):
+        part = rows[start : start + _BATCH]
+        connection.execute(statement, [{"_id": i, "_key": s.fold(v)} for i, v in part])
+    return len(rows)
+
+
+def _index_names(connection: Any) -> set[str]:
+    if connection.dialect.name == "sqlite":
+        query = "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'observations'"
+    else:
+        query = "SELECT indexname FROM pg_indexes WHERE tablename = 'observations'"
+    return {row[0] for row in connection.exec_driver_sql(query)}
