@@ -1,0 +1,229 @@
+// Charts of the current search, drawn with Observable Plot (axes, scales, projections)
+// and d3 (brush, sky projections from d3-geo-projection): sky and Earth maps, coverage
+// over time, quality histogram, processing status; the missions page.
+/* global Plot, d3, topojson, state, STATUSES, STATUS_COLOURS, $, el, api, show, showError,
+   bytes, go, chartCriteria, criteria, parseHash */
+"use strict";
+
+const PERIOD_STEP = { year: d3.utcYear, month: d3.utcMonth, day: d3.utcDay, hour: d3.utcHour };
+
+function missionColour() {
+  return { type: "categorical", domain: state.missions, scheme: "tableau10", legend: true };
+}
+
+// Mark each drawn element of Plot's marks with a test id (tests count what is drawn).
+function tag(chart, markLabel, testid, selector) {
+  for (const node of chart.querySelectorAll(`g[aria-label="${markLabel}"] ${selector}`)) {
+    node.setAttribute("data-testid", testid);
+  }
+  return chart;
+}
+
+// -- sky map ----------------------------------------------------------------------------
+
+function skyLongitude(ra) {  // east to the left, as on the sky: RA 0h in the middle
+  const lon = -ra;
+  return lon < -180 ? lon + 360 : lon;
+}
+
+async function showSky(params) {
+  show("sky");
+  const query = chartCriteria(params);
+  query.delete("projection");
+  const projection = params.get("projection") === "mollweide" ? "mollweide" : "aitoff";
+  $("#sky-projection").value = projection;
+  try {
+    const sky = await api(`dashboard/sky?${query}`);
+    const points = sky.points.map((p) => ({ ...p, lon: skyLongitude(p.ra) }));
+    $("#sky-count").textContent = sky.binned
+      ? `${sky.total} observation(s) with RA/Dec, in ${points.length} cells of 2°`
+      : `${sky.total} observation(s) with RA/Dec`;
+    const make = projection === "mollweide" ? d3.geoMollweide : d3.geoAitoff;
+    const hours = d3.range(0, 360, 30).map((ra) => ({ lon: skyLongitude(ra), lat: 0, text: `${ra / 15}h` }));
+    const decs = [-60, -30, 30, 60].map((dec) => ({ lon: 0, lat: dec, text: `${dec > 0 ? "+" : ""}${dec}°` }));
+    const chart = Plot.plot({
+      width: 960,
+      height: 500,
+      projection: { type: () => make(), domain: { type: "Sphere" }, inset: 4 },
+      color: missionColour(),
+      r: sky.binned ? { range: [2, 12] } : undefined,
+      marks: [
+        Plot.sphere({ fill: "#0f1b2a", stroke: "#5b6b7c" }),
+        Plot.graticule({ stroke: "#8fa3b8", strokeOpacity: 0.35 }),
+        Plot.text(hours, { x: "lon", y: "lat", text: "text", fill: "#c9d6e3", dy: 10, fontSize: 11 }),
+        Plot.text(decs, { x: "lon", y: "lat", text: "text", fill: "#c9d6e3", dx: 14, fontSize: 11 }),
+        Plot.dot(points, {
+          x: "lon", y: "dec", fill: "mission", stroke: "#fff", strokeWidth: 0.5,
+          r: sky.binned ? "count" : 3.5,
+          href: sky.binned ? null : (d) => `#/datasets/${d.id}`,
+          title: (d) => (sky.binned
+            ? `${d.mission}: ${d.count} observation(s) near RA ${d.ra.toFixed(1)}°, Dec ${d.dec.toFixed(1)}°`
+            : `${d.id} ${d.mission} ${d.target || ""}\nRA ${d.ra.toFixed(3)}°, Dec ${d.dec.toFixed(3)}°`),
+        }),
+      ],
+    });
+    $("#sky-map").replaceChildren(tag(chart, "dot", "sky-point", "circle"));
+  } catch (error) {
+    showError(error);
+  }
+}
+
+// -- coverage over time, quality, status ------------------------------------------------------
+
+function periodFor(params) {  // a resolution that follows the zoom (the time range shown)
+  let low = params.get("start") && Date.parse(params.get("start"));
+  let high = params.get("end") && Date.parse(params.get("end"));
+  const rows = state.summary.filter((r) => !params.get("mission") || r.mission_id === params.get("mission"));
+  if (!low) low = Math.min(...rows.map((r) => Date.parse(r.time_min)).filter(Number.isFinite));
+  if (!high) high = Math.max(...rows.map((r) => Date.parse(r.time_max)).filter(Number.isFinite));
+  const days = (high - low) / 86400000;
+  if (!Number.isFinite(days) || days > 3 * 365) return "year";
+  if (days > 90) return "month";
+  if (days > 3) return "day";
+  return "hour";
+}
+
+function periodStart(text) {  // "2026", "2026-03", "2026-03-01", "2026-03-01T05"
+  const [date, hour] = text.split("T");
+  const [year, month, day] = date.split("-").map(Number);
+  return new Date(Date.UTC(year, (month || 1) - 1, day || 1, Number(hour || 0)));
+}
+
+async function showCoverage(params) {
+  show("coverage");
+  const query = chartCriteria(params);
+  const period = periodFor(params);
+  try {
+    const [coverage, stats, status] = await Promise.all([
+      api(`dashboard/coverage/${period}?${query}`),
+      api(`stats?${query}`),
+      api(`dashboard/status?${query}`),
+    ]);
+    const rows = coverage.rows.map((r) => {
+      const start = periodStart(r.period);
+      return { ...r, start, end: PERIOD_STEP[period].offset(start, 1) };
+    });
+    $("#coverage-period").textContent = `per ${period}`;
+    $("#coverage-reset").hidden = !params.get("start") && !params.get("end");
+    const domain = params.get("start") && params.get("end")
+      ? [new Date(params.get("start")), new Date(params.get("end"))] : undefined;
+    for (const [target, field, label, format] of [
+      ["#chart-coverage", "observations", "observations", (v) => String(v)],
+      ["#chart-coverage-bytes", "bytes", "bytes", bytes],
+    ]) {
+      const chart = Plot.plot({
+        width: 960, height: 240, marginLeft: 70, marginBottom: 36,
+        x: { type: "utc", label: "observation time (UTC)", domain, nice: !domain },
+        y: { label, grid: true, tickFormat: field === "bytes" ? bytes : "s" },
+        color: missionColour(),
+        marks: [
+          Plot.rectY(rows, { x1: "start", x2: "end", y: field, fill: "mission", insetLeft: 0.5,
+            title: (d) => `${d.period} ${d.mission}: ${format(d[field])} ${label}` }),
+          Plot.ruleY([0]),
+        ],
+      });
+      tag(chart, "rect", "coverage-bar", "rect");
+      $(target).replaceChildren(chart);
+      brush(chart, params);
+    }
+    drawQuality($("#chart-quality-search"), stats.quality);
+    drawStatus(status.counts);
+  } catch (error) {
+    showError(error);
+  }
+}
+
+// Drag across a coverage chart: the range becomes the search's time filter.
+function brush(chart, params) {
+  const x = chart.scale("x");
+  const [left, right] = x.range;
+  const plot = chart.tagName.toLowerCase() === "svg" ? chart : chart.querySelector(":scope > svg");
+  const height = Number(plot.getAttribute("height"));
+  const brushing = d3.brushX().extent([[left, 10], [right, height - 36]]).on("end", (event) => {
+    if (!event.selection) return;
+    const [from, to] = event.selection.map((px) => x.invert(px));
+    const changed = new URLSearchParams(params);
+    changed.set("start", from.toISOString().replace(/\.\d+Z$/, "Z"));
+    changed.set("end", to.toISOString().replace(/\.\d+Z$/, "Z"));
+    go("/coverage", changed);
+  });
+  d3.select(plot).append("g").attr("class", "brush").attr("data-testid", "coverage-brush").call(brushing);
+}
+
+function drawQuality(target, bins) {
+  const chart = Plot.plot({
+    width: 460, height: 240, marginLeft: 50,
+    x: { label: "quality score", domain: [0, 1], ticks: 10 },
+    y: { label: "observations", grid: true },
+    marks: [
+      Plot.rectY(bins, { x1: "low", x2: "high", y: "count", fill: "#0b6e99", insetLeft: 1, insetRight: 1,
+        title: (d) => `${d.low.toFixed(1)}–${d.high.toFixed(1)}: ${d.count}` }),
+      Plot.text(bins, { x: (d) => (d.low + d.high) / 2, y: "count", text: (d) => String(d.count), dy: -7,
+        fontSize: 11 }),
+      Plot.ruleY([0]),
+    ],
+  });
+  target.replaceChildren(tag(chart, "rect", "bar", "rect"));
+}
+
+function drawStatus(counts) {
+  const rows = Object.entries(counts).map(([status, count]) => ({ status, count }));
+  const chart = Plot.plot({
+    width: 460, height: 220, marginLeft: 80, marginRight: 50,
+    x: { label: "observations", grid: true },
+    y: { label: null, domain: rows.map((r) => r.status) },
+    color: { domain: STATUSES, range: STATUS_COLOURS },
+    marks: [
+      Plot.barX(rows, { x: "count", y: "status", fill: "status" }),
+      Plot.text(rows, { x: "count", y: "status", text: (d) => String(d.count), textAnchor: "start", dx: 4 }),
+      Plot.ruleX([0]),
+    ],
+  });
+  $("#chart-status").replaceChildren(tag(chart, "bar", "status-bar", "rect"));
+  $("#status-counts").replaceChildren(...rows.map((r) => el("li", { "data-status": r.status },
+    el("span", { class: `status status-${r.status}`, text: r.status }), ` ${r.count}`)));
+}
+
+// -- missions page ----------------------------------------------------------------------------
+
+async function showMissions(mission) {
+  show("missions");
+  try {
+    const rows = await api("summary");
+    const body = $("#missions tbody");
+    body.replaceChildren();
+    for (const row of rows) {
+      const link = el("a", { href: `#/missions/${encodeURIComponent(row.mission_id)}`, text: row.mission_id });
+      const cell = (label, text) => el("td", { "data-label": label, text });
+      body.append(el("tr", { "data-testid": "mission-row" }, el("td", { "data-label": "mission" }, link),
+        cell("observations", String(row.observations)), cell("bytes", bytes(row.total_bytes)),
+        cell("mean quality", row.mean_quality === null ? "" : row.mean_quality.toFixed(3)),
+        cell("calibrated", String(row.calibrated)), cell("from", (row.time_min || "").slice(0, 19)),
+        cell("until", (row.time_max || "").slice(0, 19))));
+    }
+    const chosen = mission || (rows[0] && rows[0].mission_id);
+    if (!chosen) return;
+    $("#chart-title").textContent = `Mission ${chosen}`;
+    const stats = await api(`stats?mission=${encodeURIComponent(chosen)}`);
+    const months = stats.per_month.map((m) => {
+      const start = periodStart(m.month);
+      return { ...m, start, end: d3.utcMonth.offset(start, 1) };
+    });
+    for (const [target, field, format] of [["#chart-time", "observations", String], ["#chart-bytes", "bytes", bytes]]) {
+      const chart = Plot.plot({
+        width: 460, height: 220, marginLeft: 70,
+        x: { type: "utc", label: "month (UTC)" },
+        y: { label: field, grid: true, tickFormat: field === "bytes" ? bytes : "s" },
+        marks: [
+          Plot.rectY(months, { x1: "start", x2: "end", y: field, fill: "#0b6e99", insetLeft: 0.5,
+            title: (d) => `${d.month}: ${format(d[field])}` }),
+          Plot.ruleY([0]),
+        ],
+      });
+      $(target).replaceChildren(tag(chart, "rect", "bar", "rect"));
+    }
+    drawQuality($("#chart-quality"), stats.quality);
+  } catch (error) {
+    showError(error);
+  }
+}
