@@ -32,6 +32,8 @@ def test_status_counts_follow_the_search(client: TestClient, filled: Catalog) ->
     assert counts == {"raw": 28, "processing": 1, "processed": 0, "failed": 1, "archived": 0}
     helio = client.get("/dashboard/status", params={"mission": "HELIO"}).json()["counts"]
     assert sum(helio.values()) == 15 and helio["processing"] == 1 and helio["failed"] == 1
+    quality = client.get("/dashboard/status").json()["quality"]
+    assert [b["count"] for b in quality] == [3] * 10 and quality[9]["high"] == 1.0
 
 
 def test_coverage_per_period_and_mission(client: TestClient) -> None:
@@ -48,17 +50,25 @@ def test_coverage_per_period_and_mission(client: TestClient) -> None:
     assert client.get("/dashboard/coverage/week").status_code in (400, 422)
 
 
-def test_sky_points_and_cells(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_sky_points_and_an_even_sample(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
     sky = client.get("/dashboard/sky", params={"target": "m31"}).json()
-    assert sky["total"] == 10 and not sky["binned"] and len(sky["points"]) == 10
+    assert sky["total"] == 10 and not sky["sampled"] and len(sky["points"]) == 10
     assert {p["target"] for p in sky["points"]} == {"M31"}
     from zarrlake.catalog.api import dashboard
 
     monkeypatch.setattr(dashboard, "MAX_SKY_POINTS", 5)
-    monkeypatch.setattr(dashboard, "SKY_CELL_DEGREES", 10.0)
-    cells = client.get("/dashboard/sky").json()
-    assert cells["binned"] and cells["total"] == 30
-    assert sum(p["count"] for p in cells["points"]) == 30 and len(cells["points"]) < 30
+    sample = client.get("/dashboard/sky").json()
+    assert sample["sampled"] and sample["total"] == 30
+    assert [p["id"] for p in sample["points"]] == [6, 12, 18, 24, 30]
+
+
+def test_chart_answers_are_reused_until_the_catalog_changes(
+    client: TestClient, filled: Catalog
+) -> None:
+    first = client.get("/dashboard/status").json()
+    assert client.get("/dashboard/status").json() == first
+    filled.set_status(1, "archived")
+    assert client.get("/dashboard/status").json()["counts"]["archived"] == 1
 
 
 def test_problems_and_pipeline(client: TestClient, filled: Catalog, service_root: object) -> None:

@@ -172,6 +172,30 @@ def test_sky_map_draws_every_position_and_opens_a_dataset(page: Page, filled: Ca
     page.wait_for_selector("[data-testid=dataset-title]:has-text('Dataset')")
 
 
+def test_earth_map_draws_geographic_footprints(page: Page, filled: Catalog) -> None:
+    boxes = [(-10.0, 35.0, 30.0, 60.0), (100.0, -45.0, 155.0, -10.0), (170.0, 50.0, -170.0, 60.0)]
+    keys = ("geospatial_lon_min", "geospatial_lat_min", "geospatial_lon_max", "geospatial_lat_max")
+    filled.upsert_observations(
+        [
+            {
+                "file_path": f"/x/swath-{i}.nc",
+                "mission_id": "HELIO",
+                "mission_specific": dict(zip(keys, box, strict=True)),
+            }
+            for i, box in enumerate(boxes)
+        ]
+    )
+    page.goto("/#/sky")
+    page.wait_for_selector("[data-testid=footprint]")
+    assert page.locator("[data-testid=footprint]").count() == 3
+    assert page.inner_text("[data-testid=earth-count]").startswith("3 observation(s)")
+    assert page.locator("[data-testid=earth-map] [data-testid=land] path").count() == 1
+    snap(page, "earth")
+    page.goto("/#/sky?mission=COSMOS-7")
+    page.wait_for_selector("#earth[hidden]", state="attached")
+    page.locator("[data-testid=footprint]").first.wait_for(state="detached")
+
+
 def test_coverage_quality_and_status_charts(page: Page, filled: Catalog) -> None:
     filled.set_status(3, "processing")
     filled.set_status(4, "failed", reason="no flat field")

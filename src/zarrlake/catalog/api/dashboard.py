@@ -9,17 +9,20 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
+import os
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, FastAPI, Path, Query
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, StreamingResponse
-from sqlalchemy import ColumnElement, Float, Integer, and_, cast, desc, func, or_, select, true
+from sqlalchemy import ColumnElement, Integer, and_, case, cast, desc, func, or_, select, true
 from starlette.routing import Route
 
 from zarrlake.catalog import schema as s
 from zarrlake.catalog._engine import read_connection
+from zarrlake.catalog._filters import column_for
 from zarrlake.catalog._repository import Catalog
 from zarrlake.catalog._search import search_conditions
 from zarrlake.catalog.api.datasets import CatalogDep, Params, SettingsDep, ok
@@ -33,18 +36,18 @@ SWAGGER = "vendor/swagger-ui-dist-5.35.0"
 
 STATUSES = ("raw", "processing", "processed", "failed", "archived")
 PERIODS = {
-    "year": ("%Y", "YYYY"),
-    "month": ("%Y-%m", "YYYY-MM"),
-    "day": ("%Y-%m-%d", "YYYY-MM-DD"),
-    "hour": ("%Y-%m-%dT%H", 'YYYY-MM-DD"T"HH24'),
+    "year": (4, "YYYY"),
+    "month": (7, "YYYY-MM"),
+    "day": (10, "YYYY-MM-DD"),
+    "hour": (13, 'YYYY-MM-DD"T"HH24'),
 }
-"""Coverage periods: their SQLite ``strftime`` and PostgreSQL ``to_char`` formats."""
+"""Coverage periods: the length of their prefix of SQLite's stored times (text, cheaper
+than ``strftime``) and their PostgreSQL ``to_char`` format."""
+
+QUALITY_BINS = 10
 
 MAX_SKY_POINTS = 5000
-"""Above this many positions the sky map gets one point per cell and mission."""
-
-SKY_CELL_DEGREES = 2.0
-"""The size of those cells, in RA and Dec."""
+"""Above this many positions the sky map shows an even sample of about this many."""
 
 Period = Annotated[Literal["year", "month", "day", "hour"], Path()]
 
@@ -55,25 +58,96 @@ def _where(catalog: Catalog, params: Any, settings: Any, connection: Any) -> Col
 
 def _period(catalog: Catalog, period: str) -> Any:
     column = s.observations.c.observation_timestamp
-    sqlite_format, postgres_format = PERIODS[period]
+    length, postgres_format = PERIODS[period]
     if catalog.dialect == "sqlite":
-        return func.strftime(sqlite_format, column)
+        return func.substr(column, 1, length)
     return func.to_char(column, postgres_format)
+
+
+_CACHE: OrderedDict[tuple[Any, ...], tuple[Any, Any]] = OrderedDict()
+CACHE_SIZE = 256
+
+
+def _version(catalog: Catalog) -> Any:
+    """Return what changes whenever the catalog does (``None``: unknown, do not cache).
+
+    For a SQLite file, the size and modification time of the file and its write-ahead
+    log: every commit changes one of them.
+    """
+    database = catalog.engine.url.database
+    if catalog.dialect != "sqlite" or not database or database == ":memory:":
+        return None
+    stamps: list[tuple[int, int] | None] = []
+    for path in (database, f"{database}-wal"):
+        try:
+            stat = os.stat(path)
+        except OSError:
+            stamps.append(None)
+        else:
+            stamps.append((stat.st_mtime_ns, stat.st_size))
+    return tuple(stamps)
+
+
+def _cached(catalog: Catalog, key: tuple[Any, ...], compute: Callable[[], Any]) -> Any:
+    """Return ``compute()``, reusing the answer while the catalog has not changed.
+
+    Chart queries group every matching row: on 1M records they take seconds, and a
+    dashboard asks the same ones again and again.
+    """
+    version = _version(catalog)
+    if version is None:
+        return compute()
+    full_key = (id(catalog), *key)
+    hit = _CACHE.get(full_key)
+    if hit is not None and hit[0] == version:
+        _CACHE.move_to_end(full_key)
+        return hit[1]
+    value = compute()
+    _CACHE[full_key] = (version, value)
+    while len(_CACHE) > CACHE_SIZE:
+        _CACHE.popitem(last=False)
+    return value
+
+
+def _key(name: str, params: Any) -> tuple[Any, ...]:
+    criteria = params.model_dump(exclude={"sort", "limit", "cursor"})
+    return (name, *sorted(criteria.items()))
 
 
 @router.get("/status", responses=responses(400))
 def status_counts(params: Params, catalog: CatalogDep, settings: SettingsDep) -> JSONResponse:
-    """Count the search's observations per processing status (every status, zeros too)."""
-    obs = s.observations.c
-    with read_connection(catalog.engine) as connection:
-        query = (
-            select(obs.processing_status, func.count())
-            .where(_where(catalog, params, settings, connection))
-            .group_by(obs.processing_status)
-        )
-        counts = {str(k): int(v) for k, v in connection.execute(query)}
-    ordered = {name: counts.pop(name, 0) for name in STATUSES}
-    return ok({"counts": {**ordered, **counts}})
+    """Count the search's observations per processing status, and per quality bin.
+
+    ``counts`` has every status (zeros too); ``quality`` is a histogram of
+    ``data_quality_score`` in bins of 0.1 (``low``, ``high``, ``count``; a score of 1
+    counts in the last bin). One pass over the matching rows gives both.
+    """
+
+    def compute() -> dict[str, Any]:
+        obs = s.observations.c
+        top = QUALITY_BINS - 1
+        raw_bin = cast(obs.data_quality_score * QUALITY_BINS, Integer)
+        quality_bin = case((raw_bin > top, top), else_=raw_bin)
+        with read_connection(catalog.engine) as connection:
+            query = (
+                select(obs.processing_status, quality_bin, func.count())
+                .where(_where(catalog, params, settings, connection))
+                .group_by(obs.processing_status, quality_bin)
+            )
+            rows = connection.execute(query).all()
+        counts: dict[str, int] = {name: 0 for name in STATUSES}
+        bins = [0] * QUALITY_BINS
+        for status, bin_, number in rows:
+            counts[str(status)] = counts.get(str(status), 0) + int(number)
+            if bin_ is not None:
+                bins[int(bin_)] += int(number)
+        quality = [
+            {"low": i / QUALITY_BINS, "high": (i + 1) / QUALITY_BINS, "count": n}
+            for i, n in enumerate(bins)
+        ]
+        return {"counts": counts, "quality": quality}
+
+    return ok(_cached(catalog, _key("status", params), compute))
 
 
 @router.get("/coverage/{period}", responses=responses(400))
@@ -85,70 +159,106 @@ def coverage(
     ``period`` (year, month, day, hour) is chosen by the dashboard from the time range
     shown, so the resolution follows the zoom.
     """
-    obs = s.observations.c
-    bucket = _period(catalog, period)
-    with read_connection(catalog.engine) as connection:
-        query = (
-            select(
-                bucket.label("period"),
-                obs.mission_id,
-                func.count(),
-                func.coalesce(func.sum(obs.file_size), 0),
+
+    def compute() -> dict[str, Any]:
+        obs = s.observations.c
+        bucket = _period(catalog, period)
+        with read_connection(catalog.engine) as connection:
+            query = (
+                select(
+                    bucket.label("period"),
+                    obs.mission_id,
+                    func.count(),
+                    func.coalesce(func.sum(obs.file_size), 0),
+                )
+                .where(
+                    _where(catalog, params, settings, connection),
+                    obs.observation_timestamp.is_not(None),
+                )
+                .group_by(bucket, obs.mission_id)
+                .order_by(bucket)
             )
-            .where(
-                _where(catalog, params, settings, connection),
-                obs.observation_timestamp.is_not(None),
-            )
-            .group_by(bucket, obs.mission_id)
-            .order_by(bucket)
-        )
-        rows = [
-            {"period": p, "mission": m, "observations": int(n), "bytes": int(b)}
-            for p, m, n, b in connection.execute(query)
-        ]
-    return ok({"period": period, "rows": rows})
+            rows = [
+                {
+                    "period": str(p).replace(" ", "T"),
+                    "mission": m,
+                    "observations": int(n),
+                    "bytes": int(b),
+                }
+                for p, m, n, b in connection.execute(query)
+            ]
+        return {"period": period, "rows": rows}
+
+    return ok(_cached(catalog, _key(f"coverage-{period}", params), compute))
 
 
 @router.get("/sky", responses=responses(400))
 def sky(params: Params, catalog: CatalogDep, settings: SettingsDep) -> JSONResponse:
     """Positions (RA/Dec, degrees) of the search's observations, for the sky map.
 
-    Up to :data:`MAX_SKY_POINTS` positions come one per observation (with its id);
-    beyond that, one point per cell (:data:`SKY_CELL_DEGREES`) and mission, at the
-    mean position of its observations, with their ``count``.
+    ``total`` observations have a position; up to :data:`MAX_SKY_POINTS` come one per
+    observation. Beyond that ``sampled`` is true and the points are an even sample
+    (every n-th id) of about :data:`MAX_SKY_POINTS`, each still one observation.
     """
+
+    def compute() -> dict[str, Any]:
+        obs = s.observations.c
+        with read_connection(catalog.engine) as connection:
+            where = and_(
+                _where(catalog, params, settings, connection),
+                obs.ra.is_not(None),
+                obs.dec.is_not(None),
+            )
+            total = int(connection.execute(select(func.count()).where(where)).scalar_one())
+            query = select(obs.id, obs.mission_id, obs.ra, obs.dec, obs.target_object).where(where)
+            stride = -(-total // MAX_SKY_POINTS)
+            if stride > 1:
+                query = query.where(obs.id % stride == 0)
+            points = [
+                {"id": i, "mission": m, "ra": r, "dec": d, "target": t}
+                for i, m, r, d, t in connection.execute(query.limit(2 * MAX_SKY_POINTS))
+            ]
+        return {"total": total, "sampled": stride > 1, "points": points}
+
+    return ok(_cached(catalog, _key("sky", params), compute))
+
+
+BBOX_KEYS = ("geospatial_lon_min", "geospatial_lat_min", "geospatial_lon_max", "geospatial_lat_max")
+"""The ACDD attributes of a geographic bounding box, as extractors keep them in
+``mission_specific`` (west, south, east, north)."""
+
+MAX_FOOTPRINTS = 2000
+
+
+@router.get("/earth", responses=responses(400))
+def earth(params: Params, catalog: CatalogDep, settings: SettingsDep) -> JSONResponse:
+    """Geographic bounding boxes of the search's observations, for the Earth map.
+
+    Records whose ``mission_specific`` holds the four ACDD ``geospatial_*`` bounds; the
+    newest :data:`MAX_FOOTPRINTS` of them, with the ``total``.
+    """
+    return ok(_cached(catalog, _key("earth", params), lambda: _boxes(catalog, params, settings)))
+
+
+def _boxes(catalog: Catalog, params: Any, settings: Any) -> dict[str, Any]:
     obs = s.observations.c
+    bounds = [column_for(s.observations, f"mission_specific.{key}", 0.0) for key in BBOX_KEYS]
     with read_connection(catalog.engine) as connection:
         where = and_(
-            _where(catalog, params, settings, connection),
-            obs.ra.is_not(None),
-            obs.dec.is_not(None),
+            _where(catalog, params, settings, connection), *(b.is_not(None) for b in bounds)
         )
         total = int(connection.execute(select(func.count()).where(where)).scalar_one())
-        if total <= MAX_SKY_POINTS:
-            query = select(obs.id, obs.mission_id, obs.ra, obs.dec, obs.target_object).where(where)
-            points = [
-                {"id": i, "mission": m, "ra": r, "dec": d, "target": t, "count": 1}
-                for i, m, r, d, t in connection.execute(query)
-            ]
-            return ok({"total": total, "binned": False, "points": points})
-        ra_cell = cast(obs.ra / SKY_CELL_DEGREES, Integer)
-        dec_cell = cast((obs.dec + 90) / SKY_CELL_DEGREES, Integer)
         query = (
-            select(
-                obs.mission_id,
-                func.avg(cast(obs.ra, Float)),
-                func.avg(cast(obs.dec, Float)),
-                func.count(),
-            )
+            select(obs.id, obs.mission_id, *bounds)
             .where(where)
-            .group_by(obs.mission_id, ra_cell, dec_cell)
+            .order_by(desc(obs.observation_timestamp), desc(obs.id))
+            .limit(MAX_FOOTPRINTS)
         )
-        points = [
-            {"id": None, "mission": m, "ra": r, "dec": d, "target": None, "count": int(n)}
-            for m, r, d, n in connection.execute(query)
+        boxes = [
+            {"id": i, "mission": m, "bbox": [float(w), float(south), float(e), float(n)]}
+            for i, m, w, south, e, n in connection.execute(query)
         ]
-    return ok({"total": total, "binned": True, "points": points})
+    return {"total": total, "footprints": boxes}
 
 
 PROBLEM_KINDS = ("unreadable", "issues", "missing")

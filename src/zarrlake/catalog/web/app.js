@@ -320,6 +320,8 @@ function drawLineage(record, related) {
     canvas.append(edge, label);
   }
   $("#lineage").replaceChildren(canvas);
+  const room = $("#lineage").clientWidth - 12;  // fit the window, down to a legible 75%
+  canvas.dataset.scale = String(Math.min(1, Math.max(0.75, room / width)));
   zoomLineage(0);
 }
 

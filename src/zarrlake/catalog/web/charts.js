@@ -35,8 +35,8 @@ async function showSky(params) {
   try {
     const sky = await api(`dashboard/sky?${query}`);
     const points = sky.points.map((p) => ({ ...p, lon: skyLongitude(p.ra) }));
-    $("#sky-count").textContent = sky.binned
-      ? `${sky.total} observation(s) with RA/Dec, in ${points.length} cells of 2°`
+    $("#sky-count").textContent = sky.sampled
+      ? `${sky.total} observation(s) with RA/Dec; an even sample of ${points.length} shown`
       : `${sky.total} observation(s) with RA/Dec`;
     const make = projection === "mollweide" ? d3.geoMollweide : d3.geoAitoff;
     const hours = d3.range(0, 360, 30).map((ra) => ({ lon: skyLongitude(ra), lat: 0, text: `${ra / 15}h` }));
@@ -46,7 +46,6 @@ async function showSky(params) {
       height: 500,
       projection: { type: () => make(), domain: { type: "Sphere" }, inset: 4 },
       color: missionColour(),
-      r: sky.binned ? { range: [2, 12] } : undefined,
       marks: [
         Plot.sphere({ fill: "#0f1b2a", stroke: "#5b6b7c" }),
         Plot.graticule({ stroke: "#8fa3b8", strokeOpacity: 0.35 }),
@@ -54,18 +53,60 @@ async function showSky(params) {
         Plot.text(decs, { x: "lon", y: "lat", text: "text", fill: "#c9d6e3", dx: 14, fontSize: 11 }),
         Plot.dot(points, {
           x: "lon", y: "dec", fill: "mission", stroke: "#fff", strokeWidth: 0.5,
-          r: sky.binned ? "count" : 3.5,
-          href: sky.binned ? null : (d) => `#/datasets/${d.id}`,
-          title: (d) => (sky.binned
-            ? `${d.mission}: ${d.count} observation(s) near RA ${d.ra.toFixed(1)}°, Dec ${d.dec.toFixed(1)}°`
-            : `${d.id} ${d.mission} ${d.target || ""}\nRA ${d.ra.toFixed(3)}°, Dec ${d.dec.toFixed(3)}°`),
+          r: sky.sampled ? 2 : 3.5,
+          href: (d) => `#/datasets/${d.id}`,
+          title: (d) => `${d.id} ${d.mission} ${d.target || ""}\nRA ${d.ra.toFixed(3)}°, Dec ${d.dec.toFixed(3)}°`,
         }),
       ],
     });
     $("#sky-map").replaceChildren(tag(chart, "dot", "sky-point", "circle"));
+    await drawEarth(query);
   } catch (error) {
     showError(error);
   }
+}
+
+// -- Earth map: footprints of records with a geographic bounding box -------------------------
+
+let land = null;  // world-atlas land outlines, fetched once
+
+function footprint([west, south, east, north]) {  // a closed ring along parallels and meridians
+  const east2 = east < west ? east + 360 : east;  // a box across the antimeridian
+  const steps = Math.max(1, Math.ceil((east2 - west) / 2));
+  const along = (lat, from, to) => d3.range(steps + 1).map((i) => [from + ((to - from) * i) / steps, lat]);
+  return [[west, south], [west, north], ...along(north, west, east2), [east2, south],
+    ...along(south, east2, west)];
+}
+
+async function drawEarth(query) {
+  const earth = await api(`dashboard/earth?${query}`);
+  $("#earth").hidden = earth.total === 0;
+  $("#earth-count").textContent = `${earth.total} observation(s) with a geographic bounding box`;
+  if (earth.total === 0) { $("#earth-map").replaceChildren(); return; }
+  if (!land) {
+    const atlas = await api("vendor/world-atlas-2.0.2/land-110m.json");
+    land = topojson.feature(atlas, atlas.objects.land);
+  }
+  const shapes = earth.footprints.map((f) => ({
+    type: "Feature", properties: f, geometry: { type: "Polygon", coordinates: [footprint(f.bbox)] },
+  }));
+  const chart = Plot.plot({
+    width: 960, height: 500,
+    projection: { type: "equal-earth", domain: { type: "Sphere" }, inset: 4 },
+    color: missionColour(),
+    marks: [
+      Plot.sphere({ fill: "#e8f1f8", stroke: "#5b6b7c" }),
+      Plot.graticule({ strokeOpacity: 0.2 }),
+      Plot.geo(land, { fill: "#d9d4c7", stroke: "#a39b86", strokeWidth: 0.5 }),
+      Plot.geo(shapes, { fill: (d) => d.properties.mission, fillOpacity: 0.25,
+        stroke: (d) => d.properties.mission, strokeWidth: 1.2,
+        href: (d) => `#/datasets/${d.properties.id}`, title: (d) => `${d.properties.id} ${d.properties.mission}` }),
+    ],
+  });
+  const [, , landMark, footprints] = chart.querySelectorAll('g[aria-label="geo"]');  // sphere, graticule, land, ours
+  landMark.setAttribute("data-testid", "land");
+  for (const node of footprints.querySelectorAll("path")) node.setAttribute("data-testid", "footprint");
+  $("#earth-map").replaceChildren(chart);
 }
 
 // -- coverage over time, quality, status ------------------------------------------------------
@@ -94,9 +135,8 @@ async function showCoverage(params) {
   const query = chartCriteria(params);
   const period = periodFor(params);
   try {
-    const [coverage, stats, status] = await Promise.all([
+    const [coverage, status] = await Promise.all([
       api(`dashboard/coverage/${period}?${query}`),
-      api(`stats?${query}`),
       api(`dashboard/status?${query}`),
     ]);
     const rows = coverage.rows.map((r) => {
@@ -126,7 +166,7 @@ async function showCoverage(params) {
       $(target).replaceChildren(chart);
       brush(chart, params);
     }
-    drawQuality($("#chart-quality-search"), stats.quality);
+    drawQuality($("#chart-quality-search"), status.quality);
     drawStatus(status.counts);
   } catch (error) {
     showError(error);
