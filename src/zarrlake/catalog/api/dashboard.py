@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 import os
+import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from typing import Annotated, Any, Literal
@@ -25,11 +27,12 @@ from zarrlake.catalog._engine import read_connection
 from zarrlake.catalog._filters import column_for
 from zarrlake.catalog._repository import Catalog
 from zarrlake.catalog._search import search_conditions
-from zarrlake.catalog.api.datasets import CatalogDep, Params, SettingsDep, ok
+from zarrlake.catalog.api.datasets import CatalogDep, Params, SearchParams, SettingsDep, ok
 from zarrlake.catalog.api.errors import responses
 from zarrlake.catalog.api.serialize import iso
 
 router = APIRouter(prefix="/dashboard", tags=["dashboard"])
+logger = logging.getLogger(__name__)
 
 SWAGGER = "vendor/swagger-ui-dist-5.35.0"
 """Swagger UI's files, vendored from npm under the dashboard's static files."""
@@ -325,7 +328,7 @@ def problems(
     format: Annotated[Literal["json", "csv"], Query()] = "json",
 ) -> JSONResponse | StreamingResponse:
     """Unreadable files with their error, records with issues, missing files; newest first."""
-    rows = _problems(catalog, kind, limit)
+    rows = _cached(catalog, ("problems", kind, limit), lambda: _problems(catalog, kind, limit))
     if format == "json":
         return ok({"items": rows})
 
@@ -420,3 +423,34 @@ def install(app: FastAPI) -> None:
                 "/redoc", lambda request: RedirectResponse("docs"), include_in_schema=False
             )
     app.include_router(router)
+    app.router.on_startup.append(lambda: _prime(app))
+
+
+PRIME_ABOVE = 100_000
+"""Catalogs with more records than this get their unfiltered charts computed at start."""
+
+
+def _prime(app: FastAPI) -> None:
+    """Compute the unfiltered charts in the background, for a large catalog.
+
+    They take seconds on 1M records; computed once at start, the dashboard's first
+    visitor gets them at once (until the catalog changes).
+    """
+    catalog: Catalog = app.state.catalog
+    settings = app.state.settings
+    with read_connection(catalog.engine) as connection:
+        largest = connection.execute(select(func.max(s.observations.c.id))).scalar()
+    if _version(catalog) is None or (largest or 0) <= PRIME_ABOVE:
+        return
+
+    def run() -> None:
+        everything = SearchParams()
+        try:
+            status_counts(everything, catalog, settings)
+            for period in ("year", "month"):
+                coverage(period, everything, catalog, settings)
+            sky(everything, catalog, settings)
+        except Exception:  # a cache warmer must never take the service down
+            logger.exception("could not precompute the dashboard's charts")
+
+    threading.Thread(target=run, name="dashboard-prime", daemon=True).start()
