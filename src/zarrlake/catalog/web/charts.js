@@ -33,7 +33,7 @@ async function showSky(params) {
   const projection = params.get("projection") === "mollweide" ? "mollweide" : "aitoff";
   $("#sky-projection").value = projection;
   try {
-    const sky = await api(`dashboard/sky?${query}`);
+    const [sky] = await Promise.all([api(`dashboard/sky?${query}`), state.ready]);
     const points = sky.points.map((p) => ({ ...p, lon: skyLongitude(p.ra) }));
     $("#sky-count").textContent = sky.sampled
       ? `${sky.total} observation(s) with RA/Dec; an even sample of ${points.length} shown`
@@ -51,15 +51,28 @@ async function showSky(params) {
         Plot.graticule({ stroke: "#8fa3b8", strokeOpacity: 0.35 }),
         Plot.text(hours, { x: "lon", y: "lat", text: "text", fill: "#c9d6e3", dy: 10, fontSize: 11 }),
         Plot.text(decs, { x: "lon", y: "lat", text: "text", fill: "#c9d6e3", dx: 14, fontSize: 11 }),
-        Plot.dot(points, {
-          x: "lon", y: "dec", fill: "mission", stroke: "#fff", strokeWidth: 0.5,
-          r: sky.sampled ? 2 : 3.5,
-          href: (d) => `#/datasets/${d.id}`,
-          title: (d) => `${d.id} ${d.mission} ${d.target || ""}\nRA ${d.ra.toFixed(3)}°, Dec ${d.dec.toFixed(3)}°`,
-        }),
+        Plot.dot(points, { x: "lon", y: "dec", fill: "mission", stroke: "#fff", strokeWidth: 0.5,
+          r: sky.sampled ? 2 : 3.5 }),
       ],
     });
-    $("#sky-map").replaceChildren(tag(chart, "dot", "sky-point", "circle"));
+    // One listener instead of a link and a tooltip per point: thousands of them are slow.
+    // Plot draws the points in the data's order (all have positions).
+    chart.querySelectorAll('g[aria-label="dot"] circle').forEach((circle, i) => {
+      const index = typeof circle.__data__ === "number" ? circle.__data__ : i;  // Plot binds the index
+      circle.setAttribute("data-testid", "sky-point");
+      circle.setAttribute("data-index", String(index));
+      circle.setAttribute("data-id", String(points[index].id));
+    });
+    const point = (event) => points[Number(event.target.getAttribute("data-index"))];
+    chart.addEventListener("click", (event) => {
+      if (event.target.matches("circle[data-id]")) location.hash = `#/datasets/${event.target.dataset.id}`;
+    });
+    chart.addEventListener("mouseover", (event) => {
+      if (!event.target.matches("circle[data-index]")) return;
+      const d = point(event);
+      $("#sky-hover").textContent = `${d.id} ${d.mission} ${d.target || ""}: RA ${d.ra.toFixed(3)}°, Dec ${d.dec.toFixed(3)}°`;
+    });
+    $("#sky-map").replaceChildren(chart);
     await drawEarth(query);
   } catch (error) {
     showError(error);
@@ -133,12 +146,11 @@ function periodStart(text) {  // "2026", "2026-03", "2026-03-01", "2026-03-01T05
 async function showCoverage(params) {
   show("coverage");
   const query = chartCriteria(params);
-  const period = periodFor(params);
   try {
-    const [coverage, status] = await Promise.all([
-      api(`dashboard/coverage/${period}?${query}`),
-      api(`dashboard/status?${query}`),
-    ]);
+    const pending = api(`dashboard/status?${query}`);
+    await state.ready;  // the missions' time spans choose the period
+    const period = periodFor(params);
+    const [coverage, status] = await Promise.all([api(`dashboard/coverage/${period}?${query}`), pending]);
     const rows = coverage.rows.map((r) => {
       const start = periodStart(r.period);
       return { ...r, start, end: PERIOD_STEP[period].offset(start, 1) };
@@ -154,7 +166,8 @@ async function showCoverage(params) {
       const chart = Plot.plot({
         width: 960, height: 240, marginLeft: 70, marginBottom: 36,
         x: { type: "utc", label: "observation time (UTC)", domain, nice: !domain },
-        y: { label, grid: true, tickFormat: field === "bytes" ? bytes : "s" },
+        y: { label, grid: true, tickFormat: field === "bytes" ? bytes : "s",
+          ticks: field === "bytes" ? undefined : Math.min(6, Math.max(1, ...peaks(rows))) },
         color: missionColour(),
         marks: [
           Plot.rectY(rows, { x1: "start", x2: "end", y: field, fill: "mission", insetLeft: 0.5,
@@ -171,6 +184,12 @@ async function showCoverage(params) {
   } catch (error) {
     showError(error);
   }
+}
+
+function peaks(rows) {  // the stacked height of each period (integer ticks for counts)
+  const sums = new Map();
+  for (const r of rows) sums.set(r.period, (sums.get(r.period) || 0) + r.observations);
+  return [...sums.values()];
 }
 
 // Drag across a coverage chart: the range becomes the search's time filter.
@@ -192,9 +211,9 @@ function brush(chart, params) {
 
 function drawQuality(target, bins) {
   const chart = Plot.plot({
-    width: 460, height: 240, marginLeft: 50,
+    width: 460, height: 250, marginLeft: 50, marginTop: 32,
     x: { label: "quality score", domain: [0, 1], ticks: 10 },
-    y: { label: "observations", grid: true },
+    y: { label: "observations", grid: true, ticks: Math.min(6, Math.max(1, ...bins.map((b) => b.count))) },
     marks: [
       Plot.rectY(bins, { x1: "low", x2: "high", y: "count", fill: "#0b6e99", insetLeft: 1, insetRight: 1,
         title: (d) => `${d.low.toFixed(1)}–${d.high.toFixed(1)}: ${d.count}` }),
