@@ -40,7 +40,7 @@ REPEAT = 5
 VIEWS: dict[str, list[str]] = {
     "search (first page + total)": [
         "/datasets?sort=-observation_timestamp&limit=25{q}",
-        "/dashboard/status?{q}",
+        "/dashboard/count?{q}",
     ],
     "coverage, quality, status charts": [
         "/dashboard/coverage/{period}?{q}",

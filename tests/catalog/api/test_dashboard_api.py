@@ -62,6 +62,12 @@ def test_sky_points_and_an_even_sample(client: TestClient, monkeypatch: pytest.M
     assert [p["id"] for p in sample["points"]] == [6, 12, 18, 24, 30]
 
 
+def test_count_matches_the_rest_count(client: TestClient) -> None:
+    for params in ({}, {"mission": "HELIO"}, {"q": "obs01", "min_quality": 0.5}):
+        expected = client.get("/datasets/count", params=params).json()
+        assert client.get("/dashboard/count", params=params).json() == expected
+
+
 def test_chart_answers_are_reused_until_the_catalog_changes(
     client: TestClient, filled: Catalog
 ) -> None:

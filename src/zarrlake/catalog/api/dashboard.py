@@ -26,7 +26,7 @@ from zarrlake.catalog import schema as s
 from zarrlake.catalog._engine import read_connection
 from zarrlake.catalog._filters import column_for
 from zarrlake.catalog._repository import Catalog
-from zarrlake.catalog._search import search_conditions
+from zarrlake.catalog._search import count, search_conditions
 from zarrlake.catalog.api.datasets import CatalogDep, Params, SearchParams, SettingsDep, ok
 from zarrlake.catalog.api.errors import responses
 from zarrlake.catalog.api.serialize import iso
@@ -115,6 +115,13 @@ def _cached(catalog: Catalog, key: tuple[Any, ...], compute: Callable[[], Any]) 
 def _key(name: str, params: Any) -> tuple[Any, ...]:
     criteria = params.model_dump(exclude={"sort", "limit", "cursor"})
     return (name, *sorted(criteria.items()))
+
+
+@router.get("/count", responses=responses(400))
+def cached_count(params: Params, catalog: CatalogDep, settings: SettingsDep) -> JSONResponse:
+    """Count the search's observations, as ``/datasets/count``, kept until the catalog changes."""
+    total = _cached(catalog, _key("count", params), lambda: count(catalog, params.query(settings)))
+    return ok({"count": total})
 
 
 @router.get("/status", responses=responses(400))
@@ -446,6 +453,7 @@ def _prime(app: FastAPI) -> None:
     def run() -> None:
         everything = SearchParams()
         try:
+            cached_count(everything, catalog, settings)
             status_counts(everything, catalog, settings)
             for period in ("year", "month"):
                 coverage(period, everything, catalog, settings)
