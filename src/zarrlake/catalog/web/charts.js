@@ -5,7 +5,29 @@
    bytes, go, chartCriteria, criteria, parseHash */
 "use strict";
 
-const PERIOD_STEP = { year: d3.utcYear, month: d3.utcMonth, day: d3.utcDay, hour: d3.utcHour };
+const LIBRARIES = [  // loaded by the first view that draws (the search page needs none)
+  "vendor/d3-7.9.2/d3.min.js",
+  "vendor/d3-geo-projection-4.0.0/d3-geo-projection.min.js",
+  "vendor/plot-0.6.17/plot.umd.min.js",
+  "vendor/topojson-client-3.1.0/topojson-client.min.js",
+];
+let loading = null;
+
+function libraries() {
+  const load = (src) => new Promise((resolve, reject) => {
+    const script = el("script", { src });
+    script.addEventListener("load", resolve);
+    script.addEventListener("error", () => reject(new Error(`could not load ${src}`)));
+    document.head.append(script);
+  });
+  // d3 first: the others extend it or use it.
+  loading = loading || load(LIBRARIES[0]).then(() => Promise.all(LIBRARIES.slice(1).map(load)));
+  return loading;
+}
+
+function periodStep(period) {
+  return { year: d3.utcYear, month: d3.utcMonth, day: d3.utcDay, hour: d3.utcHour }[period];
+}
 
 function missionColour() {
   return { type: "categorical", domain: state.missions, scheme: "tableau10", legend: true };
@@ -33,7 +55,7 @@ async function showSky(params) {
   const projection = params.get("projection") === "mollweide" ? "mollweide" : "aitoff";
   $("#sky-projection").value = projection;
   try {
-    const [sky] = await Promise.all([api(`dashboard/sky?${query}`), state.ready]);
+    const [sky] = await Promise.all([api(`dashboard/sky?${query}`), state.ready, libraries()]);
     const points = sky.points.map((p) => ({ ...p, lon: skyLongitude(p.ra) }));
     $("#sky-count").textContent = sky.sampled
       ? `${sky.total} observation(s) with RA/Dec; an even sample of ${points.length} shown`
@@ -148,12 +170,12 @@ async function showCoverage(params) {
   const query = chartCriteria(params);
   try {
     const pending = api(`dashboard/status?${query}`);
-    await state.ready;  // the missions' time spans choose the period
+    await Promise.all([state.ready, libraries()]);  // the missions' time spans choose the period
     const period = periodFor(params);
     const [coverage, status] = await Promise.all([api(`dashboard/coverage/${period}?${query}`), pending]);
     const rows = coverage.rows.map((r) => {
       const start = periodStart(r.period);
-      return { ...r, start, end: PERIOD_STEP[period].offset(start, 1) };
+      return { ...r, start, end: periodStep(period).offset(start, 1) };
     });
     $("#coverage-period").textContent = `per ${period}`;
     $("#coverage-reset").hidden = !params.get("start") && !params.get("end");
@@ -248,7 +270,7 @@ function drawStatus(counts) {
 async function showMissions(mission) {
   show("missions");
   try {
-    const rows = await api("summary");
+    const [rows] = await Promise.all([api("summary"), libraries()]);
     const body = $("#missions tbody");
     body.replaceChildren();
     for (const row of rows) {
