@@ -100,3 +100,22 @@ def test_problems_and_pipeline(client: TestClient, filled: Catalog, service_root
     assert [r["id"] for r in state["processing"]] == [7]
     assert [(r["id"], r["reason"]) for r in state["failed"]] == [(6, "calibration diverged")]
     assert state["events"][0]["dataset_id"] == 7 and state["events"][0]["at"].endswith("Z")
+
+
+def test_earth_footprints_from_acdd_bounds(client: TestClient, filled: Catalog) -> None:
+    keys = ("geospatial_lon_min", "geospatial_lat_min", "geospatial_lon_max", "geospatial_lat_max")
+    filled.upsert_observations(
+        [
+            {
+                "file_path": "/x/swath.nc",
+                "mission_id": "HELIO",
+                "mission_specific": dict(zip(keys, (-10, 35, 30.5, 60), strict=True)),
+            },
+            {"file_path": "/x/half.nc", "mission_id": "HELIO", "mission_specific": {keys[0]: 1}},
+        ]
+    )
+    for params in ({}, {"include_missing": "true"}):  # no other criterion: still a FROM
+        earth = client.get("/dashboard/earth", params=params).json()
+        assert earth["total"] == 1
+        assert earth["footprints"][0]["bbox"] == [-10.0, 35.0, 30.5, 60.0]
+    assert client.get("/dashboard/earth", params={"mission": "COSMOS-7"}).json()["total"] == 0

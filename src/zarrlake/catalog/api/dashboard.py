@@ -219,7 +219,11 @@ def sky(params: Params, catalog: CatalogDep, settings: SettingsDep) -> JSONRespo
                 obs.ra.is_not(None),
                 obs.dec.is_not(None),
             )
-            total = int(connection.execute(select(func.count()).where(where)).scalar_one())
+            total = int(
+                connection.execute(
+                    select(func.count()).select_from(s.observations).where(where)
+                ).scalar_one()
+            )
             query = select(obs.id, obs.mission_id, obs.ra, obs.dec, obs.target_object).where(where)
             stride = -(-total // MAX_SKY_POINTS)
             if stride > 1:
@@ -257,7 +261,11 @@ def _boxes(catalog: Catalog, params: Any, settings: Any) -> dict[str, Any]:
         where = and_(
             _where(catalog, params, settings, connection), *(b.is_not(None) for b in bounds)
         )
-        total = int(connection.execute(select(func.count()).where(where)).scalar_one())
+        total = int(
+            connection.execute(
+                select(func.count()).select_from(s.observations).where(where)
+            ).scalar_one()
+        )
         query = (
             select(obs.id, obs.mission_id, *bounds)
             .where(where)
@@ -445,9 +453,14 @@ def _prime(app: FastAPI) -> None:
     """
     catalog: Catalog = app.state.catalog
     settings = app.state.settings
-    with read_connection(catalog.engine) as connection:
-        largest = connection.execute(select(func.max(s.observations.c.id))).scalar()
-    if _version(catalog) is None or (largest or 0) <= PRIME_ABOVE:
+    if _version(catalog) is None:
+        return
+    try:
+        with read_connection(catalog.engine) as connection:
+            largest = connection.execute(select(func.max(s.observations.c.id))).scalar()
+    except Exception:  # an empty or unreachable catalog: nothing to precompute
+        return
+    if (largest or 0) <= PRIME_ABOVE:
         return
 
     def run() -> None:
