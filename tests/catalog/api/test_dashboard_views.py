@@ -133,6 +133,7 @@ def test_long_values_wrap_and_phones_get_cards(page: Page, filled: Catalog) -> N
     )
     assert widths[-1] >= 200  # the path keeps a readable width
     assert max(widths) < 700
+    snap(page, "long-values-desktop")
     page.set_viewport_size({"width": 390, "height": 800})
     page.wait_for_timeout(100)
     overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
