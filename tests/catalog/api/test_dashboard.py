@@ -87,7 +87,7 @@ def test_search_sort_and_page(page: Page, filled: Catalog) -> None:
         for r in filled.get_many(range(1, 31)).values()
         if r["mission_id"] == "COSMOS-7" and r["target_object"] == "M31"
     ]
-    assert rows(page) == expected
+    assert rows(page) == expected[::-1]  # newest first
     page.click("th[data-sort=data_quality_score]")
     page.wait_for_selector("th.sorted-asc[data-sort=data_quality_score]")
     qualities = page.locator("[data-testid=result-row] td:nth-child(7)").all_inner_texts()
@@ -113,7 +113,7 @@ def test_open_a_dataset_with_history_and_lineage(
 ) -> None:
     filled.set_status(2, "processing", reason="queued", actor="pipeline")
     filled.set_status(2, "processed", reason="done", actor="pipeline")
-    page.goto("/")
+    page.goto("/#/?sort=id")
     page.click("[data-testid=dataset-link] >> text='2'")
     page.wait_for_selector("[data-testid=status-event]")
     assert "obs001.fits" in page.inner_text("[data-testid=dataset-title]")

@@ -14,7 +14,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from zarrlake._version import __version__
 from zarrlake.catalog._repository import Catalog
-from zarrlake.catalog.api import datasets, errors, stac
+from zarrlake.catalog.api import dashboard, datasets, errors, stac
 from zarrlake.catalog.api.settings import ServiceSettings
 
 WEB = Path(__file__).resolve().parent.parent / "web"
@@ -184,5 +184,6 @@ def create_app(
 
     app.include_router(datasets.router)
     app.include_router(stac.router)
+    dashboard.install(app)
     app.mount("/", StaticFiles(directory=WEB, html=True), name="web")
     return app

@@ -1,11 +1,19 @@
 // zarrlake catalog dashboard: plain JavaScript over the REST API, no build step.
+// The view and the search live in the URL's hash (#/view?criteria), so every page is
+// bookmarkable and Back/Forward replay it. Charts: charts.js; other views: views.js.
 "use strict";
 
+const DEFAULT_SORT = "-observation_timestamp";  // newest first
+const SEARCH_VIEWS = ["search", "sky", "coverage"];  // views that show the search form
+const STATUSES = ["raw", "processing", "processed", "failed", "archived"];
+const STATUS_COLOURS = ["#7d8b99", "#2f7fd0", "#2e9a5a", "#c8362f", "#7b5ea7"];
+
 const state = {
-  params: new URLSearchParams(),   // the current search, without cursor
-  cursors: [null],                 // cursor of each page shown so far (keyset paging)
-  page: 0,
-  sort: "observation_timestamp",
+  missions: [],          // mission ids (the colour domain shared by every chart)
+  summary: [],           // /summary rows
+  cursors: new Map(),    // search (without cursor/page) -> cursor of each page seen
+  current: null,         // the hash being shown
+  ready: null,           // resolves once the missions are known
 };
 
 const $ = (selector) => document.querySelector(selector);
@@ -52,87 +60,174 @@ function when(text) {
   return text ? text.replace("T", " ").replace("Z", "").slice(0, 19) : "";
 }
 
-function show(view) {
-  for (const id of ["search-view", "dataset-view", "missions-view"]) $(`#${id}`).hidden = id !== view;
-  $("#error").hidden = true;
+function statusBadge(status) {
+  return el("span", { class: `status status-${status}`, "data-status": status, text: status });
 }
 
-// -- search --------------------------------------------------------------------------
+// -- the URL: #/view?criteria ----------------------------------------------------------
 
-function formParams() {
-  const params = new URLSearchParams();
-  for (const [name, value] of new FormData($("#search-form"))) {
-    if (value === "") continue;
-    if (name === "start") params.set("start", `${value}T00:00:00Z`);
-    else if (name === "end") params.set("end", `${value}T23:59:59Z`);
-    else params.set(name, value);
+function parseHash() {
+  const hash = (location.hash || "#/").slice(1);
+  const [path, query] = hash.split("?", 2);
+  return { path: path || "/", params: new URLSearchParams(query || "") };
+}
+
+function go(path, params) {
+  const query = params && [...params].length ? `?${params}` : "";
+  location.hash = `#${path}${query}`;
+}
+
+// The search's criteria only: no paging, for counts and charts.
+function criteria(params) {
+  const copy = new URLSearchParams(params);
+  copy.delete("cursor");
+  copy.delete("page");
+  if (!copy.has("sort")) copy.set("sort", DEFAULT_SORT);
+  if (!copy.has("limit")) copy.set("limit", "25");
+  return copy;
+}
+
+function chartCriteria(params) {
+  const copy = criteria(params);
+  copy.delete("sort");
+  copy.delete("limit");
+  return copy;
+}
+
+function localInput(iso) {  // "2026-03-01T00:00:00Z" -> "2026-03-01T00:00"
+  if (!iso) return "";
+  const text = iso.replace("Z", "").replace(" ", "T");
+  return text.length === 10 ? `${text}T00:00` : text.slice(0, 16);
+}
+
+function fillForm(params) {
+  const form = $("#search-form");
+  for (const field of form.elements) {
+    if (!field.name) continue;
+    const value = params.get(field.name);
+    if (field.type === "checkbox") field.checked = value === "true";
+    else if (field.type === "datetime-local") field.value = localInput(value);
+    else if (field.name === "limit") field.value = value || "25";
+    else field.value = value || "";
   }
-  params.set("sort", state.sort);
+  form.dataset.sort = params.get("sort") || DEFAULT_SORT;
+}
+
+function formParams(sort) {
+  const form = $("#search-form");
+  const params = new URLSearchParams();
+  for (const field of form.elements) {
+    if (!field.name) continue;
+    if (field.type === "checkbox") { if (field.checked) params.set(field.name, "true"); continue; }
+    const value = field.value.trim();
+    if (value === "") continue;
+    params.set(field.name, field.type === "datetime-local" ? `${value.length === 16 ? `${value}:00` : value}Z` : value);
+  }
+  params.set("sort", sort || form.dataset.sort || DEFAULT_SORT);
   return params;
 }
 
-function exportLinks() {
-  const params = new URLSearchParams(state.params);
-  params.delete("limit");
-  params.set("format", "csv");
-  $("#export-csv").href = `datasets/export?${params}`;
-  params.set("format", "json");
-  $("#export-json").href = `datasets/export?${params}`;
+function currentView() {
+  const path = parseHash().path.replace(/^\//, "").split("/")[0];
+  return SEARCH_VIEWS.includes(path) ? path : "search";
 }
 
-async function runSearch() {
-  show("search-view");
-  const params = new URLSearchParams(state.params);
-  const cursor = state.cursors[state.page];
-  if (cursor) params.set("cursor", cursor);
+function viewPath(view) {
+  return view === "search" ? "/" : `/${view}`;
+}
+
+function show(view) {
+  for (const section of document.querySelectorAll("main > section")) section.hidden = section.id !== `${view}-view`;
+  $("#search-panel").hidden = !SEARCH_VIEWS.includes(view);
+  $("#error").hidden = true;
+  for (const link of document.querySelectorAll("nav a[data-view]")) {
+    link.classList.toggle("active", link.dataset.view === view);
+  }
+}
+
+function navLinks(params) {  // carry the search from view to view
+  const query = chartCriteria(params);
+  for (const view of SEARCH_VIEWS) {
+    const link = $(`nav a[data-view=${view}]`);
+    const carried = view === "search" ? criteria(params) : query;
+    link.href = `#${viewPath(view)}${[...carried].length ? `?${carried}` : ""}`;
+  }
+}
+
+// -- search ------------------------------------------------------------------------------
+
+function exportLinks(params) {
+  const query = criteria(params);
+  query.delete("limit");
+  query.set("format", "csv");
+  $("#export-csv").href = `datasets/export?${query}`;
+  query.set("format", "json");
+  $("#export-json").href = `datasets/export?${query}`;
+}
+
+async function runSearch(params) {
+  show("search");
+  const query = criteria(params);
+  const key = query.toString();
+  const page = Math.max(1, Number(params.get("page") || 1));
+  const cursors = state.cursors.get(key) || [null];
+  state.cursors.set(key, cursors);
+  const request = new URLSearchParams(query);
+  if (params.get("cursor")) request.set("cursor", params.get("cursor"));
+  cursors[page - 1] = params.get("cursor");
+  exportLinks(params);
   try {
-    const [page, total] = await Promise.all([
-      api(`datasets?${params}`),
-      state.page === 0 ? api(`datasets/count?${state.params}`) : Promise.resolve(null),
-    ]);
-    if (total) $("#result-count").textContent = `${total.count} observation(s)`;
-    renderRows(page.items);
-    state.cursors[state.page + 1] = page.next_cursor;
-    $("#next-page").disabled = !page.next_cursor;
-    $("#prev-page").disabled = state.page === 0;
-    $("#page-number").textContent = `page ${state.page + 1}`;
-    exportLinks();
+    // dashboard/count: /datasets/count kept by the service until the catalog changes
+    // (counting 1M records takes half a second).
+    const [result, total] = await Promise.all([api(`datasets?${request}`), api(`dashboard/count?${chartCriteria(query)}`)]);
+    $("#result-count").textContent = `${total.count} observation(s)`;
+    renderRows(result.items, query.get("sort"));
+    cursors[page] = result.next_cursor;
+    $("#next-page").disabled = !result.next_cursor;
+    $("#prev-page").disabled = page === 1;
+    $("#page-number").textContent = `page ${page}`;
   } catch (error) {
     showError(error);
   }
 }
 
-function renderRows(items) {
+function turnPage(step) {
+  const { params } = parseHash();
+  const query = criteria(params);
+  const page = Math.max(1, Number(params.get("page") || 1)) + step;
+  const cursor = (state.cursors.get(query.toString()) || [null])[page - 1];
+  if (page > 1 && cursor) { query.set("cursor", cursor); query.set("page", String(page)); }
+  go("/", query);
+}
+
+function renderRows(items, sort) {
   const body = $("#results tbody");
   body.replaceChildren();
   for (const item of items) {
     const link = el("a", { href: `#/datasets/${item.id}`, "data-testid": "dataset-link", text: String(item.id) });
     const quality = item.data_quality_score === null ? "" : item.data_quality_score.toFixed(2);
+    const cell = (label, value, attributes = {}) => el("td", { "data-label": label, ...attributes, text: value ?? "" });
     body.append(el("tr", { "data-testid": "result-row" },
-      el("td", {}, link), el("td", { text: item.mission_id }), el("td", { text: item.satellite_name || "" }),
-      el("td", { text: item.instrument_type || "" }), el("td", { text: item.target_object || "" }),
-      el("td", { text: when(item.observation_timestamp) }), el("td", { text: quality }),
-      el("td", { text: item.processing_status }), el("td", { text: bytes(item.file_size) }),
-      el("td", { class: "path", text: item.file_path })));
+      el("td", { "data-label": "id" }, link), cell("mission", item.mission_id), cell("facility", item.satellite_name),
+      cell("instrument", item.instrument_type), cell("target", item.target_object, { class: "wrap" }),
+      cell("time (UTC)", when(item.observation_timestamp), { class: "time" }), cell("quality", quality),
+      el("td", { "data-label": "status" }, statusBadge(item.processing_status)), cell("format", item.format),
+      cell("size", bytes(item.file_size)), cell("path", item.file_path, { class: "path" })));
   }
   for (const header of document.querySelectorAll("#results th[data-sort]")) {
     const name = header.dataset.sort;
-    header.classList.toggle("sorted-asc", state.sort === name);
-    header.classList.toggle("sorted-desc", state.sort === `-${name}`);
+    header.classList.toggle("sorted-asc", sort === name);
+    header.classList.toggle("sorted-desc", sort === `-${name}`);
+    header.setAttribute("aria-sort", sort === name ? "ascending" : sort === `-${name}` ? "descending" : "none");
   }
 }
 
-function newSearch() {
-  state.params = formParams();
-  state.cursors = [null];
-  state.page = 0;
-  runSearch();
-}
+// -- one dataset and its lineage -----------------------------------------------------------
 
-// -- one dataset -----------------------------------------------------------------------
-
-async function showDataset(id) {
-  show("dataset-view");
+async function showDataset(id, params) {
+  show("dataset");
+  const depth = params.get("depth") || "2";
+  $("#lineage-depth").value = depth;
   try {
     const record = await api(`datasets/${id}`);
     $("#dataset-title").textContent = `Dataset ${record.id}: ${record.file_path}`;
@@ -141,163 +236,167 @@ async function showDataset(id) {
     for (const [key, value] of Object.entries(record)) {
       if (key === "status_history" || key === "links") continue;
       const text = value !== null && typeof value === "object" ? JSON.stringify(value, null, 1) : String(value ?? "");
-      fields.append(el("tr", {}, el("th", { text: key }), el("td", {}, el("pre", { text }))));
+      const shown = key === "processing_status" ? statusBadge(value) : el("pre", { text });
+      fields.append(el("tr", {}, el("th", { text: key }), el("td", {}, shown)));
     }
     const history = $("#status-history tbody");
     history.replaceChildren();
     for (const event of record.status_history) {
       history.append(el("tr", { "data-testid": "status-event" },
         el("td", { text: when(event.at) }), el("td", { text: event.old_status || "" }),
-        el("td", { text: event.new_status }), el("td", { text: event.actor || "" }),
-        el("td", { text: event.reason || "" })));
+        el("td", {}, statusBadge(event.new_status)), el("td", { text: event.actor || "" }),
+        el("td", { class: "wrap", text: event.reason || "" })));
     }
-    await drawLineage(record);
+    const lineage = await api(`datasets/${record.id}/related?depth=${depth}`);
+    drawLineage(record, lineage.related);
   } catch (error) {
     showError(error);
   }
 }
 
-async function drawLineage(record) {
-  const depth = $("#lineage-depth").value;
-  const lineage = await api(`datasets/${record.id}/related?depth=${depth}`);
-  const parents = lineage.related.filter((e) => e.direction === "parent");
-  const children = lineage.related.filter((e) => e.direction === "child");
-  const levels = new Map();  // column offset -> entries
-  for (const entry of parents) levels.set(-entry.depth, [...(levels.get(-entry.depth) || []), entry]);
-  levels.set(0, [{ dataset: record, relationship_type: "" }]);
-  for (const entry of children) levels.set(entry.depth, [...(levels.get(entry.depth) || []), entry]);
+// Parents to the left, children to the right, one column per link away. Every edge
+// has its own end points on the boxes' sides, its own arrowhead and its link type.
+function drawLineage(record, related) {
+  const levels = new Map([[0, [{ dataset: record }]]]);
+  for (const entry of related) {
+    const column = entry.direction === "parent" ? -entry.depth : entry.depth;
+    levels.set(column, [...(levels.get(column) || []), entry]);
+  }
   const columns = [...levels.keys()].sort((a, b) => a - b);
   const rows = Math.max(...[...levels.values()].map((v) => v.length));
-  const boxWidth = 150, boxHeight = 34, gapX = 60, gapY = 14;
-  const width = columns.length * (boxWidth + gapX);
-  const height = Math.max(1, rows) * (boxHeight + gapY) + 10;
-  const canvas = svg("svg", { width, height, viewBox: `0 0 ${width} ${height}`, role: "img" });
-  const marker = svg("marker", { id: "arrow", viewBox: "0 0 10 10", refX: 10, refY: 5,
-    markerWidth: 7, markerHeight: 7, orient: "auto" });
-  marker.append(svg("path", { d: "M0,0 L10,5 L0,10 z", class: "arrow" }));
+  const boxWidth = 190, boxHeight = 44, gapX = 130, gapY = 26, pad = 8;
+  const width = columns.length * (boxWidth + gapX) - gapX + 2 * pad;
+  const height = rows * (boxHeight + gapY) - gapY + 2 * pad;
+  const canvas = svg("svg", { width, height, viewBox: `0 0 ${width} ${height}`, role: "img", class: "lineage" });
   const defs = svg("defs");
+  const marker = svg("marker", { id: "arrow", viewBox: "0 0 10 10", refX: 10, refY: 5,
+    markerWidth: 8, markerHeight: 8, orient: "auto-start-reverse", markerUnits: "userSpaceOnUse" });
+  marker.append(svg("path", { d: "M0,0 L10,5 L0,10 z", class: "arrow" }));
   defs.append(marker);
   canvas.append(defs);
-  const corner = new Map();  // "column:id" -> top-left corner of its box
+  const boxes = new Map();  // "column:id" -> {x, y, ins, outs}
   columns.forEach((column, ci) => {
-    levels.get(column).forEach((entry, ri) => {
-      const x = ci * (boxWidth + gapX) + 5;
-      const y = ri * (boxHeight + gapY) + 5;
+    const entries = levels.get(column);
+    const offset = ((rows - entries.length) * (boxHeight + gapY)) / 2;
+    entries.forEach((entry, ri) => {
+      const x = pad + ci * (boxWidth + gapX);
+      const y = pad + offset + ri * (boxHeight + gapY);
       const dataset = entry.dataset || {};
-      corner.set(`${column}:${dataset.id}`, [x, y]);
+      boxes.set(`${column}:${dataset.id}`, { x, y, left: 0, right: 0 });
       const group = svg("a", { href: `#/datasets/${dataset.id}`, "data-testid": "lineage-node" });
       group.append(svg("rect", { x, y, width: boxWidth, height: boxHeight, rx: 6,
         class: column === 0 ? "node current" : "node" }));
-      const label = svg("text", { x: x + 8, y: y + 14 });
+      const label = svg("text", { x: x + 8, y: y + 17 });
       label.textContent = `${dataset.id} ${dataset.mission_id || ""}`;
-      const name = svg("text", { x: x + 8, y: y + 28, class: "small" });
-      name.textContent = (dataset.file_path || "").split("/").pop().slice(0, 22);
-      group.append(label, name);
+      const file = (dataset.file_path || "").split("/").pop();
+      const name = svg("text", { x: x + 8, y: y + 34, class: "small" });
+      name.textContent = file.length > 28 ? `${file.slice(0, 27)}…` : file;
+      const tip = svg("title");
+      tip.textContent = dataset.file_path || "";
+      group.append(label, name, tip);  // the id first: the node's text starts with it
       canvas.append(group);
     });
   });
-  for (const column of columns.filter((c) => c !== 0)) {  // each entry: the link that reached it
+  const edges = [];  // [from box, to box, type]
+  for (const column of columns.filter((c) => c !== 0)) {
     for (const entry of levels.get(column)) {
       const nearer = column < 0 ? column + 1 : column - 1;
-      const here = corner.get(`${column}:${entry.dataset.id}`);
-      const there = corner.get(`${nearer}:${entry.via}`);
-      if (!here || !there) continue;
-      const [from, to] = column < 0 ? [here, there] : [there, here];  // parent -> child
-      const edge = svg("line", { x1: from[0] + boxWidth, y1: from[1] + boxHeight / 2, x2: to[0] - 2,
-        y2: to[1] + boxHeight / 2, class: "edge", "marker-end": "url(#arrow)", "data-testid": "lineage-edge" });
-      const tip = svg("title");
-      tip.textContent = entry.relationship_type;
-      edge.append(tip);
-      canvas.append(edge);
+      const here = boxes.get(`${column}:${entry.dataset.id}`);
+      const there = boxes.get(`${nearer}:${entry.via}`);
+      if (here && there) edges.push(column < 0 ? [here, there, entry.relationship_type] : [there, here, entry.relationship_type]);
     }
+  }
+  const count = (box, side) => edges.filter((e) => e[side === "out" ? 0 : 1] === box).length;
+  for (const [from, to, type] of edges) {  // spread each box's edge ends along its side
+    const y1 = from.y + (boxHeight * (from.right + 1)) / (count(from, "out") + 1);
+    const y2 = to.y + (boxHeight * (to.left + 1)) / (count(to, "in") + 1);
+    from.right += 1;
+    to.left += 1;
+    const x1 = from.x + boxWidth, x2 = to.x - 1;
+    const edge = svg("line", { x1, y1, x2, y2, class: "edge", "marker-end": "url(#arrow)", "data-testid": "lineage-edge" });
+    const tip = svg("title");
+    tip.textContent = type;
+    edge.append(tip);
+    const label = svg("text", { x: (x1 + x2) / 2, y: (y1 + y2) / 2 - 5, class: "edge-label", "text-anchor": "middle",
+      "data-testid": "lineage-edge-label" });
+    label.textContent = type;
+    canvas.append(edge, label);
   }
   $("#lineage").replaceChildren(canvas);
+  const room = $("#lineage").clientWidth - 12;  // fit the window, down to a legible 75%
+  canvas.dataset.scale = String(Math.min(1, Math.max(0.75, room / width)));
+  zoomLineage(0);
 }
 
-// -- missions and charts ---------------------------------------------------------------
-
-async function showMissions(mission) {
-  show("missions-view");
-  try {
-    const rows = await api("summary");
-    const body = $("#missions tbody");
-    body.replaceChildren();
-    for (const row of rows) {
-      const link = el("a", { href: `#/missions/${encodeURIComponent(row.mission_id)}`, text: row.mission_id });
-      body.append(el("tr", { "data-testid": "mission-row" }, el("td", {}, link),
-        el("td", { text: String(row.observations) }), el("td", { text: bytes(row.total_bytes) }),
-        el("td", { text: row.mean_quality === null ? "" : row.mean_quality.toFixed(3) }),
-        el("td", { text: String(row.calibrated) }), el("td", { text: when(row.time_min) }),
-        el("td", { text: when(row.time_max) })));
-    }
-    const chosen = mission || (rows[0] && rows[0].mission_id);
-    if (!chosen) return;
-    $("#chart-title").textContent = `Mission ${chosen}`;
-    const stats = await api(`stats?mission=${encodeURIComponent(chosen)}`);
-    barChart($("#chart-time"), stats.per_month.map((m) => [m.month, m.observations]), String);
-    barChart($("#chart-quality"), stats.quality.map((b) => [b.low.toFixed(1), b.count]), String);
-    barChart($("#chart-bytes"), stats.per_month.map((m) => [m.month, m.bytes]), bytes);
-  } catch (error) {
-    showError(error);
-  }
+function zoomLineage(step) {
+  const canvas = $("#lineage svg");
+  if (!canvas) return;
+  const scale = Math.min(2, Math.max(0.4, Number(canvas.dataset.scale || 1) + step));
+  canvas.dataset.scale = String(scale);
+  const [, , width, height] = canvas.getAttribute("viewBox").split(" ").map(Number);
+  canvas.setAttribute("width", String(width * scale));
+  canvas.setAttribute("height", String(height * scale));
+  $("#lineage-zoom").textContent = `${Math.round(scale * 100)}%`;
 }
 
-function barChart(target, pairs, format) {
-  const width = 360, height = 180, bottom = 40, top = 16;
-  const canvas = svg("svg", { width, height, viewBox: `0 0 ${width} ${height}`, role: "img" });
-  const largest = Math.max(1, ...pairs.map(([, v]) => v));
-  const step = pairs.length ? width / pairs.length : width;
-  pairs.forEach(([label, value], i) => {
-    const barHeight = (height - bottom - top) * (value / largest);
-    const x = i * step + 2;
-    const bar = svg("rect", { x, y: height - bottom - barHeight, width: Math.max(1, step - 4),
-      height: barHeight, class: "bar", "data-testid": "bar" });
-    const tip = svg("title");
-    tip.textContent = `${label}: ${format(value)}`;
-    bar.append(tip);
-    canvas.append(bar);
-    if (pairs.length <= 12 || i % Math.ceil(pairs.length / 12) === 0) {
-      const text = svg("text", { x: x + 2, y: height - bottom + 14, class: "small" });
-      text.textContent = label;
-      canvas.append(text);
-    }
-  });
-  target.replaceChildren(canvas);
-}
-
-// -- wiring ------------------------------------------------------------------------------
+// -- wiring --------------------------------------------------------------------------------
 
 function route() {
-  const hash = location.hash || "#/";
-  const dataset = hash.match(/^#\/datasets\/(\d+)$/);
-  const mission = hash.match(/^#\/missions(?:\/(.+))?$/);
-  if (dataset) showDataset(dataset[1]);
+  if (location.hash === state.current) return;
+  state.current = location.hash;
+  const { path, params } = parseHash();
+  const dataset = path.match(/^\/datasets\/(\d+)$/);
+  const mission = path.match(/^\/missions(?:\/(.+))?$/);
+  if (["/", "/sky", "/coverage"].includes(path)) {
+    navLinks(params);
+    state.ready.then(() => fillForm(params));  // once the missions are in the form
+  }
+  if (dataset) showDataset(dataset[1], params);
   else if (mission) showMissions(mission[1] && decodeURIComponent(mission[1]));
-  else runSearch();
+  else if (path === "/sky") showSky(params);
+  else if (path === "/coverage") showCoverage(params);
+  else if (path === "/problems") showProblems(params);
+  else if (path === "/pipeline") showPipeline();
+  else runSearch(params);
 }
 
-async function start() {
+async function loadMissions() {
   try {
-    const missions = await api("summary");
+    state.summary = await api("summary");
+    state.missions = state.summary.map((row) => row.mission_id);
     const select = $("#search-form select[name=mission]");
-    for (const row of missions) select.append(el("option", { value: row.mission_id, text: row.mission_id }));
+    for (const id of state.missions) select.append(el("option", { value: id, text: id }));
   } catch (error) {
     showError(error);
   }
-  $("#search-form").addEventListener("submit", (event) => { event.preventDefault(); location.hash = "#/"; newSearch(); });
-  $("#next-page").addEventListener("click", () => { state.page += 1; runSearch(); });
-  $("#prev-page").addEventListener("click", () => { state.page = Math.max(0, state.page - 1); runSearch(); });
-  $("#lineage-depth").addEventListener("change", route);
+}
+
+function start() {
+  state.ready = loadMissions();  // the views' own requests start meanwhile
+  $("#search-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const view = currentView();
+    const params = formParams();
+    go(viewPath(view), view === "search" ? params : chartCriteria(params));
+  });
+  $("#next-page").addEventListener("click", () => turnPage(1));
+  $("#prev-page").addEventListener("click", () => turnPage(-1));
+  $("#lineage-depth").addEventListener("change", () => {
+    const { path, params } = parseHash();
+    params.set("depth", $("#lineage-depth").value);
+    go(path, params);
+  });
+  $("#zoom-in").addEventListener("click", () => zoomLineage(0.2));
+  $("#zoom-out").addEventListener("click", () => zoomLineage(-0.2));
   for (const header of document.querySelectorAll("#results th[data-sort]")) {
     header.addEventListener("click", () => {
       const name = header.dataset.sort;
-      state.sort = state.sort === name ? `-${name}` : name;
-      newSearch();
+      const sort = $("#search-form").dataset.sort;
+      go("/", formParams(sort === name ? `-${name}` : name));
     });
   }
   window.addEventListener("hashchange", route);
-  state.params = formParams();
   route();
 }
 
-start();
+window.addEventListener("DOMContentLoaded", start);

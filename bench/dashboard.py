@@ -1,0 +1,214 @@
+"""The dashboard on 1,000,000 records (SQLite): first page of a search, and the charts.
+
+The catalog (generated on first use under ``bench/data/dashboard/``, ignored by git):
+20 missions over three years, RA/Dec on 90% of the records, every processing status,
+0.1% unreadable files. A uvicorn server (one process) serves it on 127.0.0.1; a client
+makes the requests a view makes, at the same time as the browser does, and the view's
+time is the wall time until the last answer: the first time (the chart queries run;
+the service's start-up precomputation is off here) and then the median of 5 (answers
+reused until the catalog changes, as after the precomputation). Unfiltered (the
+worst case: every chart groups all 1M rows), one mission, one mission and one month.
+``--browser`` also times headless Chromium from navigation to the drawn table, charts
+and sky map (median of 5, after the requests above).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import random
+import statistics
+import sys
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from bench._harness import DATA
+
+FOLDER = DATA / "dashboard"
+DATABASE = FOLDER / "dashboard.db"
+N_RECORDS = 1_000_000
+MISSIONS = [f"MISSION-{i}" for i in range(20)]
+STATUSES = ["raw"] * 50 + ["processed"] * 40 + ["archived"] * 7 + ["processing", "failed", "failed"]
+T0 = datetime(2021, 1, 1)
+STEP = timedelta(seconds=95)  # 1M records: three years
+BATCH = 50_000
+REPEAT = 5
+
+VIEWS: dict[str, list[str]] = {
+    "search (first page + total)": [
+        "/datasets?sort=-observation_timestamp&limit=25{q}",
+        "/dashboard/count?{q}",
+    ],
+    "coverage, quality, status charts": [
+        "/dashboard/coverage/{period}?{q}",
+        "/dashboard/status?{q}",
+    ],
+    "sky map": ["/dashboard/sky?{q}"],
+    "problems": ["/dashboard/problems"],
+}
+SEARCHES = {
+    "all records": ("", "year"),
+    "one mission": ("&mission=MISSION-3", "year"),
+    "one mission, one month": (
+        "&mission=MISSION-3&start=2022-05-01T00:00:00Z&end=2022-05-31T23:59:59Z",
+        "day",
+    ),
+}
+
+
+def _records() -> Iterator[list[dict[str, Any]]]:
+    rng = random.Random(21)
+    for first in range(0, N_RECORDS, BATCH):
+        batch = []
+        for i in range(first, min(first + BATCH, N_RECORDS)):
+            when = T0 + STEP * i
+            positioned = i % 10 != 0
+            batch.append(
+                {
+                    "file_path": f"/archive/{i // 10000:04d}/obs{i:08d}.fits",
+                    "mission_id": MISSIONS[i % len(MISSIONS)],
+                    "satellite_name": f"Sat-{i % 7}",
+                    "instrument_type": ("CAM", "SPEC", "RAD")[i % 3],
+                    "observation_timestamp": when,
+                    "observation_end": when + timedelta(seconds=60),
+                    "target_object": f"NGC {rng.randrange(2000)}",
+                    "data_quality_score": round(rng.random(), 3),
+                    "calibration_status": "COMPLETE" if i % 3 else "PENDING",
+                    "processing_status": rng.choice(STATUSES),
+                    "file_size": 10_000_000 + i % 1000,
+                    "format": "fits",
+                    "ra": rng.uniform(0, 360) if positioned else None,
+                    "dec": rng.uniform(-90, 90) if positioned else None,
+                    "extraction_error": "not a FITS file" if i % 1000 == 999 else None,
+                }
+            )
+        yield batch
+
+
+def prepare() -> None:
+    """Create the catalog of :data:`N_RECORDS` records unless it is there already."""
+    from zarrlake.catalog import Catalog, count
+
+    if DATABASE.exists():
+        with Catalog(DATABASE) as db:
+            if count(db, include_missing=True) == N_RECORDS:
+                return
+    FOLDER.mkdir(parents=True, exist_ok=True)
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{DATABASE}{suffix}").unlink(missing_ok=True)
+    began = time.perf_counter()
+    with Catalog(DATABASE) as db, db.bulk_loading():
+        for batch in _records():
+            db.upsert_observations(batch)
+    print(f"generated {N_RECORDS:,} records in {time.perf_counter() - began:.0f} s")
+
+
+def _serve(port: int) -> None:
+    import uvicorn
+
+    from zarrlake.catalog.api import ServiceSettings, create_app, dashboard
+
+    dashboard.PRIME_ABOVE = N_RECORDS  # measure the charts from scratch, not precomputed
+    app = create_app(ServiceSettings(catalog=f"sqlite:///{DATABASE}"))
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _view_seconds(client: Any, paths: list[str]) -> float:
+    """Wall time of the view's requests made together (as the browser makes them)."""
+
+    def get(path: str) -> None:
+        response = client.get(path)
+        response.raise_for_status()
+
+    began = time.perf_counter()
+    with ThreadPoolExecutor(len(paths)) as pool:
+        list(pool.map(get, paths))
+    return time.perf_counter() - began
+
+
+def _browser_seconds(base: str) -> dict[str, float]:
+    """Seconds from navigation to the drawn results table and the drawn charts."""
+    import shutil
+
+    from playwright.sync_api import sync_playwright
+
+    binary = shutil.which("chromium")
+    if binary is None:
+        return {}
+    waits = {
+        "browser: search page": ("/#/", "[data-testid=result-row]"),
+        "browser: coverage page": ("/#/coverage", "[data-testid=status-bar]"),
+        "browser: sky page": ("/#/sky", "[data-testid=sky-point]"),
+    }
+    times: dict[str, float] = {}
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=binary, args=["--headless", "--no-sandbox", "--disable-gpu"]
+        )
+        for name, (path, selector) in waits.items():
+            runs = []
+            for _ in range(REPEAT):
+                page = browser.new_page()
+                began = time.perf_counter()
+                page.goto(base + path)
+                page.wait_for_selector(selector, timeout=60_000)
+                if "coverage" in path:
+                    page.wait_for_selector("[data-testid=coverage-bar]", timeout=60_000)
+                runs.append(time.perf_counter() - began)
+                page.close()
+            times[name] = statistics.median(runs)
+        browser.close()
+    return times
+
+
+def main() -> None:
+    """Measure each view for each search and print a table."""
+    import httpx2 as httpx
+
+    prepare()
+    port = _free_port()
+    server = multiprocessing.get_context("spawn").Process(target=_serve, args=(port,))
+    server.start()
+    base = f"http://127.0.0.1:{port}"
+    try:
+        with httpx.Client(base_url=base, timeout=120) as client:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    client.get("/health").raise_for_status()
+                    break
+                except httpx.TransportError:
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.2)
+            print(f"\n== dashboard views, {N_RECORDS:,} records, SQLite")
+            print(f"  {'search':<24} {'view':<34} {'first':>7}   then (median of {REPEAT})")
+            for search, (query, period) in SEARCHES.items():
+                for view, templates in VIEWS.items():
+                    paths = [t.format(q=query, period=period) for t in templates]
+                    first = _view_seconds(client, paths)
+                    runs = [_view_seconds(client, paths) for _ in range(REPEAT)]
+                    print(
+                        f"  {search:<24} {view:<34} {first:7.3f} s {statistics.median(runs):7.3f} s"
+                    )
+        if "--browser" in sys.argv:
+            for name, seconds in _browser_seconds(base).items():
+                print(f"  {'all records':<24} {name:<34} {seconds:7.3f} s")
+    finally:
+        server.terminate()
+        server.join()
+
+
+if __name__ == "__main__":
+    main()

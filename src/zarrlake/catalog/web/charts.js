@@ -1,0 +1,310 @@
+// Charts of the current search, drawn with Observable Plot (axes, scales, projections)
+// and d3 (brush, sky projections from d3-geo-projection): sky and Earth maps, coverage
+// over time, quality histogram, processing status; the missions page.
+/* global Plot, d3, topojson, state, STATUSES, STATUS_COLOURS, $, el, api, show, showError,
+   bytes, go, chartCriteria, criteria, parseHash */
+"use strict";
+
+const LIBRARIES = [  // loaded by the first view that draws (the search page needs none)
+  "vendor/d3-7.9.2/d3.min.js",
+  "vendor/d3-geo-projection-4.0.0/d3-geo-projection.min.js",
+  "vendor/plot-0.6.17/plot.umd.min.js",
+  "vendor/topojson-client-3.1.0/topojson-client.min.js",
+];
+let loading = null;
+
+function libraries() {
+  const load = (src) => new Promise((resolve, reject) => {
+    const script = el("script", { src });
+    script.addEventListener("load", resolve);
+    script.addEventListener("error", () => reject(new Error(`could not load ${src}`)));
+    document.head.append(script);
+  });
+  // d3 first: the others extend it or use it.
+  loading = loading || load(LIBRARIES[0]).then(() => Promise.all(LIBRARIES.slice(1).map(load)));
+  return loading;
+}
+
+function periodStep(period) {
+  return { year: d3.utcYear, month: d3.utcMonth, day: d3.utcDay, hour: d3.utcHour }[period];
+}
+
+function missionColour() {
+  return { type: "categorical", domain: state.missions, scheme: "tableau10", legend: true };
+}
+
+// Mark each drawn element of Plot's marks with a test id (tests count what is drawn).
+function tag(chart, markLabel, testid, selector) {
+  for (const node of chart.querySelectorAll(`g[aria-label="${markLabel}"] ${selector}`)) {
+    node.setAttribute("data-testid", testid);
+  }
+  return chart;
+}
+
+// -- sky map ----------------------------------------------------------------------------
+
+function skyLongitude(ra) {  // east to the left, as on the sky: RA 0h in the middle
+  const lon = -ra;
+  return lon < -180 ? lon + 360 : lon;
+}
+
+async function showSky(params) {
+  show("sky");
+  const query = chartCriteria(params);
+  query.delete("projection");
+  const projection = params.get("projection") === "mollweide" ? "mollweide" : "aitoff";
+  $("#sky-projection").value = projection;
+  try {
+    const [sky] = await Promise.all([api(`dashboard/sky?${query}`), state.ready, libraries()]);
+    const points = sky.points.map((p) => ({ ...p, lon: skyLongitude(p.ra) }));
+    $("#sky-count").textContent = sky.sampled
+      ? `${sky.total} observation(s) with RA/Dec; an even sample of ${points.length} shown`
+      : `${sky.total} observation(s) with RA/Dec`;
+    const make = projection === "mollweide" ? d3.geoMollweide : d3.geoAitoff;
+    const hours = d3.range(0, 360, 30).map((ra) => ({ lon: skyLongitude(ra), lat: 0, text: `${ra / 15}h` }));
+    const decs = [-60, -30, 30, 60].map((dec) => ({ lon: 0, lat: dec, text: `${dec > 0 ? "+" : ""}${dec}°` }));
+    const chart = Plot.plot({
+      width: 960,
+      height: 500,
+      projection: { type: () => make(), domain: { type: "Sphere" }, inset: 4 },
+      color: missionColour(),
+      marks: [
+        Plot.sphere({ fill: "#0f1b2a", stroke: "#5b6b7c" }),
+        Plot.graticule({ stroke: "#8fa3b8", strokeOpacity: 0.35 }),
+        Plot.text(hours, { x: "lon", y: "lat", text: "text", fill: "#c9d6e3", dy: 10, fontSize: 11 }),
+        Plot.text(decs, { x: "lon", y: "lat", text: "text", fill: "#c9d6e3", dx: 14, fontSize: 11 }),
+        Plot.dot(points, { x: "lon", y: "dec", fill: "mission", stroke: "#fff", strokeWidth: 0.5,
+          r: sky.sampled ? 2 : 3.5 }),
+      ],
+    });
+    // One listener instead of a link and a tooltip per point: thousands of them are slow.
+    // Plot draws the points in the data's order (all have positions).
+    chart.querySelectorAll('g[aria-label="dot"] circle').forEach((circle, i) => {
+      const index = typeof circle.__data__ === "number" ? circle.__data__ : i;  // Plot binds the index
+      circle.setAttribute("data-testid", "sky-point");
+      circle.setAttribute("data-index", String(index));
+      circle.setAttribute("data-id", String(points[index].id));
+    });
+    const point = (event) => points[Number(event.target.getAttribute("data-index"))];
+    chart.addEventListener("click", (event) => {
+      if (event.target.matches("circle[data-id]")) location.hash = `#/datasets/${event.target.dataset.id}`;
+    });
+    chart.addEventListener("mouseover", (event) => {
+      if (!event.target.matches("circle[data-index]")) return;
+      const d = point(event);
+      $("#sky-hover").textContent = `${d.id} ${d.mission} ${d.target || ""}: RA ${d.ra.toFixed(3)}°, Dec ${d.dec.toFixed(3)}°`;
+    });
+    $("#sky-map").replaceChildren(chart);
+    await drawEarth(query);
+  } catch (error) {
+    showError(error);
+  }
+}
+
+// -- Earth map: footprints of records with a geographic bounding box -------------------------
+
+let land = null;  // world-atlas land outlines, fetched once
+
+function footprint([west, south, east, north]) {  // a closed ring along parallels and meridians
+  const east2 = east < west ? east + 360 : east;  // a box across the antimeridian
+  const steps = Math.max(1, Math.ceil((east2 - west) / 2));
+  const along = (lat, from, to) => d3.range(steps + 1).map((i) => [from + ((to - from) * i) / steps, lat]);
+  return [[west, south], [west, north], ...along(north, west, east2), [east2, south],
+    ...along(south, east2, west)];
+}
+
+async function drawEarth(query) {
+  const earth = await api(`dashboard/earth?${query}`);
+  $("#earth").hidden = earth.total === 0;
+  $("#earth-count").textContent = `${earth.total} observation(s) with a geographic bounding box`;
+  if (earth.total === 0) { $("#earth-map").replaceChildren(); return; }
+  if (!land) {
+    const atlas = await api("vendor/world-atlas-2.0.2/land-110m.json");
+    land = topojson.feature(atlas, atlas.objects.land);
+  }
+  const shapes = earth.footprints.map((f) => ({
+    type: "Feature", properties: f, geometry: { type: "Polygon", coordinates: [footprint(f.bbox)] },
+  }));
+  const chart = Plot.plot({
+    width: 960, height: 500,
+    projection: { type: "equal-earth", domain: { type: "Sphere" }, inset: 4 },
+    color: missionColour(),
+    marks: [
+      Plot.sphere({ fill: "#e8f1f8", stroke: "#5b6b7c" }),
+      Plot.graticule({ strokeOpacity: 0.2 }),
+      Plot.geo(land, { fill: "#d9d4c7", stroke: "#a39b86", strokeWidth: 0.5 }),
+      Plot.geo(shapes, { fill: (d) => d.properties.mission, fillOpacity: 0.25,
+        stroke: (d) => d.properties.mission, strokeWidth: 1.2,
+        href: (d) => `#/datasets/${d.properties.id}`, title: (d) => `${d.properties.id} ${d.properties.mission}` }),
+    ],
+  });
+  const [, , landMark, footprints] = chart.querySelectorAll('g[aria-label="geo"]');  // sphere, graticule, land, ours
+  landMark.setAttribute("data-testid", "land");
+  for (const node of footprints.querySelectorAll("path")) node.setAttribute("data-testid", "footprint");
+  $("#earth-map").replaceChildren(chart);
+}
+
+// -- coverage over time, quality, status ------------------------------------------------------
+
+function periodFor(params) {  // a resolution that follows the zoom (the time range shown)
+  let low = params.get("start") && Date.parse(params.get("start"));
+  let high = params.get("end") && Date.parse(params.get("end"));
+  const rows = state.summary.filter((r) => !params.get("mission") || r.mission_id === params.get("mission"));
+  if (!low) low = Math.min(...rows.map((r) => Date.parse(r.time_min)).filter(Number.isFinite));
+  if (!high) high = Math.max(...rows.map((r) => Date.parse(r.time_max)).filter(Number.isFinite));
+  const days = (high - low) / 86400000;
+  if (!Number.isFinite(days) || days > 3 * 365) return "year";
+  if (days > 90) return "month";
+  if (days > 3) return "day";
+  return "hour";
+}
+
+function periodStart(text) {  // "2026", "2026-03", "2026-03-01", "2026-03-01T05"
+  const [date, hour] = text.split("T");
+  const [year, month, day] = date.split("-").map(Number);
+  return new Date(Date.UTC(year, (month || 1) - 1, day || 1, Number(hour || 0)));
+}
+
+async function showCoverage(params) {
+  show("coverage");
+  const query = chartCriteria(params);
+  try {
+    const pending = api(`dashboard/status?${query}`);
+    await Promise.all([state.ready, libraries()]);  // the missions' time spans choose the period
+    const period = periodFor(params);
+    const [coverage, status] = await Promise.all([api(`dashboard/coverage/${period}?${query}`), pending]);
+    const rows = coverage.rows.map((r) => {
+      const start = periodStart(r.period);
+      return { ...r, start, end: periodStep(period).offset(start, 1) };
+    });
+    $("#coverage-period").textContent = `per ${period}`;
+    $("#coverage-reset").hidden = !params.get("start") && !params.get("end");
+    const domain = params.get("start") && params.get("end")
+      ? [new Date(params.get("start")), new Date(params.get("end"))] : undefined;
+    for (const [target, field, label, format] of [
+      ["#chart-coverage", "observations", "observations", (v) => String(v)],
+      ["#chart-coverage-bytes", "bytes", "bytes", bytes],
+    ]) {
+      const chart = Plot.plot({
+        width: 960, height: 240, marginLeft: 70, marginBottom: 36,
+        x: { type: "utc", label: "observation time (UTC)", domain, nice: !domain },
+        y: { label, grid: true, tickFormat: field === "bytes" ? bytes : "s",
+          ticks: field === "bytes" ? undefined : Math.min(6, Math.max(1, ...peaks(rows))) },
+        color: missionColour(),
+        marks: [
+          Plot.rectY(rows, { x1: "start", x2: "end", y: field, fill: "mission", insetLeft: 0.5,
+            title: (d) => `${d.period} ${d.mission}: ${format(d[field])} ${label}` }),
+          Plot.ruleY([0]),
+        ],
+      });
+      tag(chart, "rect", "coverage-bar", "rect");
+      $(target).replaceChildren(chart);
+      brush(chart, params);
+    }
+    drawQuality($("#chart-quality-search"), status.quality);
+    drawStatus(status.counts);
+  } catch (error) {
+    showError(error);
+  }
+}
+
+function peaks(rows) {  // the stacked height of each period (integer ticks for counts)
+  const sums = new Map();
+  for (const r of rows) sums.set(r.period, (sums.get(r.period) || 0) + r.observations);
+  return [...sums.values()];
+}
+
+// Drag across a coverage chart: the range becomes the search's time filter.
+function brush(chart, params) {
+  const x = chart.scale("x");
+  const [left, right] = x.range;
+  const plot = chart.tagName.toLowerCase() === "svg" ? chart : chart.querySelector(":scope > svg");
+  const height = Number(plot.getAttribute("height"));
+  const brushing = d3.brushX().extent([[left, 10], [right, height - 36]]).on("end", (event) => {
+    if (!event.selection) return;
+    const [from, to] = event.selection.map((px) => x.invert(px));
+    const changed = new URLSearchParams(params);
+    changed.set("start", from.toISOString().replace(/\.\d+Z$/, "Z"));
+    changed.set("end", to.toISOString().replace(/\.\d+Z$/, "Z"));
+    go("/coverage", changed);
+  });
+  d3.select(plot).append("g").attr("class", "brush").attr("data-testid", "coverage-brush").call(brushing);
+}
+
+function drawQuality(target, bins) {
+  const chart = Plot.plot({
+    width: 460, height: 250, marginLeft: 50, marginTop: 32,
+    x: { label: "quality score", domain: [0, 1], ticks: 10 },
+    y: { label: "observations", grid: true, ticks: Math.min(6, Math.max(1, ...bins.map((b) => b.count))) },
+    marks: [
+      Plot.rectY(bins, { x1: "low", x2: "high", y: "count", fill: "#0b6e99", insetLeft: 1, insetRight: 1,
+        title: (d) => `${d.low.toFixed(1)}–${d.high.toFixed(1)}: ${d.count}` }),
+      Plot.text(bins, { x: (d) => (d.low + d.high) / 2, y: "count", text: (d) => String(d.count), dy: -7,
+        fontSize: 11 }),
+      Plot.ruleY([0]),
+    ],
+  });
+  target.replaceChildren(tag(chart, "rect", "bar", "rect"));
+}
+
+function drawStatus(counts) {
+  const rows = Object.entries(counts).map(([status, count]) => ({ status, count }));
+  const chart = Plot.plot({
+    width: 460, height: 220, marginLeft: 80, marginRight: 50,
+    x: { label: "observations", grid: true },
+    y: { label: null, domain: rows.map((r) => r.status) },
+    color: { domain: STATUSES, range: STATUS_COLOURS },
+    marks: [
+      Plot.barX(rows, { x: "count", y: "status", fill: "status" }),
+      Plot.text(rows, { x: "count", y: "status", text: (d) => String(d.count), textAnchor: "start", dx: 4 }),
+      Plot.ruleX([0]),
+    ],
+  });
+  $("#chart-status").replaceChildren(tag(chart, "bar", "status-bar", "rect"));
+  $("#status-counts").replaceChildren(...rows.map((r) => el("li", { "data-status": r.status },
+    el("span", { class: `status status-${r.status}`, text: r.status }), ` ${r.count}`)));
+}
+
+// -- missions page ----------------------------------------------------------------------------
+
+async function showMissions(mission) {
+  show("missions");
+  try {
+    const [rows] = await Promise.all([api("summary"), libraries()]);
+    const body = $("#missions tbody");
+    body.replaceChildren();
+    for (const row of rows) {
+      const link = el("a", { href: `#/missions/${encodeURIComponent(row.mission_id)}`, text: row.mission_id });
+      const cell = (label, text) => el("td", { "data-label": label, text });
+      body.append(el("tr", { "data-testid": "mission-row" }, el("td", { "data-label": "mission" }, link),
+        cell("observations", String(row.observations)), cell("bytes", bytes(row.total_bytes)),
+        cell("mean quality", row.mean_quality === null ? "" : row.mean_quality.toFixed(3)),
+        cell("calibrated", String(row.calibrated)), cell("from", (row.time_min || "").slice(0, 19)),
+        cell("until", (row.time_max || "").slice(0, 19))));
+    }
+    const chosen = mission || (rows[0] && rows[0].mission_id);
+    if (!chosen) return;
+    $("#chart-title").textContent = `Mission ${chosen}`;
+    const stats = await api(`stats?mission=${encodeURIComponent(chosen)}`);
+    const months = stats.per_month.map((m) => {
+      const start = periodStart(m.month);
+      return { ...m, start, end: d3.utcMonth.offset(start, 1) };
+    });
+    for (const [target, field, format] of [["#chart-time", "observations", String], ["#chart-bytes", "bytes", bytes]]) {
+      const chart = Plot.plot({
+        width: 460, height: 220, marginLeft: 70,
+        x: { type: "utc", label: "month (UTC)" },
+        y: { label: field, grid: true, tickFormat: field === "bytes" ? bytes : "s" },
+        marks: [
+          Plot.rectY(months, { x1: "start", x2: "end", y: field, fill: "#0b6e99", insetLeft: 0.5,
+            title: (d) => `${d.month}: ${format(d[field])}` }),
+          Plot.ruleY([0]),
+        ],
+      });
+      $(target).replaceChildren(tag(chart, "rect", "bar", "rect"));
+    }
+    drawQuality($("#chart-quality"), stats.quality);
+  } catch (error) {
+    showError(error);
+  }
+}

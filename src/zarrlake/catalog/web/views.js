@@ -1,0 +1,79 @@
+// Operator views: problems (unreadable files, records with issues, missing files) and
+// the pipeline (processing now, failed and why, recent status events).
+/* global $, el, api, show, showError, when, statusBadge, go, parseHash */
+"use strict";
+
+function datasetLink(id) {
+  return el("a", { href: `#/datasets/${id}`, text: String(id) });
+}
+
+async function showProblems(params) {
+  show("problems");
+  const kind = params.get("kind") || "";
+  $("#problem-kind").value = kind;
+  const query = new URLSearchParams(kind ? { kind } : {});
+  const csv = new URLSearchParams(query);
+  csv.set("format", "csv");
+  $("#problems-csv").href = `dashboard/problems?${csv}`;
+  try {
+    const { items } = await api(`dashboard/problems?${query}`);
+    $("#problems-count").textContent = `${items.length} problem(s)`;
+    $("#problems tbody").replaceChildren(...items.map((item) => el("tr", { "data-testid": "problem-row", "data-kind": item.kind },
+      el("td", { "data-label": "kind" }, el("span", { class: `kind kind-${item.kind}`, text: item.kind })),
+      el("td", { "data-label": "id" }, datasetLink(item.id)),
+      el("td", { "data-label": "mission", text: item.mission_id }),
+      el("td", { "data-label": "path", class: "path", text: item.file_path }),
+      el("td", { "data-label": "problem", class: "wrap", text: item.problem }),
+      el("td", { "data-label": "updated", class: "time", text: when(item.last_updated) }))));
+  } catch (error) {
+    showError(error);
+  }
+}
+
+function pipelineRows(target, rows, cells) {
+  $(target).replaceChildren(...rows.map((row) => el("tr", { "data-testid": "pipeline-row" }, ...cells(row))));
+}
+
+async function showPipeline() {
+  show("pipeline");
+  try {
+    const pipe = await api("dashboard/pipeline");
+    const file = (row) => el("td", { "data-label": "path", class: "path", text: row.file_path });
+    pipelineRows("#pipeline-processing tbody", pipe.processing, (row) => [
+      el("td", { "data-label": "id" }, datasetLink(row.id)), el("td", { "data-label": "mission", text: row.mission_id }),
+      file(row), el("td", { "data-label": "since", class: "time", text: when(row.last_updated) })]);
+    pipelineRows("#pipeline-failed tbody", pipe.failed, (row) => [
+      el("td", { "data-label": "id" }, datasetLink(row.id)), el("td", { "data-label": "mission", text: row.mission_id }),
+      file(row), el("td", { "data-label": "why", class: "wrap reason", text: row.reason || "" }),
+      el("td", { "data-label": "when", class: "time", text: when(row.last_updated) })]);
+    pipelineRows("#pipeline-events tbody", pipe.events, (row) => [
+      el("td", { "data-label": "when", class: "time", text: when(row.at) }),
+      el("td", { "data-label": "id" }, datasetLink(row.dataset_id)),
+      el("td", { "data-label": "from" }, row.old_status ? statusBadge(row.old_status) : ""),
+      el("td", { "data-label": "to" }, statusBadge(row.new_status)),
+      el("td", { "data-label": "by", text: row.actor || "" }),
+      el("td", { "data-label": "why", class: "wrap", text: row.reason || "" })]);
+    $("#pipeline-summary").textContent =
+      `${pipe.processing.length} processing, ${pipe.failed.length} failed (newest first)`;
+  } catch (error) {
+    showError(error);
+  }
+}
+
+window.addEventListener("DOMContentLoaded", () => {
+  $("#problem-kind").addEventListener("change", () => {
+    const kind = $("#problem-kind").value;
+    go("/problems", new URLSearchParams(kind ? { kind } : {}));
+  });
+  $("#sky-projection").addEventListener("change", () => {
+    const { params } = parseHash();
+    params.set("projection", $("#sky-projection").value);
+    go("/sky", params);
+  });
+  $("#coverage-reset").addEventListener("click", () => {
+    const { params } = parseHash();
+    params.delete("start");
+    params.delete("end");
+    go("/coverage", params);
+  });
+});

@@ -1,0 +1,121 @@
+"""The dashboard's own endpoints (chart data, problems, pipeline) and offline API docs."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+
+import pytest
+from fastapi.testclient import TestClient
+
+from zarrlake.catalog import Catalog
+
+
+def test_docs_are_served_from_the_package(client: TestClient) -> None:
+    page = client.get("/docs")
+    assert page.status_code == 200
+    assets = re.findall(r"""(?:src|href)=["']([^"']+)""", page.text)
+    assert assets and all(a.startswith("/") and not a.startswith("//") for a in assets)
+    assert "cdn" not in page.text.lower() and "https://" not in page.text
+    for asset in assets:
+        assert client.get(asset).status_code == 200, asset
+    assert client.get("/redoc", follow_redirects=False).headers["location"] == "docs"
+    for license_file in ("swagger-ui-dist-5.35.0/LICENSE", "plot-0.6.17/LICENSE"):
+        assert client.get(f"/vendor/{license_file}").status_code == 200
+
+
+def test_status_counts_follow_the_search(client: TestClient, filled: Catalog) -> None:
+    filled.set_status(2, "processing")
+    filled.set_status(4, "failed", reason="bad header")
+    counts = client.get("/dashboard/status").json()["counts"]
+    assert counts == {"raw": 28, "processing": 1, "processed": 0, "failed": 1, "archived": 0}
+    helio = client.get("/dashboard/status", params={"mission": "HELIO"}).json()["counts"]
+    assert sum(helio.values()) == 15 and helio["processing"] == 1 and helio["failed"] == 1
+    quality = client.get("/dashboard/status").json()["quality"]
+    assert [b["count"] for b in quality] == [3] * 10 and quality[9]["high"] == 1.0
+
+
+def test_coverage_per_period_and_mission(client: TestClient) -> None:
+    days = client.get("/dashboard/coverage/day", params={"mission": "HELIO"}).json()
+    assert days["period"] == "day" and {r["mission"] for r in days["rows"]} == {"HELIO"}
+    assert sum(r["observations"] for r in days["rows"]) == 15
+    assert days["rows"][0]["period"] == "2026-03-01"
+    months = client.get("/dashboard/coverage/month").json()["rows"]
+    assert {(r["period"], r["mission"], r["observations"]) for r in months} == {
+        ("2026-03", "COSMOS-7", 15),
+        ("2026-03", "HELIO", 15),
+    }
+    assert sum(r["bytes"] for r in months) == sum(1000 + i for i in range(30))
+    assert client.get("/dashboard/coverage/week").status_code in (400, 422)
+
+
+def test_sky_points_and_an_even_sample(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    sky = client.get("/dashboard/sky", params={"target": "m31"}).json()
+    assert sky["total"] == 10 and not sky["sampled"] and len(sky["points"]) == 10
+    assert {p["target"] for p in sky["points"]} == {"M31"}
+    from zarrlake.catalog.api import dashboard
+
+    monkeypatch.setattr(dashboard, "MAX_SKY_POINTS", 5)
+    sample = client.get("/dashboard/sky").json()
+    assert sample["sampled"] and sample["total"] == 30
+    assert [p["id"] for p in sample["points"]] == [6, 12, 18, 24, 30]
+
+
+def test_count_matches_the_rest_count(client: TestClient) -> None:
+    for params in ({}, {"mission": "HELIO"}, {"q": "obs01", "min_quality": 0.5}):
+        expected = client.get("/datasets/count", params=params).json()
+        assert client.get("/dashboard/count", params=params).json() == expected
+
+
+def test_chart_answers_are_reused_until_the_catalog_changes(
+    client: TestClient, filled: Catalog
+) -> None:
+    first = client.get("/dashboard/status").json()
+    assert client.get("/dashboard/status").json() == first
+    filled.set_status(1, "archived")
+    assert client.get("/dashboard/status").json()["counts"]["archived"] == 1
+
+
+def test_problems_and_pipeline(client: TestClient, filled: Catalog, service_root: object) -> None:
+    filled.upsert_observations(
+        [
+            {"file_path": "/x/broken.nc", "mission_id": "HELIO", "extraction_error": "not HDF5"},
+            {"file_path": "/x/odd.fits", "mission_id": "HELIO", "issues": ["no DATE-OBS"]},
+        ]
+    )
+    filled.mark_missing([filled.get(5)["file_path"]])
+    filled.set_status(6, "failed", reason="calibration diverged", actor="pipe")
+    filled.set_status(7, "processing", actor="pipe")
+    items = client.get("/dashboard/problems").json()["items"]
+    kinds = {(i["kind"], i["problem"]) for i in items}
+    assert ("unreadable", "not HDF5") in kinds and ("issues", "no DATE-OBS") in kinds
+    assert ("missing", "the file is gone") in kinds and len(items) == 3
+    only = client.get("/dashboard/problems", params={"kind": "unreadable"}).json()["items"]
+    assert [i["file_path"] for i in only] == ["/x/broken.nc"]
+    exported = client.get("/dashboard/problems", params={"format": "csv"})
+    table = list(csv.DictReader(io.StringIO(exported.text)))
+    assert len(table) == 3 and "attachment" in exported.headers["content-disposition"]
+    state = client.get("/dashboard/pipeline").json()
+    assert [r["id"] for r in state["processing"]] == [7]
+    assert [(r["id"], r["reason"]) for r in state["failed"]] == [(6, "calibration diverged")]
+    assert state["events"][0]["dataset_id"] == 7 and state["events"][0]["at"].endswith("Z")
+
+
+def test_earth_footprints_from_acdd_bounds(client: TestClient, filled: Catalog) -> None:
+    keys = ("geospatial_lon_min", "geospatial_lat_min", "geospatial_lon_max", "geospatial_lat_max")
+    filled.upsert_observations(
+        [
+            {
+                "file_path": "/x/swath.nc",
+                "mission_id": "HELIO",
+                "mission_specific": dict(zip(keys, (-10, 35, 30.5, 60), strict=True)),
+            },
+            {"file_path": "/x/half.nc", "mission_id": "HELIO", "mission_specific": {keys[0]: 1}},
+        ]
+    )
+    for params in ({}, {"include_missing": "true"}):  # no other criterion: still a FROM
+        earth = client.get("/dashboard/earth", params=params).json()
+        assert earth["total"] == 1
+        assert earth["footprints"][0]["bbox"] == [-10.0, 35.0, 30.5, 60.0]
+    assert client.get("/dashboard/earth", params={"mission": "COSMOS-7"}).json()["total"] == 0

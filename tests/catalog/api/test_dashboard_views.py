@@ -1,0 +1,310 @@
+"""The dashboard's views in headless Chromium: every request must stay on 127.0.0.1."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from urllib.parse import parse_qsl, urlsplit
+
+import pytest
+from playwright.sync_api import Browser, Page, Route
+
+from tests.catalog.api.test_dashboard import SCREENSHOTS, browser, catalog_url
+from zarrlake.catalog import Catalog, SearchQuery, count, related, search
+
+__all__ = ["browser", "catalog_url"]  # fixtures shared with test_dashboard.py
+
+
+@pytest.fixture
+def page(browser: Browser, live_url: str, request: pytest.FixtureRequest) -> Iterator[Page]:
+    """A page on the live service that refuses (and records) any request elsewhere."""
+    context = browser.new_context(base_url=live_url, viewport={"width": 1400, "height": 900})
+    outside: list[str] = []
+
+    def guard(route: Route) -> None:
+        if urlsplit(route.request.url).hostname == "127.0.0.1":
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    context.route("**/*", guard)
+    opened = context.new_page()
+    errors: list[str] = []
+    opened.on("pageerror", lambda error: errors.append(str(error)))
+    yield opened
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    opened.screenshot(path=str(SCREENSHOTS / f"views-{request.node.name}.png"), full_page=True)
+    context.close()
+    assert outside == [], outside
+    assert errors == [], errors
+
+
+def test_api_docs_work_offline(page: Page) -> None:
+    page.goto("/docs")
+    page.wait_for_selector(".swagger-ui .opblock-summary-path")
+    paths = page.locator(".opblock-summary-path").all_inner_texts()
+    assert "/datasets" in paths and "/dashboard/sky" in paths
+
+
+def snap(page: Page, name: str) -> None:
+    """Save a screenshot of what the page shows now (a test artifact)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"views-{name}.png"), full_page=True)
+
+
+def hash_params(page: Page) -> dict[str, str]:
+    fragment = urlsplit(page.url).fragment
+    return dict(parse_qsl(fragment.partition("?")[2]))
+
+
+def first_ids(page: Page) -> list[str]:
+    return page.locator("[data-testid=result-row] td:nth-child(1)").all_inner_texts()
+
+
+def wait_count(page: Page, text: str) -> None:
+    page.wait_for_function(
+        "t => document.querySelector('[data-testid=result-count]').textContent === t", arg=text
+    )
+
+
+def test_search_criteria_live_in_the_url(page: Page, filled: Catalog) -> None:
+    filled.mark_missing([filled.get(30)["file_path"]])
+    page.goto("/")
+    wait_count(page, "29 observation(s)")
+    times = page.locator("[data-testid=result-row] td:nth-child(6)").all_inner_texts()
+    assert times == sorted(times, reverse=True)  # newest first by default
+    assert first_ids(page)[0] == "29"
+    page.fill("[data-testid=facility]", "Sat-A")
+    page.fill("[data-testid=calibration]", "COMPLETE")
+    page.fill("[data-testid=q]", "obs0")
+    page.select_option("[data-testid=data-format]", "fits")
+    page.check("[data-testid=include-missing]")
+    page.fill("[data-testid=start]", "2026-03-02T00:00")
+    page.fill("[data-testid=end]", "2026-03-07T23:59")
+    page.click("[data-testid=search-button]")
+    expected = search(
+        filled,
+        SearchQuery(
+            satellite_name="Sat-A",
+            calibration_status="COMPLETE",
+            text="obs0",
+            format="fits",
+            include_missing=True,
+            start="2026-03-02T00:00:00Z",
+            end="2026-03-07T23:59:00Z",
+            sort="-observation_timestamp",
+        ),
+    ).items
+    wait_count(page, f"{len(expected)} observation(s)")
+    assert first_ids(page) == [str(r["id"]) for r in expected]
+    params = hash_params(page)
+    assert params["facility"] == "Sat-A" and params["include_missing"] == "true"
+    assert params["start"] == "2026-03-02T00:00:00Z" and params["q"] == "obs0"
+    bookmarked = page.url
+    page.click("th[data-sort=id]")
+    page.wait_for_selector("th.sorted-asc[data-sort=id]")
+    assert first_ids(page) == sorted(first_ids(page), key=int)
+    page.go_back()
+    page.wait_for_selector("th.sorted-desc[data-sort=observation_timestamp]")
+    assert first_ids(page) == [str(r["id"]) for r in expected]
+    page.go_forward()
+    page.wait_for_selector("th.sorted-asc[data-sort=id]")
+    page.goto("about:blank")
+    page.goto(bookmarked)  # a bookmark restores the form and the results
+    wait_count(page, f"{len(expected)} observation(s)")
+    assert page.input_value("[data-testid=calibration]") == "COMPLETE"
+    assert page.input_value("[data-testid=start]") == "2026-03-02T00:00"
+    assert page.is_checked("[data-testid=include-missing]")
+    snap(page, "search-bookmarked")
+
+
+def test_long_values_wrap_and_phones_get_cards(page: Page, filled: Catalog) -> None:
+    target = "A-target-name-of-sixty-eight-characters-that-used-to-crush-the-table-"
+    path = "/archive/" + "very-long-directory-name/" * 6 + "file.fits"
+    filled.upsert_observations(
+        [{"file_path": path, "mission_id": "HELIO", "target_object": target, "ra": 1.0}]
+    )
+    page.goto("/#/?sort=-id")
+    page.wait_for_selector("[data-testid=result-row]")
+    widths = page.eval_on_selector(
+        "[data-testid=result-row]",
+        "row => [...row.children].map(td => td.getBoundingClientRect().width)",
+    )
+    assert widths[-1] >= 200  # the path keeps a readable width
+    assert max(widths) < 700
+    snap(page, "long-values-desktop")
+    page.set_viewport_size({"width": 390, "height": 800})
+    page.wait_for_timeout(100)
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 1
+    display = page.eval_on_selector("[data-testid=result-row]", "r => getComputedStyle(r).display")
+    assert display == "block"
+    snap(page, "phone")
+
+
+def test_sky_map_draws_every_position_and_opens_a_dataset(page: Page, filled: Catalog) -> None:
+    filled.upsert_observations(
+        [{"file_path": f"/x/no-position-{i}.nc", "mission_id": "HELIO"} for i in range(4)]
+    )
+    page.goto("/#/sky?mission=HELIO")
+    page.wait_for_selector("[data-testid=sky-point]")
+    with_position = [
+        r for r in search(filled, mission_id="HELIO", limit=1000).items if r["ra"] is not None
+    ]
+    assert count(filled, mission_id="HELIO") == len(with_position) + 4
+    assert page.locator("[data-testid=sky-point]").count() == len(with_position) == 15
+    assert page.inner_text("[data-testid=sky-count]").startswith("15 observation(s)")
+    assert page.locator("[data-testid=sky-map] svg text", has_text=re.compile("^6h$")).count() == 1
+    assert page.locator("[data-testid=sky-map]", has_text="HELIO").count() == 1  # legend
+    page.select_option("[data-testid=sky-projection]", "mollweide")
+    page.wait_for_function("location.hash.includes('projection=mollweide')")
+    page.wait_for_selector("[data-testid=sky-point]")
+    snap(page, "sky-mollweide")
+    page.go_back()
+    page.wait_for_function(
+        "document.querySelector('[data-testid=sky-projection]').value === 'aitoff'"
+    )
+    page.wait_for_selector("[data-testid=sky-point]")
+    page.locator("[data-testid=sky-point]").first.click(force=True)
+    page.wait_for_function("location.hash.startsWith('#/datasets/')")
+    opened = int(page.url.rsplit("/", 1)[1])
+    assert opened in {r["id"] for r in with_position}
+    page.wait_for_selector("[data-testid=dataset-title]:has-text('Dataset')")
+
+
+def test_earth_map_draws_geographic_footprints(page: Page, filled: Catalog) -> None:
+    boxes = [(-10.0, 35.0, 30.0, 60.0), (100.0, -45.0, 155.0, -10.0), (170.0, 50.0, -170.0, 60.0)]
+    keys = ("geospatial_lon_min", "geospatial_lat_min", "geospatial_lon_max", "geospatial_lat_max")
+    filled.upsert_observations(
+        [
+            {
+                "file_path": f"/x/swath-{i}.nc",
+                "mission_id": "HELIO",
+                "mission_specific": dict(zip(keys, box, strict=True)),
+            }
+            for i, box in enumerate(boxes)
+        ]
+    )
+    page.goto("/#/sky")
+    page.wait_for_selector("[data-testid=footprint]")
+    assert page.locator("[data-testid=footprint]").count() == 3
+    assert page.inner_text("[data-testid=earth-count]").startswith("3 observation(s)")
+    assert page.locator("[data-testid=earth-map] [data-testid=land] path").count() == 1
+    snap(page, "earth")
+    page.goto("/#/sky?mission=COSMOS-7")
+    page.wait_for_selector("#earth[hidden]", state="attached")
+    page.locator("[data-testid=footprint]").first.wait_for(state="detached")
+
+
+def test_coverage_quality_and_status_charts(page: Page, filled: Catalog) -> None:
+    filled.set_status(3, "processing")
+    filled.set_status(4, "failed", reason="no flat field")
+    page.goto("/#/coverage")
+    page.wait_for_selector("[data-testid=coverage-bar]")
+    assert page.inner_text("[data-testid=coverage-period]") == "per day"
+    bars = page.locator("[data-testid=chart-coverage] [data-testid=coverage-bar]").count()
+    assert bars == 16  # 8 days x 2 missions
+    ticks = page.locator("[data-testid=chart-coverage] g[aria-label='x-axis tick label'] text")
+    assert ticks.count() >= 5
+    assert page.locator("[data-testid=chart-quality-search] [data-testid=bar]").count() == 10
+    labels = page.locator("[data-testid=chart-quality-search] g[aria-label=text] text")
+    assert labels.all_text_contents() == ["3"] * 10
+    counts = page.locator("[data-testid=status-counts] li").all_inner_texts()
+    assert counts == ["raw 28", "processing 1", "processed 0", "failed 1", "archived 0"]
+    fills = page.eval_on_selector_all(
+        "[data-testid=status-bar]", "bars => bars.map(b => b.getAttribute('fill'))"
+    )
+    assert len(set(fills)) == 5
+    snap(page, "coverage")
+    box = page.locator("[data-testid=chart-coverage] svg[class^=plot]").bounding_box()
+    assert box is not None
+    y = box["y"] + box["height"] / 2
+    page.mouse.move(box["x"] + box["width"] * 0.3, y)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.45, y, steps=5)
+    page.mouse.up()
+    page.wait_for_function("location.hash.includes('start=')")
+    params = hash_params(page)
+    assert "2026-03-01" < params["start"] < params["end"] < "2026-03-09"
+    page.wait_for_selector("[data-testid=coverage-reset]:visible")
+    page.wait_for_function(
+        "document.querySelector('[data-testid=coverage-period]').textContent === 'per hour'"
+    )
+    page.wait_for_selector("[data-testid=coverage-bar]")
+    snap(page, "coverage-zoomed")
+    page.go_back()
+    page.wait_for_function(
+        "document.querySelector('[data-testid=coverage-period]').textContent === 'per day'"
+    )
+    page.click("[data-testid=nav-search]")
+    page.wait_for_selector("[data-testid=result-row]")
+
+
+def test_problems_and_pipeline_views(page: Page, filled: Catalog) -> None:
+    filled.upsert_observations(
+        [
+            {"file_path": "/x/broken.nc", "mission_id": "HELIO", "extraction_error": "not HDF5"},
+            {"file_path": "/x/odd.fits", "mission_id": "HELIO", "issues": ["no DATE-OBS"]},
+        ]
+    )
+    filled.mark_missing([filled.get(5)["file_path"]])
+    filled.set_status(6, "failed", reason="calibration diverged", actor="pipe")
+    filled.set_status(7, "processing", actor="pipe")
+    page.goto("/#/problems")
+    page.wait_for_selector("[data-testid=problem-row]")
+    assert page.locator("[data-testid=problem-row]").count() == 3
+    assert "not HDF5" in page.inner_text("[data-testid=problems]")
+    page.select_option("[data-testid=problem-kind]", "issues")
+    page.wait_for_function("location.hash === '#/problems?kind=issues'")
+    page.wait_for_function("document.querySelectorAll('[data-testid=problem-row]').length === 1")
+    assert "no DATE-OBS" in page.inner_text("[data-testid=problems]")
+    href = page.get_attribute("[data-testid=problems-csv]", "href")
+    assert href == "dashboard/problems?kind=issues&format=csv"
+    snap(page, "problems")
+    page.go_back()
+    page.wait_for_function("document.querySelectorAll('[data-testid=problem-row]').length === 3")
+    page.click("[data-testid=nav-pipeline]")
+    page.wait_for_selector("[data-testid=pipeline-failed] [data-testid=pipeline-row]")
+    assert "calibration diverged" in page.inner_text("[data-testid=pipeline-failed]")
+    assert page.locator("[data-testid=pipeline-processing] [data-testid=pipeline-row]").count() == 1
+    events = page.locator("[data-testid=pipeline-events] [data-testid=pipeline-row]")
+    assert events.count() == 2 and "processing" in events.first.inner_text()
+    snap(page, "pipeline")
+
+
+def test_lineage_is_readable_at_depth_three(page: Page, filled: Catalog) -> None:
+    for parent, child, kind in [(3, 4, "calibrated_to"), (4, 5, "mosaic_of"), (9, 2, "flat_for")]:
+        filled.link(parent, child, kind)
+    page.goto("/#/datasets/3?depth=3")
+    page.wait_for_selector("[data-testid=lineage-node]")
+    related_count = len(related(filled, 3, 3))
+    assert page.locator("[data-testid=lineage-node]").count() == related_count + 1
+    edges = page.locator("[data-testid=lineage-edge]")
+    assert edges.count() == related_count
+    labels = page.locator("[data-testid=lineage-edge-label]").all_text_contents()
+    assert sorted(labels) == sorted(e["relationship_type"] for e in related(filled, 3, 3))
+    ends = page.eval_on_selector_all(
+        "[data-testid=lineage-edge]",
+        "es => es.map(e => [e.getAttribute('x2'), e.getAttribute('y2')].join(','))",
+    )
+    assert len(set(ends)) == len(ends)  # no two arrowheads on one point
+    size = page.eval_on_selector(
+        "[data-testid=lineage-node] text", "t => parseFloat(getComputedStyle(t).fontSize)"
+    )
+    assert size >= 12
+    width = float(page.get_attribute("#lineage svg", "width") or 0)
+    page.click("[data-testid=zoom-in]")
+    assert float(page.get_attribute("#lineage svg", "width") or 0) > width
+    snap(page, "lineage-depth-3")
+    page.select_option("[data-testid=lineage-depth]", "1")
+    page.wait_for_function("location.hash.endsWith('depth=1')")
+    page.wait_for_function(
+        "n => document.querySelectorAll('[data-testid=lineage-node]').length === n",
+        arg=len(related(filled, 3, 1)) + 1,
+    )
+    page.go_back()
+    page.wait_for_function(
+        "n => document.querySelectorAll('[data-testid=lineage-node]').length === n",
+        arg=related_count + 1,
+    )
