@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHMARKS = ["info", "append", "meta", "convert", "backends", "catalog", "service"]
+BENCHMARKS = ["info", "append", "meta", "convert", "backends", "plate", "catalog", "service"]
 
 
 def main() -> None:
