@@ -5,7 +5,17 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHMARKS = ["info", "append", "meta", "convert", "backends", "catalog", "service", "dashboard"]
+BENCHMARKS = [
+    "info",
+    "append",
+    "meta",
+    "convert",
+    "backends",
+    "plate",
+    "catalog",
+    "service",
+    "dashboard",
+]
 
 
 def main() -> None:

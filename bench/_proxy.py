@@ -49,7 +49,10 @@ class DelayProxy:
                 for key, value in response.getheaders():
                     if key.lower() not in ("transfer-encoding", "connection", "content-length"):
                         self.send_header(key, value)
-                self.send_header("Content-Length", str(len(data)))
+                # a HEAD response has no body: its Content-Length is the object's size
+                length_header = response.getheader("Content-Length")
+                shown = length_header if self.command == "HEAD" and length_header else len(data)
+                self.send_header("Content-Length", str(shown))
                 self.end_headers()
                 if self.command != "HEAD":
                     self.wfile.write(data)

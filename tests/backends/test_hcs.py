@@ -91,6 +91,14 @@ def test_plate_is_valid_for_independent_readers(
     assert plate_meta.field_count == FIELDS
     assert plate_meta.acquisitions[0].id == 0
 
+    import warnings
+
+    import yaozarrs
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # its SHOULD warnings fail too
+        yaozarrs.validate_zarr_store(str(plate))
+
     from ome_zarr.io import parse_url
     from ome_zarr.reader import Plate, Reader
 

@@ -9,6 +9,9 @@ Layout (NGFF 0.5 on Zarr 3, or 0.4 on Zarr 2; one version across the plate)::
     plate/B/03/0/          an image (multiscales: axes c, z, y, x; omero channels)
     plate/B/03/0/0         the array (channels, z-planes, y, x), read by file name
     plate/B/03/0/1 ...     pyramid levels, y and x halved (see _ome_image)
+    plate/B/03/0/labels/cells/0 ...
+                           optional label images of the field, as many levels
+                           (see _ome_labels)
 
 A well is written in two steps. Its chunks go straight into place under a lock of that
 well only, so writers of different wells proceed in parallel; then, under the plate's
@@ -53,6 +56,7 @@ from zarrlake.backends._hcs_read import (
     read_images,
 )
 from zarrlake.backends._ome_image import ImageOptions
+from zarrlake.backends._ome_labels import label_levels
 from zarrlake.errors import AlreadyExistsError, ConflictError, InvalidInputError
 from zarrlake.hierarchy import (
     aread_document,
@@ -100,7 +104,10 @@ class _DocumentsOnlyStaging(StagingStore):
 
 @dataclass
 class WellRequest:
-    """One well to write: its images as (fields, channels, z, y, x) and their names."""
+    """One well to write: its images as (fields, channels, z, y, x) and their names.
+
+    ``labels`` maps a label name to the well's label images, (fields, z, y, x) integers.
+    """
 
     row: str | int
     col: str | int
@@ -108,6 +115,7 @@ class WellRequest:
     names: list[str]
     overwrite: bool = False
     image: ImageOptions = dataclasses.field(default_factory=ImageOptions)
+    labels: dict[str, np.ndarray] = dataclasses.field(default_factory=dict)
 
 
 def stack_well(
@@ -173,23 +181,30 @@ def _write_arrays(
         extra["dimension_names"] = ["c", "z", "y", "x"]
     else:
         extra["chunk_key_encoding"] = {"name": "v2", "separator": "/"}
+    arrays: list[tuple[str, np.ndarray]] = []
     for field in range(fields):
-        for level, data in enumerate(
-            ome.pyramid_levels(request.data[field], request.image.pyramid)
-        ):
-            array = zarr.create_array(
-                staging,
-                name=f"{well}/{field}/{level}",
-                shape=data.shape,
-                dtype=data.dtype,
-                zarr_format=config.format,
-                overwrite=True,
-                fill_value=0,
-                **_chunking(config, data.shape, data.dtype.itemsize),
-                **spec.zarr_kwargs(config.format),
-                **extra,
-            )
-            array[...] = data
+        levels = ome.pyramid_levels(request.data[field], request.image.pyramid)
+        arrays += [(f"{well}/{field}/{level}", data) for level, data in enumerate(levels)]
+        for name, labels in request.labels.items():
+            field_labels = labels[field][np.newaxis]  # one channel: (1, z, y, x)
+            arrays += [
+                (f"{well}/{field}/labels/{name}/{level}", data)
+                for level, data in enumerate(label_levels(field_labels, len(levels)))
+            ]
+    for path, data in arrays:
+        array = zarr.create_array(
+            staging,
+            name=path,
+            shape=data.shape,
+            dtype=data.dtype,
+            zarr_format=config.format,
+            overwrite=True,
+            fill_value=0,
+            **_chunking(config, data.shape, data.dtype.itemsize),
+            **spec.zarr_kwargs(config.format),
+            **extra,
+        )
+        array[...] = data
 
 
 def _existing_wells(nodes: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -399,6 +414,8 @@ def _stage_metadata(
             name=f"{well.replace('/', '')} field {field}",
             metadata={"omero": ome.omero(data, request.image)},
         )
+        if request.labels:
+            _stage_labels(staging, writer, fmt, config, request, f"{well}/{field}", levels)
     writer.write_well_metadata(
         well_group, [{"path": str(f), "acquisition": 0} for f in range(fields)], fmt=fmt
     )
@@ -436,6 +453,34 @@ def _stage_metadata(
     root.attrs["zarrlake"] = {
         "plate_layout": {"size": layout.size, "column_width": layout.column_width}
     }
+
+
+def _stage_labels(
+    staging: StagingStore,
+    writer: Any,
+    fmt: Any,
+    config: ZarrConfig,
+    request: WellRequest,
+    image: str,
+    levels: int,
+) -> None:
+    """Write the ``labels`` group of the field at ``image`` and its label images' metadata."""
+    labels = zarr.open_group(staging, path=f"{image}/labels", mode="a", zarr_format=config.format)
+    for name in request.labels:
+        label = zarr.open_group(
+            staging, path=f"{image}/labels/{name}", mode="a", zarr_format=config.format
+        )
+        writer.write_multiscales_metadata(
+            label,
+            ome.datasets(request.image, levels),
+            fmt=fmt,
+            axes=ome.axes(request.image),
+            name=name,
+        )
+        writer.write_label_metadata(labels, name, fmt=fmt, source={"image": "../../"})
+    if config.format == 3:  # NGFF 0.5: every "ome" block carries its version
+        written: Any = labels.attrs.asdict()["ome"]
+        labels.attrs["ome"] = {**written, "version": fmt.version}
 
 
 def _field_count(attributes: dict[str, Any]) -> int:

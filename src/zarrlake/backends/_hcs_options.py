@@ -2,7 +2,8 @@
 
 Protocol: a call with ``row`` or ``col`` saves a well and takes exactly the options in
 :data:`WELL_OPTIONS` (the image options are described in
-:mod:`zarrlake.backends._ome_image`); any other keyword is refused with an error naming it (and the
+:mod:`zarrlake.backends._ome_image`, labels in :mod:`zarrlake.backends._ome_labels`); any
+other keyword is refused with an error naming it (and the
 closest supported name), before anything is written. A call without ``row`` and
 ``col`` saves plain files; well-only options there are refused too, since they would
 silently do nothing.
@@ -20,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from zarrlake.backends._ome_image import IMAGE_OPTIONS, ImageOptions, image_options
+from zarrlake.backends._ome_labels import label_names
 from zarrlake.errors import InvalidInputError
 
 __all__ = ["WELL_OPTIONS", "WellOptions", "well_options"]
@@ -28,7 +30,7 @@ _REQUIRED = ("row", "col", "n_fields", "n_channels", "n_z")
 # polystore passes chunk_name (its name for the well); the well's name comes from
 # row/col here, so it is accepted and not used
 _COMPAT = ("chunk_name",)
-WELL_OPTIONS = (*_REQUIRED, "overwrite", *IMAGE_OPTIONS, *_COMPAT)
+WELL_OPTIONS = (*_REQUIRED, "overwrite", *IMAGE_OPTIONS, "labels", *_COMPAT)
 # options of plain saves that a well takes from ZarrConfig instead
 _FROM_CONFIG = {
     "chunks": "ZarrConfig(chunk_strategy=...)",
@@ -43,6 +45,9 @@ _INSTEAD = {
     "units": "unit",
     "channels": "channel_names",
     "colors": "channel_colors",
+    "label_images": "labels",
+    "masks": "labels",
+    "segmentation": "labels",
 }
 
 
@@ -57,6 +62,7 @@ class WellOptions:
     n_z: int
     overwrite: bool = False
     image: ImageOptions = dataclasses.field(default_factory=ImageOptions)
+    labels: Mapping[str, Any] | None = None
 
 
 def _count(name: str, value: Any) -> int:
@@ -133,6 +139,9 @@ def well_options(kwargs: Mapping[str, Any]) -> WellOptions | None:
             hint="pass overwrite=True to replace an existing well",
         )
     n_channels = _count("n_channels", kwargs["n_channels"])
+    labels = kwargs.get("labels")
+    if labels is not None:
+        label_names(labels)  # shapes are checked against the images (label_stacks)
     return WellOptions(
         row=kwargs["row"],
         col=kwargs["col"],
@@ -141,4 +150,5 @@ def well_options(kwargs: Mapping[str, Any]) -> WellOptions | None:
         n_z=_count("n_z", kwargs["n_z"]),
         overwrite=bool(overwrite),
         image=image_options(kwargs, n_channels),
+        labels=labels,
     )

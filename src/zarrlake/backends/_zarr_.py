@@ -36,6 +36,7 @@ from zarrlake.backends._base import (
 from zarrlake.backends._config import ZarrConfig
 from zarrlake.backends._formats import decode, encode, is_array_like, to_host
 from zarrlake.backends._hcs_options import well_options
+from zarrlake.backends._ome_labels import label_stacks
 from zarrlake.backends._zarr_space import Node, Space
 from zarrlake.backends._zarr_tree import RESERVED_NAMES, ZarrTree
 from zarrlake.encoding import (
@@ -208,9 +209,10 @@ class ZarrBackend(ZarrTree):
             ``row``, ``col``, ``n_fields``, ``n_channels``, ``n_z`` for a well
             (``chunk_name`` is accepted for polystore compatibility), ``overwrite``,
             and the image options ``pyramid``, ``channel_names``, ``channel_colors``,
-            ``pixel_size``, ``z_spacing``, ``unit``; any other option of a well is refused (see
-            :mod:`zarrlake.backends._hcs_options`). Without ``row``/``col`` every item
-            is saved with :meth:`save`.
+            ``pixel_size``, ``z_spacing``, ``unit``, and ``labels`` (label images per
+            field, see :mod:`zarrlake.backends._ome_labels`); any other option of a well
+            is refused (see :mod:`zarrlake.backends._hcs_options`). Without
+            ``row``/``col`` every item is saved with :meth:`save`.
         """
         options = well_options(kwargs)
         if options is None:
@@ -248,7 +250,13 @@ class ZarrBackend(ZarrTree):
                 hint="write the plate to a directory outside other Zarr data",
             )
         request = hcs.WellRequest(
-            options.row, options.col, data, names, options.overwrite, options.image
+            options.row,
+            options.col,
+            data,
+            names,
+            options.overwrite,
+            options.image,
+            label_stacks(options.labels, data.shape),
         )
         hcs.write_well(space.hierarchy(plate), request, self.config, space.path(plate))
 

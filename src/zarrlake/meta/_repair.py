@@ -33,6 +33,7 @@ from zarrlake.hierarchy import (
     parent,
 )
 from zarrlake.meta._backup import backup
+from zarrlake.meta._ome import image_levels
 from zarrlake.meta._rules import _grid_keys
 from zarrlake.storage import open_store, run_sync, store_url
 from zarrlake.storage.atomic import aread_bytes
@@ -195,7 +196,10 @@ def _plan_contents(
     writes: dict[str, dict[str, Any]] = {}
     deletes: list[str] = []
     actions: list[str] = []
+    levels = image_levels(h)  # named by their OME-Zarr image's axes
     for path, node in sorted(h.arrays.items()):
+        if path in levels:
+            continue
         has_dims = (
             node.document.get("dimension_names") is not None
             if node.zarr_format == 3

@@ -26,6 +26,7 @@ from zarrlake.hierarchy import (
     Node,
     document_name,
 )
+from zarrlake.meta._ome import image_levels, ome_rules
 from zarrlake.meta._report import Finding
 from zarrlake.txn import LockOwner
 
@@ -221,12 +222,19 @@ def _dtype(node: Node) -> np.dtype[Any] | None:
 
 
 def array_rules(ctx: Context) -> Iterator[Finding]:
-    """ZL120-ZL124 dimension names and sizes, fill values, CF conflicts; ZL130 codecs."""
+    """ZL120-ZL124 dimension names and sizes, fill values, CF conflicts; ZL130 codecs.
+
+    The levels of an OME-Zarr image are named by the image's axes and differ in size
+    by design: ZL120 and ZL121 leave them to :func:`~zarrlake.meta._ome.ome_rules`.
+    """
     sizes: dict[str, dict[int, list[str]]] = {}
+    levels = image_levels(ctx.hierarchy)
     for path, node in sorted(ctx.hierarchy.arrays.items()):
         dims = _dims(node)
         shape = _shape(node)
-        if dims is None and shape:  # a 0-d array has no dimension to name
+        if path in levels:
+            pass  # named by its image's axes; sizes differ from level to level
+        elif dims is None and shape:  # a 0-d array has no dimension to name
             yield Finding(
                 "ZL120",
                 "warning",
@@ -374,7 +382,11 @@ def transaction_rules(ctx: Context) -> Iterator[Finding]:
 
 
 def attribute_rules(ctx: Context) -> Iterator[Finding]:
-    """ZL160 missing units, ZL161 missing descriptions."""
+    """ZL160 missing units, ZL161 missing descriptions.
+
+    The levels of an OME-Zarr image take their units from the image's axes (see
+    :func:`~zarrlake.meta._ome.ome_rules`, ZL172), not from a ``units`` attribute.
+    """
     root = ctx.hierarchy.nodes.get("")
     if root is not None and root.kind == "group" and not root.attributes:
         yield Finding(
@@ -390,8 +402,11 @@ def attribute_rules(ctx: Context) -> Iterator[Finding]:
         for path, node in ctx.hierarchy.arrays.items()
         if isinstance(node.attributes.get("bounds"), str)
     }
+    levels = image_levels(ctx.hierarchy)
     for path, node in sorted(ctx.hierarchy.arrays.items()):
         dtype = _dtype(node)
+        if path in levels:
+            continue
         if path.lstrip("/") in bounds or {"grid_mapping_name", "cf_role"} & set(node.attributes):
             continue  # bounds, grid mappings and mesh topologies carry no units
         if "units" not in node.attributes and (dtype is None or dtype.kind in "iuf"):
@@ -472,7 +487,10 @@ def deep_rules(ctx: Context) -> Iterator[Finding]:
         except Exception as exc:
             yield Finding("ZL142", "error", path, f"array {_name(path)} cannot be opened: {exc}")
             continue
-        for index in np.ndindex(*array.cdata_shape):
+        # blocks index whole stored objects: shards where the array is sharded
+        stored = array.shards or array.chunks
+        grid = [math.ceil(s / c) if c else 0 for s, c in zip(array.shape, stored, strict=True)]
+        for index in np.ndindex(*grid):
             try:
                 array.blocks[index]
             except Exception as exc:
@@ -491,5 +509,6 @@ BUILTIN_RULES: tuple[Rule, ...] = (
     array_rules,
     transaction_rules,
     attribute_rules,
+    ome_rules,
     deep_rules,
 )
