@@ -97,3 +97,12 @@ def report(title: str, baseline: Measurement, ours: Measurement) -> None:
         f"  ratio: {speedup:.2f}x faster than the baseline; "
         f"peak RSS {ours.peak_rss_mib - baseline.peak_rss_mib:+.1f} MiB vs baseline"
     )
+
+
+def free_port() -> int:
+    """Return a TCP port on 127.0.0.1 that is free now (for a server a benchmark starts)."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])

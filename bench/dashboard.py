@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bench._harness import DATA
+from bench._harness import DATA, free_port
 
 FOLDER = DATA / "dashboard"
 DATABASE = FOLDER / "dashboard.db"
@@ -116,14 +116,6 @@ def _serve(port: int) -> None:
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _view_seconds(client: Any, paths: list[str]) -> float:
     """Wall time of the view's requests made together (as the browser makes them)."""
 
@@ -177,7 +169,7 @@ def main() -> None:
     import httpx2 as httpx
 
     prepare()
-    port = _free_port()
+    port = free_port()
     server = multiprocessing.get_context("spawn").Process(target=_serve, args=(port,))
     server.start()
     base = f"http://127.0.0.1:{port}"

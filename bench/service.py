@@ -20,6 +20,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from bench._harness import free_port
 from bench.catalog import FOLDER, MISSIONS, N_RECORDS, T0, _records
 
 CLIENTS = 20
@@ -60,14 +61,6 @@ def _serve(port: int) -> None:
 
     app = create_app(ServiceSettings(catalog=f"sqlite:///{DATABASE}"))
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _load(base: str) -> tuple[list[float], int]:
@@ -178,7 +171,7 @@ def main() -> None:
     FOLDER.mkdir(parents=True, exist_ok=True)
     _prepare()
     baseline = _summary("search() in-process, 1 caller", _in_process(), min(SECONDS, 5))
-    port = _free_port()
+    port = free_port()
     server = multiprocessing.get_context("spawn").Process(target=_serve, args=(port,))
     server.start()
     base = f"http://127.0.0.1:{port}"

@@ -20,7 +20,6 @@ its file is closed before the target changes.
 from __future__ import annotations
 
 import contextlib
-import glob
 import os
 import time
 from collections.abc import Callable, Iterator
@@ -36,7 +35,7 @@ from zarrlake.errors import InvalidInputError, NotFoundError, ZarrlakeError
 from zarrlake.hierarchy import V2_GROUP, V3_DOCUMENT
 from zarrlake.storage.files import open_file_dataset
 from zarrlake.storage.remote import (
-    expand_url,
+    glob_matches,
     has_magic,
     is_remote,
     remote_errors,
@@ -77,15 +76,7 @@ def expand_slice_globs(items: list[Any], options: dict[str, Any] | None) -> list
         if pattern is None or not has_magic(pattern) or _exists(pattern, options):
             expanded.append(item)
             continue
-        if is_remote(pattern):
-            matches = [
-                entry.url
-                for entry in expand_url(pattern, options)
-                if not entry.is_dir or _is_zarr(entry.url)
-            ]
-        else:
-            local = pattern.removeprefix("file://")
-            matches = sorted(p for p in glob.glob(local) if os.path.isfile(p) or _is_zarr(p))
+        matches = glob_matches(pattern, options, folders=_is_zarr)
         if not matches:
             raise NotFoundError(
                 f"no slice matches {pattern!r}",

@@ -79,7 +79,9 @@ def option_sets(
     """
     options = parse_storage_options(storage_option)
     inputs = parse_storage_options(input_option) if input_option else options
-    if target is not None and ("://" not in target or target.startswith("file://")):
+    from zarrlake.storage.remote import is_remote
+
+    if target is not None and not is_remote(target):
         return inputs, None
     return inputs, options
 

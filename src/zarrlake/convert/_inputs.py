@@ -5,7 +5,6 @@ Opening them is :func:`zarrlake.storage.files.open_file_dataset`.
 
 from __future__ import annotations
 
-import glob
 import logging
 import os
 import time
@@ -13,7 +12,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
 from zarrlake.errors import InvalidInputError, NotFoundError, RetryLimitExceededError
-from zarrlake.storage.remote import expand_url, has_magic, is_remote
+from zarrlake.storage.remote import glob_matches, has_magic, is_remote
 
 __all__ = ["expand_inputs", "with_retries"]
 
@@ -50,10 +49,8 @@ def expand_inputs(
     found: list[str] = []
     for item in items:
         pattern = os.fspath(item)
-        if is_remote(pattern):
-            matches = _remote_matches(pattern, storage_options)
-        elif has_magic(pattern):
-            matches = sorted(p for p in glob.glob(pattern) if os.path.isfile(p))
+        if is_remote(pattern) or has_magic(pattern):
+            matches = glob_matches(pattern, storage_options)
         else:
             local = pattern.removeprefix("file://")
             matches = [local] if os.path.isfile(local) else []
@@ -65,10 +62,6 @@ def expand_inputs(
             )
         found.extend(matches)
     return sorted(dict.fromkeys(found))
-
-
-def _remote_matches(pattern: str, storage_options: Mapping[str, Any] | None) -> list[str]:
-    return [entry.url for entry in expand_url(pattern, storage_options) if not entry.is_dir]
 
 
 def _transient(exc: BaseException) -> bool:

@@ -346,17 +346,18 @@ def run(
     if count < 1:
         raise InvalidInputError(f"workers must be at least 1, not {count}", subject="workers")
     scanned = scan(inputs, settings, on_file=on_scan)
+    scanned_in = time.perf_counter() - began
     event(
         log,
         logging.INFO,
         "convert.scan",
         "scanned %d input(s), %d bytes, in %.2f s",
         len(scanned.files),
-        sum(f.size for f in scanned.files),
-        time.perf_counter() - began,
+        scanned.input_bytes,
+        scanned_in,
         inputs=len(scanned.files),
-        bytes=sum(f.size for f in scanned.files),
-        seconds=round(time.perf_counter() - began, 4),
+        bytes=scanned.input_bytes,
+        seconds=round(scanned_in, 4),
     )
     # Workers start after the scan, so they share the input libraries it imported
     # (each would import its own copy otherwise), and before the template is written,
@@ -429,17 +430,18 @@ def run(
             storage_options=settings.target_storage_options,
             config=settings,
         )
+        verified_in = time.perf_counter() - checked
         event(
             log,
             logging.INFO if report.valid else logging.WARNING,
             "convert.verify",
             "%s: verified in %.2f s: %s",
             target,
-            time.perf_counter() - checked,
+            verified_in,
             "valid" if report.valid else f"INVALID ({', '.join(sorted(report.codes()))})",
             url=target,
             valid=report.valid,
-            seconds=round(time.perf_counter() - checked, 4),
+            seconds=round(verified_in, 4),
         )
     total = sum(unit.input_bytes for unit in todo)
     seconds = time.perf_counter() - began

@@ -515,19 +515,18 @@ class ArchiveWriter:
         """
         began = time.perf_counter()
         target = self.region_positions(ds, path, region)
+        steps = sorted(int(t) for t in target)
+        where = step_ranges(steps)
+        how = "explicit region" if region else "matched by label"
         event(
             _log,
             logging.DEBUG,
             "convert.region",
-            "%s: %s goes to steps %s of %r%s",
-            self.url,
-            path,
-            step_ranges(sorted(int(t) for t in target)),
-            self.concat_dim,
-            " (explicit region)" if region else " (matched by label)",
+            "%s: %s goes to steps %s of %r (%s)",
+            *(self.url, path, where, self.concat_dim, how),
             url=self.url,
             input=path,
-            steps=step_ranges(sorted(int(t) for t in target)),
+            steps=where,
             explicit=bool(region),
         )
         rows = list(range(len(target)))
@@ -546,19 +545,15 @@ class ArchiveWriter:
                         key=f".zarrlake/convert/locks/{var.name}/{chunk}",
                     ):
                         self._copy_segment(source, var, seg_start, seg_stop, read)
-        steps = sorted(int(t) for t in target)
         name = hashlib.sha256(path.encode()).hexdigest()[:20]
-        self._record(f"file-{name}", {"kind": "file", "path": path, "steps": step_ranges(steps)})
+        self._record(f"file-{name}", {"kind": "file", "path": path, "steps": where})
         seconds = time.perf_counter() - began
         event(
             _log,
             logging.INFO,
             "convert.file",
             "%s: wrote %s into %d step(s) in %.2f s",
-            self.url,
-            path,
-            len(steps),
-            seconds,
+            *(self.url, path, len(steps), seconds),
             url=self.url,
             input=path,
             steps=len(steps),

@@ -109,11 +109,12 @@ def _restore_invalid(h: Hierarchy, writes: dict[str, dict[str, Any]], actions: l
             )
 
 
-def _restore_dimension_names(h: Hierarchy, node: Node) -> list[str] | None:
+def _restore_dimension_names(
+    h: Hierarchy, node: Node, copies: Mapping[str, dict[str, Any]]
+) -> list[str] | None:
     if node.zarr_format == 3 and isinstance(node.attributes.get("_ARRAY_DIMENSIONS"), list):
         return list(node.attributes["_ARRAY_DIMENSIONS"])
     # The consolidated copy may be the only place that still holds them.
-    copies = _stored_copies(h)
     if node.zarr_format == 3:
         kept = (copies.get(join(node.path, V3_DOCUMENT)) or {}).get("dimension_names")
     else:
@@ -139,6 +140,11 @@ def _restore_dimension_names(h: Hierarchy, node: Node) -> list[str] | None:
     return names
 
 
+def _attributes(key: str, document: Mapping[str, Any]) -> Mapping[str, Any]:
+    """Return a document's attributes: nested in format 3, the whole ``.zattrs`` in 2."""
+    return document if document_name(key) == V2_ATTRS else document.get("attributes") or {}
+
+
 def _lost_information(
     before: Mapping[str, dict[str, Any]], rebuilt: Mapping[str, dict[str, Any]]
 ) -> list[str]:
@@ -151,14 +157,9 @@ def _lost_information(
             continue  # a node removed on purpose (orphans) is not information lost
         if old.get("dimension_names") and not new.get("dimension_names"):
             lost.append(f"the dimension names of {node_path(key) or 'the root'!r}")
-        for where in ("attributes", None):  # format 3 nests attributes; .zattrs is flat
-            old_attrs = old.get(where, {}) if where else old
-            new_attrs = new.get(where, {}) if where else new
-            if where is None and document_name(key) != V2_ATTRS:
-                continue
-            missing = sorted(set(old_attrs or {}) - set(new_attrs or {}))
-            if missing:
-                lost.append(f"attributes {missing} of {node_path(key) or 'the root'!r}")
+        missing = sorted(set(_attributes(key, old)) - set(_attributes(key, new)))
+        if missing:
+            lost.append(f"attributes {missing} of {node_path(key) or 'the root'!r}")
     return lost
 
 
@@ -197,6 +198,7 @@ def _plan_contents(
     deletes: list[str] = []
     actions: list[str] = []
     levels = image_levels(h)  # named by their OME-Zarr image's axes
+    copies = _stored_copies(h)  # parsed once: a format-2 .zmetadata can be large
     for path, node in sorted(h.arrays.items()):
         if path in levels:
             continue
@@ -207,7 +209,7 @@ def _plan_contents(
         )
         if has_dims:
             continue
-        names = _restore_dimension_names(h, node)
+        names = _restore_dimension_names(h, node, copies)
         if names is None:
             actions.append(f"cannot infer dimension names of {path!r}: set them by hand")
             continue

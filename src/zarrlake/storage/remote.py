@@ -22,7 +22,9 @@ keys at any time, and a cached listing would hide them.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+import glob
+import os
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,6 +35,7 @@ __all__ = [
     "REMOTE_DEFAULTS",
     "RemoteEntry",
     "expand_url",
+    "glob_matches",
     "has_magic",
     "is_remote",
     "remote_errors",
@@ -165,6 +168,36 @@ def expand_url(
         )
         for name, info in sorted(found.items())
     ]
+
+
+def glob_matches(
+    pattern: str,
+    storage_options: Mapping[str, Any] | None = None,
+    *,
+    folders: Callable[[str], bool] = lambda _: False,
+) -> list[str]:
+    """Return what a local glob, or a remote glob or prefix, matches: files, sorted.
+
+    Parameters
+    ----------
+    pattern
+        ``data/*.nc``, ``file:///data/*.nc``, ``s3://bucket/*.nc`` or ``s3://bucket/data/``.
+    storage_options
+        Options for remote filesystems.
+    folders
+        Which matched folders count too (e.g. Zarr stores); default: none.
+
+    Returns
+    -------
+    list of str
+        Paths or URLs, sorted; empty when nothing matches (callers word the error).
+    """
+    if is_remote(pattern):
+        entries = expand_url(pattern, storage_options)
+        return [e.url for e in entries if not e.is_dir or folders(e.url)]
+    local = pattern.removeprefix("file://")
+    found = glob.glob(local)
+    return sorted(p for p in found if os.path.isfile(p) or (os.path.isdir(p) and folders(p)))
 
 
 _NO_CREDENTIALS = ("NoCredentialsError", "PartialCredentialsError", "CredentialRetrievalError")
