@@ -10,6 +10,7 @@ BENCHMARKS = [
     "append",
     "meta",
     "convert",
+    "shards",
     "backends",
     "plate",
     "catalog",

@@ -1,5 +1,9 @@
 """``zarrlake append`` vs the plain ``ds.to_zarr(target, append_dim="time")`` loop.
 
+0. Whole commands, as a user runs them: ``zarrlake append DAY_FILES... -t OUT`` vs
+   ``python bench/scripts/xarray_append.py OUT DAY_FILES...`` (process start to exit,
+   alternated, peak PSS of the tree), 40 daily 721 x 1440 files of two variables, on
+   the smooth, noisy and sparse shapes of ``bench/_shapes.py``.
 1. 100 slices of time=1 x 720 x 1440 float32, two variables, local target: median seconds
    per slice and peak RSS of each (each in its own fresh process).
 2. Growth: 1010 slices of 1 x 90 x 180; median per-slice time around slice 10 and
@@ -123,8 +127,61 @@ def growth(title: str, url: str, count: int) -> None:
         )
 
 
+def whole_commands(repeat: int = 2) -> None:
+    """Case 0: the CLI against the plain script, process start to exit."""
+    import os
+
+    from bench._commands import ZARRLAKE, alternate, script
+    from bench._shapes import SHAPES, daily, size_of
+
+    out = DATA / "append-out"
+    config = DATA / "append-bench.yaml"
+    config.write_text('variables: {"*": {encoding: {compression: "blosc:zstd:3:shuffle"}}}\n')
+    shapes = os.environ.get("BENCH_SHAPES", ",".join(SHAPES)).split(",")
+
+    def clear() -> None:
+        shutil.rmtree(out, ignore_errors=True)
+        out.mkdir(parents=True)
+
+    for shape in shapes:
+        paths = daily(shape)
+        runs = alternate(
+            {
+                "to_zarr(append_dim) loop script": lambda paths=paths: [
+                    *script("xarray_append.py"),
+                    str(out / "baseline.zarr"),
+                    *paths,
+                ],
+                "zarrlake append": lambda paths=paths: [
+                    *ZARRLAKE,
+                    "append",
+                    *paths,
+                    "-t",
+                    str(out / "zarrlake.zarr"),
+                    "-c",
+                    str(config),
+                ],
+            },
+            repeat=repeat,
+            before_each=clear,
+        )
+        print(f"\n== append {shape}: {len(paths)} daily files, {size_of(paths) / 1e6:.0f} MB")
+        for run in runs.values():
+            print(
+                f"  {run.name:<34} {run.median:6.2f} s (runs {run.spread()})  "
+                f"peak {run.peak:6.0f} MiB"
+            )
+        base, ours = runs.values()
+        print(
+            f"  ratio: time {ours.median / base.median:.2f} of the script's, "
+            f"peak memory {ours.peak / base.peak:.2f}"
+        )
+    shutil.rmtree(out, ignore_errors=True)
+
+
 def main() -> None:
     DATA.mkdir(parents=True, exist_ok=True)
+    whole_commands()
     local = str(DATA / "append.zarr")
     compare(
         "append, 100 slices of 1x720x1440 float32, 2 variables, local", local, None, 100, 720, 1440

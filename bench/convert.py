@@ -1,13 +1,22 @@
-"""``zarrlake convert run --workers 2`` vs ``xr.open_mfdataset(...).to_zarr(...)`` (dask threads).
+"""``zarrlake convert run`` vs the xarray script it replaces, as whole commands.
 
-Data: four ERA5-like monthly files (Jan-Apr 2020, 121 daily steps) of 721 x 1440 float32,
-two variables with CF attributes, about 1 GB; chunks (30, 361, 720), blosc zstd 3 with
-byte shuffle. The files (31/29/31/30 days) do not line up with the 30-step chunks.
+Each candidate is a command a user types, timed from process start to exit, with the
+peak memory (PSS) of its whole process tree; the two alternate in one run (A B A B) on
+six data sets of ~1 GB (``bench/_shapes.py``: smooth, noisy and sparse fields; files
+aligned with the 30-step time chunks, and files of 10 steps so each chunk spans 3):
 
-Printed, from one run: seconds and MB/s of each (each in its own fresh process, peak
-RSS of the whole process tree), the speed ratio, the RSS ratio, and this machine's bound
-min(disk write bandwidth, 2 x one core's blosc-zstd-3 encode rate on the same data) with
-the share of it each reaches.
+- baseline: ``python bench/scripts/xarray_convert.py OUT FILES...``
+  (``open_mfdataset(...).chunk(...).to_zarr(...)``, dask threads);
+- ``zarrlake convert run FILES... -O OUT --workers 2`` with the same chunks and codec
+  (blosc zstd 3, byte shuffle, Zarr format 3) and its default verify;
+- ``zarrlake convert run ... --no-verify``, to show what the verify costs.
+
+The bound: conversion is compression-bound on this machine, so it is the rate at
+which the cores can encode these data (one core's blosc-zstd-3 encode rate on chunks of
+the data set, times the cores), unless the disk's write rate is lower. Printed: median
+seconds and the spread, MB/s of input, share of the bound, peak memory, and ratios.
+``BENCH_SHAPES=smooth`` / ``BENCH_LAYOUTS=aligned`` / ``BENCH_REPEAT=3`` narrow or widen
+the run.
 """
 
 from __future__ import annotations
@@ -16,117 +25,18 @@ import os
 import shutil
 import time
 
-import numpy as np
-import pandas as pd
-import xarray as xr
+from bench._commands import ZARRLAKE, Runs, alternate, script
+from bench._harness import DATA
+from bench._shapes import CHUNKS, LAYOUTS, SHAPES, dataset, encode_rate, size_of
 
-from bench._harness import DATA, isolated
-from zarrlake._warnings import silence_known_zarr_warnings
-from zarrlake.convert import run
-
-# Both candidates import their libraries when this module loads (xarray above,
-# zarrlake here), so neither's timing includes imports it cannot avoid.
-
-FOLDER = DATA / "convert"
-CHUNKS = {"time": 30, "latitude": 361, "longitude": 720}
-MONTHS = ["2020-01", "2020-02", "2020-03", "2020-04"]
-
-
-def _month(month: str, seed: int) -> xr.Dataset:
-    days = pd.Period(month).days_in_month
-    rng = np.random.default_rng(seed)
-    lat = np.linspace(90, -90, 721, dtype="float32")
-    lon = np.linspace(0, 359.75, 1440, dtype="float32")
-    day = np.arange(days, dtype="float32")[:, None, None]
-    base = 288 - 40 * np.abs(np.sin(np.deg2rad(lat)))[None, :, None]
-    wave = (
-        6
-        * np.sin(np.deg2rad(lon)[None, None, :] * 3 + day / 5)
-        * np.cos(np.deg2rad(lat))[None, :, None]
-    )
-    noise = rng.normal(0, 0.5, (days, 721, 1440)).astype("float32")
-    t2m = np.round(base + wave + noise, 2).astype("float32")  # ERA5-like precision
-    tp = np.round(np.maximum(wave / 6 + noise / 2, 0) * 0.01, 5).astype("float32")
-    return xr.Dataset(
-        {
-            "t2m": (("time", "latitude", "longitude"), t2m, {"units": "K"}),
-            "tp": (("time", "latitude", "longitude"), tp, {"units": "m"}),
-        },
-        coords={
-            "time": pd.date_range(f"{month}-01", periods=days, freq="D"),
-            "latitude": ("latitude", lat, {"units": "degrees_north"}),
-            "longitude": ("longitude", lon, {"units": "degrees_east"}),
-        },
-        attrs={"title": "ERA5-like monthly file", "Conventions": "CF-1.8"},
-    )
-
-
-def inputs() -> list[str]:
-    """Generate the monthly files once (kept under bench/data/convert)."""
-    FOLDER.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for i, month in enumerate(MONTHS):
-        path = FOLDER / f"era5_{month}.nc"
-        if not path.exists():
-            _month(month, i).to_netcdf(path, engine="netcdf4")
-        paths.append(str(path))
-    return paths
-
-
-def _drop_page_cache_of_outputs() -> None:
-    for name in ("baseline.zarr", "zarrlake.zarr"):
-        shutil.rmtree(FOLDER / name, ignore_errors=True)
-
-
-def baseline(paths: list[str], target: str) -> None:
-    """Plain xarray: open_mfdataset, rechunk to the target chunks, to_zarr (dask threads)."""
-    from numcodecs import Blosc
-
-    shutil.rmtree(target, ignore_errors=True)
-    ds = xr.open_mfdataset(paths, combine="by_coords").chunk(CHUNKS)
-    codec = Blosc(cname="zstd", clevel=3, shuffle=Blosc.SHUFFLE)
-    encoding = {v: {"compressors": [codec]} for v in ds.data_vars}
-    ds.to_zarr(target, mode="w", zarr_format=2, encoding=encoding, consolidated=True)
-
-
-def ours(paths: list[str], target: str) -> int:
-    """zarrlake: convert run with two worker processes (scan, template, units, verify)."""
-    silence_known_zarr_warnings()
-    shutil.rmtree(target, ignore_errors=True)
-    result = run(
-        paths,
-        target,
-        chunks=CHUNKS,
-        compression="blosc:zstd:3:shuffle",
-        zarr_format=2,
-        workers=2,
-        verify_sample=0,
-    )
-    assert result.report is not None and result.report.valid, result.report.errors()
-    return result.units_written
-
-
-def encode_rate(paths: list[str]) -> float:
-    """One core's blosc-zstd-3 (shuffle) encode rate on the first file's chunks, bytes/s."""
-    import numcodecs.blosc
-    from numcodecs import Blosc
-
-    numcodecs.blosc.set_nthreads(1)
-    codec = Blosc(cname="zstd", clevel=3, shuffle=Blosc.SHUFFLE)
-    with xr.open_dataset(paths[0]) as ds:
-        block = np.ascontiguousarray(ds["t2m"].values[:30, :361, :720])
-        other = np.ascontiguousarray(ds["tp"].values[:30, :361, :720])
-    started = time.perf_counter()
-    rounds = 4
-    for _ in range(rounds):
-        codec.encode(block)
-        codec.encode(other)
-    return rounds * (block.nbytes + other.nbytes) / (time.perf_counter() - started)
+OUT = DATA / "convert-out"
+CORES = os.cpu_count() or 1
 
 
 def disk_rate(size: int = 1 << 30) -> float:
     """Sequential write bandwidth of the bench folder (written, fsynced), bytes/s."""
-    path = FOLDER / "disk-probe.bin"
+    OUT.mkdir(parents=True, exist_ok=True)
+    path = OUT / "disk-probe.bin"
     block = os.urandom(8 << 20)
     started = time.perf_counter()
     with open(path, "wb") as handle:
@@ -139,40 +49,84 @@ def disk_rate(size: int = 1 << 30) -> float:
     return size / seconds
 
 
-def main() -> None:
-    """Run the benchmark and print the ratios."""
-    paths = inputs()
-    size = sum(os.path.getsize(p) for p in paths)
-    print(f"\n== convert: {len(paths)} monthly files, {size / 1e9:.2f} GB, chunks {CHUNKS}")
-    _drop_page_cache_of_outputs()
-    base = isolated(
-        "xr.open_mfdataset().to_zarr() (dask threads)",
-        baseline,
-        paths,
-        str(FOLDER / "baseline.zarr"),
-        repeat=2,
+def _clear() -> None:
+    shutil.rmtree(OUT, ignore_errors=True)
+    OUT.mkdir(parents=True)
+
+
+def _zarrlake(paths: list[str], *extra: str) -> list[str]:
+    chunks = [item for dim, size in CHUNKS.items() for item in ("--chunk", f"{dim}={size}")]
+    return [
+        *ZARRLAKE,
+        "convert",
+        "run",
+        *paths,
+        "-O",
+        str(OUT / "zarrlake.zarr"),
+        *chunks,
+        "--compression",
+        "blosc:zstd:3:shuffle",
+        "--workers",
+        str(CORES),
+        *extra,
+    ]
+
+
+def one(shape: str, layout: str, repeat: int, disk: float) -> dict[str, Runs]:
+    """Measure the candidates on one data set and print them."""
+    from numcodecs import Blosc
+
+    paths = dataset(shape, layout)
+    size = size_of(paths)
+    encode = encode_rate(paths, Blosc(cname="zstd", clevel=3, shuffle=Blosc.SHUFFLE))
+    bound = min(disk, CORES * encode)
+    runs = alternate(
+        {
+            "xarray script (open_mfdataset.to_zarr)": lambda: [
+                *script("xarray_convert.py"),
+                str(OUT / "baseline.zarr"),
+                *paths,
+            ],
+            "zarrlake convert run": lambda: _zarrlake(paths),
+            "zarrlake convert run --no-verify": lambda: _zarrlake(paths, "--no-verify"),
+        },
+        repeat=repeat,
+        before_each=_clear,
     )
-    mine = isolated(
-        "zarrlake convert run --workers 2", ours, paths, str(FOLDER / "zarrlake.zarr"), repeat=2
+    files, steps = LAYOUTS[layout]
+    print(
+        f"\n== convert {shape}/{layout}: {files} files x {steps} steps, {size / 1e9:.2f} GB; "
+        f"bound min(disk {disk / 1e6:.0f}, {CORES} x encode {encode / 1e6:.0f}) = "
+        f"{bound / 1e6:.0f} MB/s"
     )
-    encode = encode_rate(paths)
-    disk = disk_rate()
-    bound = min(disk, 2 * encode)
-    for m in (base, mine):
-        rate = size / m.seconds
+    for run in runs.values():
+        rate = size / run.median
         print(
-            f"  {m.name:<46} {m.seconds:7.2f} s  {rate / 1e6:7.0f} MB/s  "
-            f"({rate / bound:4.0%} of bound)  peak RSS {m.peak_rss_mib:7.0f} MiB"
+            f"  {run.name:<40} {run.median:6.2f} s (runs {run.spread()})  {rate / 1e6:5.0f} MB/s"
+            f"  {rate / bound:4.0%} of bound  peak {run.peak:6.0f} MiB"
         )
+    base, ours, bare = runs.values()
+    verify_share = (ours.median - bare.median) / ours.median
     print(
-        f"  bound: min(disk {disk / 1e6:.0f} MB/s, 2 x encode {encode / 1e6:.0f} MB/s) "
-        f"= {bound / 1e6:.0f} MB/s"
+        f"  ratio: time {ours.median / base.median:.2f} of the script's, peak memory "
+        f"{ours.peak / base.peak:.2f}; default verify {verify_share:+.1%} of the run"
     )
-    print(
-        f"  ratio: {base.seconds / mine.seconds:.2f}x faster than the baseline; "
-        f"peak RSS {mine.peak_rss_mib / base.peak_rss_mib:.2f} of the baseline's"
-    )
-    _drop_page_cache_of_outputs()
+    return runs
+
+
+def main() -> None:
+    """Run every data set (or those named in BENCH_SHAPES / BENCH_LAYOUTS)."""
+    shapes = os.environ.get("BENCH_SHAPES", ",".join(SHAPES)).split(",")
+    layouts = os.environ.get("BENCH_LAYOUTS", ",".join(LAYOUTS)).split(",")
+    repeat = int(os.environ.get("BENCH_REPEAT", "2"))
+    for shape in shapes:
+        for layout in layouts:
+            dataset(shape, layout)  # generated before any timing
+    disk = disk_rate()
+    for shape in shapes:
+        for layout in layouts:
+            one(shape, layout, repeat, disk)
+    shutil.rmtree(OUT, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -39,6 +39,12 @@ class EncodingConfig(BaseModel):
         description="chunk size per dim (null entries: the whole dim); null: one chunk. "
         "Default: the slice's length along the append dim, whole dims otherwise",
     )
+    shards: list[int] | None = Field(
+        None,
+        description="shard size per dim, each a multiple of the chunk (Zarr format 3: one "
+        "object holds several chunks; an append rewrites the shards it touches). "
+        "Default: none",
+    )
     fill_value: float | int | str | None = Field(
         None, description="the _FillValue; 'NaN' for NaN; null: none"
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import time
@@ -386,8 +387,9 @@ def append(
         settings.target_dir, mode="a", storage_options=settings.target_storage_options
     )
     url = store_url(store)
+    new_folder = (directory := local_root(store)) is not None and not directory.exists()
     if settings.dry_run:  # reads only: every write goes to a staging overlay
-        if (directory := local_root(store)) is not None and not directory.exists():
+        if new_folder:
             store = MemoryStore()  # a target that does not exist yet reads as empty
         store = store.with_read_only(True)
     appender = _Appender(settings, store, url)
@@ -422,6 +424,10 @@ def append(
                 on_slice(report)
     finally:
         appender.stop()
+        if new_folder and directory is not None:
+            # a first slice that failed leaves no empty folder behind: nothing changed
+            with contextlib.suppress(OSError):
+                directory.rmdir()
     appender.result.length = appender.state.sizes.get(settings.append_dim, 0)
     if refused:
         raise _refused(refused, appender.result)

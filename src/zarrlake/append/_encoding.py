@@ -18,6 +18,7 @@ from zarrlake.encoding import (
     describe_codecs,
     is_time_like,
     packing_from_encoding,
+    resolve_shards,
 )
 from zarrlake.errors import InvalidInputError
 
@@ -98,6 +99,40 @@ def _chunks(
     return tuple(
         max(1, size) for size in var.shape
     )  # the slice's extent: whole dims, append dim = slice length
+
+
+def _shards(
+    encoding: EncodingConfig | None,
+    chunks: tuple[int, ...],
+    var: xr.Variable,
+    name: str,
+    zarr_format: int,
+    own: Any,
+) -> tuple[int, ...] | None:
+    """Shards of a new target's variable: the configured ones, checked against its chunks.
+
+    Shards from ``*`` fit only same-rank variables (as chunks do); the others get none.
+    """
+    if encoding is None or encoding.shards is None:
+        return None
+    where = f"variables.{name}.encoding.shards"
+    from_default = own is None or own.encoding is None or own.encoding.shards is None
+    if len(encoding.shards) != var.ndim:
+        if from_default:
+            return None
+        raise InvalidInputError(
+            f"variable {name!r}: shards {encoding.shards} has {len(encoding.shards)} "
+            f"entries for {var.ndim} dims {list(map(str, var.dims))}",
+            subject=where,
+        )
+    dims = [str(d) for d in var.dims]
+    return resolve_shards(
+        dims,
+        chunks,
+        dict(zip(dims, encoding.shards, strict=True)),
+        zarr_format=zarr_format,
+        where=where,
+    )
 
 
 _DECLARED_KEYS = ("_FillValue", "missing_value", "scale_factor", "add_offset", "dtype")
@@ -183,6 +218,9 @@ def creation_encoding(
                 encoding, var, name, from_default=from_default, append_dim=config.append_dim
             )
         }
+        shards = _shards(encoding, entry["chunks"], var, name, zarr_format, own)
+        if shards is not None:
+            entry["shards"] = shards
         if is_time_like(np.asarray(var.values)):
             time = _time_encoding(var, encoding, config, name)
             times[name] = time

@@ -34,6 +34,7 @@ from zarrlake.encoding import PackingSpec
 from zarrlake.errors import ConversionError, RetryLimitExceededError, ZarrlakeError
 from zarrlake.storage import open_store
 from zarrlake.storage.files import open_file_dataset
+from zarrlake.storage.remote import is_object_store
 
 __all__ = [
     "ChunkingConfig",
@@ -305,7 +306,11 @@ class ZarrConverter:
             if _many_files(template_dataset):
                 # The axis is the union of the files' labels (monthly, irregular axes).
                 scanned = scan_inputs(template_dataset, settings)  # type: ignore[arg-type]
-                plan = build_plan(scanned, time_chunked(scanned, settings))
+                plan = build_plan(
+                    scanned,
+                    time_chunked(scanned, settings),
+                    object_store=is_object_store(os.fspath(output_path)),
+                )
                 store = open_store(
                     os.fspath(output_path),
                     mode="a",
@@ -321,7 +326,11 @@ class ZarrConverter:
                 return
             with self._template(template_dataset, settings) as (ds, name):
                 scanned = scan_template(ds, name, settings)
-                plan = build_plan(scanned, time_chunked(scanned, settings))
+                plan = build_plan(
+                    scanned,
+                    time_chunked(scanned, settings),
+                    object_store=is_object_store(os.fspath(output_path)),
+                )
                 store = open_store(
                     os.fspath(output_path),
                     mode="a",

@@ -13,7 +13,12 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from zarrlake.config import ConfigSource, merge_configs, validation_error
-from zarrlake.encoding import DEFAULT_TARGET_CHUNK_BYTES, CompressionSpec, PackingSpec
+from zarrlake.encoding import (
+    DEFAULT_TARGET_CHUNK_BYTES,
+    DEFAULT_TARGET_SHARD_BYTES,
+    CompressionSpec,
+    PackingSpec,
+)
 
 __all__ = ["ConvertConfig", "load_convert_config"]
 
@@ -30,6 +35,18 @@ class ConvertConfig(BaseModel):
         None,
         description="chunk size per dimension name (missing dims: planned, or whole); "
         "default: planned for the access pattern",
+    )
+    shards: dict[str, int] | Literal["auto", "none"] = Field(
+        "auto",
+        description="shard size per dimension name, a multiple of its chunk (Zarr format 3: "
+        "one object holds several chunks); 'auto': planned when the target is an object "
+        "store and chunks are small (an archive of thousands of objects, not millions), "
+        "none on local disk; 'none': one object per chunk",
+    )
+    target_shard_size: int | str = Field(
+        DEFAULT_TARGET_SHARD_BYTES,
+        description="upper bound of a planned shard's uncompressed size, bytes or e.g. "
+        "'128MiB' (a writer holds one shard in memory)",
     )
     access_pattern: Literal["temporal", "spatial", "balanced"] = Field(
         "balanced", description="the read pattern the chunk planner optimises for"
@@ -96,6 +113,16 @@ class ConvertConfig(BaseModel):
     @classmethod
     def _valid_compression(cls, value: str) -> str:
         CompressionSpec.parse(value)
+        return value
+
+    @field_validator("shards")
+    @classmethod
+    def _positive_shards(
+        cls, value: dict[str, int] | Literal["auto", "none"]
+    ) -> dict[str, int] | Literal["auto", "none"]:
+        for dim, size in (value if isinstance(value, dict) else {}).items():
+            if size < 1:
+                raise ValueError(f"shard size of {dim!r} must be at least 1, not {size}")
         return value
 
     @field_validator("chunks")

@@ -8,6 +8,7 @@ however the files and chunks line up.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import math
@@ -18,6 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import xarray as xr
+from dask.utils import parse_bytes
 
 from zarrlake.convert._config import ConvertConfig
 from zarrlake.convert._encodings import (
@@ -27,7 +29,14 @@ from zarrlake.convert._encodings import (
     time_encodings,
 )
 from zarrlake.convert._scan import ScanResult, VariableSchema, label_key
-from zarrlake.encoding import CompressionSpec, Packing, TimeEncoding, plan_chunks
+from zarrlake.encoding import (
+    CompressionSpec,
+    Packing,
+    TimeEncoding,
+    plan_chunks,
+    plan_shards,
+    resolve_shards,
+)
 from zarrlake.errors import InvalidInputError
 
 __all__ = ["ConvertPlan", "SourceSlice", "VariablePlan", "WorkUnit", "build_axis", "build_plan"]
@@ -119,6 +128,8 @@ class VariablePlan:
     declares_fill: bool = True
     """Whether the inputs declare a ``_FillValue`` (variables without the concat dim
     keep none when they declare none)."""
+    shards: tuple[int, ...] | None = None
+    """Shard shape (Zarr format 3: several chunks in one object), or ``None``."""
 
     @property
     def raw_bytes(self) -> int:
@@ -177,6 +188,7 @@ class ConvertPlan:
                     "dims": list(v.dims),
                     "shape": list(v.shape),
                     "chunks": list(v.chunks),
+                    "shards": None if v.shards is None else list(v.shards),
                     "dtype": v.stored_dtype,
                     "packing": None
                     if v.packing is None
@@ -419,11 +431,89 @@ def _units(
     return units
 
 
+def _shards_by_dim(
+    variables: dict[str, VariablePlan], dim: str, config: ConvertConfig, object_store: bool
+) -> dict[str, int]:
+    """Shard size per dim name: configured, or planned on the largest series variable.
+
+    ``auto`` plans shards only for an object-store target in Zarr format 3; the sizes
+    come from the largest variable along the concat dim and apply to every variable
+    along it, so all of them share one shard length along the concat dim and work
+    units (whole shards) never split one.
+    """
+    if isinstance(config.shards, dict):
+        known = {d for v in variables.values() for d in v.dims}
+        unknown = sorted(set(config.shards) - known)
+        if unknown:
+            raise InvalidInputError(
+                f"shards names dimension(s) {unknown} that no variable has "
+                f"(dimensions: {sorted(known)})",
+                subject=f"shards.{unknown[0]}",
+            )
+        if config.shards and config.zarr_format != 3:
+            raise InvalidInputError(
+                "shards need Zarr format 3 (format 2 has no sharding)",
+                subject="shards",
+                hint="set zarr_format: 3, or drop shards",
+            )
+        return dict(config.shards)
+    if config.shards == "none" or not object_store or config.zarr_format != 3:
+        return {}  # a local (or in-memory) target: one file per chunk costs little
+    largest = max(
+        (v for v in variables.values() if v.series), key=lambda v: v.raw_bytes, default=None
+    )
+    if largest is None:
+        return {}
+    shards = plan_shards(
+        largest.shape,
+        largest.chunks,
+        np.dtype(largest.stored_dtype).itemsize,
+        series_axis=largest.dims.index(dim),
+        target_shard_bytes=int(parse_bytes(config.target_shard_size)),
+    )
+    if shards is None:
+        return {}
+    planned = dict(zip(largest.dims, shards, strict=True))
+    time_chunk = largest.chunks[largest.dims.index(dim)]
+    if config.chunks_per_unit:  # units the user sized must still hold whole shards
+        factor = math.gcd(planned[dim] // time_chunk, config.chunks_per_unit)
+        planned[dim] = factor * time_chunk
+    return planned
+
+
+def _variable_shards(
+    variable: VariablePlan, by_dim: dict[str, int], dim: str, zarr_format: int
+) -> tuple[int, ...] | None:
+    """Return the shards of one variable along the concat dim (others: plain chunks).
+
+    A dim the variable holds in one chunk (a small array's whole extent) keeps it.
+    """
+    if not variable.series or not by_dim:
+        return None
+    given = {
+        d: size
+        for d, size, shape, chunk in zip(
+            variable.dims,
+            (by_dim.get(d) for d in variable.dims),
+            variable.shape,
+            variable.chunks,
+            strict=True,
+        )
+        if size is not None and (d == dim or chunk < shape)
+    }
+    return resolve_shards(
+        variable.dims, variable.chunks, given, zarr_format=zarr_format, where="shards"
+    )
+
+
 def _spatial_blocks(
-    variables: dict[str, VariablePlan], dim: str, time_chunk: int, row_bytes: int
+    variables: dict[str, VariablePlan], dim: str, unit_steps: int, row_bytes: int
 ) -> tuple[list[tuple[str, int, int]] | None, int]:
-    """Split a chunk row along the first other dim when it exceeds the unit budget."""
-    row = row_bytes * time_chunk
+    """Split a unit's rows along the first other dim when they exceed the unit budget.
+
+    Blocks are whole shards (whole chunks when not sharded): no two units share one.
+    """
+    row = row_bytes * unit_steps
     largest = max(
         (v for v in variables.values() if v.series),
         key=lambda v: math.prod(v.shape),
@@ -435,7 +525,8 @@ def _spatial_blocks(
     if not others:
         return None, 1
     split = others[0]
-    name, size, chunk = largest.dims[split], largest.shape[split], largest.chunks[split]
+    name, size = largest.dims[split], largest.shape[split]
+    chunk = (largest.shards or largest.chunks)[split]
     chunk_count = math.ceil(size / chunk)
     if chunk_count < 2:
         return None, 1
@@ -447,7 +538,9 @@ def _spatial_blocks(
     return (blocks if len(blocks) > 1 else None), size
 
 
-def build_plan(scan: ScanResult, config: ConvertConfig) -> ConvertPlan:
+def build_plan(
+    scan: ScanResult, config: ConvertConfig, *, object_store: bool = False
+) -> ConvertPlan:
     """Plan the conversion of scanned inputs; reads and writes nothing.
 
     Parameters
@@ -456,6 +549,8 @@ def build_plan(scan: ScanResult, config: ConvertConfig) -> ConvertPlan:
         The scanned inputs (with ``data_ranges`` for packed variables that need them).
     config
         The conversion config.
+    object_store
+        Whether the target is an object store (``shards: auto`` plans shards then).
 
     Returns
     -------
@@ -528,6 +623,11 @@ def build_plan(scan: ScanResult, config: ConvertConfig) -> ConvertPlan:
             kept_packing=pack is not None and config.packing_for(name) is None,
             declares_fill="_FillValue" in schema.source_encoding,
         )
+    shard_sizes = _shards_by_dim(variables, dim, config, object_store)
+    for name, variable in variables.items():
+        shards = _variable_shards(variable, shard_sizes, dim, config.zarr_format)
+        if shards is not None:
+            variables[name] = dataclasses.replace(variable, shards=shards)
     time_chunk = by_dim.get(dim, len(axis))
     row_bytes = sum(
         math.prod(s for d, s in zip(v.dims, v.shape, strict=True) if d != dim)
@@ -536,9 +636,20 @@ def build_plan(scan: ScanResult, config: ConvertConfig) -> ConvertPlan:
         if v.series
     )
     per_unit = config.chunks_per_unit or max(1, UNIT_BUDGET_BYTES // max(1, row_bytes * time_chunk))
+    # a unit writes whole shards: its chunks along the concat dim are a multiple of theirs
+    per_shard = max(1, shard_sizes.get(dim, time_chunk) // time_chunk) if shard_sizes else 1
+    if per_unit % per_shard:
+        if config.chunks_per_unit:
+            raise InvalidInputError(
+                f"chunks_per_unit {per_unit} splits a shard ({per_shard} chunks along "
+                f"{dim!r}): two units would write one shard",
+                subject="chunks_per_unit",
+                hint=f"use a multiple of {per_shard}",
+            )
+        per_unit = -(-per_unit // per_shard) * per_shard
     blocks, extent = (
-        _spatial_blocks(variables, dim, time_chunk, row_bytes)
-        if per_unit == 1 and not config.chunks_per_unit
+        _spatial_blocks(variables, dim, per_unit * time_chunk, row_bytes)
+        if not config.chunks_per_unit
         else (None, 1)
     )
     units = _units(scan, positions, len(axis), time_chunk, per_unit, blocks, extent)

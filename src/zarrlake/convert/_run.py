@@ -37,6 +37,7 @@ from zarrlake.convert._template import (
 from zarrlake.convert._writer import ArchiveWriter, ReadOptions, WriteStats, read_records
 from zarrlake.errors import AlreadyExistsError, InvalidInputError
 from zarrlake.meta import Report
+from zarrlake.storage.remote import is_object_store
 from zarrlake.storage.urls import open_store
 from zarrlake.txn import recover
 
@@ -171,6 +172,8 @@ def scan(
 def plan(
     inputs: str | Iterable[str],
     config: ConvertConfig | Mapping[str, Any] | None = None,
+    *,
+    target: str | None = None,
     **overrides: Any,
 ) -> ConvertPlan:
     """Plan a conversion without writing anything.
@@ -181,6 +184,9 @@ def plan(
         Files, globs or URLs.
     config
         The conversion config (or a dict); keyword overrides win.
+    target
+        The archive it would write (its kind decides ``shards: auto``); default: a
+        local one.
     **overrides
         Config keys.
 
@@ -190,7 +196,8 @@ def plan(
         What would be written; ``describe()`` gives it as plain data.
     """
     settings = as_config(config, **overrides)
-    return build_plan(scan(inputs, settings), settings)
+    remote = target is not None and is_object_store(target)
+    return build_plan(scan(inputs, settings), settings, object_store=remote)
 
 
 class _Executor:
@@ -364,7 +371,7 @@ def run(
     # so they inherit no threads (limit_arenas needs a worker without any).
     executor = _Executor(count, scheduler)
     try:
-        the_plan = build_plan(scanned, settings)
+        the_plan = build_plan(scanned, settings, object_store=is_object_store(target))
         store = open_store(target, mode="a", storage_options=settings.target_storage_options)
         created = _prepare_target(store, target, settings, the_plan, overwrite)
         records = read_records(store)

@@ -54,6 +54,7 @@ def structure_digest(plan: ConvertPlan) -> str:
         "codecs": str(plan.compression),
         "variables": {
             v.name: [v.dims, v.shape, v.chunks, v.stored_dtype, repr(v.packing), repr(v.time)]
+            + ([v.shards] if v.shards is not None else [])
             for v in plan.variables.values()
         },
         "axis_time": repr(plan.axis_time),
@@ -67,6 +68,8 @@ def _encoding(plan: ConvertPlan) -> dict[str, dict[str, Any]]:
     encoding: dict[str, dict[str, Any]] = {}
     for v in plan.variables.values():
         entry: dict[str, Any] = {"chunks": v.chunks}
+        if v.shards is not None:
+            entry["shards"] = v.shards
         if v.series or not v.coord:
             entry.update(codec_kwargs)
         if v.time is not None:
@@ -139,7 +142,8 @@ def template_dataset(plan: ConvertPlan, static: Mapping[str, xr.Variable]) -> xr
                 dtype: Any = v.time.dtype
             else:
                 dtype = v.packing.unpacked_dtype if v.packing else v.source_dtype
-            lazy = dask.array.zeros(v.shape, chunks=v.chunks, dtype=dtype)
+            # xarray refuses dask chunks that split a shard (nothing is computed here)
+            lazy = dask.array.zeros(v.shape, chunks=v.shards or v.chunks, dtype=dtype)
             variable = xr.Variable(v.dims, lazy, attrs=attrs)
         else:
             values = static[v.name].values

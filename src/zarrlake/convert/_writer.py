@@ -147,7 +147,9 @@ def _variable(
         name=name,
         dims=tuple(str(d) for d in variable.dims),
         shape=tuple(array.shape),
-        chunks=tuple(array.chunks),
+        # the unit of writing: a shard is one object, written whole (a part of it
+        # would be read back and rewritten), so the writer splits by shards
+        chunks=tuple(array.shards or array.chunks),
         dtype=array.dtype,
         unpacked=unpacked,
         fill=np.nan if unpacked.kind == "f" else array.fill_value,

@@ -22,6 +22,7 @@ from zarrlake.encoding._packing import (
     packing_from_encoding,
 )
 from zarrlake.encoding._packing_spec import PackingSpec
+from zarrlake.encoding._shards import DEFAULT_TARGET_SHARD_BYTES, plan_shards, resolve_shards
 from zarrlake.encoding._times import (
     TimeEncoding,
     choose_time_encoding,
@@ -33,6 +34,7 @@ from zarrlake.encoding._times import (
 
 __all__ = [
     "DEFAULT_TARGET_CHUNK_BYTES",
+    "DEFAULT_TARGET_SHARD_BYTES",
     "MIN_TARGET_CHUNK_BYTES",
     "AccessPattern",
     "ChunkPlan",
@@ -54,4 +56,6 @@ __all__ = [
     "packing_from_encoding",
     "parse_compression",
     "plan_chunks",
+    "plan_shards",
+    "resolve_shards",
 ]

@@ -37,6 +37,7 @@ __all__ = [
     "expand_url",
     "glob_matches",
     "has_magic",
+    "is_object_store",
     "is_remote",
     "remote_errors",
     "remote_failure",
@@ -60,6 +61,24 @@ def is_remote(path: str) -> bool:
         True for ``PROTOCOL://...`` other than ``file://``.
     """
     return "://" in path and not path.startswith("file://")
+
+
+def is_object_store(path: str) -> bool:
+    """Whether a path is on an object store (every URL but ``file://`` and ``memory://``).
+
+    Object stores pay per request and list slowly, which is what shards are for.
+
+    Parameters
+    ----------
+    path
+        A local path or a URL.
+
+    Returns
+    -------
+    bool
+        True for ``s3://``, ``gs://``, ``az://``, ``https://``... URLs.
+    """
+    return is_remote(path) and not path.startswith("memory://")
 
 
 def has_magic(pattern: str) -> bool:
