@@ -204,9 +204,9 @@ def _probed(columns: tuple[Any, ...], where: Any, largest: int, probes: int) -> 
     """
     obs = s.observations.c
     step = largest / probes
-    counter = select(literal(0).label("k")).cte("probe", recursive=True)
-    counter = counter.union_all(select(counter.c.k + 1).where(counter.c.k + 1 < probes))
-    probed = select((cast(counter.c.k * step, Integer) + 1).label("v")).subquery()
+    counter = select(literal(1).label("k")).cte("probe", recursive=True)
+    counter = counter.union_all(select(counter.c.k + 1).where(counter.c.k < probes))
+    probed = select(cast(counter.c.k * step, Integer).label("v")).subquery()  # the step's last
     return (
         select(*columns)
         .select_from(probed.join(s.observations, obs.id == probed.c.v))
