@@ -6,6 +6,9 @@ A write subtracts the old rows' contributions and adds the new ones in the same
 transaction, so summaries are exact and cost O(missions touched) to read. Counts and
 sums move by deltas; time bounds only widen on insert and are recomputed from the
 (mission, time) indexes when a row that held a bound changes or leaves.
+
+The same calls keep the dashboard's chart cells (``_cells``) in step: every write path
+that moves a summary moves the cells with the same old and new rows.
 """
 
 from __future__ import annotations
