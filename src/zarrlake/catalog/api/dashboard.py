@@ -341,6 +341,10 @@ def problems(
 @router.get("/pipeline")
 def pipeline(catalog: CatalogDep, limit: Annotated[int, Query(ge=1, le=1000)] = 50) -> JSONResponse:
     """List what is processing now, what failed (with the reason), recent status events."""
+    return ok(_cached(catalog, ("pipeline", limit), lambda: _pipeline(catalog, limit)))
+
+
+def _pipeline(catalog: Catalog, limit: int) -> dict[str, Any]:
     obs, events = s.observations.c, s.status_events.c
     newest = (desc(events.at), desc(events.id))
     recent = (
@@ -372,13 +376,11 @@ def pipeline(catalog: CatalogDep, limit: Annotated[int, Query(ge=1, le=1000)] = 
             reasons = {d: r for d, r in connection.execute(why)}
     for row in lists["failed"]:
         row["reason"] = reasons.get(row["id"])
-    return ok(
-        {
-            "processing": [_times(r) for r in lists["processing"]],
-            "failed": [_times(r) for r in lists["failed"]],
-            "events": [_times(r) for r in recent_rows],
-        }
-    )
+    return {
+        "processing": [_times(r) for r in lists["processing"]],
+        "failed": [_times(r) for r in lists["failed"]],
+        "events": [_times(r) for r in recent_rows],
+    }
 
 
 def _times(row: dict[str, Any]) -> dict[str, Any]:
