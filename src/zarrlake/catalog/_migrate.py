@@ -1,5 +1,8 @@
 """Schema upgrades of existing catalogs: columns, derived values and indexes added since.
 
+Tables added since (version 3: the chart summaries) are created by ``Catalog.upgrade``,
+which then rebuilds every summary from the observations.
+
 Each step checks what the database has, so an upgrade can run any number of times and
 from any older version.
 """
@@ -46,7 +49,7 @@ def upgrade_columns(connection: Any) -> list[str]:
         connection.exec_driver_sql(f"ALTER TABLE observations ADD COLUMN {key} {kind}")
         filled = _fill(connection, key, source)
         steps.append(f"added column {key} (case-folded {source}) to {filled} record(s)")
-    existing = _index_names(connection)
+    existing = _index_names(connection, "observations")
     for name in _REPLACED_INDEXES:
         if name in existing:
             connection.exec_driver_sql(f"DROP INDEX {name}")
@@ -55,6 +58,13 @@ def upgrade_columns(connection: Any) -> list[str]:
         if index.name not in existing:
             index.create(connection)
             steps.append(f"created index {index.name}")
+    # Indexes added since on the other tables (version 3: status events by time).
+    for other in (s.status_events, s.dataset_relationships):
+        have_other = _index_names(connection, other.name)
+        for index in sorted(other.indexes, key=lambda ix: str(ix.name)):
+            if index.name not in have_other:
+                index.create(connection)
+                steps.append(f"created index {index.name}")
     return steps
 
 
@@ -70,9 +80,9 @@ def _fill(connection: Any, key: str, source: str) -> int:
     return len(rows)
 
 
-def _index_names(connection: Any) -> set[str]:
+def _index_names(connection: Any, table: str) -> set[str]:
     if connection.dialect.name == "sqlite":
-        query = "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'observations'"
+        query = "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ?"
     else:
-        query = "SELECT indexname FROM pg_indexes WHERE tablename = 'observations'"
-    return {row[0] for row in connection.exec_driver_sql(query)}
+        query = "SELECT indexname FROM pg_indexes WHERE tablename = %s"
+    return {row[0] for row in connection.exec_driver_sql(query, (table,))}

@@ -30,6 +30,7 @@ from zarrlake.catalog._migrate import upgrade_columns
 from zarrlake.catalog._summary import (
     SUMMARY_COLUMNS,
     apply_summary_changes,
+    current_rows,
     merge_spellings,
     rebuild_summaries,
     summary_row,
@@ -385,14 +386,19 @@ class Catalog(LinksMixin):
             )
         record = self.get(key)
         now = utcnow()
-        event = status_event(record["id"], record["processing_status"], status, reason, actor, now)
         with write_transaction(self.engine) as connection:
+            before = current_rows(connection, [record["id"]])
+            old = before[0]["processing_status"] if before else record["processing_status"]
+            event = status_event(record["id"], old, status, reason, actor, now)
             connection.execute(
                 update(s.observations)
                 .where(s.observations.c.id == record["id"])
                 .values(processing_status=status, last_updated=now)
             )
             connection.execute(insert(s.status_events), [event])
+            apply_summary_changes(
+                connection, before, [{**r, "processing_status": status} for r in before]
+            )
         return event
 
     def status_history(self, key: int | str) -> list[dict[str, Any]]:
@@ -522,7 +528,7 @@ class Catalog(LinksMixin):
         """Remove a record with its relationships and status events."""
         record = self.get(key)
         with write_transaction(self.engine) as connection:
-            apply_summary_changes(connection, [record], [])
+            apply_summary_changes(connection, current_rows(connection, [record["id"]]), [])
             for table, col in (
                 (s.dataset_relationships, "parent_dataset_id"),
                 (s.dataset_relationships, "child_dataset_id"),

@@ -1,52 +1,227 @@
-"""Chart data for a search: observations and bytes per month, and a quality histogram."""
+"""Chart data for a search: counts, coverage per period, quality and status, positions.
+
+A search narrowed only by mission, processing status and the missing flag (the
+unfiltered dashboard among them) is answered from the chart cells kept on every write
+(``_cells``): a few thousand small rows instead of every observation. Any other search
+groups its matching rows in the database, through the indexes its criteria allow.
+``summaries=False`` forces the direct aggregate (the tests compare both answers).
+"""
 
 from __future__ import annotations
 
+from dataclasses import fields
 from typing import Any
 
-from sqlalchemy import Integer, and_, case, cast, func, select, true
+from sqlalchemy import ColumnElement, and_, func, literal, select, true
 
 from zarrlake.catalog import schema as s
+from zarrlake.catalog._cells import NO_SCORE, QUALITY_BINS, quality_bin_sql
 from zarrlake.catalog._engine import read_connection
 from zarrlake.catalog._repository import Catalog
-from zarrlake.catalog._search import SearchQuery, search_conditions
+from zarrlake.catalog._search import SearchQuery, check_criteria, count, search_conditions
 
-QUALITY_BINS = 10
+STATUSES = s.PROCESSING_STATUSES
+
+PERIOD_LENGTHS = {"year": 4, "month": 7, "day": 10, "hour": 13}
+"""Periods as prefixes of an ISO time (SQLite stores times as such text)."""
+
+_POSTGRES_FORMATS = {
+    "year": "YYYY",
+    "month": "YYYY-MM",
+    "day": "YYYY-MM-DD",
+    "hour": 'YYYY-MM-DD"T"HH24',
+}
+
+# The criteria the cells are keyed by; the others describe a page, not a set of rows.
+_CELL_CRITERIA = frozenset({"mission_id", "processing_status", "include_missing"})
+_PAGE_FIELDS = frozenset({"sort", "limit", "cursor"})
+
+
+def from_cells(q: SearchQuery) -> bool:
+    """Tell whether the chart cells answer this search (no other criterion is set)."""
+    for item in fields(q):
+        if item.name in _CELL_CRITERIA or item.name in _PAGE_FIELDS:
+            continue
+        if getattr(q, item.name) not in (None, "", {}):
+            return False
+    return True
+
+
+def _cell_where(table: Any, q: SearchQuery) -> ColumnElement[bool]:
+    """Return the search's conditions on a cell table (as ``search_conditions`` states them)."""
+    check_criteria(q)  # the same errors as a search
+    parts: list[ColumnElement[bool]] = [true()]
+    if q.mission_id is not None:
+        parts.append(func.lower(table.c.mission_id) == func.lower(literal(str(q.mission_id))))
+    if q.processing_status is not None:
+        parts.append(table.c.processing_status == str(q.processing_status).lower())
+    if not q.include_missing:
+        parts.append(table.c.missing.is_(False))
+    return and_(*parts)
+
+
+def _row_where(catalog: Catalog, q: SearchQuery, connection: Any) -> ColumnElement[bool]:
+    return and_(true(), *search_conditions(catalog, q, connection))
+
+
+def totals(catalog: Catalog, q: SearchQuery, *, summaries: bool = True) -> dict[str, int]:
+    """Return how many observations match, and how many of them have a position / footprint."""
+    if summaries and from_cells(q):
+        t = s.chart_quality
+        query = select(
+            func.sum(t.c.observation_count),
+            func.sum(t.c.positioned_count),
+            func.sum(t.c.footprint_count),
+        ).where(_cell_where(t, q))
+        with read_connection(catalog.engine) as connection:
+            n, positioned, footprints = connection.execute(query).one()
+        return {
+            "count": int(n or 0),
+            "positioned": int(positioned or 0),
+            "footprints": int(footprints or 0),
+        }
+    from zarrlake.catalog._cells import footprint_bounds
+
+    obs = s.observations.c
+    with read_connection(catalog.engine) as connection:
+        where = _row_where(catalog, q, connection)
+        positioned = and_(where, obs.ra.is_not(None), obs.dec.is_not(None))
+        boxed = and_(where, *(b.is_not(None) for b in footprint_bounds()))
+        numbers = [
+            connection.execute(select(func.count()).select_from(s.observations).where(w)).scalar()
+            for w in (positioned, boxed)
+        ]
+    return {
+        "count": count(catalog, q),
+        "positioned": int(numbers[0]),
+        "footprints": int(numbers[1]),
+    }
+
+
+def match_count(catalog: Catalog, q: SearchQuery) -> int:
+    """Return how many observations match (as :func:`~zarrlake.catalog.count`)."""
+    if from_cells(q):
+        return totals(catalog, q)["count"]
+    return count(catalog, q)
+
+
+def status_quality(catalog: Catalog, q: SearchQuery, *, summaries: bool = True) -> dict[str, Any]:
+    """Count the matching observations per processing status, and per quality bin.
+
+    Returns
+    -------
+    dict
+        ``counts`` (every status, zeros too) and ``quality`` (``low``, ``high``,
+        ``count`` per bin of 0.1; a score of 1 counts in the last bin).
+    """
+    if summaries and from_cells(q):
+        t = s.chart_quality
+        query = (
+            select(t.c.processing_status, t.c.quality_bin, func.sum(t.c.observation_count))
+            .where(_cell_where(t, q))
+            .group_by(t.c.processing_status, t.c.quality_bin)
+        )
+    else:
+        obs = s.observations.c
+        quality_bin = quality_bin_sql(catalog.dialect)
+        with read_connection(catalog.engine) as connection:
+            query = (
+                select(obs.processing_status, quality_bin, func.count())
+                .where(_row_where(catalog, q, connection))
+                .group_by(obs.processing_status, quality_bin)
+            )
+    with read_connection(catalog.engine) as connection:
+        rows = connection.execute(query).all()
+    counts: dict[str, int] = {name: 0 for name in STATUSES}
+    bins = [0] * QUALITY_BINS
+    for status, bin_, number in rows:
+        counts[str(status)] = counts.get(str(status), 0) + int(number)
+        if bin_ is not None and bin_ != NO_SCORE:
+            bins[int(bin_)] += int(number)
+    quality = [
+        {"low": i / QUALITY_BINS, "high": (i + 1) / QUALITY_BINS, "count": n}
+        for i, n in enumerate(bins)
+    ]
+    return {"counts": counts, "quality": quality}
+
+
+def coverage(
+    catalog: Catalog, q: SearchQuery, period: str, *, summaries: bool = True
+) -> list[dict[str, Any]]:
+    """Return observations and bytes per period and mission, in period order.
+
+    Parameters
+    ----------
+    catalog
+        The catalog.
+    q
+        The search.
+    period
+        ``year``, ``month``, ``day`` or ``hour`` (of ``observation_timestamp``, UTC;
+        observations without one are left out).
+    summaries
+        Use the chart cells when they answer (days and coarser).
+
+    Returns
+    -------
+    list of dict
+        ``period`` (``2026``, ``2026-03``, ``2026-03-01``, ``2026-03-01T05``),
+        ``mission``, ``observations``, ``bytes``.
+    """
+    length = PERIOD_LENGTHS[period]
+    if summaries and from_cells(q) and period != "hour":
+        t = s.chart_days
+        bucket = func.substr(t.c.day, 1, length)
+        query = (
+            select(
+                bucket, t.c.mission_id, func.sum(t.c.observation_count), func.sum(t.c.total_bytes)
+            )
+            .where(_cell_where(t, q))
+            .group_by(bucket, t.c.mission_id)
+            .having(func.sum(t.c.observation_count) > 0)
+            .order_by(bucket, t.c.mission_id)
+        )
+        with read_connection(catalog.engine) as connection:
+            rows = connection.execute(query).all()
+    else:
+        obs = s.observations.c
+        column = obs.observation_timestamp
+        if catalog.dialect == "postgresql":
+            bucket = func.to_char(column, _POSTGRES_FORMATS[period])
+        else:
+            bucket = func.substr(column, 1, length)
+        with read_connection(catalog.engine) as connection:
+            query = (
+                select(
+                    bucket, obs.mission_id, func.count(), func.coalesce(func.sum(obs.file_size), 0)
+                )
+                .where(_row_where(catalog, q, connection), column.is_not(None))
+                .group_by(bucket, obs.mission_id)
+                .order_by(bucket, obs.mission_id)
+            )
+            rows = connection.execute(query).all()
+    return [
+        {
+            "period": str(p).replace(" ", "T"),
+            "mission": m,
+            "observations": int(n),
+            "bytes": int(b),
+        }
+        for p, m, n, b in rows
+    ]
 
 
 def chart_data(catalog: Catalog, query: SearchQuery) -> dict[str, Any]:
     """Return ``{per_month: [{month, observations, bytes}], quality: [{low, high, count}]}``.
 
-    Both are grouped by the database over the rows the query matches.
+    Both over the rows the query matches (all missions of it together).
     """
-    obs = s.observations.c
-    if catalog.dialect == "sqlite":
-        month = func.strftime("%Y-%m", obs.observation_timestamp)
-    else:
-        month = func.to_char(obs.observation_timestamp, "YYYY-MM")
-    top = QUALITY_BINS - 1
-    raw_bin = cast(obs.data_quality_score * QUALITY_BINS, Integer)
-    quality_bin = case((raw_bin > top, top), else_=raw_bin)  # a score of 1.0 joins the last bin
-    with read_connection(catalog.engine) as connection:
-        where = and_(true(), *search_conditions(catalog, query, connection))
-        per_month = (
-            select(month.label("month"), func.count(), func.coalesce(func.sum(obs.file_size), 0))
-            .where(where, obs.observation_timestamp.is_not(None))
-            .group_by(month)
-            .order_by(month)
-        )
-        quality = (
-            select(quality_bin.label("bin"), func.count())
-            .where(where, obs.data_quality_score.is_not(None))
-            .group_by(quality_bin)
-        )
-        months = [
-            {"month": m, "observations": int(n), "bytes": int(b)}
-            for m, n, b in connection.execute(per_month)
-        ]
-        counts = dict(connection.execute(quality).all())
-    bins = [
-        {"low": i / QUALITY_BINS, "high": (i + 1) / QUALITY_BINS, "count": int(counts.get(i, 0))}
-        for i in range(QUALITY_BINS)
+    months: dict[str, list[int]] = {}
+    for row in coverage(catalog, query, "month"):
+        month = months.setdefault(row["period"], [0, 0])
+        month[0] += row["observations"]
+        month[1] += row["bytes"]
+    per_month = [
+        {"month": m, "observations": n, "bytes": b} for m, (n, b) in sorted(months.items())
     ]
-    return {"per_month": months, "quality": bins}
+    return {"per_month": per_month, "quality": status_quality(catalog, query)["quality"]}

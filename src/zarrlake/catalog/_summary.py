@@ -6,6 +6,9 @@ A write subtracts the old rows' contributions and adds the new ones in the same
 transaction, so summaries are exact and cost O(missions touched) to read. Counts and
 sums move by deltas; time bounds only widen on insert and are recomputed from the
 (mission, time) indexes when a row that held a bound changes or leaves.
+
+The same calls keep the dashboard's chart cells (``_cells``) in step: every write path
+that moves a summary moves the cells with the same old and new rows.
 """
 
 from __future__ import annotations
@@ -18,19 +21,25 @@ from typing import Any
 
 from sqlalchemy import and_, case, func, select, update
 
+from zarrlake.catalog._cells import CELL_COLUMNS, apply_cell_changes, rebuild_cells
 from zarrlake.catalog._values import CALIBRATED_VALUES, is_calibrated
 from zarrlake.catalog.schema import mission_summaries, observations
 
-SUMMARY_COLUMNS = (
-    "mission_id",
-    "file_size",
-    "data_quality_score",
-    "calibration_status",
-    "observation_timestamp",
-    "observation_end",
-    "missing",
+SUMMARY_COLUMNS = tuple(
+    dict.fromkeys(
+        (
+            "mission_id",
+            "file_size",
+            "data_quality_score",
+            "calibration_status",
+            "observation_timestamp",
+            "observation_end",
+            "missing",
+            *CELL_COLUMNS,
+        )
+    )
 )
-"""The observation columns a summary depends on."""
+"""The observation columns a summary (or a chart cell) depends on."""
 
 
 @dataclass
@@ -81,7 +90,7 @@ def apply_summary_changes(
     new_rows: Iterable[Mapping[str, Any]],
     inserted_ids: tuple[int, int] | None = None,
 ) -> None:
-    """Move mission summaries from ``old_rows`` to ``new_rows`` inside a transaction.
+    """Move mission summaries and chart cells from ``old_rows`` to ``new_rows``.
 
     Parameters
     ----------
@@ -95,6 +104,8 @@ def apply_summary_changes(
         ``(first, last)``: also add the rows inserted with these consecutive ids (SQLite
         bulk inserts), aggregated by the database instead of row by row in Python.
     """
+    old_rows, new_rows = list(old_rows), list(new_rows)
+    apply_cell_changes(connection, old_rows, new_rows, inserted_ids)
     deltas: dict[str, _Delta] = defaultdict(_Delta)
     for row in old_rows:
         _add(deltas[str(row.get("mission_id"))], row, -1)
@@ -274,8 +285,19 @@ def _recompute_bounds(connection: Any, mission: str) -> None:
     )
 
 
+def current_rows(connection: Any, ids: Iterable[int]) -> list[dict[str, Any]]:
+    """Return the summary columns of records by id, read inside the write transaction.
+
+    A write that read its record before its transaction began could subtract a stale
+    version from the summaries; this is the version the write replaces.
+    """
+    columns = [observations.c[name] for name in SUMMARY_COLUMNS]
+    query = select(observations.c.id, *columns).where(observations.c.id.in_(list(ids)))
+    return [dict(row._mapping) for row in connection.execute(query)]
+
+
 def rebuild_summaries(connection: Any) -> None:
-    """Recompute every mission summary with one scan (bulk loads, upgrades and repairs).
+    """Recompute every mission summary and chart cell (bulk loads, upgrades and repairs).
 
     Parameters
     ----------
@@ -284,6 +306,7 @@ def rebuild_summaries(connection: Any) -> None:
     """
     from sqlalchemy import delete, insert
 
+    rebuild_cells(connection)
     rows = connection.execute(_aggregates(connection.dialect.name)).all()
     connection.execute(delete(mission_summaries))
     if rows:

@@ -57,11 +57,13 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.visitors import InternalTraversal
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 """The schema version this zarrlake writes; older catalogs need ``catalog upgrade``.
 
 Version 2 added ``target_key`` (the case-folded target name searches match on) and
 indexes on ``lower()`` of mission, instrument and facility (matched in any case).
+Version 3 added the dashboard's chart summaries (``chart_quality``, ``chart_days``), an
+index of status events by time, and partial indexes of problem records.
 """
 
 PROCESSING_STATUSES = ("raw", "processing", "processed", "failed", "archived")
@@ -175,6 +177,30 @@ Index(
     observations.c.id,
 )
 Index("ix_obs_source", observations.c.source_path)
+# The dashboard's problems view lists each kind newest first; few records have one, so
+# partial indexes stay small and a query reads only them. (The WHERE text must be the
+# query's own for SQLite to use them.)
+Index(
+    "ix_obs_unreadable",
+    observations.c.last_updated,
+    observations.c.id,
+    sqlite_where=observations.c.extraction_error.is_not(None),
+    postgresql_where=observations.c.extraction_error.is_not(None),
+)
+Index(
+    "ix_obs_with_issues",
+    observations.c.last_updated,
+    observations.c.id,
+    sqlite_where=observations.c.issues.is_not(None),
+    postgresql_where=observations.c.issues.is_not(None),
+)
+Index(
+    "ix_obs_missing",
+    observations.c.last_updated,
+    observations.c.id,
+    sqlite_where=observations.c.missing.is_(True),
+    postgresql_where=observations.c.missing.is_(True),
+)
 
 dataset_relationships = Table(
     "dataset_relationships",
@@ -215,6 +241,7 @@ status_events = Table(
     Column("at", DateTime, nullable=False),
 )
 Index("ix_status_dataset", status_events.c.dataset_id, status_events.c.at)
+Index("ix_status_at", status_events.c.at, status_events.c.id)  # recent events, newest first
 
 ingest_runs = Table(
     "ingest_runs",
@@ -248,6 +275,32 @@ mission_summaries = Table(
     Column("time_min", DateTime),
     Column("time_max", DateTime),
     Column("max_span_seconds", Float, nullable=False, default=0.0),
+)
+
+# The dashboard's chart summaries, kept exact on every write (catalog/_cells.py): per
+# mission spelling, status and missing flag, the quality histogram with sky-position and
+# footprint counts, and observations and bytes per UTC day.
+chart_quality = Table(
+    "chart_quality",
+    metadata,
+    Column("mission_id", String(128), primary_key=True),
+    Column("processing_status", String(32), primary_key=True),
+    Column("quality_bin", Integer, primary_key=True, autoincrement=False),  # -1: no score
+    Column("missing", Boolean, primary_key=True),
+    Column("observation_count", BigInteger, nullable=False, default=0),
+    Column("positioned_count", BigInteger, nullable=False, default=0),
+    Column("footprint_count", BigInteger, nullable=False, default=0),
+)
+
+chart_days = Table(
+    "chart_days",
+    metadata,
+    Column("mission_id", String(128), primary_key=True),
+    Column("processing_status", String(32), primary_key=True),
+    Column("day", String(10), primary_key=True),  # YYYY-MM-DD of observation_timestamp
+    Column("missing", Boolean, primary_key=True),
+    Column("observation_count", BigInteger, nullable=False, default=0),
+    Column("total_bytes", BigInteger, nullable=False, default=0),
 )
 
 OBSERVATION_FIELDS: tuple[str, ...] = tuple(c.name for c in observations.columns)

@@ -62,6 +62,54 @@ def test_sky_points_and_an_even_sample(client: TestClient, monkeypatch: pytest.M
     assert [p["id"] for p in sample["points"]] == [6, 12, 18, 24, 30]
 
 
+@pytest.mark.parametrize("probes", [0, 20000])  # every n-th match / ids spread evenly
+def test_a_sample_keeps_every_group(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch, probes: int
+) -> None:
+    from zarrlake.catalog.api import dashboard
+
+    # COSMOS-7 has the odd ids: a sample of the ids divisible by 2 would show none.
+    monkeypatch.setattr(dashboard, "MAX_SKY_POINTS", 8)
+    monkeypatch.setattr(dashboard, "SKY_PROBES", probes)
+    sample = client.get("/dashboard/sky", params={"mission": "cosmos-7"}).json()
+    assert sample["sampled"] and sample["total"] == 15
+    ids = [p["id"] for p in sample["points"]]
+    assert 4 <= len(ids) <= 8 and all(i % 2 for i in ids) and ids == sorted(ids)
+
+
+def test_problems_are_the_newest_of_any_kind(filled: Catalog) -> None:
+    from sqlalchemy import desc, or_, select
+
+    from zarrlake.catalog import schema as s
+    from zarrlake.catalog._engine import read_connection
+    from zarrlake.catalog.api.dashboard import _problems
+
+    for i in range(12):  # kinds interleaved in time, some records with two
+        filled.upsert_observations(
+            [
+                {
+                    "file_path": f"/x/p{i}.fits",
+                    "extraction_error": "unreadable" if i % 3 != 1 else None,
+                    "issues": ["odd"] if i % 3 != 0 else None,
+                }
+            ]
+        )
+        if i % 4 == 0:
+            filled.mark_missing([filled.get(i + 1)["file_path"]])
+    obs = s.observations.c
+    for limit in (1, 4, 7, 500):
+        query = (
+            select(obs.id)
+            .where(or_(obs.extraction_error.is_not(None), obs.issues.is_not(None), obs.missing))
+            .order_by(desc(obs.last_updated), desc(obs.id))
+            .limit(limit)
+        )
+        with read_connection(filled.engine) as connection:
+            expected = list(connection.execute(query).scalars())
+        got = list(dict.fromkeys(r["id"] for r in _problems(filled, None, limit)))
+        assert got == expected, limit
+
+
 def test_count_matches_the_rest_count(client: TestClient) -> None:
     for params in ({}, {"mission": "HELIO"}, {"q": "obs01", "min_quality": 0.5}):
         expected = client.get("/datasets/count", params=params).json()

@@ -1,8 +1,10 @@
 """Data for the web dashboard, and API docs served from the package (no CDN).
 
-Every chart endpoint takes the search's parameters (as ``/datasets`` does) and lets the
-database group the matching rows, so a chart costs one aggregate query whatever the
-catalog's size.
+Every chart endpoint takes the search's parameters (as ``/datasets`` does). A search by
+mission, status and the missing flag only (the unfiltered dashboard among them) is
+answered from the chart summaries kept on every write (``catalog/_stats.py``); others
+group their matching rows in the database, through the indexes their criteria allow.
+Answers are also kept until a SQLite catalog changes.
 """
 
 from __future__ import annotations
@@ -11,7 +13,6 @@ import csv
 import io
 import logging
 import os
-import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from typing import Annotated, Any, Literal
@@ -19,15 +20,17 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, FastAPI, Path, Query
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, StreamingResponse
-from sqlalchemy import ColumnElement, Integer, and_, case, cast, desc, func, or_, select, true
+from sqlalchemy import ColumnElement, Integer, and_, cast, desc, func, literal, select, true
 from starlette.routing import Route
 
 from zarrlake.catalog import schema as s
+from zarrlake.catalog._cells import footprint_bounds
 from zarrlake.catalog._engine import read_connection
-from zarrlake.catalog._filters import column_for
 from zarrlake.catalog._repository import Catalog
-from zarrlake.catalog._search import count, search_conditions
-from zarrlake.catalog.api.datasets import CatalogDep, Params, SearchParams, SettingsDep, ok
+from zarrlake.catalog._search import SearchQuery, search_conditions
+from zarrlake.catalog._stats import coverage as coverage_rows
+from zarrlake.catalog._stats import match_count, status_quality, totals
+from zarrlake.catalog.api.datasets import CatalogDep, Params, SettingsDep, ok
 from zarrlake.catalog.api.errors import responses
 from zarrlake.catalog.api.serialize import iso
 
@@ -37,34 +40,18 @@ logger = logging.getLogger(__name__)
 SWAGGER = "vendor/swagger-ui-dist-5.35.0"
 """Swagger UI's files, vendored from npm under the dashboard's static files."""
 
-STATUSES = ("raw", "processing", "processed", "failed", "archived")
-PERIODS = {
-    "year": (4, "YYYY"),
-    "month": (7, "YYYY-MM"),
-    "day": (10, "YYYY-MM-DD"),
-    "hour": (13, 'YYYY-MM-DD"T"HH24'),
-}
-"""Coverage periods: the length of their prefix of SQLite's stored times (text, cheaper
-than ``strftime``) and their PostgreSQL ``to_char`` format."""
-
-QUALITY_BINS = 10
-
 MAX_SKY_POINTS = 5000
 """Above this many positions the sky map shows an even sample of about this many."""
+
+SKY_PROBES = 4 * MAX_SKY_POINTS
+"""Sample the sky by looking ids up (every n-th id) when that takes at most this many
+lookups; otherwise (a narrow search) scan the search's own rows, through its index."""
 
 Period = Annotated[Literal["year", "month", "day", "hour"], Path()]
 
 
 def _where(catalog: Catalog, params: Any, settings: Any, connection: Any) -> ColumnElement[bool]:
     return and_(true(), *search_conditions(catalog, params.query(settings), connection))
-
-
-def _period(catalog: Catalog, period: str) -> Any:
-    column = s.observations.c.observation_timestamp
-    length, postgres_format = PERIODS[period]
-    if catalog.dialect == "sqlite":
-        return func.substr(column, 1, length)
-    return func.to_char(column, postgres_format)
 
 
 _CACHE: OrderedDict[tuple[Any, ...], tuple[Any, Any]] = OrderedDict()
@@ -120,7 +107,8 @@ def _key(name: str, params: Any) -> tuple[Any, ...]:
 @router.get("/count", responses=responses(400))
 def cached_count(params: Params, catalog: CatalogDep, settings: SettingsDep) -> JSONResponse:
     """Count the search's observations, as ``/datasets/count``, kept until the catalog changes."""
-    total = _cached(catalog, _key("count", params), lambda: count(catalog, params.query(settings)))
+    query = params.query(settings)
+    total = _cached(catalog, _key("count", params), lambda: match_count(catalog, query))
     return ok({"count": total})
 
 
@@ -130,34 +118,10 @@ def status_counts(params: Params, catalog: CatalogDep, settings: SettingsDep) ->
 
     ``counts`` has every status (zeros too); ``quality`` is a histogram of
     ``data_quality_score`` in bins of 0.1 (``low``, ``high``, ``count``; a score of 1
-    counts in the last bin). One pass over the matching rows gives both.
+    counts in the last bin).
     """
-
-    def compute() -> dict[str, Any]:
-        obs = s.observations.c
-        top = QUALITY_BINS - 1
-        raw_bin = cast(obs.data_quality_score * QUALITY_BINS, Integer)
-        quality_bin = case((raw_bin > top, top), else_=raw_bin)
-        with read_connection(catalog.engine) as connection:
-            query = (
-                select(obs.processing_status, quality_bin, func.count())
-                .where(_where(catalog, params, settings, connection))
-                .group_by(obs.processing_status, quality_bin)
-            )
-            rows = connection.execute(query).all()
-        counts: dict[str, int] = {name: 0 for name in STATUSES}
-        bins = [0] * QUALITY_BINS
-        for status, bin_, number in rows:
-            counts[str(status)] = counts.get(str(status), 0) + int(number)
-            if bin_ is not None:
-                bins[int(bin_)] += int(number)
-        quality = [
-            {"low": i / QUALITY_BINS, "high": (i + 1) / QUALITY_BINS, "count": n}
-            for i, n in enumerate(bins)
-        ]
-        return {"counts": counts, "quality": quality}
-
-    return ok(_cached(catalog, _key("status", params), compute))
+    query = params.query(settings)
+    return ok(_cached(catalog, _key("status", params), lambda: status_quality(catalog, query)))
 
 
 @router.get("/coverage/{period}", responses=responses(400))
@@ -169,35 +133,10 @@ def coverage(
     ``period`` (year, month, day, hour) is chosen by the dashboard from the time range
     shown, so the resolution follows the zoom.
     """
+    query = params.query(settings)
 
     def compute() -> dict[str, Any]:
-        obs = s.observations.c
-        bucket = _period(catalog, period)
-        with read_connection(catalog.engine) as connection:
-            query = (
-                select(
-                    bucket.label("period"),
-                    obs.mission_id,
-                    func.count(),
-                    func.coalesce(func.sum(obs.file_size), 0),
-                )
-                .where(
-                    _where(catalog, params, settings, connection),
-                    obs.observation_timestamp.is_not(None),
-                )
-                .group_by(bucket, obs.mission_id)
-                .order_by(bucket)
-            )
-            rows = [
-                {
-                    "period": str(p).replace(" ", "T"),
-                    "mission": m,
-                    "observations": int(n),
-                    "bytes": int(b),
-                }
-                for p, m, n, b in connection.execute(query)
-            ]
-        return {"period": period, "rows": rows}
+        return {"period": period, "rows": coverage_rows(catalog, query, period)}
 
     return ok(_cached(catalog, _key(f"coverage-{period}", params), compute))
 
@@ -207,39 +146,74 @@ def sky(params: Params, catalog: CatalogDep, settings: SettingsDep) -> JSONRespo
     """Positions (RA/Dec, degrees) of the search's observations, for the sky map.
 
     ``total`` observations have a position; up to :data:`MAX_SKY_POINTS` come one per
-    observation. Beyond that ``sampled`` is true and the points are an even sample
-    (every n-th id) of about :data:`MAX_SKY_POINTS`, each still one observation.
+    observation. Beyond that ``sampled`` is true and the points are an even sample of
+    about :data:`MAX_SKY_POINTS`, each still one observation: every n-th matching
+    observation in id order, or (for a search matching most of a large catalog) the
+    matches among ids spread evenly over the id range.
     """
+    query = params.query(settings)
+    return ok(_cached(catalog, _key("sky", params), lambda: _sky(catalog, query)))
 
-    def compute() -> dict[str, Any]:
-        obs = s.observations.c
-        with read_connection(catalog.engine) as connection:
-            where = and_(
-                _where(catalog, params, settings, connection),
-                obs.ra.is_not(None),
-                obs.dec.is_not(None),
+
+def _sky(catalog: Catalog, query: SearchQuery) -> dict[str, Any]:
+    obs = s.observations.c
+    total = totals(catalog, query)["positioned"]
+    stride = -(-total // MAX_SKY_POINTS)
+    columns = (obs.id, obs.mission_id, obs.ra, obs.dec, obs.target_object)
+    with read_connection(catalog.engine) as connection:
+        where = and_(
+            true(),
+            *search_conditions(catalog, query, connection),
+            obs.ra.is_not(None),
+            obs.dec.is_not(None),
+        )
+        largest = 0
+        if stride > 1:
+            largest = int(connection.execute(select(func.max(obs.id))).scalar() or 0)
+        probes = -(-largest * MAX_SKY_POINTS // max(total, 1))
+        if stride > 1 and probes <= SKY_PROBES:
+            sample = _probed(columns, where, largest, probes)
+        elif stride > 1:
+            # Every n-th match: numbered in id order, so no pattern in the ids (one
+            # mission in ten, say) can hide a whole group, as "id % n = 0" could.
+            numbered = (
+                select(*columns, func.row_number().over(order_by=obs.id).label("n"))
+                .where(where)
+                .subquery()
             )
-            total = int(
-                connection.execute(
-                    select(func.count()).select_from(s.observations).where(where)
-                ).scalar_one()
+            sample = (
+                select(*(numbered.c[c.name] for c in columns))
+                .where(numbered.c.n % stride == 0)
+                .order_by(numbered.c.id)
             )
-            query = select(obs.id, obs.mission_id, obs.ra, obs.dec, obs.target_object).where(where)
-            stride = -(-total // MAX_SKY_POINTS)
-            if stride > 1:
-                query = query.where(obs.id % stride == 0)
-            points = [
-                {"id": i, "mission": m, "ra": r, "dec": d, "target": t}
-                for i, m, r, d, t in connection.execute(query.limit(2 * MAX_SKY_POINTS))
-            ]
-        return {"total": total, "sampled": stride > 1, "points": points}
-
-    return ok(_cached(catalog, _key("sky", params), compute))
+        else:
+            sample = select(*columns).where(where).order_by(obs.id)
+        points = [
+            {"id": i, "mission": m, "ra": r, "dec": d, "target": t}
+            for i, m, r, d, t in connection.execute(sample.limit(2 * MAX_SKY_POINTS))
+        ]
+    return {"total": total, "sampled": stride > 1, "points": points}
 
 
-BBOX_KEYS = ("geospatial_lon_min", "geospatial_lat_min", "geospatial_lon_max", "geospatial_lat_max")
-"""The ACDD attributes of a geographic bounding box, as extractors keep them in
-``mission_specific`` (west, south, east, north)."""
+def _probed(columns: tuple[Any, ...], where: Any, largest: int, probes: int) -> Any:
+    """Select the matches among ``probes`` ids spread evenly over ``1..largest``.
+
+    Each probe is a primary-key lookup: a search matching most of the catalog reads a
+    few thousand rows instead of all. The step is not a whole number, so the probed ids
+    cycle through every remainder (a pattern in the ids cannot hide a group).
+    """
+    obs = s.observations.c
+    step = largest / probes
+    counter = select(literal(1).label("k")).cte("probe", recursive=True)
+    counter = counter.union_all(select(counter.c.k + 1).where(counter.c.k < probes))
+    probed = select(cast(counter.c.k * step, Integer).label("v")).subquery()  # the step's last
+    return (
+        select(*columns)
+        .select_from(probed.join(s.observations, obs.id == probed.c.v))
+        .where(where)
+        .order_by(obs.id)
+    )
+
 
 MAX_FOOTPRINTS = 2000
 
@@ -251,22 +225,23 @@ def earth(params: Params, catalog: CatalogDep, settings: SettingsDep) -> JSONRes
     Records whose ``mission_specific`` holds the four ACDD ``geospatial_*`` bounds; the
     newest :data:`MAX_FOOTPRINTS` of them, with the ``total``.
     """
-    return ok(_cached(catalog, _key("earth", params), lambda: _boxes(catalog, params, settings)))
+    query = params.query(settings)
+    return ok(_cached(catalog, _key("earth", params), lambda: _boxes(catalog, query)))
 
 
-def _boxes(catalog: Catalog, params: Any, settings: Any) -> dict[str, Any]:
+def _boxes(catalog: Catalog, query: SearchQuery) -> dict[str, Any]:
     obs = s.observations.c
-    bounds = [column_for(s.observations, f"mission_specific.{key}", 0.0) for key in BBOX_KEYS]
+    total = totals(catalog, query)["footprints"]
+    if not total:  # nothing to look for (a scan of every row's JSON would find nothing)
+        return {"total": 0, "footprints": []}
+    bounds = footprint_bounds()
     with read_connection(catalog.engine) as connection:
         where = and_(
-            _where(catalog, params, settings, connection), *(b.is_not(None) for b in bounds)
+            true(),
+            *search_conditions(catalog, query, connection),
+            *(b.is_not(None) for b in bounds),
         )
-        total = int(
-            connection.execute(
-                select(func.count()).select_from(s.observations).where(where)
-            ).scalar_one()
-        )
-        query = (
+        rows = (
             select(obs.id, obs.mission_id, *bounds)
             .where(where)
             .order_by(desc(obs.observation_timestamp), desc(obs.id))
@@ -274,7 +249,7 @@ def _boxes(catalog: Catalog, params: Any, settings: Any) -> dict[str, Any]:
         )
         boxes = [
             {"id": i, "mission": m, "bbox": [float(w), float(south), float(e), float(n)]}
-            for i, m, w, south, e, n in connection.execute(query)
+            for i, m, w, south, e, n in connection.execute(rows)
         ]
     return {"total": total, "footprints": boxes}
 
@@ -291,41 +266,43 @@ def _problems(catalog: Catalog, kind: str | None, limit: int) -> list[dict[str, 
         "issues": obs.issues.is_not(None),
         "missing": obs.missing.is_(True),
     }
-    query = (
-        select(
-            obs.id,
-            obs.mission_id,
-            obs.file_path,
-            obs.extraction_error,
-            obs.issues,
-            obs.missing,
-            obs.last_updated,
-        )
-        .where(or_(*(tests[k] for k in kinds)))
-        .order_by(desc(obs.last_updated), desc(obs.id))
-        .limit(limit)
+    columns = (
+        obs.id,
+        obs.mission_id,
+        obs.file_path,
+        obs.extraction_error,
+        obs.issues,
+        obs.missing,
+        obs.last_updated,
     )
-    rows: list[dict[str, Any]] = []
+    newest = (desc(obs.last_updated), desc(obs.id))
+    # The newest records of each kind through its partial index, then the newest of
+    # those: the same rows as one query over "any kind", which would read every row.
+    found: dict[int, Any] = {}
     with read_connection(catalog.engine) as connection:
-        for row in connection.execute(query):
-            found = {
-                "unreadable": row.extraction_error,
-                "issues": row.issues or None,
-                "missing": "the file is gone" if row.missing else None,
-            }
-            for name in kinds:
-                if found[name]:
-                    problem = _text(found[name])
-                    rows.append(
-                        {
-                            "id": row.id,
-                            "kind": name,
-                            "mission_id": row.mission_id,
-                            "file_path": row.file_path,
-                            "problem": problem,
-                            "last_updated": iso(row.last_updated),
-                        }
-                    )
+        for name in kinds:
+            query = select(*columns).where(tests[name]).order_by(*newest).limit(limit)
+            found.update((row.id, row) for row in connection.execute(query))
+    chosen = sorted(found.values(), key=lambda r: (r.last_updated, r.id), reverse=True)[:limit]
+    rows: list[dict[str, Any]] = []
+    for row in chosen:
+        problems = {
+            "unreadable": row.extraction_error,
+            "issues": row.issues or None,
+            "missing": "the file is gone" if row.missing else None,
+        }
+        for name in kinds:
+            if problems[name]:
+                rows.append(
+                    {
+                        "id": row.id,
+                        "kind": name,
+                        "mission_id": row.mission_id,
+                        "file_path": row.file_path,
+                        "problem": _text(problems[name]),
+                        "last_updated": iso(row.last_updated),
+                    }
+                )
     return rows
 
 
@@ -364,6 +341,10 @@ def problems(
 @router.get("/pipeline")
 def pipeline(catalog: CatalogDep, limit: Annotated[int, Query(ge=1, le=1000)] = 50) -> JSONResponse:
     """List what is processing now, what failed (with the reason), recent status events."""
+    return ok(_cached(catalog, ("pipeline", limit), lambda: _pipeline(catalog, limit)))
+
+
+def _pipeline(catalog: Catalog, limit: int) -> dict[str, Any]:
     obs, events = s.observations.c, s.status_events.c
     newest = (desc(events.at), desc(events.id))
     recent = (
@@ -395,13 +376,11 @@ def pipeline(catalog: CatalogDep, limit: Annotated[int, Query(ge=1, le=1000)] = 
             reasons = {d: r for d, r in connection.execute(why)}
     for row in lists["failed"]:
         row["reason"] = reasons.get(row["id"])
-    return ok(
-        {
-            "processing": [_times(r) for r in lists["processing"]],
-            "failed": [_times(r) for r in lists["failed"]],
-            "events": [_times(r) for r in recent_rows],
-        }
-    )
+    return {
+        "processing": [_times(r) for r in lists["processing"]],
+        "failed": [_times(r) for r in lists["failed"]],
+        "events": [_times(r) for r in recent_rows],
+    }
 
 
 def _times(row: dict[str, Any]) -> dict[str, Any]:
@@ -438,40 +417,3 @@ def install(app: FastAPI) -> None:
                 "/redoc", lambda request: RedirectResponse("docs"), include_in_schema=False
             )
     app.include_router(router)
-    app.router.on_startup.append(lambda: _prime(app))
-
-
-PRIME_ABOVE = 100_000
-"""Catalogs with more records than this get their unfiltered charts computed at start."""
-
-
-def _prime(app: FastAPI) -> None:
-    """Compute the unfiltered charts in the background, for a large catalog.
-
-    They take seconds on 1M records; computed once at start, the dashboard's first
-    visitor gets them at once (until the catalog changes).
-    """
-    catalog: Catalog = app.state.catalog
-    settings = app.state.settings
-    if _version(catalog) is None:
-        return
-    try:
-        with read_connection(catalog.engine) as connection:
-            largest = connection.execute(select(func.max(s.observations.c.id))).scalar()
-    except Exception:  # an empty or unreachable catalog: nothing to precompute
-        return
-    if (largest or 0) <= PRIME_ABOVE:
-        return
-
-    def run() -> None:
-        everything = SearchParams()
-        try:
-            cached_count(everything, catalog, settings)
-            status_counts(everything, catalog, settings)
-            for period in ("year", "month"):
-                coverage(period, everything, catalog, settings)
-            sky(everything, catalog, settings)
-        except Exception:  # a cache warmer must never take the service down
-            logger.exception("could not precompute the dashboard's charts")
-
-    threading.Thread(target=run, name="dashboard-prime", daemon=True).start()

@@ -1,0 +1,277 @@
+"""Chart summaries ("cells") kept exact on every write, so dashboard charts need no scan.
+
+Grouping a million observations by month, mission, status or quality bin takes seconds
+on SQLite; the dashboard asks for those groups on every visit. Each observation instead
+adds one to two small tables, per combination of the criteria a chart can be narrowed
+by without reading rows (mission spelling, processing status, missing flag):
+
+* ``chart_quality``: per quality bin (``-1``: no score), the count, and how many of
+  those have a sky position (RA and Dec) and a geographic footprint (the four ACDD
+  ``geospatial_*`` bounds in ``mission_specific``);
+* ``chart_days``: per UTC day of ``observation_timestamp`` (rows without one are left
+  out, as the coverage chart leaves them out), count and bytes.
+
+Writes move cells by deltas like the mission summaries (see ``_summary``): the old rows'
+contributions are subtracted and the new ones added in the same transaction, through
+:func:`apply_cell_changes`; bulk loads and upgrades call :func:`rebuild_cells`. Every key
+is computed in Python exactly as the SQL expressions below compute it, so the deltas and
+a rebuild agree; the tests compare both with direct aggregate queries.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from sqlalchemy import Integer, and_, case, cast, delete, func, insert, literal, select
+
+from zarrlake.catalog.schema import chart_days, chart_quality, observations
+
+QUALITY_BINS = 10
+"""Quality histogram bins of 0.1; a score of 1.0 counts in the last one."""
+
+NO_SCORE = -1
+"""The ``quality_bin`` of observations without a quality score."""
+
+BBOX_KEYS = ("geospatial_lon_min", "geospatial_lat_min", "geospatial_lon_max", "geospatial_lat_max")
+"""The ACDD attributes of a geographic bounding box, as extractors keep them in
+``mission_specific`` (west, south, east, north)."""
+
+CELL_COLUMNS = (
+    "mission_id",
+    "processing_status",
+    "missing",
+    "data_quality_score",
+    "observation_timestamp",
+    "file_size",
+    "ra",
+    "dec",
+    "mission_specific",
+)
+"""The observation columns a cell depends on."""
+
+
+# -- keys, in Python and in SQL --------------------------------------------------------
+
+
+def quality_bin(score: float | None) -> int:
+    """Return a score's histogram bin: ``floor(score * 10)``, 1.0 in bin 9, ``-1`` for none."""
+    if score is None:
+        return NO_SCORE
+    return min(int(float(score) * QUALITY_BINS), QUALITY_BINS - 1)  # scores are >= 0
+
+
+def quality_bin_sql(dialect: str) -> Any:
+    """Return :func:`quality_bin` as SQL (NULL for no score; callers coalesce).
+
+    PostgreSQL's cast to integer rounds, so the floor is explicit there; SQLite's cast
+    truncates, which is the floor of a non-negative score.
+    """
+    scaled = observations.c.data_quality_score * QUALITY_BINS
+    raw = cast(func.floor(scaled) if dialect == "postgresql" else scaled, Integer)
+    return case((raw > QUALITY_BINS - 1, QUALITY_BINS - 1), else_=raw)
+
+
+def day_key(when: Any) -> str | None:
+    """Return the UTC day of a naive UTC time as ``YYYY-MM-DD`` (``None`` for none)."""
+    if when is None:
+        return None
+    return f"{when.year:04d}-{when.month:02d}-{when.day:02d}"
+
+
+def day_sql(dialect: str) -> Any:
+    """Return :func:`day_key` as SQL (SQLite stores times as text: its first 10 characters)."""
+    column = observations.c.observation_timestamp
+    if dialect == "postgresql":
+        return func.to_char(column, "YYYY-MM-DD")
+    return func.substr(column, 1, 10)
+
+
+def has_footprint(specific: Any) -> bool:
+    """Tell whether ``mission_specific`` holds the four bounds as JSON numbers."""
+    if not isinstance(specific, Mapping):
+        return False
+    values = [specific.get(key) for key in BBOX_KEYS]
+    return all(isinstance(v, int | float) and not isinstance(v, bool) for v in values)
+
+
+def footprint_bounds() -> list[Any]:
+    """Return the SQL expressions of the four bounds (NULL unless a JSON number)."""
+    from zarrlake.catalog.schema import json_key
+
+    return [json_key(observations.c.mission_specific, key, 0.0) for key in BBOX_KEYS]
+
+
+def _footprint_sql() -> Any:
+    return and_(*(bound.is_not(None) for bound in footprint_bounds()))
+
+
+# -- deltas ------------------------------------------------------------------------------
+
+_QualityKey = tuple[str, str, int, bool]
+_DayKey = tuple[str, str, str, bool]
+
+
+class CellDeltas:
+    """What a write adds to (or, negative, removes from) each cell."""
+
+    def __init__(self) -> None:
+        # [count, positioned, footprints] and [count, bytes] per cell
+        self.quality: dict[_QualityKey, list[int]] = defaultdict(lambda: [0, 0, 0])
+        self.days: dict[_DayKey, list[int]] = defaultdict(lambda: [0, 0])
+
+    def add(self, row: Mapping[str, Any], sign: int) -> None:
+        """Count one observation row in (``sign=1``) or out (``sign=-1``)."""
+        mission = str(row.get("mission_id"))
+        status = str(row.get("processing_status"))
+        missing = bool(row.get("missing"))
+        cell = self.quality[(mission, status, quality_bin(row.get("data_quality_score")), missing)]
+        cell[0] += sign
+        if row.get("ra") is not None and row.get("dec") is not None:
+            cell[1] += sign
+        if has_footprint(row.get("mission_specific")):
+            cell[2] += sign
+        day = day_key(row.get("observation_timestamp"))
+        if day is not None:
+            moved = self.days[(mission, status, day, missing)]
+            moved[0] += sign
+            moved[1] += sign * int(row.get("file_size") or 0)
+
+    def add_inserted(self, connection: Any, first: int, last: int) -> None:
+        """Count the rows inserted with ids ``first..last`` in, grouped by the database."""
+        where = observations.c.id.between(first, last)
+        for query, cells in ((_quality_select, self.quality), (_days_select, self.days)):
+            for row in connection.execute(query(connection.dialect.name, where)):
+                cell = cells[tuple(row[:4])]
+                for position, value in enumerate(row[4:]):
+                    cell[position] += int(value or 0)
+
+    def changed(self) -> bool:
+        """Tell whether any cell moves."""
+        return any(any(v) for v in self.quality.values()) or any(any(v) for v in self.days.values())
+
+
+def _quality_select(dialect: str, where: Any = None) -> Any:
+    obs = observations.c
+    bin_ = func.coalesce(quality_bin_sql(dialect), literal(NO_SCORE)).label("quality_bin")
+    positioned = case((and_(obs.ra.is_not(None), obs.dec.is_not(None)), 1), else_=0)
+    footprint = case((_footprint_sql(), 1), else_=0)
+    query = select(
+        obs.mission_id,
+        obs.processing_status,
+        bin_,
+        obs.missing,
+        func.count(),
+        func.sum(positioned),
+        func.sum(footprint),
+    ).group_by(obs.mission_id, obs.processing_status, bin_, obs.missing)
+    return query if where is None else query.where(where)
+
+
+def _days_select(dialect: str, where: Any = None) -> Any:
+    obs = observations.c
+    day = day_sql(dialect).label("day")
+    query = (
+        select(
+            obs.mission_id,
+            obs.processing_status,
+            day,
+            obs.missing,
+            func.count(),
+            func.coalesce(func.sum(obs.file_size), 0),
+        )
+        .where(obs.observation_timestamp.is_not(None))
+        .group_by(obs.mission_id, obs.processing_status, day, obs.missing)
+    )
+    return query if where is None else query.where(where)
+
+
+def _upsert(connection: Any, table: Any, rows: list[dict[str, Any]], sums: list[str]) -> None:
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+    statement: Any = dialect.insert(table)
+    statement = statement.on_conflict_do_update(
+        index_elements=[c.name for c in table.primary_key.columns],
+        set_={name: table.c[name] + statement.excluded[name] for name in sums},
+    )
+    connection.execute(statement, rows)
+
+
+def apply_cell_changes(
+    connection: Any,
+    old_rows: Iterable[Mapping[str, Any]],
+    new_rows: Iterable[Mapping[str, Any]],
+    inserted_ids: tuple[int, int] | None = None,
+) -> None:
+    """Move the chart cells from ``old_rows`` to ``new_rows`` inside a write transaction.
+
+    Parameters
+    ----------
+    connection
+        A connection inside the write transaction that changed the observations.
+    old_rows
+        The rows as they were before the write (:data:`CELL_COLUMNS` are read).
+    new_rows
+        The rows as written.
+    inserted_ids
+        ``(first, last)``: also add the rows inserted with these consecutive ids.
+    """
+    deltas = CellDeltas()
+    for row in old_rows:
+        deltas.add(row, -1)
+    for row in new_rows:
+        deltas.add(row, +1)
+    if inserted_ids is not None:
+        deltas.add_inserted(connection, *inserted_ids)
+    quality = [
+        {
+            "mission_id": m,
+            "processing_status": st,
+            "quality_bin": b,
+            "missing": gone,
+            "observation_count": n,
+            "positioned_count": p,
+            "footprint_count": f,
+        }
+        for (m, st, b, gone), (n, p, f) in sorted(deltas.quality.items())
+        if n or p or f
+    ]
+    days = [
+        {
+            "mission_id": m,
+            "processing_status": st,
+            "day": day,
+            "missing": gone,
+            "observation_count": n,
+            "total_bytes": size,
+        }
+        for (m, st, day, gone), (n, size) in sorted(deltas.days.items())
+        if n or size
+    ]
+    # Sorted keys: two writers on PostgreSQL take the cells' row locks in one order.
+    if quality:
+        _upsert(
+            connection,
+            chart_quality,
+            quality,
+            ["observation_count", "positioned_count", "footprint_count"],
+        )
+    if days:
+        _upsert(connection, chart_days, days, ["observation_count", "total_bytes"])
+
+
+def rebuild_cells(connection: Any) -> None:
+    """Recompute every chart cell from the observations (bulk loads, upgrades, repairs).
+
+    Parameters
+    ----------
+    connection
+        A connection inside a write transaction.
+    """
+    dialect = connection.dialect.name
+    for table, query in ((chart_quality, _quality_select), (chart_days, _days_select)):
+        connection.execute(delete(table))
+        names = [c.name for c in table.columns]
+        connection.execute(insert(table).from_select(names, query(dialect)))

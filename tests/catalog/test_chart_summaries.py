@@ -1,0 +1,165 @@
+"""The dashboard's chart summaries stay equal to a direct aggregate under every write path.
+
+Random writes go through upsert (new and changed records, isolated refusals), bulk
+loads, mark_missing, rename, delete and set_status; after each, every chart answer from
+the summaries is compared with the same answer grouped from the observations, on SQLite
+and PostgreSQL, and the stored cells with a rebuild from scratch.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from zarrlake.catalog import Catalog
+from zarrlake.catalog._cells import quality_bin, rebuild_cells
+from zarrlake.catalog._engine import read_connection, write_transaction
+from zarrlake.catalog._search import SearchQuery
+from zarrlake.catalog._stats import coverage, from_cells, status_quality, totals
+from zarrlake.catalog.schema import PROCESSING_STATUSES, chart_days, chart_quality
+
+T0 = datetime(2025, 12, 30, 22)
+MISSIONS = ["GAIA", "gaia", "Kepler", "TESS"]  # two spellings of one mission
+BOX = {
+    "geospatial_lon_min": -10,
+    "geospatial_lat_min": -5.5,
+    "geospatial_lon_max": 10,
+    "geospatial_lat_max": 5.5,
+}
+SCORES = [None, 0.0, 0.05, 0.1, 0.15, 0.3, 0.6, 0.7, 0.95, 0.99, 1.0]  # bin edges, 1.0
+
+
+def record(rng: random.Random, i: int) -> dict[str, Any]:
+    specific: Any = rng.choice([None, {}, BOX, {**BOX, "geospatial_lat_max": True}, {"x": 1}])
+    when = rng.choice([None, T0 + timedelta(hours=rng.randrange(0, 24 * 70))])
+    positioned = rng.random() < 0.6
+    return {
+        "file_path": f"/data/f{i:04d}.fits",
+        "mission_id": rng.choice(MISSIONS),
+        "processing_status": rng.choice(PROCESSING_STATUSES),
+        "observation_timestamp": when,
+        "data_quality_score": rng.choice(SCORES),
+        "file_size": rng.choice([None, 0, rng.randrange(1, 10**12)]),
+        "ra": rng.uniform(0, 360) if positioned else None,
+        "dec": rng.uniform(-90, 90) if positioned or rng.random() < 0.2 else None,
+        "mission_specific": specific,
+        "missing": rng.random() < 0.1,
+    }
+
+
+QUERIES = [
+    SearchQuery(),
+    SearchQuery(include_missing=True),
+    SearchQuery(mission_id="GAIA"),  # both spellings
+    SearchQuery(mission_id="kepler", processing_status="FAILED"),
+    SearchQuery(processing_status="processed", include_missing=True),
+    SearchQuery(mission_id="no such mission"),
+]
+
+
+def assert_charts_match(catalog: Catalog) -> None:
+    """Every chart from the summaries equals the direct aggregate, for every query."""
+    for q in QUERIES:
+        assert from_cells(q)
+        assert totals(catalog, q) == totals(catalog, q, summaries=False), q
+        assert status_quality(catalog, q) == status_quality(catalog, q, summaries=False), q
+        for period in ("year", "month", "day"):
+            got = coverage(catalog, q, period)
+            assert got == coverage(catalog, q, period, summaries=False), (q, period)
+    stored = stored_cells(catalog)
+    with write_transaction(catalog.engine) as connection:
+        rebuild_cells(connection)
+    assert stored == stored_cells(catalog)
+
+
+def stored_cells(catalog: Catalog) -> list[list[tuple[Any, ...]]]:
+    """The non-empty cells of both tables (cells emptied by writes stay, at zero)."""
+    out = []
+    with read_connection(catalog.engine) as connection:
+        for table in (chart_quality, chart_days):
+            rows = connection.execute(select(table)).all()
+            out.append(sorted(tuple(r) for r in rows if any(r[4:])))
+    return out
+
+
+def test_quality_bins_in_python_and_sql_agree(catalog: Catalog) -> None:
+    catalog.upsert_observations(
+        [{"file_path": f"/q/{i}", "data_quality_score": s} for i, s in enumerate(SCORES)]
+    )
+    histogram = status_quality(catalog, SearchQuery(), summaries=False)["quality"]
+    expected = [0] * 10
+    for score in SCORES:
+        if score is not None:
+            expected[quality_bin(score)] += 1
+    assert [b["count"] for b in histogram] == expected == [2, 2, 0, 1, 0, 0, 1, 1, 0, 3]
+
+
+def test_chart_summaries_stay_exact_under_every_write_path(catalog: Catalog) -> None:
+    rng = random.Random(2112)
+    paths: list[str] = []
+    done: set[str] = set()
+    for _step in range(24):
+        action = rng.choice(["upsert", "upsert", "bulk", "missing", "rename", "delete", "status"])
+        if not paths:
+            action = "upsert"
+        done.add(action)
+        if action in ("upsert", "bulk"):
+            fresh = [record(rng, rng.randrange(0, 400)) for _ in range(rng.randrange(1, 60))]
+            if rng.random() < 0.3:  # a refused record among them, left out
+                fresh.append({**record(rng, 999), "data_quality_score": 2.0})
+            if action == "bulk":
+                with catalog.bulk_loading():
+                    catalog.upsert_observations(fresh, isolate=True)
+            else:
+                catalog.upsert_observations(fresh, isolate=True)
+            paths = sorted(
+                {*paths, *(r["file_path"] for r in fresh if r["file_path"] != "/data/f0999.fits")}
+            )
+        elif action == "missing":
+            chosen = rng.sample(paths, min(len(paths), 8))
+            catalog.mark_missing(chosen, missing=rng.random() < 0.6)
+        elif action == "rename":
+            old, new = rng.choice(paths), rng.choice([*paths, "/data/renamed.fits"])
+            if old != new:
+                catalog.rename(old, new)
+                paths = sorted({*(p for p in paths if p != old), new})
+        elif action == "delete":
+            gone = rng.choice(paths)
+            catalog.delete(gone)
+            paths.remove(gone)
+        else:
+            for path in rng.sample(paths, min(len(paths), 5)):
+                catalog.set_status(path, rng.choice(PROCESSING_STATUSES), reason="test")
+        assert_charts_match(catalog)
+    assert done == {"upsert", "bulk", "missing", "rename", "delete", "status"}
+
+
+def test_an_older_catalog_gets_its_chart_summaries_on_upgrade(catalog_url: str) -> None:
+    from zarrlake.catalog import SCHEMA_VERSION
+    from zarrlake.errors import CatalogSchemaError
+
+    rng = random.Random(7)
+    with Catalog(catalog_url) as db:
+        db.upsert_observations([record(rng, i) for i in range(80)])
+        with write_transaction(db.engine) as connection:  # as version 2 left it
+            for table in ("chart_quality", "chart_days"):
+                connection.exec_driver_sql(f"DROP TABLE {table}")
+            for index in ("ix_obs_unreadable", "ix_obs_with_issues", "ix_obs_missing"):
+                connection.exec_driver_sql(f"DROP INDEX {index}")
+            connection.exec_driver_sql("DROP INDEX ix_status_at")
+            connection.exec_driver_sql(
+                "UPDATE catalog_info SET value = '2' WHERE key = 'schema_version'"
+            )
+    with pytest.raises(CatalogSchemaError, match="catalog upgrade"):
+        Catalog(catalog_url)
+    with Catalog(catalog_url, check_schema=False) as db:
+        steps = db.upgrade()
+        assert {"created index ix_obs_missing", "created index ix_status_at"} <= set(steps)
+        assert db.schema_version() == SCHEMA_VERSION
+    with Catalog(catalog_url) as db:
+        assert_charts_match(db)
+        assert totals(db, SearchQuery(include_missing=True))["count"] == 80
