@@ -7,15 +7,6 @@ import json
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-    TransferSpeedColumn,
-)
 from rich.table import Table
 
 from zarrlake.cli._common import (
@@ -30,6 +21,7 @@ from zarrlake.cli._common import (
     print_findings,
     progress_bar,
 )
+from zarrlake.cli._typer import ZarrlakeGroup
 from zarrlake.errors import InvalidInputError
 
 if TYPE_CHECKING:
@@ -37,7 +29,9 @@ if TYPE_CHECKING:
     from zarrlake.convert import ConvertConfig, ConvertPlan, FileScan, WorkUnit, WriteStats
 
 app = typer.Typer(
-    help="Convert many NetCDF/HDF5 files into one Zarr archive.", no_args_is_help=True
+    cls=ZarrlakeGroup,
+    help="Convert many NetCDF/HDF5 files into one Zarr archive.",
+    no_args_is_help=True,
 )
 
 
@@ -48,7 +42,11 @@ ConfigArg = Annotated[
 ]
 ChunkArg = Annotated[
     list[str] | None,
-    typer.Option("--chunk", help="Chunk size DIM=SIZE (repeatable); other dims are planned."),
+    typer.Option(
+        "--chunk",
+        metavar="DIM=SIZE",
+        help="Chunk size DIM=SIZE (repeatable); other dims are planned.",
+    ),
 ]
 AccessArg = Annotated[
     str | None,
@@ -211,6 +209,16 @@ class _RunProgress:
     """Progress for ``convert run``: files scanned, then bytes converted with rate and ETA."""
 
     def __init__(self, quiet: bool) -> None:
+        from rich.progress import (  # only a run shows it; --help need not import it
+            BarColumn,
+            DownloadColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+            TransferSpeedColumn,
+        )
+
         self.bar = Progress(
             TextColumn("[bold]{task.fields[stage]}"),
             BarColumn(),
@@ -394,7 +402,9 @@ def write_region_command(
     target: Annotated[str, typer.Argument(help="The archive (with its template).")],
     region: Annotated[
         str | None,
-        typer.Option("--region", help="Explicit steps START:STOP of the concat dim."),
+        typer.Option(
+            "--region", metavar="START:STOP", help="Explicit steps START:STOP of the concat dim."
+        ),
     ] = None,
     config: ZarrioConfigArg = None,
     storage_option: StorageOptionArg = None,
