@@ -77,6 +77,8 @@ def _rows(out: str, names: set[str]) -> dict[str, str]:
 
 def _default_text(param: Any) -> str | None:
     """What ``[default: ...]`` should say for a parameter, or ``None`` when nothing."""
+    if isinstance(getattr(param, "show_default", None), str):
+        return f"({param.show_default})"  # a default described, e.g. a config model's
     default = param.default
     if default is None or default == "" or isinstance(default, (list, tuple)):
         return None
@@ -140,6 +142,30 @@ def test_root_help_lists_each_command_with_its_own_first_paragraph(
     out = _help("", capsys, monkeypatch)
     listed = [line.strip("│ ").split(" ", 1)[0] for line in out.splitlines() if "  " in line]
     assert [n for n in listed if n in COMMANDS] == list(COMMANDS)
+
+
+def test_config_defaults_in_help_are_the_models() -> None:
+    """Options whose default a config model holds state it without importing the model."""
+    from zarrlake.cli.append import LOCK_DEFAULTS
+    from zarrlake.cli.convert import CONFIG_DEFAULTS
+    from zarrlake.convert import ConvertConfig
+    from zarrlake.txn import LockOptions
+
+    for name, value in CONFIG_DEFAULTS.items():
+        assert ConvertConfig.model_fields[name].default == value, name
+    for name, value in LOCK_DEFAULTS.items():
+        assert LockOptions.model_fields[name].default == value, name
+
+
+def test_described_defaults_are_shown(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rows = _rows(_help("convert run", capsys, monkeypatch), {"--zarr-format", "--compression"})
+    assert "[default: (config file, else 3)]" in rows["--zarr-format"]
+    assert "[default: (config file, else blosc:zstd:3)]" in rows["--compression"]
+    rows = _rows(_help("append", capsys, monkeypatch), {"--lock-timeout", "--wait-lock"})
+    assert "[default: (config file, else 60.0)]" in rows["--lock-timeout"]
+    assert "[default: (config file, else wait-lock)]" in rows["--wait-lock"]
 
 
 @pytest.mark.parametrize("args", [["--help"], ["catalog", "search", "--help"]])

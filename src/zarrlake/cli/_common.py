@@ -55,6 +55,18 @@ InputOptionArg = Annotated[
 ]
 
 
+def config_default(value: object) -> str:
+    """Return the ``show_default`` text of an option whose default lives in a config model.
+
+    The option's own default is ``None`` (a config file's value must win over it), so
+    help states the model's default as text: ``[default: (config file, else 3)]``. The
+    value is written out in the command module rather than read from the model, which
+    would import pydantic for ``--help``; ``tests/cli/test_help.py`` compares the two.
+    """
+    text = str(value).lower() if isinstance(value, bool) else str(value)
+    return f"config file, else {text}"
+
+
 def option_sets(
     storage_option: list[str] | None,
     input_option: list[str] | None = None,

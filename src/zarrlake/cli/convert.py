@@ -12,6 +12,7 @@ from rich.table import Table
 from zarrlake.cli._common import (
     InputOptionArg,
     StorageOptionArg,
+    config_default,
     console,
     help_config_option,
     human_bytes,
@@ -48,10 +49,6 @@ ChunkArg = Annotated[
         help="Chunk size DIM=SIZE (repeatable); other dims are planned.",
     ),
 ]
-AccessArg = Annotated[
-    str | None,
-    typer.Option("--access-pattern", help="Plan chunks for temporal, spatial or balanced reads."),
-]
 CompressionArg = Annotated[
     str | None, typer.Option("--compression", help="Compression spec, e.g. blosc:zstd:3.")
 ]
@@ -62,6 +59,12 @@ StartArg = Annotated[str | None, typer.Option("--global-start", help="First labe
 EndArg = Annotated[str | None, typer.Option("--global-end", help="Last label of the archive.")]
 FreqArg = Annotated[str | None, typer.Option("--freq", help="Step, e.g. 1D or 6h.")]
 FormatArg = Annotated[int | None, typer.Option("--zarr-format", help="Zarr format, 2 or 3.")]
+# ConvertConfig's defaults of the options below (checked against the model by the tests)
+CONFIG_DEFAULTS: dict[str, object] = {
+    "access_pattern": "balanced",
+    "compression": "blosc:zstd:3",
+    "zarr_format": 3,
+}
 HelpConfigArg = Annotated[str | None, help_config_option("zarrlake.convert:ConvertConfig")]
 ZarrioConfigArg = Annotated[
     list[str] | None,
@@ -116,13 +119,34 @@ class ConvertFlags:
 
     config: ConfigArg = None
     chunk: ChunkArg = None
-    access_pattern: AccessArg = None
-    compression: CompressionArg = None
+    access_pattern: Annotated[
+        str | None,
+        typer.Option(
+            "--access-pattern",
+            help="Plan chunks for temporal, spatial or balanced reads.",
+            show_default=config_default(CONFIG_DEFAULTS["access_pattern"]),
+        ),
+    ] = None
+    compression: Annotated[
+        str | None,
+        typer.Option(
+            "--compression",
+            help="Compression spec, e.g. blosc:zstd:3.",
+            show_default=config_default(CONFIG_DEFAULTS["compression"]),
+        ),
+    ] = None
     packing: PackingArg = False
     global_start: StartArg = None
     global_end: EndArg = None
     freq: FreqArg = None
-    zarr_format: FormatArg = None
+    zarr_format: Annotated[
+        int | None,
+        typer.Option(
+            "--zarr-format",
+            help="Zarr format, 2 or 3.",
+            show_default=config_default(CONFIG_DEFAULTS["zarr_format"]),
+        ),
+    ] = None
 
     def settings(
         self,
