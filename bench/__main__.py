@@ -15,6 +15,7 @@ BENCHMARKS = [
     "catalog",
     "service",
     "dashboard",
+    "startup",
 ]
 
 
