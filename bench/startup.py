@@ -8,8 +8,9 @@ run; ``python -c "import typer, typer.rich_utils"`` shows what typer's rich help
 before zarrlake does anything. Goal (issue 20): ``--version`` and every ``--help`` under
 0.2 s wall, ``import zarrlake`` under 0.3 s.
 
-``python -m bench startup`` or ``python -m bench.startup [--repeat N] [--src PATH]``
-(``--src``: another checkout's ``src``, to compare before and after a change).
+``python -m bench startup`` or ``python -m bench.startup [--repeat N] [--before SRC]``;
+``--before`` times another checkout's ``src`` too, alternating run by run with this one
+(so a change of the machine's load hits both alike), and prints the ratio.
 """
 
 from __future__ import annotations
@@ -43,25 +44,22 @@ class Figures:
         return statistics.median(self.cpu)
 
 
-def measure(label: str, argv: list[str], src: Path, repeat: int) -> Figures:
-    """Run ``python ARGV`` ``repeat`` times, one at a time; collect wall and CPU seconds."""
+def run_once(label: str, argv: list[str], src: Path, figures: Figures) -> None:
+    """Run ``python ARGV`` once with ``src`` importable; add its wall and CPU seconds."""
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONPATH": str(src)}
     env["COLUMNS"] = "200"  # help is laid out for a wide terminal, as a user's
-    wall, cpu = [], []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        process = subprocess.Popen(
-            [sys.executable, *argv], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env
-        )
-        _, status, usage = os.wait4(process.pid, 0)
-        wall.append(time.perf_counter() - start)
-        cpu.append(usage.ru_utime + usage.ru_stime)
-        stderr = process.stderr.read() if process.stderr else b""
-        if process.stderr:
-            process.stderr.close()
-        if os.waitstatus_to_exitcode(status) != 0:
-            raise RuntimeError(f"{label} failed: {stderr.decode(errors='replace')[-2000:]}")
-    return Figures(label, wall, cpu)
+    start = time.perf_counter()
+    process = subprocess.Popen(
+        [sys.executable, *argv], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env
+    )
+    _, status, usage = os.wait4(process.pid, 0)
+    figures.wall.append(time.perf_counter() - start)
+    figures.cpu.append(usage.ru_utime + usage.ru_stime)
+    assert process.stderr is not None
+    stderr = process.stderr.read()
+    process.stderr.close()
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise RuntimeError(f"{label} failed: {stderr.decode(errors='replace')[-2000:]}")
 
 
 def command_paths(src: Path) -> list[list[str]]:
@@ -106,22 +104,32 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.startup")
     parser.add_argument("--repeat", type=int, default=10)
     parser.add_argument("--src", type=Path, default=SRC, help="the zarrlake src to time")
+    parser.add_argument("--before", type=Path, help="another src to time alongside")
     parser.add_argument("--all", action="store_true", help="every sub-command's --help")
     args = parser.parse_args(argv or [])
     print(f"\n== start-up: {args.repeat} runs each, one process at a time ({args.src})")
-    print(f"  {'case':<44} {'median':>8} {'min-max':>15} {'cpu':>7}  vs floor")
-    floor = None
+    before_head = f" {'before':>8} {'cpu':>7} {'ratio':>6}" if args.before else ""
+    print(f"  {'case':<40} {'median':>8} {'min-max':>15} {'cpu':>7}{before_head}  goal")
     rows = []
     for label, case in cases(args.src, args.all):
-        figures = measure(label, case, args.src, args.repeat)
-        floor = floor if floor is not None else figures.median
+        figures, before = Figures(label, [], []), Figures(label, [], [])
+        for _ in range(args.repeat):
+            run_once(label, case, args.src, figures)
+            if args.before:
+                run_once(label, case, args.before, before)
         goal = IMPORT_GOAL_SECONDS if "import zarrlake" in label else GOAL_SECONDS
-        verdict = "" if "floor" in label else ("ok" if figures.median < goal else "over goal")
+        verdict = "" if "floor" in label else ("ok" if figures.median < goal else "over")
+        compared = (
+            f" {before.median:7.3f}s {before.cpu_median:6.3f}s "
+            f"{before.median / figures.median:5.1f}x"
+            if args.before
+            else ""
+        )
         rows.append(figures)
         print(
-            f"  {label:<44} {figures.median:7.3f}s "
+            f"  {label:<40} {figures.median:7.3f}s "
             f"{min(figures.wall):6.3f}-{max(figures.wall):6.3f}s "
-            f"{figures.cpu_median:6.3f}s  +{figures.median - floor:6.3f}s  {verdict}"
+            f"{figures.cpu_median:6.3f}s{compared}  {verdict}"
         )
     helps = [f.median for f in rows if f.label.endswith("--help")]
     print(
