@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import inspect
 import re
+import subprocess
+import sys
 from typing import Any
 
 import pytest
 import typer
 
-from tests.subprocesses import run_zarrlake
+from tests.subprocesses import ROOT, run_zarrlake
 from zarrlake.cli import app, main
 from zarrlake.cli._app import COMMANDS
 from zarrlake.cli._typer import plain_type
@@ -176,3 +178,25 @@ def test_help_in_a_pipe(args: list[str]) -> None:
     assert "Usage:" in result.stdout
     assert not TYPER_LABEL.search(result.stdout)
     assert "\x1b[" not in result.stdout  # no colour codes in a pipe
+
+
+def test_plain_help_without_rich() -> None:
+    """typer's plain (click) layout, ``TYPER_USE_RICH=0``, shows the same plain types."""
+    result = subprocess.run(
+        [sys.executable, "-m", "zarrlake", "append", "--help"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={
+            "COLUMNS": "200",
+            "PATH": "/usr/bin:/bin",
+            "PYTHONPATH": f"{ROOT / 'src'}:{ROOT}",
+            "TYPER_USE_RICH": "0",
+        },
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert not TYPER_LABEL.search(result.stdout)
+    assert "slices... TEXT" in result.stdout
+    assert "-o, --storage-option KEY=VALUE" in result.stdout
+    assert "--lock-timeout FLOAT" in result.stdout
