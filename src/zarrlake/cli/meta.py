@@ -166,7 +166,10 @@ def repair_command(
     ] = False,
     add_missing_attrs: Annotated[
         bool,
-        typer.Option("--add-missing-attrs", help="Give a root group without attributes a title."),
+        typer.Option(
+            "--add-missing-attrs",
+            help="Give a root group without attributes a title and a description.",
+        ),
     ] = False,
     prune_orphans: Annotated[
         bool,
