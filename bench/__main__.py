@@ -16,6 +16,7 @@ BENCHMARKS = [
     "catalog",
     "service",
     "dashboard",
+    "startup",
 ]
 
 

@@ -16,13 +16,15 @@ import sys
 import typing
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
-from typing import Annotated, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar, cast
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from zarrlake.errors import InvalidInputError, ZarrlakeError
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
 
 # Lines are not wrapped when the output is a file or a pipe (logs, CI, grep): a message
 # or path cut at 80 columns cannot be searched for or copied.
@@ -34,6 +36,7 @@ StorageOptionArg = Annotated[
     typer.Option(
         "--storage-option",
         "-o",
+        metavar="KEY=VALUE",
         help="Storage option KEY=VALUE for remote stores (repeatable), e.g. "
         "-o endpoint_url=http://127.0.0.1:9000 -o anon=true. Values are parsed as JSON "
         "when they can be.",
@@ -45,10 +48,23 @@ InputOptionArg = Annotated[
     list[str] | None,
     typer.Option(
         "--input-option",
+        metavar="KEY=VALUE",
         help="Storage option KEY=VALUE for the inputs only (repeatable), when they need "
         "other options than the target; default: the -o options.",
     ),
 ]
+
+
+def config_default(value: object) -> str:
+    """Return the ``show_default`` text of an option whose default lives in a config model.
+
+    The option's own default is ``None`` (a config file's value must win over it), so
+    help states the model's default as text: ``[default: (config file, else 3)]``. The
+    value is written out in the command module rather than read from the model, which
+    would import pydantic for ``--help``; ``tests/cli/test_help.py`` compares the two.
+    """
+    text = str(value).lower() if isinstance(value, bool) else str(value)
+    return f"config file, else {text}"
 
 
 def option_sets(
@@ -133,6 +149,15 @@ def human_bytes(size: float) -> str:
 
 def progress_bar(title: str, *, quiet: bool = False) -> Progress:
     """Return the progress bar long CLI operations show (hidden with ``quiet``)."""
+    # imported here: a command's --help shows no progress bar
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
     return Progress(
         TextColumn(f"[bold]{title}"),
         BarColumn(),

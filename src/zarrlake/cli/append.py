@@ -15,6 +15,7 @@ from rich.table import Table
 from zarrlake.cli._common import (
     InputOptionArg,
     StorageOptionArg,
+    config_default,
     console,
     err_console,
     help_config_option,
@@ -31,6 +32,8 @@ if TYPE_CHECKING:
     from zarrlake.append import SliceReport
 
 HelpConfigArg = Annotated[str | None, help_config_option("zarrlake.append:AppendConfig")]
+# the lock defaults of AppendConfig (LockOptions), checked against the model by the tests
+LOCK_DEFAULTS: dict[str, object] = {"wait": True, "timeout": 60.0}
 
 
 def _recorded(
@@ -79,11 +82,18 @@ def append_command(
     wait_lock: Annotated[
         bool | None,
         typer.Option(
-            "--wait-lock/--no-wait-lock", help="Wait for a locked target, or fail at once."
+            "--wait-lock/--no-wait-lock",
+            help="Wait for a locked target, or fail at once.",
+            show_default=config_default("wait-lock" if LOCK_DEFAULTS["wait"] else "no-wait-lock"),
         ),
     ] = None,
     lock_timeout: Annotated[
-        float | None, typer.Option("--lock-timeout", help="Seconds to wait for the lock.")
+        float | None,
+        typer.Option(
+            "--lock-timeout",
+            help="Seconds to wait for the lock.",
+            show_default=config_default(LOCK_DEFAULTS["timeout"]),
+        ),
     ] = None,
     break_lock: Annotated[
         bool, typer.Option("--break-lock", help="Break a stale lock left by a writer elsewhere.")

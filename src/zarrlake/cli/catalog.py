@@ -22,9 +22,12 @@ from zarrlake.cli._common import (
     parse_storage_options,
     progress_bar,
 )
+from zarrlake.cli._typer import ZarrlakeGroup
 from zarrlake.errors import InvalidInputError
 
-app = typer.Typer(help="The observation catalog: ingest, watch, validate, search, lineage.")
+app = typer.Typer(
+    cls=ZarrlakeGroup, help="The observation catalog: ingest, watch, validate, search, lineage."
+)
 
 CatalogOpt = Annotated[
     str | None,
@@ -134,7 +137,11 @@ def init_command(
     catalog: CatalogOpt = None,
     promote: Annotated[
         list[str] | None,
-        typer.Option("--promote", help="Index a mission_specific key: KEY or KEY:number."),
+        typer.Option(
+            "--promote",
+            metavar="KEY[:number]",
+            help="Index a mission_specific key: KEY or KEY:number (repeatable).",
+        ),
     ] = None,
 ) -> None:
     """Create the catalog's tables and indexes (safe to run again)."""
@@ -290,14 +297,22 @@ def validate_command(
 @app.command("search")
 def search_command(
     catalog: CatalogOpt = None,
-    mission: Annotated[str | None, typer.Option("--mission", "-m")] = None,
+    mission: Annotated[
+        str | None, typer.Option("--mission", "-m", help="Mission id (any case).")
+    ] = None,
     facility: Annotated[str | None, typer.Option("--facility", help="Satellite/telescope.")] = None,
-    instrument: Annotated[str | None, typer.Option("--instrument")] = None,
+    instrument: Annotated[
+        str | None, typer.Option("--instrument", help="Instrument type (any case).")
+    ] = None,
     target: Annotated[str | None, typer.Option("--target", help="Target (any case).")] = None,
     start: Annotated[str | None, typer.Option(help="Overlapping from (ISO time).")] = None,
     end: Annotated[str | None, typer.Option(help="Overlapping until (ISO time).")] = None,
-    min_quality: Annotated[float | None, typer.Option("--min-quality")] = None,
-    calibration: Annotated[str | None, typer.Option("--calibration")] = None,
+    min_quality: Annotated[
+        float | None, typer.Option("--min-quality", help="Lowest data quality score (0 to 1).")
+    ] = None,
+    calibration: Annotated[
+        str | None, typer.Option("--calibration", help="Calibration status (any case).")
+    ] = None,
     status: Annotated[str | None, typer.Option("--status", help="Processing status.")] = None,
     data_format: Annotated[
         str | None, typer.Option("--data-format", help="fits, netcdf...")
@@ -309,7 +324,9 @@ def search_command(
     ] = "observation_timestamp",
     limit: Annotated[int, typer.Option(help="Page size.")] = 50,
     cursor: Annotated[str | None, typer.Option(help="Next-page cursor.")] = None,
-    include_missing: Annotated[bool, typer.Option("--include-missing")] = False,
+    include_missing: Annotated[
+        bool, typer.Option("--include-missing", help="Also list records whose files vanished.")
+    ] = False,
     fmt: FormatOpt = "table",
 ) -> None:
     """Find observations; prints the next-page cursor when there are more."""
@@ -351,7 +368,9 @@ def search_command(
 @app.command("summary")
 def summary_command(
     catalog: CatalogOpt = None,
-    mission: Annotated[str | None, typer.Option("--mission", "-m")] = None,
+    mission: Annotated[
+        str | None, typer.Option("--mission", "-m", help="Only this mission (any case).")
+    ] = None,
     fmt: FormatOpt = "table",
 ) -> None:
     """Per mission: observations, bytes, mean quality, calibrated count, time coverage."""
@@ -430,7 +449,8 @@ def register_command(
     path: Annotated[str, typer.Argument(help="Path or URL of the dataset.")],
     catalog: CatalogOpt = None,
     field: Annotated[
-        list[str] | None, typer.Option("--set", help="FIELD=VALUE (repeatable).")
+        list[str] | None,
+        typer.Option("--set", metavar="FIELD=VALUE", help="Set a field (repeatable)."),
     ] = None,
     extract: Annotated[bool, typer.Option(help="Read the file's metadata first.")] = True,
     mapping: MappingOpt = None,

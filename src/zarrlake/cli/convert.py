@@ -7,20 +7,12 @@ import json
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-    TransferSpeedColumn,
-)
 from rich.table import Table
 
 from zarrlake.cli._common import (
     InputOptionArg,
     StorageOptionArg,
+    config_default,
     console,
     help_config_option,
     human_bytes,
@@ -30,6 +22,7 @@ from zarrlake.cli._common import (
     print_findings,
     progress_bar,
 )
+from zarrlake.cli._typer import ZarrlakeGroup
 from zarrlake.errors import InvalidInputError
 
 if TYPE_CHECKING:
@@ -37,7 +30,9 @@ if TYPE_CHECKING:
     from zarrlake.convert import ConvertConfig, ConvertPlan, FileScan, WorkUnit, WriteStats
 
 app = typer.Typer(
-    help="Convert many NetCDF/HDF5 files into one Zarr archive.", no_args_is_help=True
+    cls=ZarrlakeGroup,
+    help="Convert many NetCDF/HDF5 files into one Zarr archive.",
+    no_args_is_help=True,
 )
 
 
@@ -48,11 +43,11 @@ ConfigArg = Annotated[
 ]
 ChunkArg = Annotated[
     list[str] | None,
-    typer.Option("--chunk", help="Chunk size DIM=SIZE (repeatable); other dims are planned."),
-]
-AccessArg = Annotated[
-    str | None,
-    typer.Option("--access-pattern", help="Plan chunks for temporal, spatial or balanced reads."),
+    typer.Option(
+        "--chunk",
+        metavar="DIM=SIZE",
+        help="Chunk size DIM=SIZE (repeatable); other dims are planned.",
+    ),
 ]
 CompressionArg = Annotated[
     str | None, typer.Option("--compression", help="Compression spec, e.g. blosc:zstd:3.")
@@ -64,6 +59,12 @@ StartArg = Annotated[str | None, typer.Option("--global-start", help="First labe
 EndArg = Annotated[str | None, typer.Option("--global-end", help="Last label of the archive.")]
 FreqArg = Annotated[str | None, typer.Option("--freq", help="Step, e.g. 1D or 6h.")]
 FormatArg = Annotated[int | None, typer.Option("--zarr-format", help="Zarr format, 2 or 3.")]
+# ConvertConfig's defaults of the options below (checked against the model by the tests)
+CONFIG_DEFAULTS: dict[str, object] = {
+    "access_pattern": "balanced",
+    "compression": "blosc:zstd:3",
+    "zarr_format": 3,
+}
 HelpConfigArg = Annotated[str | None, help_config_option("zarrlake.convert:ConvertConfig")]
 ZarrioConfigArg = Annotated[
     list[str] | None,
@@ -118,13 +119,34 @@ class ConvertFlags:
 
     config: ConfigArg = None
     chunk: ChunkArg = None
-    access_pattern: AccessArg = None
-    compression: CompressionArg = None
+    access_pattern: Annotated[
+        str | None,
+        typer.Option(
+            "--access-pattern",
+            help="Plan chunks for temporal, spatial or balanced reads.",
+            show_default=config_default(CONFIG_DEFAULTS["access_pattern"]),
+        ),
+    ] = None
+    compression: Annotated[
+        str | None,
+        typer.Option(
+            "--compression",
+            help="Compression spec, e.g. blosc:zstd:3.",
+            show_default=config_default(CONFIG_DEFAULTS["compression"]),
+        ),
+    ] = None
     packing: PackingArg = False
     global_start: StartArg = None
     global_end: EndArg = None
     freq: FreqArg = None
-    zarr_format: FormatArg = None
+    zarr_format: Annotated[
+        int | None,
+        typer.Option(
+            "--zarr-format",
+            help="Zarr format, 2 or 3.",
+            show_default=config_default(CONFIG_DEFAULTS["zarr_format"]),
+        ),
+    ] = None
 
     def settings(
         self,
@@ -211,6 +233,16 @@ class _RunProgress:
     """Progress for ``convert run``: files scanned, then bytes converted with rate and ETA."""
 
     def __init__(self, quiet: bool) -> None:
+        from rich.progress import (  # only a run shows it; --help need not import it
+            BarColumn,
+            DownloadColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+            TransferSpeedColumn,
+        )
+
         self.bar = Progress(
             TextColumn("[bold]{task.fields[stage]}"),
             BarColumn(),
@@ -394,7 +426,9 @@ def write_region_command(
     target: Annotated[str, typer.Argument(help="The archive (with its template).")],
     region: Annotated[
         str | None,
-        typer.Option("--region", help="Explicit steps START:STOP of the concat dim."),
+        typer.Option(
+            "--region", metavar="START:STOP", help="Explicit steps START:STOP of the concat dim."
+        ),
     ] = None,
     config: ZarrioConfigArg = None,
     storage_option: StorageOptionArg = None,

@@ -18,11 +18,14 @@ from zarrlake.cli._common import (
     parse_storage_options,
     progress_bar,
 )
+from zarrlake.cli._typer import ZarrlakeGroup
 
 if TYPE_CHECKING:
     from zarrlake.meta import StoreOutcome
 
-app = typer.Typer(help="Metadata health: validate, consolidate, repair, back up, restore.")
+app = typer.Typer(
+    cls=ZarrlakeGroup, help="Metadata health: validate, consolidate, repair, back up, restore."
+)
 
 UrlsArg = Annotated[
     list[str],
@@ -161,8 +164,17 @@ def repair_command(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Print the plan; change nothing.")
     ] = False,
-    add_missing_attrs: Annotated[bool, typer.Option("--add-missing-attrs")] = False,
-    prune_orphans: Annotated[bool, typer.Option("--prune-orphans")] = False,
+    add_missing_attrs: Annotated[
+        bool,
+        typer.Option(
+            "--add-missing-attrs",
+            help="Give a root group without attributes a title and a description.",
+        ),
+    ] = False,
+    prune_orphans: Annotated[
+        bool,
+        typer.Option("--prune-orphans", help="Delete chunk keys outside their array's chunk grid."),
+    ] = False,
     break_lock: Annotated[bool, typer.Option("--break-lock", help="Break a stale lock.")] = False,
     jobs: JobsOpt = 4,
     as_json: JsonOpt = False,
