@@ -1,0 +1,286 @@
+"""STAC item search: parameters, the spatial filter's exact test, counts and paging.
+
+GET parameters and the POST body mean the same and go through :class:`SearchBody`.
+Invalid values (a bbox of 3 numbers, south above north, a datetime that is not
+RFC 3339, GeoJSON that is not a geometry, ``bbox`` together with ``intersects``) are
+:class:`~zarrlake.errors.InvalidInputError` -- a 400 naming the parameter -- never
+ignored.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+from fastapi import Request
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import and_, func, select, true
+
+from zarrlake.catalog import schema as s
+from zarrlake.catalog._engine import read_connection
+from zarrlake.catalog._repository import Catalog
+from zarrlake.catalog._search import (
+    SearchQuery,
+    count,
+    cursor_after,
+    search,
+    search_conditions,
+)
+from zarrlake.catalog.api.stac_geometry import BBOX_KEYS, Area, parse_bbox, parse_intersects
+from zarrlake.catalog.api.stac_items import GEOJSON, base_url, item, link, parents
+from zarrlake.catalog.schema import json_key
+from zarrlake.errors import InvalidInputError
+
+SORTABLE = {
+    "datetime": "observation_timestamp",
+    "properties.datetime": "observation_timestamp",
+    "start_datetime": "observation_timestamp",
+    "properties.start_datetime": "observation_timestamp",
+    "id": "id",
+    "collection": "mission_id",
+    "properties.mission": "mission_id",
+    "zarrlake:quality": "data_quality_score",
+    "properties.zarrlake:quality": "data_quality_score",
+}
+"""STAC sort fields and the catalog columns they sort by."""
+
+EXACT_COUNT_LIMIT = 100_000
+"""With a spatial filter, ``numberMatched`` is given only when at most this many
+records pass the SQL prefilter (each is tested exactly, in Python)."""
+
+_FETCH = 200  # rows per database page while an exact spatial test thins them out
+
+
+class SearchBody(BaseModel):
+    """A STAC item search (the POST body; the GET parameters mean the same)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    collections: list[str] | None = Field(None, max_length=100)
+    ids: list[str] | None = Field(None, max_length=1000)
+    datetime: str | None = Field(None, max_length=100)
+    limit: int = Field(10, ge=1)
+    sortby: list[dict[str, str]] | None = Field(None, max_length=5)
+    token: str | None = Field(None, max_length=512)
+    bbox: list[float] | None = Field(None, max_length=6)
+    intersects: dict[str, Any] | None = None
+
+
+# RFC 3339 date-time, as STAC requires: a time zone always, seconds always.
+_RFC3339 = re.compile(
+    r"(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?([Zz]|[+-]\d{2}:\d{2})"
+)
+
+
+def parse_instant(text: str) -> datetime:
+    """Read one RFC 3339 date-time (``Z`` or an offset) as a naive UTC datetime.
+
+    Raises
+    ------
+    InvalidInputError
+        For text that is not RFC 3339 (a date alone, no time zone, ``+0100``...) or
+        names a day or time that does not exist.
+    """
+    match = _RFC3339.fullmatch(text)
+    if match is None:
+        raise _bad_datetime(f"{text!r} is not an RFC 3339 date-time")
+    year, month, day, hour, minute, second = (int(g) for g in match.groups()[:6])
+    fraction, zone = match.group(7), match.group(8)
+    micro = int((fraction or "0")[:6].ljust(6, "0"))
+    if zone in ("Z", "z"):
+        tz = UTC
+    else:
+        sign = -1 if zone[0] == "-" else 1
+        hours, minutes = int(zone[1:3]), int(zone[4:6])
+        if hours > 23 or minutes > 59:
+            raise _bad_datetime(f"{text!r} has an impossible time zone offset {zone}")
+        tz = timezone(sign * timedelta(hours=hours, minutes=minutes))
+    try:
+        moment = datetime(year, month, day, hour, minute, second, micro, tzinfo=tz)
+    except ValueError as exc:
+        raise _bad_datetime(f"{text!r} is not a real date-time: {exc}") from None
+    return moment.astimezone(UTC).replace(tzinfo=None)
+
+
+def parse_datetime(text: str | None) -> tuple[datetime | None, datetime | None]:
+    """Read a STAC ``datetime``: an instant, or an interval with ``..`` or empty ends.
+
+    Returns
+    -------
+    tuple
+        ``(start, end)``; ``(None, None)`` when no datetime was given.
+
+    Raises
+    ------
+    InvalidInputError
+        For an instant that is not RFC 3339, an interval open at both ends, more than
+        one ``/``, or a start after the end.
+    """
+    if not text:
+        return None, None
+    if "/" not in text:
+        moment = parse_instant(text)
+        return moment, moment
+    parts = text.split("/")
+    if len(parts) != 2:
+        raise _bad_datetime(f"{text!r} has {len(parts) - 1} '/'; an interval has one")
+    start, end = (None if p in ("", "..") else parse_instant(p) for p in parts)
+    if start is None and end is None:
+        raise _bad_datetime(f"the interval {text!r} is open at both ends")
+    if start is not None and end is not None and start > end:
+        raise _bad_datetime(f"the interval {text!r} starts after it ends")
+    return start, end
+
+
+def _bad_datetime(message: str) -> InvalidInputError:
+    return InvalidInputError(
+        message,
+        subject="datetime",
+        hint="e.g. 2026-03-01T00:00:00Z, or an interval 2026-03-01T00:00:00Z/.. ",
+    )
+
+
+def sort_of(sortby: list[dict[str, str]] | None) -> str:
+    """Return the catalog sort (``-column`` for descending) of a STAC ``sortby``."""
+    if not sortby:
+        return "observation_timestamp"
+    first = sortby[0]
+    field = first.get("field", "")
+    column = SORTABLE.get(field)
+    if column is None:
+        raise InvalidInputError(
+            f"cannot sort by {field!r}",
+            subject="sortby",
+            hint=f"sortable: {', '.join(sorted(SORTABLE))}",
+        )
+    direction = first.get("direction", "asc").lower()
+    if direction not in ("asc", "desc"):
+        raise InvalidInputError(
+            f"sort direction {direction!r} is neither 'asc' nor 'desc'", subject="sortby"
+        )
+    return ("-" if direction == "desc" else "") + column
+
+
+def area_of(body: SearchBody) -> Area | None:
+    """Return the search's area (``bbox`` or ``intersects``), checked."""
+    if body.bbox is not None and body.intersects is not None:
+        raise InvalidInputError(
+            "give bbox or intersects, not both", subject="bbox", hint="STAC allows one of them"
+        )
+    if body.bbox is not None:
+        return parse_bbox(body.bbox)
+    if body.intersects is not None:
+        return parse_intersects(body.intersects)
+    return None
+
+
+def _query(body: SearchBody, limit: int, area: Area | None) -> SearchQuery:
+    start, end = parse_datetime(body.datetime)
+    where: dict[str, Any] = {"observation_timestamp": {"$exists": True}}
+    if body.ids:
+        where["_id"] = {"$in": [int(i) for i in body.ids if i.isdigit()]}
+    if body.collections:
+        where["mission_id"] = {"$in": body.collections}
+    return SearchQuery(
+        start=start,
+        end=end,
+        where=where,
+        conditions=tuple(area.conditions()) if area else (),
+        sort=sort_of(body.sortby),
+        limit=limit,
+        cursor=body.token,
+    )
+
+
+def _page(catalog: Catalog, query: SearchQuery, area: Area | None) -> tuple[list[Any], str | None]:
+    """Return up to ``query.limit`` records and the next cursor (exact spatial test)."""
+    if area is None:
+        page = search(catalog, query)
+        return page.items, page.next_cursor
+    kept: list[dict[str, Any]] = []
+    cursor = query.cursor
+    while True:
+        page = search(catalog, replace(query, limit=max(_FETCH, query.limit), cursor=cursor))
+        for position, record in enumerate(page.items):
+            if area.matches(record):
+                kept.append(record)
+                if len(kept) == query.limit:
+                    more = position + 1 < len(page.items) or page.next_cursor is not None
+                    return kept, cursor_after(record, query.sort) if more else None
+        cursor = page.next_cursor
+        if cursor is None:
+            return kept, None
+
+
+def _matched(catalog: Catalog, query: SearchQuery, area: Area | None) -> int | None:
+    """Return ``numberMatched``: a SQL count, or an exact test of the prefiltered rows."""
+    if area is None:
+        return count(catalog, query)
+    bounds = [json_key(s.observations.c.mission_specific, key, 0.0) for key in BBOX_KEYS]
+    with read_connection(catalog.engine) as connection:
+        where = and_(true(), *search_conditions(catalog, query, connection))
+        candidates = int(
+            connection.execute(
+                select(func.count()).select_from(s.observations).where(where)
+            ).scalar_one()
+        )
+        if candidates > EXACT_COUNT_LIMIT:
+            return None
+        rows = connection.execute(select(*bounds).where(where))
+        return sum(
+            area.matches({"mission_specific": dict(zip(BBOX_KEYS, row, strict=True))})
+            for row in rows
+        )
+
+
+def run(request: Request, catalog: Catalog, body: SearchBody, max_limit: int) -> dict[str, Any]:
+    """Run a STAC item search and return the FeatureCollection.
+
+    Parameters
+    ----------
+    request
+        The request (links are built from its URL; a POST's next link repeats the body).
+    catalog
+        The catalog.
+    body
+        The search; ``limit`` over ``max_limit`` is clamped.
+    max_limit
+        The service's page size cap.
+
+    Returns
+    -------
+    dict
+        ``features``, ``links`` (``next`` when there is more), ``numberReturned`` and
+        ``numberMatched`` (left out when a spatial count would be too costly).
+
+    Raises
+    ------
+    InvalidInputError
+        For any invalid parameter.
+    """
+    area = area_of(body)
+    limit = min(body.limit, max_limit)
+    query = _query(body, limit, area)
+    records, next_cursor = _page(catalog, query, area)
+    lineage = parents(catalog, [r["id"] for r in records])
+    features = [item(request, r, lineage.get(r["id"], [])) for r in records]
+    base = base_url(request)
+    links = [link("root", base), link("self", str(request.url), GEOJSON)]
+    if next_cursor:
+        if request.method == "POST":
+            following = body.model_dump(exclude_none=True) | {"token": next_cursor, "limit": limit}
+            links.append(
+                link("next", str(request.url), GEOJSON, method="POST", body=following, merge=False)
+            )
+        else:
+            params = dict(request.query_params) | {"token": next_cursor, "limit": str(limit)}
+            href = str(request.url.replace_query_params(**params))
+            links.append(link("next", href, GEOJSON, method="GET"))
+    result: dict[str, Any] = {"type": "FeatureCollection", "features": features, "links": links}
+    matched = _matched(catalog, replace(query, cursor=None), area)
+    if matched is not None:
+        result["numberMatched"] = matched
+    result["numberReturned"] = len(features)
+    return result
