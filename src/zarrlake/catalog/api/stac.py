@@ -1,13 +1,15 @@
 """A STAC API over the catalog: missions are collections, observations are items.
 
 Conformance classes: core, collections, OGC API Features (core, GeoJSON), item search
-with ``sortby`` (GET and POST: ``datetime`` instants and intervals, ``ids``,
-``collections``, ``bbox``, ``intersects``, ``limit`` clamped, ``next`` links carrying
-every parameter, ``numberMatched``/``numberReturned``). Earth data with a footprint
-has a geometry; sky data has ``geometry: null`` with RA/Dec as properties. Only
-observations with a time are items (STAC needs one). The search itself lives in
-:mod:`zarrlake.catalog.api.stac_search`, the item documents in
-:mod:`zarrlake.catalog.api.stac_items`.
+(GET and POST: ``datetime`` instants and intervals, ``ids``, ``collections``, ``bbox``,
+``intersects``, ``limit`` clamped, ``next`` links carrying every parameter,
+``numberMatched``/``numberReturned``) with ``sortby`` and ``filter`` (CQL2 text and
+JSON, basic and advanced comparisons, over ``/stac/queryables``). Earth data with a
+footprint has a geometry; sky data has ``geometry: null`` with RA/Dec as properties.
+Only observations with a time are items (STAC needs one). The search lives in
+:mod:`~zarrlake.catalog.api.stac_search`, filters in
+:mod:`~zarrlake.catalog.api.stac_filter`, item documents in
+:mod:`~zarrlake.catalog.api.stac_items`.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse
 
 from zarrlake.catalog._repository import Catalog
-from zarrlake.catalog.api import stac_search
+from zarrlake.catalog.api import stac_filter, stac_search
 from zarrlake.catalog.api.datasets import CatalogDep, SettingsDep
 from zarrlake.catalog.api.errors import responses
 from zarrlake.catalog.api.serialize import iso
@@ -42,8 +44,11 @@ CONFORMANCE = [
     "https://api.stacspec.org/v1.0.0/ogcapi-features",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+    *stac_filter.CONFORMANCE,
 ]
 OPENAPI = "application/vnd.oai.openapi+json;version=3.0"
+SCHEMA_JSON = "application/schema+json"
+QUERYABLES_REL = "http://www.opengis.net/def/rel/ogc/1.0/queryables"
 
 
 @router.get("")
@@ -66,8 +71,26 @@ def landing(request: Request) -> dict[str, Any]:
             link("search", f"{base}/search", GEOJSON, method="POST"),
             link("service-desc", f"{base}/api", OPENAPI),
             link("service-doc", str(request.base_url) + "docs", "text/html"),
+            link(QUERYABLES_REL, f"{base}/queryables", SCHEMA_JSON),
         ],
     }
+
+
+@router.get("/queryables")
+def queryables(request: Request) -> JSONResponse:
+    """Return the properties a ``filter`` may name (JSON Schema)."""
+    document = stac_filter.queryables(f"{base_url(request)}/queryables")
+    return JSONResponse(document, media_type=SCHEMA_JSON)
+
+
+@router.get("/collections/{collection_id}/queryables", responses=responses(404))
+def collection_queryables(
+    collection_id: CollectionId, request: Request, catalog: CatalogDep
+) -> JSONResponse:
+    """Return the queryables of one collection (the same for every mission)."""
+    _mission(catalog, collection_id)
+    url = f"{base_url(request)}/collections/{collection_id}/queryables"
+    return JSONResponse(stac_filter.queryables(url), media_type=SCHEMA_JSON)
 
 
 @router.get("/api")
@@ -101,6 +124,7 @@ def _collection(request: Request, row: dict[str, Any]) -> dict[str, Any]:
             link("root", base),
             link("parent", base),
             link("items", f"{base}/collections/{mission}/items", GEOJSON),
+            link(QUERYABLES_REL, f"{base}/collections/{mission}/queryables", SCHEMA_JSON),
         ],
     }
 
@@ -157,8 +181,11 @@ def search_get(
     token: Annotated[str | None, Query(max_length=512)] = None,
     bbox: Annotated[str | None, Query(max_length=200)] = None,
     intersects: Annotated[str | None, Query(max_length=100_000)] = None,
+    filter: Annotated[str | None, Query(max_length=20_000)] = None,
+    filter_lang: Annotated[str | None, Query(alias="filter-lang", max_length=20)] = None,
+    filter_crs: Annotated[str | None, Query(alias="filter-crs", max_length=200)] = None,
 ) -> JSONResponse:
-    """Search items with query parameters (``intersects`` is GeoJSON text)."""
+    """Search items with query parameters (``intersects`` is GeoJSON text, ``filter`` CQL2)."""
     body = SearchBody(
         collections=_csv(collections),
         ids=_csv(ids),
@@ -171,6 +198,7 @@ def search_get(
         body.bbox = bbox_numbers(bbox)
     if intersects is not None:
         body.intersects = geojson_object(intersects)
+    body.filter, body.filter_lang, body.filter_crs = filter, filter_lang, filter_crs
     result = stac_search.run(request, catalog, body, settings.max_page_size)
     return JSONResponse(result, media_type=GEOJSON)
 

@@ -1,21 +1,20 @@
 """STAC item search: parameters, the spatial filter's exact test, counts and paging.
 
 GET parameters and the POST body mean the same and go through :class:`SearchBody`.
-Invalid values (a bbox of 3 numbers, south above north, a datetime that is not
-RFC 3339, GeoJSON that is not a geometry, ``bbox`` together with ``intersects``) are
+``filter`` takes CQL2 (:mod:`~zarrlake.catalog.api.stac_filter`). Invalid values (a
+bbox of 3 numbers, south above north, a datetime that is not RFC 3339, GeoJSON that is
+not a geometry, ``bbox`` together with ``intersects``, CQL2 that does not parse) are
 :class:`~zarrlake.errors.InvalidInputError` -- a 400 naming the parameter -- never
 ignored.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 from fastapi import Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import and_, func, select, true
 
 from zarrlake.catalog import schema as s
@@ -28,8 +27,10 @@ from zarrlake.catalog._search import (
     search,
     search_conditions,
 )
+from zarrlake.catalog.api.stac_filter import parse_filter
 from zarrlake.catalog.api.stac_geometry import BBOX_KEYS, Area, parse_bbox, parse_intersects
 from zarrlake.catalog.api.stac_items import GEOJSON, base_url, item, link, parents
+from zarrlake.catalog.api.stac_time import parse_datetime
 from zarrlake.catalog.schema import json_key
 from zarrlake.errors import InvalidInputError
 
@@ -56,90 +57,28 @@ _FETCH = 200  # rows per database page while an exact spatial test thins them ou
 class SearchBody(BaseModel):
     """A STAC item search (the POST body; the GET parameters mean the same)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
     collections: list[str] | None = Field(None, max_length=100)
     ids: list[str] | None = Field(None, max_length=1000)
+
+    @field_validator("collections", "ids", mode="before")
+    @classmethod
+    def _one_text(cls, value: Any) -> Any:
+        """Take ``"A,B"`` as ``["A", "B"]``, as the GET parameter is written."""
+        if isinstance(value, str):
+            return [part for part in value.split(",") if part]
+        return value
+
     datetime: str | None = Field(None, max_length=100)
     limit: int = Field(10, ge=1)
     sortby: list[dict[str, str]] | None = Field(None, max_length=5)
     token: str | None = Field(None, max_length=512)
     bbox: list[float] | None = Field(None, max_length=6)
     intersects: dict[str, Any] | None = None
-
-
-# RFC 3339 date-time, as STAC requires: a time zone always, seconds always.
-_RFC3339 = re.compile(
-    r"(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?([Zz]|[+-]\d{2}:\d{2})"
-)
-
-
-def parse_instant(text: str) -> datetime:
-    """Read one RFC 3339 date-time (``Z`` or an offset) as a naive UTC datetime.
-
-    Raises
-    ------
-    InvalidInputError
-        For text that is not RFC 3339 (a date alone, no time zone, ``+0100``...) or
-        names a day or time that does not exist.
-    """
-    match = _RFC3339.fullmatch(text)
-    if match is None:
-        raise _bad_datetime(f"{text!r} is not an RFC 3339 date-time")
-    year, month, day, hour, minute, second = (int(g) for g in match.groups()[:6])
-    fraction, zone = match.group(7), match.group(8)
-    micro = int((fraction or "0")[:6].ljust(6, "0"))
-    if zone in ("Z", "z"):
-        tz = UTC
-    else:
-        sign = -1 if zone[0] == "-" else 1
-        hours, minutes = int(zone[1:3]), int(zone[4:6])
-        if hours > 23 or minutes > 59:
-            raise _bad_datetime(f"{text!r} has an impossible time zone offset {zone}")
-        tz = timezone(sign * timedelta(hours=hours, minutes=minutes))
-    try:
-        moment = datetime(year, month, day, hour, minute, second, micro, tzinfo=tz)
-    except ValueError as exc:
-        raise _bad_datetime(f"{text!r} is not a real date-time: {exc}") from None
-    return moment.astimezone(UTC).replace(tzinfo=None)
-
-
-def parse_datetime(text: str | None) -> tuple[datetime | None, datetime | None]:
-    """Read a STAC ``datetime``: an instant, or an interval with ``..`` or empty ends.
-
-    Returns
-    -------
-    tuple
-        ``(start, end)``; ``(None, None)`` when no datetime was given.
-
-    Raises
-    ------
-    InvalidInputError
-        For an instant that is not RFC 3339, an interval open at both ends, more than
-        one ``/``, or a start after the end.
-    """
-    if not text:
-        return None, None
-    if "/" not in text:
-        moment = parse_instant(text)
-        return moment, moment
-    parts = text.split("/")
-    if len(parts) != 2:
-        raise _bad_datetime(f"{text!r} has {len(parts) - 1} '/'; an interval has one")
-    start, end = (None if p in ("", "..") else parse_instant(p) for p in parts)
-    if start is None and end is None:
-        raise _bad_datetime(f"the interval {text!r} is open at both ends")
-    if start is not None and end is not None and start > end:
-        raise _bad_datetime(f"the interval {text!r} starts after it ends")
-    return start, end
-
-
-def _bad_datetime(message: str) -> InvalidInputError:
-    return InvalidInputError(
-        message,
-        subject="datetime",
-        hint="e.g. 2026-03-01T00:00:00Z, or an interval 2026-03-01T00:00:00Z/.. ",
-    )
+    filter: dict[str, Any] | str | None = None
+    filter_lang: str | None = Field(None, alias="filter-lang", max_length=20)
+    filter_crs: str | None = Field(None, alias="filter-crs", max_length=200)
 
 
 def sort_of(sortby: list[dict[str, str]] | None) -> str:
@@ -178,6 +117,9 @@ def area_of(body: SearchBody) -> Area | None:
 
 def _query(body: SearchBody, limit: int, area: Area | None) -> SearchQuery:
     start, end = parse_datetime(body.datetime)
+    conditions = list(area.conditions()) if area else []
+    if body.filter is not None:
+        conditions.append(parse_filter(body.filter, body.filter_lang, body.filter_crs))
     where: dict[str, Any] = {"observation_timestamp": {"$exists": True}}
     if body.ids:
         where["_id"] = {"$in": [int(i) for i in body.ids if i.isdigit()]}
@@ -187,7 +129,7 @@ def _query(body: SearchBody, limit: int, area: Area | None) -> SearchQuery:
         start=start,
         end=end,
         where=where,
-        conditions=tuple(area.conditions()) if area else (),
+        conditions=tuple(conditions),
         sort=sort_of(body.sortby),
         limit=limit,
         cursor=body.token,
@@ -270,7 +212,10 @@ def run(request: Request, catalog: Catalog, body: SearchBody, max_limit: int) ->
     links = [link("root", base), link("self", str(request.url), GEOJSON)]
     if next_cursor:
         if request.method == "POST":
-            following = body.model_dump(exclude_none=True) | {"token": next_cursor, "limit": limit}
+            following = body.model_dump(exclude_none=True, by_alias=True) | {
+                "token": next_cursor,
+                "limit": limit,
+            }
             links.append(
                 link("next", str(request.url), GEOJSON, method="POST", body=following, merge=False)
             )
