@@ -284,7 +284,8 @@ def parse_intersects(value: Mapping[str, Any]) -> Area:
         geometry = shape(dict(value))
         empty = geometry.is_empty
     except Exception as exc:  # shapely reports bad coordinates in many ways
-        raise _bad_geometry(f"intersects is not a valid {value['type']}: {exc}") from None
+        reason = " ".join(str(exc).split())  # GEOS messages end in a newline
+        raise _bad_geometry(f"intersects is not a valid {value['type']}: {reason}") from None
     if empty:
         raise _bad_geometry(f"intersects is an empty {value['type']}")
     west, south, east, north = (float(v) for v in geometry.bounds)
