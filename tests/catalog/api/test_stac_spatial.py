@@ -236,3 +236,42 @@ def test_documents_validate_against_bundled_schemas(api: TestClient) -> None:
     documents += api.get("/stac/search?limit=100").json()["features"]
     for document in documents:
         validate_dict(document)  # raises on any schema error; no network is used
+
+
+def test_fields_extension_include_exclude(api: TestClient, earth: dict[str, int]) -> None:
+    def first(**params: Any) -> dict[str, Any]:
+        got = api.get("/stac/search", params={"collections": "EARTH-1", "limit": 1, **params})
+        assert got.status_code == 200, got.text
+        body = {"collections": ["EARTH-1"], "limit": 1}
+        if "fields" in params:
+            text = params["fields"]
+            parts = [p for p in text.split(",") if p]
+            body["fields"] = {
+                "include": [p.lstrip("+") for p in parts if not p.startswith("-")],
+                "exclude": [p[1:] for p in parts if p.startswith("-")],
+            }
+        posted = api.post("/stac/search", json=body)
+        assert got.json()["features"] == posted.json()["features"]
+        return dict(got.json()["features"][0])
+
+    whole = first()
+    assert "zarrlake:quality" in whole["properties"]
+    default = first(fields="")
+    assert set(default) == {
+        "type", "stac_version", "id", "collection", "geometry", "bbox", "links", "assets",
+        "properties",
+    }  # fmt: skip
+    assert default["properties"] == {"datetime": whole["properties"]["datetime"]}
+    validate_dict(default)  # the default set is a valid STAC item
+    added = first(fields="properties.zarrlake:quality")
+    assert added["properties"] == {
+        "datetime": whole["properties"]["datetime"],
+        "zarrlake:quality": 0.9,
+    }
+    assert "geometry" not in first(fields="-geometry")
+    trimmed = first(fields="properties,-properties.created,-links")
+    assert "created" not in trimmed["properties"] and "links" not in trimmed
+    assert trimmed["properties"]["mission"] == "EARTH-1"
+    assert api.post("/stac/search", json={"fields": None}).status_code == 400
+    following = api.get("/stac/search?fields=id&limit=1").json()["links"]
+    assert "fields=id" in next(li["href"] for li in following if li["rel"] == "next")

@@ -19,6 +19,11 @@ on a property that is not queryable is a 400 here (never silently true or false)
 exactly those checks fail. The test requires every other check to pass and every
 failure to be one of those (EXPECTED_FAILURES).
 
+The Fields extension (``item-search#fields``, declared) is not in the run: the
+validator's checks expect ``include`` to return only the named fields, where the
+extension's include/exclude semantics add them to a default set that keeps the item a
+valid STAC item -- which is what zarrlake does (test_stac_spatial tests it).
+
 The validator's own closing step (``Client.open(root).validate()`` on the landing page
 and each collection) uses pystac's validator, which finds the 1.1.0 schemas in the
 bundled cache, so it runs unchanged.
@@ -56,6 +61,8 @@ SKIPPED = {
     "stac-validator schema download": "schemas.stacspec.org is unreachable offline; "
     "documents are validated against pystac's bundled STAC 1.1.0 schemas instead",
     "stac-check best-practice lint": "needs the same downloaded schemas; not run",
+    "item-search#fields": "the validator's rules differ from the extension's text "
+    "(include adds to the default set); tested in test_stac_spatial instead",
 }
 GEOMETRY = json.dumps({"type": "Point", "coordinates": [100.5, 0.5]})
 

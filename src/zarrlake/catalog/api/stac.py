@@ -40,6 +40,7 @@ CONFORMANCE = [
     "https://api.stacspec.org/v1.0.0/core",
     "https://api.stacspec.org/v1.0.0/item-search",
     "https://api.stacspec.org/v1.0.0/item-search#sort",
+    "https://api.stacspec.org/v1.0.0/item-search#fields",
     "https://api.stacspec.org/v1.0.0/collections",
     "https://api.stacspec.org/v1.0.0/ogcapi-features",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
@@ -181,6 +182,7 @@ def search_get(
     token: Annotated[str | None, Query(max_length=512)] = None,
     bbox: Annotated[str | None, Query(max_length=200)] = None,
     intersects: Annotated[str | None, Query(max_length=100_000)] = None,
+    fields: Annotated[str | None, Query(max_length=2000)] = None,
     filter: Annotated[str | None, Query(max_length=20_000)] = None,
     filter_lang: Annotated[str | None, Query(alias="filter-lang", max_length=20)] = None,
     filter_crs: Annotated[str | None, Query(alias="filter-crs", max_length=200)] = None,
@@ -199,6 +201,8 @@ def search_get(
     if intersects is not None:
         body.intersects = geojson_object(intersects)
     body.filter, body.filter_lang, body.filter_crs = filter, filter_lang, filter_crs
+    if fields is not None:
+        body.fields = stac_search.fields_param(fields)
     result = stac_search.run(request, catalog, body, settings.max_page_size)
     return JSONResponse(result, media_type=GEOJSON)
 

@@ -145,3 +145,78 @@ def item(
         feature["geometry"] = footprint_geojson(box)
         feature["bbox"] = list(box)
     return feature
+
+
+DEFAULT_FIELDS = (
+    "type",
+    "stac_version",
+    "id",
+    "collection",
+    "geometry",
+    "bbox",
+    "links",
+    "assets",
+    "properties.datetime",
+)
+"""The Fields extension's default set (its list plus ``stac_version`` and
+``collection``, which a valid STAC item needs)."""
+
+
+def select_fields(
+    feature: dict[str, Any], include: list[str], exclude: list[str]
+) -> dict[str, Any]:
+    """Keep the parts of an item the Fields extension asks for.
+
+    The extension's include/exclude rules: the default set (:data:`DEFAULT_FIELDS`,
+    a valid STAC item) plus what ``include`` names, minus what ``exclude`` names; a
+    field must be included and not excluded (``properties`` included with
+    ``properties.created`` excluded gives the properties without ``created``).
+
+    Parameters
+    ----------
+    feature
+        The whole item.
+    include
+        Dotted paths to add to the default set.
+    exclude
+        Dotted paths to leave out.
+
+    Returns
+    -------
+    dict
+        The reduced item.
+    """
+    result: dict[str, Any] = {}
+    for path in [*DEFAULT_FIELDS, *include]:
+        _copy(feature, result, path.split("."))
+    for path in exclude:
+        _remove(result, path.split("."))
+    return result
+
+
+def _deep_copy(value: Any) -> Any:
+    # Items are built fresh per request, but one part may be copied twice (a default
+    # path and an included one); copies keep a removal from reaching the other.
+    if isinstance(value, dict):
+        return {k: _deep_copy(v) for k, v in value.items()}
+    return value
+
+
+def _copy(source: dict[str, Any], target: dict[str, Any], parts: list[str]) -> None:
+    head, rest = parts[0], parts[1:]
+    if head not in source:
+        return
+    if not rest:
+        target[head] = _deep_copy(source[head])
+    elif isinstance(source[head], dict):
+        inner = target.setdefault(head, {})
+        if isinstance(inner, dict):
+            _copy(source[head], inner, rest)
+
+
+def _remove(target: dict[str, Any], parts: list[str]) -> None:
+    head, rest = parts[0], parts[1:]
+    if not rest:
+        target.pop(head, None)
+    elif isinstance(target.get(head), dict):
+        _remove(target[head], rest)

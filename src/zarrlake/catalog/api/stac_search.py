@@ -29,7 +29,14 @@ from zarrlake.catalog._search import (
 )
 from zarrlake.catalog.api.stac_filter import parse_filter
 from zarrlake.catalog.api.stac_geometry import BBOX_KEYS, Area, parse_bbox, parse_intersects
-from zarrlake.catalog.api.stac_items import GEOJSON, base_url, item, link, parents
+from zarrlake.catalog.api.stac_items import (
+    GEOJSON,
+    base_url,
+    item,
+    link,
+    parents,
+    select_fields,
+)
 from zarrlake.catalog.api.stac_time import parse_datetime
 from zarrlake.catalog.schema import json_key
 from zarrlake.errors import InvalidInputError
@@ -54,6 +61,24 @@ records pass the SQL prefilter (each is tested exactly, in Python)."""
 _FETCH = 200  # rows per database page while an exact spatial test thins them out
 
 
+class Fields(BaseModel):
+    """The Fields extension: dotted paths to include and to exclude."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    include: list[str] | None = Field(None, max_length=100)
+    exclude: list[str] | None = Field(None, max_length=100)
+
+
+def fields_param(text: str) -> Fields:
+    """Read a GET ``fields``: ``a,+b,-c`` (no sign or ``+`` includes, ``-`` excludes)."""
+    parts = [p.strip() for p in text.split(",") if p.strip()]
+    return Fields(
+        include=[p.lstrip("+") for p in parts if not p.startswith("-")],
+        exclude=[p[1:] for p in parts if p.startswith("-")],
+    )
+
+
 class SearchBody(BaseModel):
     """A STAC item search (the POST body; the GET parameters mean the same)."""
 
@@ -76,6 +101,7 @@ class SearchBody(BaseModel):
     token: str | None = Field(None, max_length=512)
     bbox: list[float] | None = Field(None, max_length=6)
     intersects: dict[str, Any] | None = None
+    fields: Fields | None = None
     filter: dict[str, Any] | str | None = None
     filter_lang: str | None = Field(None, alias="filter-lang", max_length=20)
     filter_crs: str | None = Field(None, alias="filter-crs", max_length=200)
@@ -208,6 +234,15 @@ def run(request: Request, catalog: Catalog, body: SearchBody, max_limit: int) ->
     records, next_cursor = _page(catalog, query, area)
     lineage = parents(catalog, [r["id"] for r in records])
     features = [item(request, r, lineage.get(r["id"], [])) for r in records]
+    if "fields" in body.model_fields_set:
+        if body.fields is None:
+            raise InvalidInputError(
+                "fields is null; give an object with include and/or exclude lists",
+                subject="fields",
+                hint='e.g. {"include": ["id", "properties.datetime"]}',
+            )
+        keep, drop = body.fields.include or [], body.fields.exclude or []
+        features = [select_fields(f, keep, drop) for f in features]
     base = base_url(request)
     links = [link("root", base), link("self", str(request.url), GEOJSON)]
     if next_cursor:
