@@ -163,20 +163,23 @@ def _query(body: SearchBody, limit: int, area: Area | None) -> SearchQuery:
 
 
 def _page(catalog: Catalog, query: SearchQuery, area: Area | None) -> tuple[list[Any], str | None]:
-    """Return up to ``query.limit`` records and the next cursor (exact spatial test)."""
+    """Return up to ``query.limit`` records and the next cursor (exact spatial test).
+
+    With a spatial filter, rows are read until one more than a page has passed the
+    exact test, so a ``next`` link is given only when there is a next item.
+    """
     if area is None:
         page = search(catalog, query)
         return page.items, page.next_cursor
     kept: list[dict[str, Any]] = []
     cursor = query.cursor
     while True:
-        page = search(catalog, replace(query, limit=max(_FETCH, query.limit), cursor=cursor))
-        for position, record in enumerate(page.items):
+        page = search(catalog, replace(query, limit=max(_FETCH, query.limit + 1), cursor=cursor))
+        for record in page.items:
             if area.matches(record):
+                if len(kept) == query.limit:  # one more exists: there is a next page
+                    return kept, cursor_after(kept[-1], query.sort)
                 kept.append(record)
-                if len(kept) == query.limit:
-                    more = position + 1 < len(page.items) or page.next_cursor is not None
-                    return kept, cursor_after(record, query.sort) if more else None
         cursor = page.next_cursor
         if cursor is None:
             return kept, None
@@ -220,8 +223,9 @@ def run(request: Request, catalog: Catalog, body: SearchBody, max_limit: int) ->
     Returns
     -------
     dict
-        ``features``, ``links`` (``next`` when there is more), ``numberReturned`` and
-        ``numberMatched`` (left out when a spatial count would be too costly).
+        ``features``, ``links`` (``next`` when there is more), ``numberReturned`` and,
+        on the first page, ``numberMatched`` (left out when a spatial count would be
+        too costly).
 
     Raises
     ------
@@ -259,7 +263,9 @@ def run(request: Request, catalog: Catalog, body: SearchBody, max_limit: int) ->
             href = str(request.url.replace_query_params(**params))
             links.append(link("next", href, GEOJSON, method="GET"))
     result: dict[str, Any] = {"type": "FeatureCollection", "features": features, "links": links}
-    matched = _matched(catalog, replace(query, cursor=None), area)
+    # Counted on the first page only: a count costs a pass over every match, and a
+    # client paging through a large result would pay it once per page.
+    matched = _matched(catalog, query, area) if body.token is None else None
     if matched is not None:
         result["numberMatched"] = matched
     result["numberReturned"] = len(features)
