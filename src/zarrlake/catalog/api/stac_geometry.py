@@ -130,26 +130,31 @@ class Area:
         return bool(shapely.intersects(self.geometry, _shape_of(box)))
 
     def conditions(self) -> list[ColumnElement[bool]]:
-        """Return SQL conditions that keep every record that may intersect (a superset)."""
+        """Return SQL conditions that keep every record that may intersect (a superset).
+
+        Latitudes are tested first: the cheaper test drops most rows before the
+        longitude tests run (SQLite stops at the first false term). A missing or
+        non-numeric bound is NULL, and a comparison with NULL is never true, so no
+        separate NULL test is needed.
+        """
+        if not self.boxes:
+            return [false()]
         west, south, east, north = (
             json_key(s.observations.c.mission_specific, key, 0.0) for key in BBOX_KEYS
         )
-        if not self.boxes:
-            return [false()]
         tests = []
         for qw, qs, qe, qn in self.boxes:
-            latitude = and_(south <= qn, north >= qs)
             shifts = []
             for offset in (0.0, 360.0):  # stored as -180..180, or as 0..360
                 low, high = qw + offset, qe + offset
                 shifts.append(
                     or_(
-                        and_(west <= east, west <= high, east >= low),
+                        and_(west <= high, east >= low, west <= east),
                         and_(west > east, or_(west <= high, east >= low)),  # crosses 180
                     )
                 )
-            tests.append(and_(latitude, or_(*shifts)))
-        return [*(c.is_not(None) for c in (west, south, east, north)), or_(*tests)]
+            tests.append(and_(south <= qn, north >= qs, or_(*shifts)))
+        return [or_(*tests)]
 
 
 def _shape_of(box: Box) -> Any:

@@ -15,7 +15,7 @@ from typing import Any
 
 from fastapi import Request
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-from sqlalchemy import and_, func, select, true
+from sqlalchemy import and_, select, true
 
 from zarrlake.catalog import schema as s
 from zarrlake.catalog._engine import read_connection
@@ -192,18 +192,13 @@ def _matched(catalog: Catalog, query: SearchQuery, area: Area | None) -> int | N
     bounds = [json_key(s.observations.c.mission_specific, key, 0.0) for key in BBOX_KEYS]
     with read_connection(catalog.engine) as connection:
         where = and_(true(), *search_conditions(catalog, query, connection))
-        candidates = int(
-            connection.execute(
-                select(func.count()).select_from(s.observations).where(where)
-            ).scalar_one()
-        )
-        if candidates > EXACT_COUNT_LIMIT:
-            return None
-        rows = connection.execute(select(*bounds).where(where))
-        return sum(
-            area.matches({"mission_specific": dict(zip(BBOX_KEYS, row, strict=True))})
-            for row in rows
-        )
+        rows = connection.execute(select(*bounds).where(where).limit(EXACT_COUNT_LIMIT + 1))
+        matched = 0
+        for number, row in enumerate(rows):
+            if number == EXACT_COUNT_LIMIT:
+                return None  # too many to test one by one on every request
+            matched += area.matches({"mission_specific": dict(zip(BBOX_KEYS, row, strict=True))})
+        return matched
 
 
 def run(request: Request, catalog: Catalog, body: SearchBody, max_limit: int) -> dict[str, Any]:
