@@ -137,3 +137,6 @@ def test_item_ids_are_text_and_collections_may_be_one_string(
     assert found(client, "id = 'no-such-item'") == set()  # empty, not an error
     assert found(client, f"NOT id = '{first}'") == ids(filled) - {first}
     assert found(client, collections="HELIO") == ids(filled, mission_id="HELIO")
+    for strange in ("²", "99999999999999999999999", "-1", "\u0661"):
+        response = client.get("/stac/search", params={"ids": strange})
+        assert response.status_code == 200 and response.json()["features"] == [], strange

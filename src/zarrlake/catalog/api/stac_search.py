@@ -148,7 +148,9 @@ def _query(body: SearchBody, limit: int, area: Area | None) -> SearchQuery:
         conditions.append(parse_filter(body.filter, body.filter_lang, body.filter_crs))
     where: dict[str, Any] = {"observation_timestamp": {"$exists": True}}
     if body.ids:
-        where["_id"] = {"$in": [int(i) for i in body.ids if i.isdigit()]}
+        # Ids that no dataset can have (not ASCII digits, or beyond BIGINT) match nothing.
+        numeric = [int(i) for i in body.ids if i.isascii() and i.isdigit() and len(i) < 19]
+        where["_id"] = {"$in": numeric}
     if body.collections:
         where["mission_id"] = {"$in": body.collections}
     return SearchQuery(
