@@ -1,7 +1,9 @@
 """Bulk and incremental ingest: scan, extract in worker processes, upsert in batches.
 
 A re-run is cheap and exact: a source whose size and mtime match what the catalog
-recorded is skipped, a changed one is re-extracted, one that vanished is marked missing
+recorded is skipped -- unless the extractor that reads it now is another one, or a
+newer version, than the one that read it (an extractor bumps its ``version`` when it
+learns to read more) -- a changed one is re-extracted, one that vanished is marked missing
 (its record, status history and lineage stay), and one that came back is unmarked.
 Every run is recorded in ``ingest_runs``.
 """
@@ -16,11 +18,21 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import and_, not_, or_, select
+
 from zarrlake._workers import follow_parent
+from zarrlake.catalog import schema as s
+from zarrlake.catalog._engine import read_connection
 from zarrlake.catalog._repository import Catalog, KnownSource
 from zarrlake.catalog._scan import scan
 from zarrlake.catalog._values import utcnow, visible
-from zarrlake.catalog.extractors import ExtractionConfig, Source, extract_source
+from zarrlake.catalog.extractors import (
+    ExtractionConfig,
+    Source,
+    available_extractors,
+    extract_source,
+    extractor_for,
+)
 from zarrlake.errors import InvalidInputError
 
 UPSERT_BATCH = 1000
@@ -145,6 +157,47 @@ def extract_all(
                     pending[pool.submit(_extract_many, following, config)] = following
 
 
+def stale_extractions(catalog: Catalog, prefix: str = "") -> set[str]:
+    """Return the sources under ``prefix`` that today's extractors would read differently.
+
+    A source is stale when the extractor that reads it now is not the one recorded, or
+    has another ``version``; also when nothing could read it then and something can
+    now. Its file may be unchanged: its records are still out of date.
+
+    Parameters
+    ----------
+    catalog
+        The catalog.
+    prefix
+        A path or URL prefix (``""`` for all).
+
+    Returns
+    -------
+    set of str
+        Source paths to extract again.
+    """
+    current = {cls.name: cls.version for cls in available_extractors().values()}
+    obs = s.observations.c
+    up_to_date = or_(
+        *(and_(obs.extractor == name, obs.extractor_version == v) for name, v in current.items())
+    )
+    query = select(obs.source_path, obs.file_path, obs.extractor, obs.extractor_version).where(
+        or_(obs.extractor.is_(None), obs.extractor_version.is_(None), not_(up_to_date))
+    )
+    if prefix:  # a range on the source index, as known_sources does
+        query = query.where(
+            and_(obs.source_path >= prefix, obs.source_path < prefix + "\U0010ffff")
+        )
+    stale: set[str] = set()
+    with read_connection(catalog.engine) as connection:
+        for source_path, file_path, name, version in connection.execute(query):
+            path = source_path or file_path
+            reader = extractor_for(path)
+            if reader is not None and (name, version) != (reader.name, reader.version):
+                stale.add(path)
+    return stale
+
+
 def _prefix(root: str) -> str:
     if "://" in root and not root.startswith("file://"):
         return root.rstrip("/") + "/"
@@ -207,12 +260,18 @@ def ingest(
     sources = list(scan(root_text, recursive=recursive, storage_options=storage_options))
     prefix = _prefix(root_text)
     known = catalog.known_sources(prefix)
+    stale = stale_extractions(catalog, prefix) if not force else set()
     summary = IngestSummary(seen=len(sources))
     to_read: list[Source] = []
     back: list[str] = []
     for source in sources:
         entry = known.get(source.path)
-        if entry is not None and not force and entry.unchanged(source.size, source.mtime_ns):
+        if (
+            entry is not None
+            and not force
+            and entry.unchanged(source.size, source.mtime_ns)
+            and source.path not in stale
+        ):
             if entry.error is not None:  # still the file that could not be read
                 summary.known_bad.append((source.path, entry.error))
             else:

@@ -69,6 +69,9 @@ class SearchQuery:
         Also return records whose files vanished.
     where
         An extra filter document in the original API's operators.
+    conditions
+        Extra SQL conditions on ``observations`` (for callers inside zarrlake, e.g.
+        the STAC API's spatial prefilter).
     sort
         A field of :data:`SORT_FIELDS`, ``-`` in front for descending.
     limit
@@ -90,6 +93,7 @@ class SearchQuery:
     text: str | None = None
     include_missing: bool = False
     where: dict[str, Any] | None = None
+    conditions: tuple[ColumnElement[bool], ...] = ()
     sort: str = "observation_timestamp"
     limit: int = 50
     cursor: str | None = None
@@ -155,6 +159,7 @@ def search_conditions(
         parts.append(obs.missing.is_(False))
     if q.where:
         parts.append(compile_filter(s.observations, q.where))
+    parts.extend(q.conditions)
     return parts
 
 
@@ -252,6 +257,18 @@ def _decode_cursor(cursor: str) -> tuple[str, Any, int]:
             subject="cursor",
             hint="start again without a cursor",
         ) from exc
+
+
+def cursor_after(record: dict[str, Any], sort: str = "observation_timestamp") -> str:
+    """Return the cursor of the page that starts right after ``record``.
+
+    For callers that keep only some rows of a page (the STAC API's exact spatial
+    test): the same cursor :func:`search` gives when ``record`` ends a page.
+    """
+    name = sort.lstrip("-+")
+    if name != "id" and record[name] is None:
+        return _encode_cursor("n", None, int(record["id"]))
+    return _encode_cursor("v", record[name], int(record["id"]))
 
 
 def search(catalog: Catalog, query: SearchQuery | None = None, **criteria: Any) -> Page:
@@ -436,4 +453,13 @@ def related(catalog: Catalog, dataset: int | str, depth: int = 1) -> list[dict[s
     return out
 
 
-__all__ = ["MAX_PAGE_SIZE", "SORT_FIELDS", "Page", "SearchQuery", "count", "related", "search"]
+__all__ = [
+    "MAX_PAGE_SIZE",
+    "SORT_FIELDS",
+    "Page",
+    "SearchQuery",
+    "count",
+    "cursor_after",
+    "related",
+    "search",
+]

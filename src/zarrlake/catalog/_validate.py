@@ -5,7 +5,13 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from zarrlake.catalog._ingest import IngestSummary, ProgressCallback, record_run, write_extracted
+from zarrlake.catalog._ingest import (
+    IngestSummary,
+    ProgressCallback,
+    record_run,
+    stale_extractions,
+    write_extracted,
+)
 from zarrlake.catalog._repository import Catalog
 from zarrlake.catalog._scan import stat_source
 from zarrlake.catalog._values import utcnow
@@ -19,15 +25,19 @@ def validate_catalog(
     config: ExtractionConfig | None = None,
     jobs: int = 1,
     storage_options: dict[str, Any] | None = None,
-    reextract_incomplete: bool = True,
+    reextract_incomplete: bool = False,
     progress: ProgressCallback | None = None,
 ) -> IngestSummary:
     """Check every catalogued source under ``prefix`` and fix what drifted.
 
     A source that vanished has its records marked missing; one that came back is
-    unmarked; one whose size or mtime changed is re-extracted; one whose last extraction
-    failed or left required fields missing is re-extracted (the mapping or the file may
-    have been fixed since); the rest get ``last_verified`` set.
+    unmarked; one whose size or mtime changed is re-extracted, and so is one that
+    today's extractors would read differently (another extractor or version, see
+    :func:`~zarrlake.catalog._ingest.stale_extractions`); the rest get
+    ``last_verified`` set. A source whose last extraction failed or left issues is
+    not read again while its file and its extractor are unchanged: it would give the
+    same answer on every run (``reextract_incomplete`` forces it, e.g. after the
+    extraction config was fixed).
 
     Parameters
     ----------
@@ -42,7 +52,8 @@ def validate_catalog(
     storage_options
         fsspec options for URLs.
     reextract_incomplete
-        Re-extract failed and incomplete records even when their files are unchanged.
+        Re-extract failed and incomplete records even when their files and extractors
+        are unchanged.
     progress
         Called as ``progress(done, total, path)``.
 
@@ -54,6 +65,7 @@ def validate_catalog(
     """
     started, clock = utcnow(), time.perf_counter()
     known = catalog.known_sources(prefix)
+    stale = stale_extractions(catalog, prefix)
     summary = IngestSummary(seen=len(known))
     gone: list[str] = []
     back: list[str] = []
@@ -66,7 +78,7 @@ def validate_catalog(
         else:
             if entry.missing:
                 back.extend(entry.paths)
-            changed = not entry.unchanged(current.size, current.mtime_ns)
+            changed = not entry.unchanged(current.size, current.mtime_ns) or path in stale
             if changed or (reextract_incomplete and (entry.failed or entry.incomplete)):
                 redo.append(current)
             else:

@@ -1,9 +1,15 @@
 """A STAC API over the catalog: missions are collections, observations are items.
 
-Core + item search (GET and POST, ``datetime`` instants and intervals, ``ids``,
-``collections``, ``limit`` clamped, ``sortby``, ``next`` links carrying every
-parameter) + collections. Items have no geometry (sky observations); RA/Dec are
-properties. Only observations with a time are items (STAC needs one).
+Conformance classes: core, collections, OGC API Features (core, GeoJSON), item search
+(GET and POST: ``datetime`` instants and intervals, ``ids``, ``collections``, ``bbox``,
+``intersects``, ``limit`` clamped, ``next`` links carrying every parameter,
+``numberMatched``/``numberReturned``) with ``sortby`` and ``filter`` (CQL2 text and
+JSON, basic and advanced comparisons, over ``/stac/queryables``). Earth data with a
+footprint has a geometry; sky data has ``geometry: null`` with RA/Dec as properties.
+Only observations with a time are items (STAC needs one). The search lives in
+:mod:`~zarrlake.catalog.api.stac_search`, filters in
+:mod:`~zarrlake.catalog.api.stac_filter`, item documents in
+:mod:`~zarrlake.catalog.api.stac_items`.
 """
 
 from __future__ import annotations
@@ -12,65 +18,44 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select
 
-from zarrlake.catalog import schema as s
-from zarrlake.catalog._engine import read_connection
 from zarrlake.catalog._repository import Catalog
-from zarrlake.catalog._search import SearchQuery, search
-from zarrlake.catalog.api.datasets import CatalogDep, DatasetId, SettingsDep
+from zarrlake.catalog.api import stac_filter, stac_search
+from zarrlake.catalog.api.datasets import CatalogDep, SettingsDep
 from zarrlake.catalog.api.errors import responses
 from zarrlake.catalog.api.serialize import iso
-from zarrlake.errors import InvalidInputError, NotFoundError
+from zarrlake.catalog.api.stac_geometry import bbox_numbers, geojson_object
+from zarrlake.catalog.api.stac_items import GEOJSON, STAC_VERSION, base_url, item, link, parents
+from zarrlake.catalog.api.stac_search import SearchBody
+from zarrlake.errors import NotFoundError
 
 router = APIRouter(prefix="/stac", tags=["stac"])
 
 CollectionId = Annotated[str, Path(min_length=1, max_length=128, description="A mission id.")]
+# Item ids are the catalog's numeric ids, but any text reaches the route: an id that
+# cannot exist is a 404 like any other missing item, not a 400.
+ItemId = Annotated[str, Path(min_length=1, max_length=64, description="An item (dataset) id.")]
 
-STAC_VERSION = "1.0.0"
 CONFORMANCE = [
     "https://api.stacspec.org/v1.0.0/core",
     "https://api.stacspec.org/v1.0.0/item-search",
     "https://api.stacspec.org/v1.0.0/item-search#sort",
+    "https://api.stacspec.org/v1.0.0/item-search#fields",
     "https://api.stacspec.org/v1.0.0/collections",
     "https://api.stacspec.org/v1.0.0/ogcapi-features",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+    *stac_filter.CONFORMANCE,
 ]
-GEOJSON = "application/geo+json"
-SORTABLE = {
-    "datetime": "observation_timestamp",
-    "properties.datetime": "observation_timestamp",
-    "start_datetime": "observation_timestamp",
-    "properties.start_datetime": "observation_timestamp",
-    "id": "id",
-    "collection": "mission_id",
-    "properties.mission": "mission_id",
-    "zarrlake:quality": "data_quality_score",
-    "properties.zarrlake:quality": "data_quality_score",
-}
-MEDIA_TYPES = {
-    "fits": "image/fits",
-    "netcdf": "application/netcdf",
-    "hdf5": "application/x-hdf5",
-    "csv": "text/csv",
-    "zarr": "application/vnd+zarr",
-}
-
-
-def _base(request: Request) -> str:
-    return str(request.base_url).rstrip("/") + "/stac"
-
-
-def _link(rel: str, href: str, media: str = "application/json", **extra: Any) -> dict[str, Any]:
-    return {"rel": rel, "href": href, "type": media, **extra}
+OPENAPI = "application/vnd.oai.openapi+json;version=3.0"
+SCHEMA_JSON = "application/schema+json"
+QUERYABLES_REL = "http://www.opengis.net/def/rel/ogc/1.0/queryables"
 
 
 @router.get("")
 def landing(request: Request) -> dict[str, Any]:
     """Return the STAC landing page."""
-    base = _base(request)
+    base = base_url(request)
     return {
         "type": "Catalog",
         "id": "zarrlake",
@@ -79,19 +64,40 @@ def landing(request: Request) -> dict[str, Any]:
         "stac_version": STAC_VERSION,
         "conformsTo": CONFORMANCE,
         "links": [
-            _link("self", base),
-            _link("root", base),
-            _link("conformance", f"{base}/conformance"),
-            _link("data", f"{base}/collections"),
-            _link("search", f"{base}/search", GEOJSON, method="GET"),
-            _link("search", f"{base}/search", GEOJSON, method="POST"),
-            _link(
-                "service-desc",
-                str(request.base_url) + "openapi.json",
-                "application/vnd.oai.openapi+json;version=3.0",
-            ),
+            link("self", base),
+            link("root", base),
+            link("conformance", f"{base}/conformance"),
+            link("data", f"{base}/collections"),
+            link("search", f"{base}/search", GEOJSON, method="GET"),
+            link("search", f"{base}/search", GEOJSON, method="POST"),
+            link("service-desc", f"{base}/api", OPENAPI),
+            link("service-doc", str(request.base_url) + "docs", "text/html"),
+            link(QUERYABLES_REL, f"{base}/queryables", SCHEMA_JSON),
         ],
     }
+
+
+@router.get("/queryables")
+def queryables(request: Request) -> JSONResponse:
+    """Return the properties a ``filter`` may name (JSON Schema)."""
+    document = stac_filter.queryables(f"{base_url(request)}/queryables")
+    return JSONResponse(document, media_type=SCHEMA_JSON)
+
+
+@router.get("/collections/{collection_id}/queryables", responses=responses(404))
+def collection_queryables(
+    collection_id: CollectionId, request: Request, catalog: CatalogDep
+) -> JSONResponse:
+    """Return the queryables of one collection (the same for every mission)."""
+    _mission(catalog, collection_id)
+    url = f"{base_url(request)}/collections/{collection_id}/queryables"
+    return JSONResponse(stac_filter.queryables(url), media_type=SCHEMA_JSON)
+
+
+@router.get("/api")
+def service_description(request: Request) -> JSONResponse:
+    """Return the OpenAPI document with the OpenAPI media type (the ``service-desc``)."""
+    return JSONResponse(request.app.openapi(), media_type=OPENAPI)
 
 
 @router.get("/conformance")
@@ -101,7 +107,7 @@ def conformance() -> dict[str, Any]:
 
 
 def _collection(request: Request, row: dict[str, Any]) -> dict[str, Any]:
-    base = _base(request)
+    base = base_url(request)
     mission = row["mission_id"]
     return {
         "type": "Collection",
@@ -115,10 +121,11 @@ def _collection(request: Request, row: dict[str, Any]) -> dict[str, Any]:
         },
         "summaries": {"observations": [row["observations"]], "bytes": [row["total_bytes"]]},
         "links": [
-            _link("self", f"{base}/collections/{mission}"),
-            _link("root", base),
-            _link("parent", base),
-            _link("items", f"{base}/collections/{mission}/items", GEOJSON),
+            link("self", f"{base}/collections/{mission}"),
+            link("root", base),
+            link("parent", base),
+            link("items", f"{base}/collections/{mission}/items", GEOJSON),
+            link(QUERYABLES_REL, f"{base}/collections/{mission}/queryables", SCHEMA_JSON),
         ],
     }
 
@@ -126,10 +133,10 @@ def _collection(request: Request, row: dict[str, Any]) -> dict[str, Any]:
 @router.get("/collections")
 def collections(request: Request, catalog: CatalogDep) -> dict[str, Any]:
     """Return every mission as a collection."""
-    base = _base(request)
+    base = base_url(request)
     return {
         "collections": [_collection(request, row) for row in catalog.summary()],
-        "links": [_link("self", f"{base}/collections"), _link("root", base)],
+        "links": [link("self", f"{base}/collections"), link("root", base)],
     }
 
 
@@ -146,168 +153,6 @@ def _mission(catalog: Catalog, collection_id: str) -> dict[str, Any]:
     if not rows:
         raise NotFoundError(f"no collection {collection_id!r}", subject=collection_id)
     return rows[0]
-
-
-def _parents(catalog: Catalog, ids: list[int]) -> dict[int, list[int]]:
-    rel = s.dataset_relationships.c
-    found: dict[int, list[int]] = {}
-    if not ids:
-        return found
-    query = select(rel.child_dataset_id, rel.parent_dataset_id).where(rel.child_dataset_id.in_(ids))
-    with read_connection(catalog.engine) as connection:
-        for child, parent in connection.execute(query):
-            found.setdefault(int(child), []).append(int(parent))
-    return found
-
-
-def item(request: Request, record: dict[str, Any], parents: list[int]) -> dict[str, Any]:
-    """Turn an observation into a STAC item."""
-    base = _base(request)
-    mission = record["mission_id"]
-    start = record["observation_timestamp"]
-    end = record["observation_end"] or start
-    properties: dict[str, Any] = {
-        "datetime": iso(start),
-        "start_datetime": iso(start),
-        "end_datetime": iso(end),
-        "mission": mission,
-        "platform": record["satellite_name"],
-        "instruments": [record["instrument_type"]] if record["instrument_type"] else [],
-        "zarrlake:target": record["target_object"],
-        "zarrlake:quality": record["data_quality_score"],
-        "zarrlake:calibration": record["calibration_status"],
-        "zarrlake:processing_status": record["processing_status"],
-        "zarrlake:ra": record["ra"],
-        "zarrlake:dec": record["dec"],
-        "created": iso(record["first_seen"]),
-        "updated": iso(record["last_updated"]),
-    }
-    item_url = f"{base}/collections/{mission}/items/{record['id']}"
-    links = [
-        _link("self", item_url, GEOJSON),
-        _link("collection", f"{base}/collections/{mission}"),
-        _link("parent", f"{base}/collections/{mission}"),
-        _link("root", base),
-    ]
-    links += [_link("derived_from", f"{base}/items/{p}", GEOJSON) for p in parents]
-    return {
-        "type": "Feature",
-        "stac_version": STAC_VERSION,
-        "id": str(record["id"]),
-        "collection": mission,
-        "geometry": None,
-        "properties": properties,
-        "links": links,
-        "assets": {
-            "data": {
-                "href": record["file_path"],
-                "type": MEDIA_TYPES.get(record["format"] or "", "application/octet-stream"),
-                "roles": ["data"],
-                "file:size": record["file_size"],
-            }
-        },
-    }
-
-
-class SearchBody(BaseModel):
-    """A STAC item search (POST body; the GET parameters mean the same)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    collections: list[str] | None = Field(None, max_length=100)
-    ids: list[str] | None = Field(None, max_length=1000)
-    datetime: str | None = Field(None, max_length=100)
-    limit: int = Field(10, ge=1)
-    sortby: list[dict[str, str]] | None = Field(None, max_length=5)
-    token: str | None = Field(None, max_length=512)
-    bbox: list[float] | None = None
-    intersects: dict[str, Any] | None = None
-
-
-def _interval(text: str | None) -> tuple[str | None, str | None]:
-    if not text:
-        return None, None
-    if "/" not in text:
-        return text, text
-    head, _, tail = text.partition("/")
-    start = None if head in ("", "..") else head
-    end = None if tail in ("", "..") else tail
-    if start is None and end is None:
-        raise InvalidInputError(
-            "datetime interval '../..' is open at both ends", subject="datetime"
-        )
-    return start, end
-
-
-def _sort(sortby: list[dict[str, str]] | None) -> str:
-    if not sortby:
-        return "observation_timestamp"
-    first = sortby[0]
-    field = first.get("field", "")
-    column = SORTABLE.get(field)
-    if column is None:
-        raise InvalidInputError(
-            f"cannot sort by {field!r}",
-            subject="sortby",
-            hint=f"sortable: {', '.join(sorted(SORTABLE))}",
-        )
-    return ("-" if first.get("direction", "asc").lower() == "desc" else "") + column
-
-
-def _search_items(
-    request: Request, catalog: Catalog, body: SearchBody, max_limit: int
-) -> dict[str, Any]:
-    if body.bbox is not None or body.intersects is not None:
-        raise InvalidInputError(
-            "spatial filters are not supported: items have no geometry",
-            subject="bbox",
-            hint="filter by datetime, ids or collections",
-        )
-    start, end = _interval(body.datetime)
-    where: dict[str, Any] = {"observation_timestamp": {"$exists": True}}
-    if body.ids:
-        numeric = [int(i) for i in body.ids if i.isdigit()]
-        where["_id"] = {"$in": numeric}
-    if body.collections:
-        where["mission_id"] = {"$in": body.collections}
-    limit = min(body.limit, max_limit)
-    page = search(
-        catalog,
-        SearchQuery(
-            start=start,
-            end=end,
-            where=where,
-            sort=_sort(body.sortby),
-            limit=limit,
-            cursor=body.token,
-        ),
-    )
-    parents = _parents(catalog, [r["id"] for r in page.items])
-    features = [item(request, r, parents.get(r["id"], [])) for r in page.items]
-    base = _base(request)
-    links = [_link("root", base), _link("self", str(request.url), GEOJSON)]
-    if page.next_cursor:
-        if request.method == "POST":
-            following = body.model_dump(exclude_none=True) | {
-                "token": page.next_cursor,
-                "limit": limit,
-            }
-            links.append(
-                _link("next", f"{base}/search", GEOJSON, method="POST", body=following, merge=False)
-            )
-        else:
-            params = dict(request.query_params) | {"token": page.next_cursor, "limit": str(limit)}
-            links.append(
-                _link(
-                    "next", str(request.url.replace_query_params(**params)), GEOJSON, method="GET"
-                )
-            )
-    return {
-        "type": "FeatureCollection",
-        "features": features,
-        "links": links,
-        "numberReturned": len(features),
-    }
 
 
 def _csv(value: str | None) -> list[str] | None:
@@ -336,8 +181,13 @@ def search_get(
     sortby: Annotated[str | None, Query(max_length=200)] = None,
     token: Annotated[str | None, Query(max_length=512)] = None,
     bbox: Annotated[str | None, Query(max_length=200)] = None,
+    intersects: Annotated[str | None, Query(max_length=100_000)] = None,
+    fields: Annotated[str | None, Query(max_length=2000)] = None,
+    filter: Annotated[str | None, Query(max_length=20_000)] = None,
+    filter_lang: Annotated[str | None, Query(alias="filter-lang", max_length=20)] = None,
+    filter_crs: Annotated[str | None, Query(alias="filter-crs", max_length=200)] = None,
 ) -> JSONResponse:
-    """Search items with query parameters."""
+    """Search items with query parameters (``intersects`` is GeoJSON text, ``filter`` CQL2)."""
     body = SearchBody(
         collections=_csv(collections),
         ids=_csv(ids),
@@ -345,9 +195,15 @@ def search_get(
         limit=limit,
         sortby=_sortby_param(sortby),
         token=token,
-        bbox=[0.0] if bbox else None,
     )
-    result = _search_items(request, catalog, body, settings.max_page_size)
+    if bbox is not None:
+        body.bbox = bbox_numbers(bbox)
+    if intersects is not None:
+        body.intersects = geojson_object(intersects)
+    body.filter, body.filter_lang, body.filter_crs = filter, filter_lang, filter_crs
+    if fields is not None:
+        body.fields = stac_search.fields_param(fields)
+    result = stac_search.run(request, catalog, body, settings.max_page_size)
     return JSONResponse(result, media_type=GEOJSON)
 
 
@@ -356,7 +212,7 @@ def search_post(
     request: Request, body: SearchBody, catalog: CatalogDep, settings: SettingsDep
 ) -> JSONResponse:
     """Search items with a JSON body."""
-    result = _search_items(request, catalog, body, settings.max_page_size)
+    result = stac_search.run(request, catalog, body, settings.max_page_size)
     return JSONResponse(result, media_type=GEOJSON)
 
 
@@ -367,40 +223,53 @@ def collection_items(
     catalog: CatalogDep,
     settings: SettingsDep,
     datetime: Annotated[str | None, Query(max_length=100)] = None,
+    bbox: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1)] = 10,
     token: Annotated[str | None, Query(max_length=512)] = None,
 ) -> JSONResponse:
-    """Return the items of one collection."""
+    """Return the items of one collection (OGC API Features: ``datetime``, ``bbox``)."""
     _mission(catalog, collection_id)
     body = SearchBody(collections=[collection_id], datetime=datetime, limit=limit, token=token)
-    result = _search_items(request, catalog, body, settings.max_page_size)
+    if bbox is not None:
+        body.bbox = bbox_numbers(bbox)
+    result = stac_search.run(request, catalog, body, settings.max_page_size)
     return JSONResponse(result, media_type=GEOJSON)
+
+
+def _record(catalog: Catalog, item_id: str) -> dict[str, Any]:
+    """Return the observation behind an item id; 404 for any id that is not one."""
+    missing = NotFoundError(f"no item {item_id!r}", subject=item_id)
+    if not item_id.isascii() or not item_id.isdigit() or not 1 <= int(item_id) <= 2**62:
+        raise missing
+    record = catalog.get(int(item_id))
+    if record["observation_timestamp"] is None:
+        raise NotFoundError(
+            f"dataset {item_id} has no time and is not a STAC item", subject=item_id
+        )
+    return record
 
 
 def _item_response(request: Request, catalog: Catalog, record: dict[str, Any]) -> JSONResponse:
     item_id = int(record["id"])
-    if record["observation_timestamp"] is None:
-        raise NotFoundError(
-            f"dataset {item_id} has no time and is not a STAC item", subject=str(item_id)
-        )
-    parents = _parents(catalog, [item_id]).get(item_id, [])
-    return JSONResponse(item(request, record, parents), media_type=GEOJSON)
+    lineage = parents(catalog, [item_id]).get(item_id, [])
+    return JSONResponse(item(request, record, lineage), media_type=GEOJSON)
 
 
 @router.get("/collections/{collection_id}/items/{item_id}", responses=responses(404))
 def collection_item(
-    collection_id: CollectionId, item_id: DatasetId, request: Request, catalog: CatalogDep
+    collection_id: CollectionId, item_id: ItemId, request: Request, catalog: CatalogDep
 ) -> JSONResponse:
     """Return one item of a collection."""
-    record = catalog.get(item_id)
+    _mission(catalog, collection_id)
+    record = _record(catalog, item_id)
     if record["mission_id"] != collection_id:
         raise NotFoundError(
-            f"item {item_id} is not in collection {collection_id!r}", subject=str(item_id)
+            f"item {item_id} is not in collection {collection_id!r}", subject=item_id
         )
     return _item_response(request, catalog, record)
 
 
 @router.get("/items/{item_id}", responses=responses(404))
-def any_item(item_id: DatasetId, request: Request, catalog: CatalogDep) -> JSONResponse:
+def any_item(item_id: ItemId, request: Request, catalog: CatalogDep) -> JSONResponse:
     """Return an item by id, whatever its collection (lineage links point here)."""
-    return _item_response(request, catalog, catalog.get(item_id))
+    return _item_response(request, catalog, _record(catalog, item_id))

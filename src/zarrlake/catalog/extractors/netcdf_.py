@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from zarrlake.catalog.extractors.base import Extractor, RawObservation, Source
+from zarrlake.catalog.extractors.footprint import Variable, coordinate_footprint
 from zarrlake.catalog.extractors.timecoords import coverage, is_time_variable
 from zarrlake.errors import ExtractionError
 
@@ -15,11 +17,13 @@ class NetcdfExtractor(Extractor):
     """Global attributes (ACDD ``time_coverage_*``, ``platform``, ``instrument``, ...).
 
     The time coordinate's first and last values give ``observation_timestamp`` and
-    ``observation_end`` when present; otherwise ACDD attributes do.
+    ``observation_end`` when present; otherwise ACDD attributes do. Latitude and
+    longitude coordinates give the ACDD ``geospatial_*`` bounds when the attributes
+    lack them (:mod:`~zarrlake.catalog.extractors.footprint`).
     """
 
     name = "netcdf"
-    version = "2"
+    version = "3"  # 3: footprints from latitude/longitude coordinates
     format = "netcdf"
     suffixes = (".nc", ".nc4", ".netcdf", ".cdf")
 
@@ -42,8 +46,10 @@ class NetcdfExtractor(Extractor):
             attributes = {k: dataset.getncattr(k) for k in dataset.ncattrs()}
             known: dict[str, Any] = {}
             variables: dict[str, Any] = {}
+            offered: dict[str, Variable] = {}
             for name, variable in dataset.variables.items():
                 attrs = {k: variable.getncattr(k) for k in variable.ncattrs()}
+                offered[name] = Variable(attrs, int(variable.size), partial(_everything, variable))
                 if len(variables) < MAX_VARIABLES:
                     variables[name] = {
                         "dims": list(variable.dimensions),
@@ -60,4 +66,10 @@ class NetcdfExtractor(Extractor):
                         known["observation_timestamp"] = start
                         known["observation_end"] = end
             dims = {name: len(dim) for name, dim in dataset.dimensions.items()}
-        return [RawObservation(attributes, known, {"dimensions": dims, "variables": variables})]
+            extra = {"dimensions": dims, "variables": variables}
+            extra.update(coordinate_footprint(offered, attributes))
+        return [RawObservation(attributes, known, extra)]
+
+
+def _everything(variable: Any) -> Any:
+    return variable[...]

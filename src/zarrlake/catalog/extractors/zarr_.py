@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from zarrlake.catalog.extractors.base import Extractor, RawObservation, Source
+from zarrlake.catalog.extractors.footprint import Variable, coordinate_footprint
 from zarrlake.catalog.extractors.timecoords import coverage, is_time_variable
 from zarrlake.errors import ExtractionError
 
@@ -16,10 +18,12 @@ class ZarrExtractor(Extractor):
 
     Works on Zarr format 2 and 3, local folders and ``s3://`` prefixes; uses the
     consolidated metadata when there is some (one read), else reads the documents.
+    Latitude and longitude coordinates give the ACDD ``geospatial_*`` bounds when the
+    attributes lack them.
     """
 
     name = "zarr"
-    version = "2"
+    version = "3"  # 3: footprints from latitude/longitude coordinates
     format = "zarr"
     suffixes = (".zarr",)
     is_directory_format = True
@@ -40,8 +44,10 @@ class ZarrExtractor(Extractor):
         attributes = dict(root.attrs)
         known: dict[str, Any] = {}
         variables: dict[str, Any] = {}
+        offered: dict[str, Variable] = {}
         for name, array in root.arrays():
             attrs = dict(array.attrs)
+            offered[name] = Variable(attrs, int(array.size), partial(_everything, array))
             names = attrs.get("_ARRAY_DIMENSIONS") or getattr(
                 array.metadata, "dimension_names", None
             )
@@ -67,4 +73,9 @@ class ZarrExtractor(Extractor):
                     known["observation_timestamp"] = start
                     known["observation_end"] = end
         extra = {"zarr_format": root.metadata.zarr_format, "variables": variables}
+        extra.update(coordinate_footprint(offered, attributes))
         return [RawObservation(attributes, known, extra)]
+
+
+def _everything(array: Any) -> Any:
+    return array[...]
