@@ -29,6 +29,22 @@ def test_plan_writes_nothing_and_shows_the_plan(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in"]
 
 
+def test_plan_for_an_object_store_shows_its_shards(tmp_path):
+    write_inputs(tmp_path / "in", 4, 10, lat=32, lon=32)
+    base = ["convert", "plan", str(tmp_path / "in" / "*.nc"), "--chunk", "time=2"]
+    base += ["--chunk", "lat=8", "--chunk", "lon=8"]
+    config = tmp_path / "shards.yaml"
+    config.write_text("target_shard_size: 64KiB\n")
+    local = json.loads(run_zarrlake(*base, "-c", str(config), "--json").stdout)
+    assert local["variables"]["t2m"]["shards"] is None
+    remote = run_zarrlake(*base, "-c", str(config), "-O", "s3://bucket/x.zarr", "--json")
+    assert remote.returncode == 0, remote.stderr
+    shards = json.loads(remote.stdout)["variables"]["t2m"]["shards"]
+    assert shards is not None and shards != [2, 8, 8]
+    table = run_zarrlake(*base, "-c", str(config), "-O", "s3://bucket/x.zarr")
+    assert "shards" in table.stdout and "x".join(map(str, shards)) in table.stdout
+
+
 def test_run_then_rerun_then_verify(tmp_path):
     paths = write_inputs(tmp_path / "in", 4, 5)
     target = str(tmp_path / "out.zarr")

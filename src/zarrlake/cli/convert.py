@@ -176,15 +176,19 @@ class ConvertFlags:
 
 def _print_plan(description: dict[str, Any]) -> None:
     table = Table(title=f"{description['inputs']} input(s) -> {description['steps']} steps")
-    for column in ("variable", "dims", "shape", "chunks", "dtype", "packing", "raw"):
+    sharded = any(var.get("shards") for var in description["variables"].values())
+    columns = ("variable", "dims", "shape", "chunks", "shards", "dtype", "packing", "raw")
+    for column in columns if sharded else (c for c in columns if c != "shards"):
         table.add_column(column)
     for name, var in description["variables"].items():
         pack = var["packing"]
+        shards = ["x".join(map(str, var["shards"] or ()))] if sharded else []
         table.add_row(
             name,
             ",".join(var["dims"]),
             "x".join(map(str, var["shape"])),
             "x".join(map(str, var["chunks"])),
+            *shards,
             var["dtype"],
             ""
             if pack is None
@@ -211,6 +215,15 @@ def plan_command(
     inputs: Inputs,
     flags: ConvertFlags,
     as_json: Annotated[bool, typer.Option("--json", help="Print the plan as JSON.")] = False,
+    target: Annotated[
+        str | None,
+        typer.Option(
+            "--output",
+            "-O",
+            help="The archive it would write (an object store plans shards); "
+            "default: a local one.",
+        ),
+    ] = None,
     storage_option: StorageOptionArg = None,
     input_option: InputOptionArg = None,
     help_config: HelpConfigArg = None,
@@ -220,8 +233,8 @@ def plan_command(
     from zarrlake.convert import plan as plan_conversion
 
     with json_failure(as_json, lambda _: {"inputs": inputs}):
-        settings = flags.settings(storage_option, input_option)
-        the_plan = plan_conversion(inputs, settings)
+        settings = flags.settings(storage_option, input_option, target=target)
+        the_plan = plan_conversion(inputs, settings, target=target)
         description = the_plan.describe(estimate_ratio(the_plan, settings))
     if as_json:
         console.print_json(json.dumps(description, default=str))
