@@ -13,8 +13,7 @@ from tests.conftest import make_target
 from tests.convert.inputs import combined, write_inputs
 from zarrlake.convert import plan, run, verify
 from zarrlake.errors import InvalidInputError
-from zarrlake.storage import open_store
-from zarrlake.storage import run_sync
+from zarrlake.storage import open_store, run_sync
 from zarrlake.storage.listing import alist_keys
 
 

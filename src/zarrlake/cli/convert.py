@@ -220,8 +220,7 @@ def plan_command(
         typer.Option(
             "--output",
             "-O",
-            help="The archive it would write (an object store plans shards); "
-            "default: a local one.",
+            help="The archive it would write (an object store plans shards); default: a local one.",
         ),
     ] = None,
     storage_option: StorageOptionArg = None,
