@@ -42,7 +42,7 @@ def from_cells(q: SearchQuery) -> bool:
     for item in fields(q):
         if item.name in _CELL_CRITERIA or item.name in _PAGE_FIELDS:
             continue
-        if getattr(q, item.name) not in (None, "", {}):
+        if getattr(q, item.name) not in (None, "", {}, ()):
             return False
     return True
 
