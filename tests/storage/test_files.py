@@ -21,15 +21,34 @@ def _dataset() -> xr.Dataset:
     ("fmt", "engine"),
     [("NETCDF4", "h5netcdf"), ("NETCDF4_CLASSIC", "h5netcdf"), ("NETCDF3_64BIT", None)],
 )
-def test_local_files_open_with_an_engine_that_reads_them_in_one_copy(
-    tmp_path: Path, fmt: str, engine: str | None
+def test_large_files_open_with_an_engine_that_reads_them_in_one_copy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fmt: str, engine: str | None
 ) -> None:
-    # HDF5-based files go to h5netcdf (one allocation per read); NetCDF-3 to xarray's pick.
+    # Large HDF5-based files whose data is read go to h5netcdf (one allocation per
+    # read); NetCDF-3 to xarray's pick.
+    monkeypatch.setattr("zarrlake.storage.files.LARGE_FILE_BYTES", 100)
     path = tmp_path / "f.nc"
     _dataset().to_netcdf(path, format=fmt, engine="netcdf4")
-    assert _local_engine(str(path)) == engine
+    assert path.stat().st_size > 100
+    assert _local_engine(str(path), "data") == engine
     with open_file_dataset(str(path)) as ds:
         xr.testing.assert_identical(ds.load(), _dataset().assign_attrs(ds.attrs))
+
+
+def test_small_files_and_header_reads_open_with_the_fastest_engine(tmp_path: Path) -> None:
+    # opening is their cost: netCDF4-python opens a NetCDF-4 file ~5x faster
+    path = tmp_path / "f.nc"
+    _dataset().to_netcdf(path, format="NETCDF4", engine="netcdf4")
+    assert _local_engine(str(path), "data") is None
+    big = tmp_path / "big.nc"
+    _dataset().to_netcdf(big, format="NETCDF4", engine="netcdf4")
+    with big.open("ab") as handle:  # HDF5 ignores bytes past its end-of-file address
+        handle.truncate(65 * 2**20)
+    assert _local_engine(str(big), "data") == "h5netcdf"
+    assert _local_engine(str(big), "headers") is None
+    for purpose in ("headers", "data"):
+        with open_file_dataset(str(path), purpose=purpose) as ds:  # type: ignore[arg-type]
+            xr.testing.assert_identical(ds.load(), _dataset().assign_attrs(ds.attrs))
 
 
 def test_missing_and_unreadable_files_are_named(tmp_path: Path) -> None:

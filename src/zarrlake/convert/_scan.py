@@ -273,7 +273,10 @@ def scan_inputs(
 
         def read(path: str = path) -> FileScan:
             with open_file_dataset(
-                path, engine=config.engine, storage_options=config.storage_options
+                path,
+                engine=config.engine,
+                storage_options=config.storage_options,
+                purpose="headers",
             ) as ds:
                 scanned = scan_dataset(ds, path, config, file_size(path, config.storage_options))
                 if not first:
