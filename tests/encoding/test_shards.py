@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from zarrlake.encoding import plan_shards, resolve_shards
+from zarrlake.encoding import plan_shards, resolve_shards, step_selection
 from zarrlake.errors import InvalidInputError
 
 MIB = 2**20
@@ -68,3 +68,14 @@ def test_configured_shards_must_be_multiples_of_the_chunk():
 def test_format_2_has_no_shards():
     with pytest.raises(InvalidInputError, match="Zarr format 3"):
         resolve_shards(("time",), (10,), {"time": 40}, zarr_format=2, where="shards")
+
+
+def test_runs_of_steps_read_as_slices():
+    import numpy as np
+
+    assert step_selection(np.array([4, 5, 6])) == slice(4, 7)
+    assert step_selection([0]) == slice(0, 1)
+    gaps = np.array([1, 3])
+    assert step_selection(gaps) is gaps
+    backwards = np.array([3, 2])
+    assert step_selection(backwards) is backwards

@@ -22,7 +22,12 @@ from zarrlake.encoding._packing import (
     packing_from_encoding,
 )
 from zarrlake.encoding._packing_spec import PackingSpec
-from zarrlake.encoding._shards import DEFAULT_TARGET_SHARD_BYTES, plan_shards, resolve_shards
+from zarrlake.encoding._shards import (
+    DEFAULT_TARGET_SHARD_BYTES,
+    plan_shards,
+    resolve_shards,
+    step_selection,
+)
 from zarrlake.encoding._times import (
     TimeEncoding,
     choose_time_encoding,
@@ -58,4 +63,5 @@ __all__ = [
     "plan_chunks",
     "plan_shards",
     "resolve_shards",
+    "step_selection",
 ]

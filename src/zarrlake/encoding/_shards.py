@@ -23,10 +23,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from zarrlake.errors import InvalidInputError
 
-__all__ = ["DEFAULT_TARGET_SHARD_BYTES", "plan_shards", "resolve_shards"]
+__all__ = ["DEFAULT_TARGET_SHARD_BYTES", "plan_shards", "resolve_shards", "step_selection"]
 
 DEFAULT_TARGET_SHARD_BYTES = 128 * 2**20
 """Upper bound of a planned shard's uncompressed size. A writer holds one whole shard
@@ -145,3 +146,32 @@ def resolve_shards(
             )
         shards.append(size)
     return None if list(shards) == list(chunks) else tuple(shards)
+
+
+def step_selection(positions: Sequence[int] | Any) -> slice | Any:
+    """Return steps to read as a slice when they are one increasing run, else as given.
+
+    zarr 3.1 reads an integer-array selection of a sharded array shard by shard for
+    every index (30 steps of a 93 MB shard: 9.7 s and 2 GB, against 0.5 s for the same
+    steps as a slice); re-delivery checks and verify read runs of steps.
+
+    Parameters
+    ----------
+    positions
+        Step indices (a NumPy array or sequence).
+
+    Returns
+    -------
+    slice or the positions
+        ``slice(first, last + 1)`` for a run without gaps.
+    """
+    import numpy as np
+
+    steps = np.asarray(positions)
+    if (
+        steps.ndim == 1
+        and len(steps)
+        and np.array_equal(steps, np.arange(steps[0], steps[0] + len(steps)))
+    ):
+        return slice(int(steps[0]), int(steps[0]) + len(steps))
+    return positions
