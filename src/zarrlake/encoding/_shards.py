@@ -153,7 +153,8 @@ def step_selection(positions: Sequence[int] | Any) -> slice | Any:
 
     zarr 3.1 reads an integer-array selection of a sharded array shard by shard for
     every index (30 steps of a 93 MB shard: 9.7 s and 2 GB, against 0.5 s for the same
-    steps as a slice); re-delivery checks and verify read runs of steps.
+    steps as a slice; zarr-python issue 3829); re-delivery checks and verify read runs
+    of steps.
 
     Parameters
     ----------
