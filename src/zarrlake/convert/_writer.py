@@ -10,7 +10,9 @@ never tears a chunk another writer filled.
 
 After writing, each unit or file leaves a completion record under
 ``.zarrlake/convert/done/``: resume skips what is recorded, and verify tells a
-never-written step from a written all-NaN one.
+never-written step from a written all-NaN one. A unit's record also holds fingerprints
+of every object it stored, taken while the data were in memory (see
+:mod:`zarrlake.convert._records`); the default verify checks the archive against them.
 """
 
 from __future__ import annotations
@@ -18,9 +20,9 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import itertools
-import json
 import logging
 import math
+import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -34,11 +36,17 @@ from zarr.abc.store import Store
 from zarrlake._logging import event
 from zarrlake.convert._inputs import with_retries
 from zarrlake.convert._planner import WorkUnit
+from zarrlake.convert._records import (
+    ObjectLedger,
+    RecordingStore,
+    object_grid,
+    read_records,
+    write_record,
+)
 from zarrlake.convert._scan import label_key
-from zarrlake.convert._template import RECORD_PREFIX, read_plan_record, read_records
+from zarrlake.convert._template import read_plan_record
 from zarrlake.encoding import OutOfRangePolicy, Packing, TimeEncoding, packing_from_encoding
 from zarrlake.errors import InvalidInputError, NotFoundError
-from zarrlake.storage.atomic import atomic_put
 from zarrlake.storage.files import DATASET_LOCK, open_file_dataset
 from zarrlake.storage.urls import open_store, store_url
 from zarrlake.txn import ArchiveLock, LockOptions
@@ -201,8 +209,12 @@ class ArchiveWriter:
         self.grid = {
             str(d): np.asarray(ds[d].values) for d in ds.dims if d != dim and d in ds.coords
         }
+        # Arrays write through a recorder: a unit's record gets each stored object's
+        # size and CRC without reading anything back.
+        self.recorder = RecordingStore(self.store)
+        self._unit = threading.local()  # the ledger of the unit this thread writes
         group = zarr.open_group(
-            self.store, mode="r" if self.store.read_only else "r+", use_consolidated=False
+            self.recorder, mode="r" if self.store.read_only else "r+", use_consolidated=False
         )
         self.variables: dict[str, _Variable] = {}
         for name, variable in ds.variables.items():
@@ -377,6 +389,19 @@ class ArchiveWriter:
             encoded = values.astype(var.dtype, copy=False)
             if var.raw_fill is not None:
                 encoded = np.where(np.isnan(encoded), encoded.dtype.type(var.raw_fill), encoded)
+        ledger: ObjectLedger | None = getattr(self._unit, "ledger", None)
+        if ledger is not None:
+            # The values' own statistics only where encoding changes them: elsewhere the
+            # encoded bits already say everything and one pass is enough.
+            changed = var.packing is not None or var.raw_fill is not None
+            ledger.note(
+                var.name,
+                object_grid(var.array),
+                var.shape,
+                tuple(index),
+                encoded,
+                values if changed else None,
+            )
         var.array[tuple(index)] = encoded
 
     def _copy_segment(
@@ -444,7 +469,9 @@ class ArchiveWriter:
             Steps written and bytes read.
         """
         began = time.perf_counter()
+        ledger = self._unit.ledger = ObjectLedger()
         with contextlib.ExitStack() as stack:
+            stack.callback(setattr, self._unit, "ledger", None)
             sources: list[_Source] = []
             for source in unit.sources:
                 ds = stack.enter_context(_opened(source.path, read))
@@ -463,6 +490,10 @@ class ArchiveWriter:
                 "blocks": unit.blocks,
                 "steps": step_ranges(unit.steps),
                 "inputs": [s.path for s in unit.sources],
+                "objects": ledger.record(
+                    {name: var.array for name, var in self.variables.items()},
+                    self.recorder.written,
+                ),
             },
         )
         return WriteStats(unit.key, len(unit.steps), unit.input_bytes, time.perf_counter() - began)
@@ -611,8 +642,7 @@ class ArchiveWriter:
             position = end
 
     def _record(self, name: str, content: dict[str, Any]) -> None:
-        content["written_at"] = time.time()
-        atomic_put(self.store, f"{RECORD_PREFIX}{name}.json", json.dumps(content).encode())
+        write_record(self.store, name, content)
 
 
 def _true_runs(mask: np.ndarray[Any, Any]) -> list[tuple[int, int]]:
