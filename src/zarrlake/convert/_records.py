@@ -5,10 +5,12 @@ resume skips what is recorded and verify tells a never-written step from a writt
 all-NaN one. A unit's record also holds, for every stored object (chunk, or shard when
 an array is sharded) it wrote, fingerprints taken while the data were in memory:
 
-``size``, ``crc``
-    Length and CRC-32 of the object's bytes as the store received them (captured by
-    :class:`RecordingStore`, so no read-back). A later deletion, truncation or
-    overwrite changes them.
+``size``, ``words``
+    Length of the object's bytes as the store received them (captured by
+    :class:`RecordingStore`, so no read-back), and their sum as little-endian 8-byte
+    words modulo 2**64 (:func:`word_sum`). A later deletion, truncation or overwrite
+    changes them. A word sum rather than a CRC: verify reads every local object back,
+    and at memory speed (a mapped file summed by numpy) that costs a fifth of a CRC.
 ``bits``
     The sum, modulo 2**64, of the encoded values' bit patterns (the array handed to
     zarr, before compression). Order-free, so it is computed on views of the unit's
@@ -30,7 +32,6 @@ import contextlib
 import hashlib
 import json
 import time
-import zlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -53,17 +54,31 @@ __all__ = [
     "read_record_state",
     "read_records",
     "value_stats",
+    "word_sum",
     "write_record",
 ]
 
 _DIGEST = "digest"
 
 
+def word_sum(data: Any) -> int:
+    """Return the sum of ``data``'s bytes as little-endian 8-byte words, modulo 2**64.
+
+    A last partial word counts as if padded with zero bytes.
+    """
+    raw = np.frombuffer(data, dtype=np.uint8)
+    whole = raw.size // 8 * 8
+    total = int(raw[:whole].view("<u8").sum(dtype=np.uint64)) if whole else 0
+    if whole < raw.size:
+        total += int.from_bytes(raw[whole:].tobytes().ljust(8, b"\0"), "little")
+    return total % 2**64
+
+
 class RecordingStore(WrapperStore[Store]):
-    """A store wrapper that notes the length and CRC-32 of every object written.
+    """A store wrapper that notes the length and word sum of every object written.
 
     The writer's arrays are opened on it, so the fingerprints of the bytes that went to
-    the store cost one CRC pass over compressed data and no read.
+    the store cost one pass over compressed data in memory and no read.
     """
 
     def __init__(self, store: Store) -> None:
@@ -71,10 +86,10 @@ class RecordingStore(WrapperStore[Store]):
         self.written: dict[str, tuple[int, int]] = {}
 
     async def set(self, key: str, value: Buffer) -> None:
-        """Store ``value`` under ``key`` and note its size and CRC-32."""
+        """Store ``value`` under ``key`` and note its size and word sum."""
         await self._store.set(key, value)
-        data = value.as_numpy_array().data
-        self.written[key] = (data.nbytes, zlib.crc32(data) & 0xFFFFFFFF)
+        data = value.as_numpy_array()
+        self.written[key] = (int(data.nbytes), word_sum(data))
 
 
 def object_grid(array: Any) -> tuple[int, ...]:
@@ -191,7 +206,7 @@ class ObjectLedger:
     ) -> dict[str, dict[str, dict[str, Any]]]:
         """Return the ledger as record content: per variable, object key -> fingerprints.
 
-        ``written`` maps store keys to (size, crc) as :class:`RecordingStore` noted them;
+        ``written`` maps store keys to (size, words) as :class:`RecordingStore` noted them;
         the unit's keys are taken out of it (units own their objects, so threads writing
         other units in the same process never share one).
         """
@@ -201,8 +216,8 @@ class ObjectLedger:
             entries = {}
             for coords, stats in sorted(objects.items()):
                 key = metadata.encode_chunk_key(coords)
-                size, crc = written.pop(f"{name}/{key}", (None, None))
-                entries[key] = {"size": size, "crc": crc, **stats}
+                size, words = written.pop(f"{name}/{key}", (None, None))
+                entries[key] = {"size": size, "words": words, **stats}
             result[name] = entries
         return result
 

@@ -11,8 +11,8 @@ metadata checks) with these findings added:
 - ``ZL204`` values differ from the input beyond the packing tolerance;
 - ``ZL205`` an input cannot be compared (missing, or no longer fits the archive);
 - ``ZL206`` a stored object (chunk, or shard) is not what its unit wrote: another size,
-  another CRC, or values that decode to another bit sum (overwritten, truncated, another
-  object's bytes);
+  another word sum of its bytes, or values that decode to another bit sum (overwritten,
+  truncated, another object's bytes);
 - ``ZL207`` a unit's record lists objects other than those its steps and block cover
   (written at the wrong place, or not all of its region);
 - ``ZL208`` an object decodes to values whose missing count or range differ from those
@@ -21,18 +21,22 @@ metadata checks) with these findings added:
 
 The default checks read no input: they compare the archive with the fingerprints each
 unit recorded while writing (:mod:`zarrlake.convert._records`). Every object's presence
-and size come from one listing per variable; objects whose recorded size another object
-of the same variable shares (so a swap would keep every size) are read and their CRC
-compared; ``objects`` objects per variable (all with ``full``) are decoded and compared
-with the recorded bit sum and value statistics. Inputs are re-read only when given
-(``sample`` of them, or all with ``full``).
+and size come from one listing per variable; on a local store every object's bytes are
+summed (mapped from the page cache), on a remote one only those whose recorded size
+another object of the same variable shares (a swap would keep every size); ``objects``
+objects per variable (all with ``full``) are decoded and compared with the recorded bit
+sum and value statistics. Inputs are re-read only when given (``sample`` of them, or all
+with ``full``).
 """
 
 from __future__ import annotations
 
 import itertools
-import zlib
+import mmap
+import os
 from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -41,7 +45,13 @@ import xarray as xr
 
 from zarrlake.convert._config import ConvertConfig
 from zarrlake.convert._inputs import expand_inputs
-from zarrlake.convert._records import bit_sum, object_grid, read_record_state, value_stats
+from zarrlake.convert._records import (
+    bit_sum,
+    object_grid,
+    read_record_state,
+    value_stats,
+    word_sum,
+)
 from zarrlake.convert._template import read_plan_record
 from zarrlake.convert._writer import ArchiveWriter
 from zarrlake.errors import ZarrlakeError
@@ -50,6 +60,7 @@ from zarrlake.meta import validate as validate_metadata
 from zarrlake.storage import run_sync
 from zarrlake.storage.atomic import read_bytes
 from zarrlake.storage.files import open_file_dataset
+from zarrlake.storage.kinds import local_root
 from zarrlake.storage.listing import alist_keys
 from zarrlake.storage.urls import open_store
 
@@ -219,6 +230,31 @@ def _decoded_findings(
     )
 
 
+def _word_sums(store: Any, root: Path | None, keys: list[str]) -> dict[str, int]:
+    """Return the word sums of stored objects (absent ones are left out)."""
+    if root is None:
+        found = {}
+        for key in keys:
+            data = read_bytes(store, key)
+            if data is not None:
+                found[key] = word_sum(data)
+        return found
+
+    def one(key: str) -> tuple[str, int | None]:
+        # A mapped file summed in place: no copy of the archive through Python's heap.
+        try:
+            with (root / key).open("rb") as stream:
+                if os.fstat(stream.fileno()).st_size == 0:
+                    return key, 0
+                with mmap.mmap(stream.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
+                    return key, word_sum(mapped)
+        except FileNotFoundError:
+            return key, None
+
+    with ThreadPoolExecutor(min(4, os.cpu_count() or 1)) as pool:
+        return {key: total for key, total in pool.map(one, keys) if total is not None}
+
+
 def _object_findings(
     writer: ArchiveWriter,
     records: Mapping[str, Mapping[str, Any]],
@@ -229,6 +265,7 @@ def _object_findings(
 
     ``objects`` objects per variable are decoded (``None``: all of them).
     """
+    root = local_root(writer.store)
     misplaced: list[str] = []
     changed: dict[str, list[str]] = {}
     wrong: dict[str, list[str]] = {}
@@ -248,17 +285,19 @@ def _object_findings(
         for _, _, entry in entries:
             sizes[entry.get("size")] = sizes.get(entry.get("size"), 0) + 1
         bad = changed.setdefault(name, [])
+        to_read = []
         for key, _, entry in entries:
             size = present.get(f"{name}/{key}")
             if size is None:
                 continue  # missing: ZL201 names it
             if entry.get("size") is not None and size != entry["size"]:
                 bad.append(key)
-            elif entry.get("crc") is not None and sizes[entry.get("size")] > 1:
-                # another object has this size: only the bytes tell the two apart
-                data = read_bytes(writer.store, f"{name}/{key}")
-                if data is not None and zlib.crc32(data) & 0xFFFFFFFF != entry["crc"]:
-                    bad.append(key)
+            elif entry.get("words") is not None and (root is not None or sizes[entry["size"]] > 1):
+                # On this machine every object is summed (page-cache reads); elsewhere
+                # those whose size another object shares, which a swap would keep.
+                to_read.append((key, entry["words"]))
+        sums = _word_sums(writer.store, root, [f"{name}/{key}" for key, _ in to_read])
+        bad += [key for key, words in to_read if sums.get(f"{name}/{key}", words) != words]
         stored = [e for e in entries if f"{name}/{e[0]}" in present and e[0] not in bad]
         if objects is not None and objects < len(stored):
             # spread over the archive, the same choice on every run of the same archive
