@@ -30,9 +30,10 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import itertools
 import json
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -98,13 +99,16 @@ def object_grid(array: Any) -> tuple[int, ...]:
     return tuple(shards) if shards else tuple(array.chunks)
 
 
-def bit_sum(values: np.ndarray[Any, Any]) -> int | None:
-    """Return the order-free sum of the values' bit patterns modulo 2**64.
+def bit_sum(values: np.ndarray[Any, Any], offset: int = 0) -> int | None:
+    """Return the sum of an object's encoded bits as 8-byte words, modulo 2**64.
 
-    Rows whose byte length is a multiple of 8 are summed as 8-byte words (one native
-    pass, no widening); the choice depends only on shape and dtype, so a view of a
-    block and the same object decoded again give the same sum. ``None`` for dtypes
-    without fixed-size numeric bits (strings, objects).
+    The object's rows are read as little-endian 8-byte words (elements of 1, 2 or 4
+    bytes packed into each, a last partial word padded with zeros) and all words
+    summed. The sum is additive over parts of an object: ``values`` may be a part whose
+    rows start ``offset`` elements into the object's rows, and the parts' sums add up
+    to the whole object's, however the writer split it. Aligned parts are summed as
+    words in one native pass; others lane by lane. ``None`` for dtypes without
+    fixed-size numeric bits (strings, objects).
     """
     size = values.dtype.itemsize
     if values.dtype.kind not in "biufmM" or size not in (1, 2, 4, 8):
@@ -112,13 +116,17 @@ def bit_sum(values: np.ndarray[Any, Any]) -> int | None:
     flat = values.reshape(1) if values.ndim == 0 else values
     if flat.size == 0:
         return 0
-    if flat.strides[-1] != size:
-        flat = np.ascontiguousarray(flat)
-    if size < 8 and flat.shape[-1] * size % 8 == 0:
-        words = flat.view(np.uint64)
-    else:
-        words = flat.view(f"u{size}")
-    return int(np.add.reduce(words, axis=None, dtype=np.uint64))
+    lanes = 8 // size
+    unsigned = flat.view(f"u{size}")
+    if lanes == 1:
+        return int(np.add.reduce(unsigned, axis=None, dtype=np.uint64))
+    if offset % lanes == 0 and flat.shape[-1] % lanes == 0 and flat.strides[-1] == size:
+        return int(np.add.reduce(flat.view(np.uint64), axis=None))
+    total = 0
+    for lane in range(lanes):  # element j of a word is worth 2**(8 * size * j)
+        part = unsigned[..., (lane - offset) % lanes :: lanes]
+        total += int(np.add.reduce(part, axis=None, dtype=np.uint64)) << (8 * size * lane)
+    return total % 2**64
 
 
 def value_stats(values: np.ndarray[Any, Any]) -> tuple[int, float | None, float | None]:
@@ -187,13 +195,16 @@ class ObjectLedger:
             for (start, stop), size in zip(bounds, grid, strict=True)
         ]
         per_var = self.objects.setdefault(name, {})
-        for coords in _product(ranges):
+        for coords in itertools.product(*ranges):
             local = tuple(
                 slice(max(c * g, a) - a, min((c + 1) * g, b) - a)
                 for c, g, (a, b) in zip(coords, grid, bounds, strict=True)
             )
             part: dict[str, Any] = {}
-            bits = bit_sum(encoded[local])
+            bits = bit_sum(
+                encoded[local],
+                offset=max(coords[-1] * grid[-1], bounds[-1][0]) - coords[-1] * grid[-1],
+            )
             if bits is not None:
                 part["bits"] = bits
             if values is not None:
@@ -220,12 +231,6 @@ class ObjectLedger:
                 entries[key] = {"size": size, "words": words, **stats}
             result[name] = entries
         return result
-
-
-def _product(ranges: list[range]) -> Iterator[tuple[int, ...]]:
-    import itertools
-
-    return itertools.product(*ranges)
 
 
 def _digest(content: Mapping[str, Any]) -> str:

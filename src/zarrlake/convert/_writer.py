@@ -45,7 +45,8 @@ from zarrlake.convert._records import (
 )
 from zarrlake.convert._scan import label_key
 from zarrlake.convert._template import read_plan_record
-from zarrlake.encoding import OutOfRangePolicy, Packing, TimeEncoding, packing_from_encoding
+from zarrlake.convert._variables import StoredVariable, stored_variable
+from zarrlake.encoding import OutOfRangePolicy
 from zarrlake.errors import InvalidInputError, NotFoundError
 from zarrlake.storage.files import DATASET_LOCK, open_file_dataset
 from zarrlake.storage.urls import open_store, store_url
@@ -87,27 +88,6 @@ class WriteStats:
     seconds: float
 
 
-@dataclass
-class _Variable:
-    name: str
-    dims: tuple[str, ...]
-    shape: tuple[int, ...]
-    chunks: tuple[int, ...]
-    dtype: np.dtype[Any]
-    unpacked: np.dtype[Any]
-    fill: Any
-    packing: Packing | None
-    policy: OutOfRangePolicy
-    array: Any
-    time: TimeEncoding | None = None
-    raw_fill: float | None = None
-    """A float array's stored missing value when it is not NaN (CF ``_FillValue``
-    such as 1e20): NaN is written as this."""
-
-    def time_chunk(self, dim: str) -> int:
-        return self.chunks[self.dims.index(dim)]
-
-
 def step_ranges(steps: Sequence[int]) -> list[list[int]]:
     """Compress sorted step indices into ``[start, stop)`` ranges."""
     ranges: list[list[int]] = []
@@ -128,43 +108,6 @@ def _runs(file_rows: Sequence[int], steps: Sequence[int]) -> list[tuple[int, int
             runs.append((begin, i))
             begin = i
     return runs
-
-
-def _packing_of(variable: xr.DataArray | xr.Variable) -> Packing | None:
-    unpacked = "float64" if variable.dtype == np.float64 else "float32"
-    return packing_from_encoding(variable.encoding, variable.attrs, unpacked_dtype=unpacked)
-
-
-def _variable(
-    name: str, variable: xr.Variable, array: zarr.Array[Any], policy: OutOfRangePolicy
-) -> _Variable:
-    """Describe one stored array along the concat dim for the writer."""
-    attrs = array.attrs
-    time = None
-    if " since " in str(attrs.get("units", "")):
-        time = TimeEncoding(
-            str(attrs["units"]), str(attrs.get("calendar", "standard")), str(array.dtype)
-        )
-    unpacked = np.dtype(array.dtype) if time is not None else np.dtype(variable.dtype)
-    raw_fill = None
-    cf_fill = variable.encoding.get("_FillValue")
-    if time is None and array.dtype.kind == "f" and cf_fill is not None:
-        value = float(np.asarray(cf_fill).ravel()[0])
-        raw_fill = None if np.isnan(value) else value
-    return _Variable(
-        name=name,
-        dims=tuple(str(d) for d in variable.dims),
-        shape=tuple(array.shape),
-        chunks=tuple(array.chunks),
-        dtype=array.dtype,
-        unpacked=unpacked,
-        fill=np.nan if unpacked.kind == "f" else array.fill_value,
-        packing=None if time is not None else _packing_of(variable),
-        policy=policy,
-        array=array.with_config({"write_empty_chunks": True}),
-        time=time,
-        raw_fill=raw_fill,
-    )
 
 
 class ArchiveWriter:
@@ -216,14 +159,14 @@ class ArchiveWriter:
         group = zarr.open_group(
             self.recorder, mode="r" if self.store.read_only else "r+", use_consolidated=False
         )
-        self.variables: dict[str, _Variable] = {}
+        self.variables: dict[str, StoredVariable] = {}
         for name, variable in ds.variables.items():
             if dim not in variable.dims or name == dim:
                 continue
             array = group[str(name)]
             if not isinstance(array, zarr.Array):
                 continue
-            self.variables[str(name)] = _variable(
+            self.variables[str(name)] = stored_variable(
                 str(name), variable, array, policies.get(str(name), "error")
             )
         ds.close()
@@ -313,7 +256,7 @@ class ArchiveWriter:
     # -- data movement -------------------------------------------------------------------
 
     def _blocks(
-        self, var: _Variable, steps: int, limit: tuple[str, int, int] | None = None
+        self, var: StoredVariable, steps: int, limit: tuple[str, int, int] | None = None
     ) -> list[tuple[slice, ...]]:
         """Split the non-concat dims into blocks of whole chunks that fit the budget.
 
@@ -352,7 +295,7 @@ class ArchiveWriter:
         self,
         ds: xr.Dataset,
         path: str,
-        var: _Variable,
+        var: StoredVariable,
         file_rows: slice,
         block: tuple[slice, ...],
         read: ReadOptions,
@@ -378,7 +321,11 @@ class ArchiveWriter:
         return values
 
     def _store(
-        self, var: _Variable, values: np.ndarray[Any, Any], rows: slice, block: tuple[slice, ...]
+        self,
+        var: StoredVariable,
+        values: np.ndarray[Any, Any],
+        rows: slice,
+        block: tuple[slice, ...],
     ) -> None:
         dim_at = var.dims.index(self.concat_dim)
         index = list(block)
@@ -407,7 +354,7 @@ class ArchiveWriter:
     def _copy_segment(
         self,
         sources: Sequence[_Source],
-        var: _Variable,
+        var: StoredVariable,
         start: int,
         stop: int,
         read: ReadOptions,
@@ -625,7 +572,9 @@ class ArchiveWriter:
         self.check_fits(ds, path)
         return np.arange(start, stop, dtype=np.int64)
 
-    def _segments(self, var: _Variable, start: int, stop: int) -> Iterator[tuple[int, int, bool]]:
+    def _segments(
+        self, var: StoredVariable, start: int, stop: int
+    ) -> Iterator[tuple[int, int, bool]]:
         """Split [start, stop) into runs of whole chunks and partial chunks."""
         chunk = var.time_chunk(self.concat_dim)
         length = var.shape[var.dims.index(self.concat_dim)]
