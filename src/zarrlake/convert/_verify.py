@@ -315,7 +315,7 @@ def _object_findings(
             "error",
             name,
             f"{len(keys)} stored object(s) of {name!r} are not what their unit wrote "
-            f"(size, CRC or decoded values changed since), e.g. {', '.join(keys[:_SHOW])}",
+            f"(size, byte sum or decoded bits changed since), e.g. {', '.join(keys[:_SHOW])}",
             "delete those units' records and run the conversion again (it rewrites them)",
         )
         for name, keys in changed.items()

@@ -153,7 +153,7 @@ class ArchiveWriter:
             str(d): np.asarray(ds[d].values) for d in ds.dims if d != dim and d in ds.coords
         }
         # Arrays write through a recorder: a unit's record gets each stored object's
-        # size and CRC without reading anything back.
+        # size and byte sum without reading anything back.
         self.recorder = RecordingStore(self.store)
         self._unit = threading.local()  # the ledger of the unit this thread writes
         group = zarr.open_group(
