@@ -216,3 +216,20 @@ def test_the_archive_still_reads_back_equal(tmp_path):
     target, paths = _convert(tmp_path, workers=2)
     xr.testing.assert_equal(xr.open_zarr(target).t2m.load(), combined(paths).t2m)
     assert verify(target, paths, full=True).valid  # inputs re-read when asked
+
+
+def test_run_takes_a_verify_sample_and_the_verify_command_finds_a_swapped_object(tmp_path):
+    from tests.subprocesses import run_zarrlake
+
+    write_inputs(tmp_path / "in", 2, 5)
+    target = str(tmp_path / "out.zarr")
+    inputs = str(tmp_path / "in" / "*.nc")
+    run_args = ["convert", "run", inputs, "-O", target, "--chunk", "time=5", "--json"]
+    first = run_zarrlake(*run_args, "--verify-sample", "1")
+    assert first.returncode == 0, first.stderr
+    assert json.loads(first.stdout)["valid"] is True
+    chunks = Path(target) / "tp" / "c"
+    shutil.copyfile(chunks / "1" / "0" / "0", chunks / "0" / "0" / "0")
+    checked = run_zarrlake("convert", "verify", target, "--json")
+    assert checked.returncode == 1
+    assert {i["code"] for i in json.loads(checked.stdout)["issues"]} == {"ZL206"}
