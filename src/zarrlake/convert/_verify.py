@@ -269,6 +269,7 @@ def _object_findings(
     misplaced: list[str] = []
     changed: dict[str, list[str]] = {}
     wrong: dict[str, list[str]] = {}
+    decode: list[tuple[str, Any, str, tuple[slice, ...], Mapping[str, Any]]] = []
     for name, var in writer.variables.items():
         present = listed[name]
         entries: list[tuple[str, tuple[slice, ...], Mapping[str, Any]]] = []
@@ -303,10 +304,13 @@ def _object_findings(
             # spread over the archive, the same choice on every run of the same archive
             picks = np.random.default_rng(len(stored)).choice(len(stored), objects, False)
             stored = [stored[i] for i in sorted(picks)]
-        for key, region, entry in stored:
-            bits, values = _decoded_findings(var, key, region, entry)
+        decode += [(name, var, key, region, entry) for key, region, entry in stored]
+    # The workers are done by now: the sampled objects decode side by side.
+    with ThreadPoolExecutor(min(4, os.cpu_count() or 1)) as pool:
+        outcomes = pool.map(lambda task: _decoded_findings(*task[1:]), decode)
+        for (name, _, key, _, _), (bits, values) in zip(decode, outcomes, strict=True):
             if bits:
-                bad.append(key)
+                changed[name].append(key)
             if values:
                 wrong.setdefault(name, []).append(values)
     findings = [
