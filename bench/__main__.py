@@ -10,6 +10,7 @@ BENCHMARKS = [
     "append",
     "meta",
     "convert",
+    "convert_verify",
     "shards",
     "backends",
     "plate",

@@ -308,6 +308,15 @@ def run_command(
         bool, typer.Option("--overwrite", help="Replace an archive that is not this conversion's.")
     ] = False,
     no_verify: Annotated[bool, typer.Option("--no-verify", help="Skip the final verify.")] = False,
+    verify_sample: Annotated[
+        int | None,
+        typer.Option(
+            "--verify-sample",
+            min=0,
+            help="Inputs the final verify re-reads and compares (default: none; it checks "
+            "the fingerprints each unit recorded while writing).",
+        ),
+    ] = None,
     storage_option: StorageOptionArg = None,
     input_option: InputOptionArg = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
@@ -336,6 +345,8 @@ def run_command(
 
     with json_failure(as_json, done):
         settings = flags.settings(storage_option, input_option, target=target)
+        if verify_sample is not None:
+            settings = settings.model_copy(update={"verify_sample": verify_sample})
         with progress.bar:
             result = run_conversion(
                 inputs,

@@ -104,9 +104,10 @@ class ConvertConfig(BaseModel):
         0.5, ge=0, description="seconds before the first retry; doubles each time"
     )
     verify_sample: int = Field(
-        3,
+        0,
         ge=0,
-        description="work units whose values the final verify compares with the inputs",
+        description="inputs the final verify re-reads and compares with the archive (0: "
+        "none; the default verify checks the fingerprints each unit recorded while writing)",
     )
 
     @field_validator("compression")

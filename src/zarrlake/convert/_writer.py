@@ -10,7 +10,9 @@ never tears a chunk another writer filled.
 
 After writing, each unit or file leaves a completion record under
 ``.zarrlake/convert/done/``: resume skips what is recorded, and verify tells a
-never-written step from a written all-NaN one.
+never-written step from a written all-NaN one. A unit's record also holds fingerprints
+of every object it stored, taken while the data were in memory (see
+:mod:`zarrlake.convert._records`); the default verify checks the archive against them.
 """
 
 from __future__ import annotations
@@ -18,9 +20,9 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import itertools
-import json
 import logging
 import math
+import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -34,11 +36,18 @@ from zarr.abc.store import Store
 from zarrlake._logging import event
 from zarrlake.convert._inputs import with_retries
 from zarrlake.convert._planner import WorkUnit
+from zarrlake.convert._records import (
+    ObjectLedger,
+    RecordingStore,
+    object_grid,
+    read_records,
+    write_record,
+)
 from zarrlake.convert._scan import label_key
-from zarrlake.convert._template import RECORD_PREFIX, read_plan_record, read_records
-from zarrlake.encoding import OutOfRangePolicy, Packing, TimeEncoding, packing_from_encoding
+from zarrlake.convert._template import read_plan_record
+from zarrlake.convert._variables import StoredVariable, stored_variable
+from zarrlake.encoding import OutOfRangePolicy
 from zarrlake.errors import InvalidInputError, NotFoundError
-from zarrlake.storage.atomic import atomic_put
 from zarrlake.storage.files import DATASET_LOCK, open_file_dataset
 from zarrlake.storage.urls import open_store, store_url
 from zarrlake.txn import ArchiveLock, LockOptions
@@ -79,27 +88,6 @@ class WriteStats:
     seconds: float
 
 
-@dataclass
-class _Variable:
-    name: str
-    dims: tuple[str, ...]
-    shape: tuple[int, ...]
-    chunks: tuple[int, ...]
-    dtype: np.dtype[Any]
-    unpacked: np.dtype[Any]
-    fill: Any
-    packing: Packing | None
-    policy: OutOfRangePolicy
-    array: Any
-    time: TimeEncoding | None = None
-    raw_fill: float | None = None
-    """A float array's stored missing value when it is not NaN (CF ``_FillValue``
-    such as 1e20): NaN is written as this."""
-
-    def time_chunk(self, dim: str) -> int:
-        return self.chunks[self.dims.index(dim)]
-
-
 def step_ranges(steps: Sequence[int]) -> list[list[int]]:
     """Compress sorted step indices into ``[start, stop)`` ranges."""
     ranges: list[list[int]] = []
@@ -120,45 +108,6 @@ def _runs(file_rows: Sequence[int], steps: Sequence[int]) -> list[tuple[int, int
             runs.append((begin, i))
             begin = i
     return runs
-
-
-def _packing_of(variable: xr.DataArray | xr.Variable) -> Packing | None:
-    unpacked = "float64" if variable.dtype == np.float64 else "float32"
-    return packing_from_encoding(variable.encoding, variable.attrs, unpacked_dtype=unpacked)
-
-
-def _variable(
-    name: str, variable: xr.Variable, array: zarr.Array[Any], policy: OutOfRangePolicy
-) -> _Variable:
-    """Describe one stored array along the concat dim for the writer."""
-    attrs = array.attrs
-    time = None
-    if " since " in str(attrs.get("units", "")):
-        time = TimeEncoding(
-            str(attrs["units"]), str(attrs.get("calendar", "standard")), str(array.dtype)
-        )
-    unpacked = np.dtype(array.dtype) if time is not None else np.dtype(variable.dtype)
-    raw_fill = None
-    cf_fill = variable.encoding.get("_FillValue")
-    if time is None and array.dtype.kind == "f" and cf_fill is not None:
-        value = float(np.asarray(cf_fill).ravel()[0])
-        raw_fill = None if np.isnan(value) else value
-    return _Variable(
-        name=name,
-        dims=tuple(str(d) for d in variable.dims),
-        shape=tuple(array.shape),
-        # the unit of writing: a shard is one object, written whole (a part of it
-        # would be read back and rewritten), so the writer splits by shards
-        chunks=tuple(array.shards or array.chunks),
-        dtype=array.dtype,
-        unpacked=unpacked,
-        fill=np.nan if unpacked.kind == "f" else array.fill_value,
-        packing=None if time is not None else _packing_of(variable),
-        policy=policy,
-        array=array.with_config({"write_empty_chunks": True}),
-        time=time,
-        raw_fill=raw_fill,
-    )
 
 
 class ArchiveWriter:
@@ -203,17 +152,21 @@ class ArchiveWriter:
         self.grid = {
             str(d): np.asarray(ds[d].values) for d in ds.dims if d != dim and d in ds.coords
         }
+        # Arrays write through a recorder: a unit's record gets each stored object's
+        # size and byte sum without reading anything back.
+        self.recorder = RecordingStore(self.store)
+        self._unit = threading.local()  # the ledger of the unit this thread writes
         group = zarr.open_group(
-            self.store, mode="r" if self.store.read_only else "r+", use_consolidated=False
+            self.recorder, mode="r" if self.store.read_only else "r+", use_consolidated=False
         )
-        self.variables: dict[str, _Variable] = {}
+        self.variables: dict[str, StoredVariable] = {}
         for name, variable in ds.variables.items():
             if dim not in variable.dims or name == dim:
                 continue
             array = group[str(name)]
             if not isinstance(array, zarr.Array):
                 continue
-            self.variables[str(name)] = _variable(
+            self.variables[str(name)] = stored_variable(
                 str(name), variable, array, policies.get(str(name), "error")
             )
         ds.close()
@@ -303,7 +256,7 @@ class ArchiveWriter:
     # -- data movement -------------------------------------------------------------------
 
     def _blocks(
-        self, var: _Variable, steps: int, limit: tuple[str, int, int] | None = None
+        self, var: StoredVariable, steps: int, limit: tuple[str, int, int] | None = None
     ) -> list[tuple[slice, ...]]:
         """Split the non-concat dims into blocks of whole chunks that fit the budget.
 
@@ -342,7 +295,7 @@ class ArchiveWriter:
         self,
         ds: xr.Dataset,
         path: str,
-        var: _Variable,
+        var: StoredVariable,
         file_rows: slice,
         block: tuple[slice, ...],
         read: ReadOptions,
@@ -368,7 +321,11 @@ class ArchiveWriter:
         return values
 
     def _store(
-        self, var: _Variable, values: np.ndarray[Any, Any], rows: slice, block: tuple[slice, ...]
+        self,
+        var: StoredVariable,
+        values: np.ndarray[Any, Any],
+        rows: slice,
+        block: tuple[slice, ...],
     ) -> None:
         dim_at = var.dims.index(self.concat_dim)
         index = list(block)
@@ -379,12 +336,25 @@ class ArchiveWriter:
             encoded = values.astype(var.dtype, copy=False)
             if var.raw_fill is not None:
                 encoded = np.where(np.isnan(encoded), encoded.dtype.type(var.raw_fill), encoded)
+        ledger: ObjectLedger | None = getattr(self._unit, "ledger", None)
+        if ledger is not None:
+            # The values' own statistics only where encoding changes them: elsewhere the
+            # encoded bits already say everything and one pass is enough.
+            changed = var.packing is not None or var.raw_fill is not None
+            ledger.note(
+                var.name,
+                object_grid(var.array),
+                var.shape,
+                tuple(index),
+                encoded,
+                values if changed else None,
+            )
         var.array[tuple(index)] = encoded
 
     def _copy_segment(
         self,
         sources: Sequence[_Source],
-        var: _Variable,
+        var: StoredVariable,
         start: int,
         stop: int,
         read: ReadOptions,
@@ -446,7 +416,9 @@ class ArchiveWriter:
             Steps written and bytes read.
         """
         began = time.perf_counter()
+        ledger = self._unit.ledger = ObjectLedger()
         with contextlib.ExitStack() as stack:
+            stack.callback(setattr, self._unit, "ledger", None)
             sources: list[_Source] = []
             for source in unit.sources:
                 ds = stack.enter_context(_opened(source.path, read))
@@ -465,6 +437,10 @@ class ArchiveWriter:
                 "blocks": unit.blocks,
                 "steps": step_ranges(unit.steps),
                 "inputs": [s.path for s in unit.sources],
+                "objects": ledger.record(
+                    {name: var.array for name, var in self.variables.items()},
+                    self.recorder.written,
+                ),
             },
         )
         return WriteStats(unit.key, len(unit.steps), unit.input_bytes, time.perf_counter() - began)
@@ -596,7 +572,9 @@ class ArchiveWriter:
         self.check_fits(ds, path)
         return np.arange(start, stop, dtype=np.int64)
 
-    def _segments(self, var: _Variable, start: int, stop: int) -> Iterator[tuple[int, int, bool]]:
+    def _segments(
+        self, var: StoredVariable, start: int, stop: int
+    ) -> Iterator[tuple[int, int, bool]]:
         """Split [start, stop) into runs of whole chunks and partial chunks."""
         chunk = var.time_chunk(self.concat_dim)
         length = var.shape[var.dims.index(self.concat_dim)]
@@ -613,8 +591,7 @@ class ArchiveWriter:
             position = end
 
     def _record(self, name: str, content: dict[str, Any]) -> None:
-        content["written_at"] = time.time()
-        atomic_put(self.store, f"{RECORD_PREFIX}{name}.json", json.dumps(content).encode())
+        write_record(self.store, name, content)
 
 
 def _true_runs(mask: np.ndarray[Any, Any]) -> list[tuple[int, int]]:
