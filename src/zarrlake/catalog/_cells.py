@@ -7,7 +7,8 @@ by without reading rows (mission spelling, processing status, missing flag):
 
 * ``chart_quality``: per quality bin (``-1``: no score), the count, and how many of
   those have a sky position (RA and Dec) and a geographic footprint (the four ACDD
-  ``geospatial_*`` bounds in ``mission_specific``);
+  ``geospatial_*`` bounds in ``mission_specific`` making a box, as ``_footprint`` reads
+  them);
 * ``chart_days``: per UTC day of ``observation_timestamp`` (rows without one are left
   out, as the coverage chart leaves them out), count and bytes.
 
@@ -26,6 +27,7 @@ from typing import Any
 
 from sqlalchemy import Integer, and_, case, cast, delete, func, insert, literal, select
 
+from zarrlake.catalog._footprint import footprint_of, footprint_sql
 from zarrlake.catalog.schema import chart_days, chart_quality, observations
 
 QUALITY_BINS = 10
@@ -33,10 +35,6 @@ QUALITY_BINS = 10
 
 NO_SCORE = -1
 """The ``quality_bin`` of observations without a quality score."""
-
-BBOX_KEYS = ("geospatial_lon_min", "geospatial_lat_min", "geospatial_lon_max", "geospatial_lat_max")
-"""The ACDD attributes of a geographic bounding box, as extractors keep them in
-``mission_specific`` (west, south, east, north)."""
 
 CELL_COLUMNS = (
     "mission_id",
@@ -89,22 +87,8 @@ def day_sql(dialect: str) -> Any:
 
 
 def has_footprint(specific: Any) -> bool:
-    """Tell whether ``mission_specific`` holds the four bounds as JSON numbers."""
-    if not isinstance(specific, Mapping):
-        return False
-    values = [specific.get(key) for key in BBOX_KEYS]
-    return all(isinstance(v, int | float) and not isinstance(v, bool) for v in values)
-
-
-def footprint_bounds() -> list[Any]:
-    """Return the SQL expressions of the four bounds (NULL unless a JSON number)."""
-    from zarrlake.catalog.schema import json_key
-
-    return [json_key(observations.c.mission_specific, key, 0.0) for key in BBOX_KEYS]
-
-
-def _footprint_sql() -> Any:
-    return and_(*(bound.is_not(None) for bound in footprint_bounds()))
+    """Tell whether ``mission_specific`` holds a footprint (as STAC items read it)."""
+    return footprint_of(specific) is not None
 
 
 # -- deltas ------------------------------------------------------------------------------
@@ -156,7 +140,7 @@ def _quality_select(dialect: str, where: Any = None) -> Any:
     obs = observations.c
     bin_ = func.coalesce(quality_bin_sql(dialect), literal(NO_SCORE)).label("quality_bin")
     positioned = case((and_(obs.ra.is_not(None), obs.dec.is_not(None)), 1), else_=0)
-    footprint = case((_footprint_sql(), 1), else_=0)
+    footprint = case((footprint_sql(), 1), else_=0)
     query = select(
         obs.mission_id,
         obs.processing_status,
