@@ -30,11 +30,20 @@ BOX = {
     "geospatial_lon_max": 10,
     "geospatial_lat_max": 5.5,
 }
+ODD_BOXES = [  # footprints or not, as STAC items read them: the cells must agree
+    {**BOX, "geospatial_lon_min": 350, "geospatial_lon_max": 360},  # 0..360: one
+    {**BOX, "geospatial_lon_min": 170, "geospatial_lon_max": -170},  # across 180: one
+    {**BOX, "geospatial_lat_min": 6},  # south above north: none
+    {**BOX, "geospatial_lon_max": 400},  # beyond 360: none
+    {**BOX, "geospatial_lon_min": 350, "geospatial_lon_max": 10},  # 0..360 backwards: none
+]
 SCORES = [None, 0.0, 0.05, 0.1, 0.15, 0.3, 0.6, 0.7, 0.95, 0.99, 1.0]  # bin edges, 1.0
 
 
 def record(rng: random.Random, i: int) -> dict[str, Any]:
-    specific: Any = rng.choice([None, {}, BOX, {**BOX, "geospatial_lat_max": True}, {"x": 1}])
+    specific: Any = rng.choice(
+        [None, {}, BOX, {**BOX, "geospatial_lat_max": True}, {"x": 1}, *ODD_BOXES]
+    )
     when = rng.choice([None, T0 + timedelta(hours=rng.randrange(0, 24 * 70))])
     positioned = rng.random() < 0.6
     return {
