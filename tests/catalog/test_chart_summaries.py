@@ -15,12 +15,13 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from zarrlake.catalog import Catalog
+from zarrlake.catalog import Catalog, search
 from zarrlake.catalog._cells import quality_bin, rebuild_cells
 from zarrlake.catalog._engine import read_connection, write_transaction
+from zarrlake.catalog._footprint import extents, footprint, union
 from zarrlake.catalog._search import SearchQuery
 from zarrlake.catalog._stats import coverage, from_cells, status_quality, totals
-from zarrlake.catalog.schema import PROCESSING_STATUSES, chart_days, chart_quality
+from zarrlake.catalog.schema import PROCESSING_STATUSES, chart_days, chart_edges, chart_quality
 
 T0 = datetime(2025, 12, 30, 22)
 MISSIONS = ["GAIA", "gaia", "Kepler", "TESS"]  # two spellings of one mission
@@ -79,10 +80,23 @@ def assert_charts_match(catalog: Catalog) -> None:
         for period in ("year", "month", "day"):
             got = coverage(catalog, q, period)
             assert got == coverage(catalog, q, period, summaries=False), (q, period)
+    records = [r for r in search_all(catalog) if not r["missing"] and footprint(r) is not None]
+    with read_connection(catalog.engine) as connection:
+        kept = extents(connection)
+    for mission in {r["mission_id"].lower() for r in records} | set(kept):
+        boxes = [footprint(r) for r in records if r["mission_id"].lower() == mission]
+        assert kept.get(mission) == union(b for b in boxes if b is not None), mission
     stored = stored_cells(catalog)
     with write_transaction(catalog.engine) as connection:
         rebuild_cells(connection)
     assert stored == stored_cells(catalog)
+
+
+def search_all(catalog: Catalog) -> list[dict[str, Any]]:
+    """Every record, missing ones too."""
+    page = search(catalog, SearchQuery(include_missing=True, limit=1000))
+    assert page.next_cursor is None  # one page holds them all
+    return list(page.items)
 
 
 def stored_cells(catalog: Catalog) -> list[list[tuple[Any, ...]]]:
@@ -92,6 +106,9 @@ def stored_cells(catalog: Catalog) -> list[list[tuple[Any, ...]]]:
         for table in (chart_quality, chart_days):
             rows = connection.execute(select(table)).all()
             out.append(sorted(tuple(r) for r in rows if any(r[4:])))
+        # Edges counted down to zero are deleted: every stored one counts a footprint.
+        out.append(sorted(tuple(r) for r in connection.execute(select(chart_edges))))
+        assert all(r[-1] > 0 for r in out[-1])
     return out
 
 

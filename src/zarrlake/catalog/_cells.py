@@ -10,7 +10,10 @@ by without reading rows (mission spelling, processing status, missing flag):
   ``geospatial_*`` bounds in ``mission_specific`` making a box, as ``_footprint`` reads
   them);
 * ``chart_days``: per UTC day of ``observation_timestamp`` (rows without one are left
-  out, as the coverage chart leaves them out), count and bytes.
+  out, as the coverage chart leaves them out), count and bytes;
+* ``chart_edges``: per mission spelling and missing flag, how many footprints have
+  each edge (``_footprint.edge_values``), from which the STAC collections' spatial
+  extents follow without reading the observations.
 
 Writes move cells by deltas like the mission summaries (see ``_summary``): the old rows'
 contributions are subtracted and the new ones added in the same transaction, through
@@ -25,10 +28,27 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from sqlalchemy import Integer, and_, case, cast, delete, func, insert, literal, select
+from sqlalchemy import (
+    Integer,
+    and_,
+    bindparam,
+    case,
+    cast,
+    delete,
+    func,
+    insert,
+    literal,
+    select,
+)
 
-from zarrlake.catalog._footprint import footprint_of, footprint_sql
-from zarrlake.catalog.schema import chart_days, chart_quality, observations
+from zarrlake.catalog._footprint import (
+    bound_columns,
+    edge_values,
+    footprint_of,
+    footprint_sql,
+    normalise,
+)
+from zarrlake.catalog.schema import chart_days, chart_edges, chart_quality, observations
 
 QUALITY_BINS = 10
 """Quality histogram bins of 0.1; a score of 1.0 counts in the last one."""
@@ -86,15 +106,11 @@ def day_sql(dialect: str) -> Any:
     return func.substr(column, 1, 10)
 
 
-def has_footprint(specific: Any) -> bool:
-    """Tell whether ``mission_specific`` holds a footprint (as STAC items read it)."""
-    return footprint_of(specific) is not None
-
-
 # -- deltas ------------------------------------------------------------------------------
 
 _QualityKey = tuple[str, str, int, bool]
 _DayKey = tuple[str, str, str, bool]
+_EdgeKey = tuple[str, bool, str, int]
 
 
 class CellDeltas:
@@ -104,6 +120,7 @@ class CellDeltas:
         # [count, positioned, footprints] and [count, bytes] per cell
         self.quality: dict[_QualityKey, list[int]] = defaultdict(lambda: [0, 0, 0])
         self.days: dict[_DayKey, list[int]] = defaultdict(lambda: [0, 0])
+        self.edges: dict[_EdgeKey, int] = defaultdict(int)  # footprints per edge
 
     def add(self, row: Mapping[str, Any], sign: int) -> None:
         """Count one observation row in (``sign=1``) or out (``sign=-1``)."""
@@ -114,8 +131,11 @@ class CellDeltas:
         cell[0] += sign
         if row.get("ra") is not None and row.get("dec") is not None:
             cell[1] += sign
-        if has_footprint(row.get("mission_specific")):
+        box = footprint_of(row.get("mission_specific"))
+        if box is not None:
             cell[2] += sign
+            for edge, value in edge_values(box):
+                self.edges[(mission, missing, edge, value)] += sign
         day = day_key(row.get("observation_timestamp"))
         if day is not None:
             moved = self.days[(mission, status, day, missing)]
@@ -130,10 +150,31 @@ class CellDeltas:
                 cell = cells[tuple(row[:4])]
                 for position, value in enumerate(row[4:]):
                     cell[position] += int(value or 0)
+        self.add_edges(connection, where)
+
+    def add_edges(self, connection: Any, where: Any = None) -> None:
+        """Count the edges of the footprints of the rows ``where`` selects in.
+
+        Read in Python through :func:`~zarrlake.catalog._footprint.edge_values`, the
+        same code as :meth:`add`, so a rebuild and the deltas cannot disagree.
+        """
+        obs = observations.c
+        query = select(obs.mission_id, obs.missing, *bound_columns()).where(footprint_sql())
+        if where is not None:
+            query = query.where(where)
+        for mission, missing, *bounds in connection.execute(query):
+            box = normalise(*(float(b) for b in bounds))
+            if box is not None:  # always: footprint_sql() kept the row
+                for edge, value in edge_values(box):
+                    self.edges[(str(mission), bool(missing), edge, value)] += 1
 
     def changed(self) -> bool:
         """Tell whether any cell moves."""
-        return any(any(v) for v in self.quality.values()) or any(any(v) for v in self.days.values())
+        return (
+            any(any(v) for v in self.quality.values())
+            or any(any(v) for v in self.days.values())
+            or any(self.edges.values())
+        )
 
 
 def _quality_select(dialect: str, where: Any = None) -> Any:
@@ -244,6 +285,36 @@ def apply_cell_changes(
         )
     if days:
         _upsert(connection, chart_days, days, ["observation_count", "total_bytes"])
+    _write_edges(connection, deltas)
+
+
+def _write_edges(connection: Any, deltas: CellDeltas) -> None:
+    edges: list[dict[str, Any]] = [
+        {"mission_id": m, "missing": gone, "edge": edge, "value": value, "footprint_count": n}
+        for (m, gone, edge, value), n in sorted(deltas.edges.items())
+        if n
+    ]
+    if edges:
+        _upsert(connection, chart_edges, edges, ["footprint_count"])
+    # Edges no footprint has any more are dropped, so the table stays as small as the set
+    # of distinct edges (at most 36,001 longitudes and 18,001 latitudes per mission).
+    # Only an edge counted down can reach zero: those are looked up by their key.
+    dropped = [row for row in edges if row["footprint_count"] < 0]
+    if dropped:
+        t = chart_edges.c
+        connection.execute(
+            delete(chart_edges).where(
+                t.mission_id == bindparam("m"),
+                t.missing == bindparam("g"),
+                t.edge == bindparam("e"),
+                t.value == bindparam("v"),
+                t.footprint_count <= 0,
+            ),
+            [
+                {"m": r["mission_id"], "g": r["missing"], "e": r["edge"], "v": r["value"]}
+                for r in dropped
+            ],
+        )
 
 
 def rebuild_cells(connection: Any) -> None:
@@ -259,3 +330,7 @@ def rebuild_cells(connection: Any) -> None:
         connection.execute(delete(table))
         names = [c.name for c in table.columns]
         connection.execute(insert(table).from_select(names, query(dialect)))
+    connection.execute(delete(chart_edges))
+    deltas = CellDeltas()
+    deltas.add_edges(connection)
+    _write_edges(connection, deltas)

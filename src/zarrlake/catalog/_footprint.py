@@ -102,38 +102,120 @@ def footprint_sql() -> ColumnElement[bool]:
     )
 
 
-def union(boxes: Iterable[Box]) -> Box | None:
-    """Return the smallest box holding every footprint (``None`` for none).
+SCALE = 100
+"""Extents are kept in hundredths of a degree, rounded outwards (so they hold every box)."""
 
-    Longitudes are arcs on a circle: the union leaves out the widest stretch of
-    longitude no footprint covers, so footprints on both sides of the antimeridian
-    give a narrow box across it (``west > east``), not one around the world.
+EDGES = ("start", "end", "south", "north")
+
+
+def edge_values(box: Box) -> list[tuple[str, int]]:
+    """Return what a footprint adds to its mission's extent: edges in hundredths of a degree.
+
+    A box across the antimeridian is two stretches of longitude, -180..180 each (a
+    ``start`` and an ``end`` apiece); starts and the south round down, ends and the
+    north round up. Counting these per mission is enough to find the union of its
+    footprints (:func:`from_edges`), and a removed footprint just counts down.
     """
-    arcs: list[tuple[float, float]] = []
-    south, north = 90.0, -90.0
-    for west, low, east, high in boxes:
-        south, north = min(south, low), max(north, high)
-        if west > east:  # across the antimeridian: two pieces on the line
-            arcs += [(west, 180.0), (-180.0, east)]
+    west, south, east, north = box
+    stretches = [(west, 180.0), (-180.0, east)] if west > east else [(west, east)]
+    values = [("south", math.floor(south * SCALE)), ("north", math.ceil(north * SCALE))]
+    for start, end in stretches:
+        values += [("start", math.floor(start * SCALE)), ("end", math.ceil(end * SCALE))]
+    return values
+
+
+def from_edges(rows: Iterable[tuple[str, int, int]]) -> Box | None:
+    """Return the smallest box holding the footprints whose edges are counted in ``rows``.
+
+    Parameters
+    ----------
+    rows
+        ``(edge, value, count)``: how many footprints have this edge (see
+        :func:`edge_values`); counts of zero or less are ignored.
+
+    Returns
+    -------
+    tuple or None
+        ``(west, south, east, north)``, ``None`` without a footprint. Longitudes are
+        arcs on a circle: the box leaves out the widest stretch of longitude no
+        footprint covers, so footprints on both sides of the antimeridian give a
+        narrow box across it (``west > east``), not one around the world.
+    """
+    events: list[tuple[int, int, int]] = []  # (value, 0 for a start / 1 for an end, count)
+    south, north = None, None
+    for edge, value, number in rows:
+        if number <= 0:
+            continue
+        if edge == "south":
+            south = value if south is None else min(south, value)
+        elif edge == "north":
+            north = value if north is None else max(north, value)
         else:
-            arcs.append((west, east))
-    if not arcs:
+            events.append((value, 0 if edge == "start" else 1, number))
+    if south is None or north is None or not events:
         return None
-    arcs.sort()
-    # The covered stretches of -180..180, merged.
-    merged = [list(arcs[0])]
-    for start, stop in arcs[1:]:
-        if start <= merged[-1][1]:
-            merged[-1][1] = max(merged[-1][1], stop)
+    events.sort()  # at one value, starts before ends: touching stretches join
+    stretches: list[list[int]] = []
+    covering = 0
+    for value, is_end, number in events:
+        if not is_end:
+            if covering == 0:
+                stretches.append([value, value])
+            covering += number
         else:
-            merged.append([start, stop])
-    # The gaps between them, and the one across the antimeridian (from the last
-    # stretch's end round to the first one's start).
-    gaps = [(merged[i][1], merged[i + 1][0]) for i in range(len(merged) - 1)]
-    wrap = (merged[-1][1], merged[0][0] + 360.0)
+            covering -= number
+            stretches[-1][1] = value
+    # The gaps between covered stretches, and the one across the antimeridian.
+    gaps = [(stretches[i][1], stretches[i + 1][0]) for i in range(len(stretches) - 1)]
+    wrap = (stretches[-1][1], stretches[0][0] + 360 * SCALE)
     widest = max([*gaps, wrap], key=lambda g: g[1] - g[0])
-    if widest[1] - widest[0] <= 0.0:  # no gap: every longitude is covered
-        return -180.0, south, 180.0, north
-    if widest is wrap:
-        return merged[0][0], south, merged[-1][1], north
-    return widest[1], south, widest[0], north  # west > east: across the antimeridian
+    if widest[1] - widest[0] <= 0:  # every longitude is covered
+        west, east = -180 * SCALE, 180 * SCALE
+    elif widest is wrap:
+        west, east = stretches[0][0], stretches[-1][1]
+    else:  # west > east: across the antimeridian
+        west, east = widest[1], widest[0]
+    return west / SCALE, south / SCALE, east / SCALE, north / SCALE
+
+
+def union(boxes: Iterable[Box]) -> Box | None:
+    """Return the smallest box holding every footprint, to 0.01 degree (see :func:`from_edges`)."""
+    return from_edges((edge, value, 1) for box in boxes for edge, value in edge_values(box))
+
+
+def extents(connection: Any, mission_id: str | None = None) -> dict[str, Box]:
+    """Return the union of each mission's footprints, from the ``chart_edges`` cells.
+
+    Parameters
+    ----------
+    connection
+        A read connection.
+    mission_id
+        Only this mission (any spelling); every mission when ``None``.
+
+    Returns
+    -------
+    dict
+        Per mission id in lower case (spellings that differ in case are one mission,
+        as in the summaries), :func:`from_edges` of the footprints of its observations
+        not marked missing (as its summary counts them), to 0.01 degree outwards.
+        Missions without a footprint are left out.
+    """
+    from sqlalchemy import func, literal, select
+
+    from zarrlake.catalog.schema import chart_edges
+
+    t = chart_edges.c
+    mission = func.lower(t.mission_id)
+    query = (
+        select(mission, t.edge, t.value, func.sum(t.footprint_count))
+        .where(t.missing.is_(False))
+        .group_by(mission, t.edge, t.value)
+    )
+    if mission_id is not None:
+        query = query.where(mission == func.lower(literal(mission_id)))
+    rows: dict[str, list[tuple[str, int, int]]] = {}
+    for name, edge, value, number in connection.execute(query):
+        rows.setdefault(str(name), []).append((str(edge), int(value), int(number)))
+    found = {name: from_edges(group) for name, group in rows.items()}
+    return {name: box for name, box in found.items() if box is not None}
