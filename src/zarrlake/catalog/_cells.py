@@ -297,7 +297,7 @@ def _write_edges(connection: Any, deltas: CellDeltas) -> None:
     if edges:
         _upsert(connection, chart_edges, edges, ["footprint_count"])
     # Edges no footprint has any more are dropped, so the table stays as small as the set
-    # of distinct edges (at most 36,001 longitudes and 18,001 latitudes per mission).
+    # of distinct edges (at most 3,601 longitudes and 1,801 latitudes per mission).
     # Only an edge counted down can reach zero: those are looked up by their key.
     dropped = [row for row in edges if row["footprint_count"] < 0]
     if dropped:

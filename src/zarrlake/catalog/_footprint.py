@@ -102,14 +102,18 @@ def footprint_sql() -> ColumnElement[bool]:
     )
 
 
-SCALE = 100
-"""Extents are kept in hundredths of a degree, rounded outwards (so they hold every box)."""
+SCALE = 10
+"""Extents are kept in tenths of a degree, rounded outwards (so they hold every box).
+
+Coarse on purpose: a mission has at most 3,601 distinct longitude edges of each kind,
+so its extent is a sweep over a few thousand small rows however many files it has.
+"""
 
 EDGES = ("start", "end", "south", "north")
 
 
 def edge_values(box: Box) -> list[tuple[str, int]]:
-    """Return what a footprint adds to its mission's extent: edges in hundredths of a degree.
+    """Return what a footprint adds to its mission's extent: edges in tenths of a degree.
 
     A box across the antimeridian is two stretches of longitude, -180..180 each (a
     ``start`` and an ``end`` apiece); starts and the south round down, ends and the
@@ -118,10 +122,19 @@ def edge_values(box: Box) -> list[tuple[str, int]]:
     """
     west, south, east, north = box
     stretches = [(west, 180.0), (-180.0, east)] if west > east else [(west, east)]
-    values = [("south", math.floor(south * SCALE)), ("north", math.ceil(north * SCALE))]
+    values = [("south", _down(south)), ("north", _up(north))]
     for start, end in stretches:
-        values += [("start", math.floor(start * SCALE)), ("end", math.ceil(end * SCALE))]
+        values += [("start", _down(start)), ("end", _up(end))]
     return values
+
+
+# Rounded to 1e-6 of a unit first: 0.7 * 10 is 7.000000000000001, whose ceiling is 8.
+def _down(degrees: float) -> int:
+    return math.floor(round(degrees * SCALE, 6))
+
+
+def _up(degrees: float) -> int:
+    return math.ceil(round(degrees * SCALE, 6))
 
 
 def from_edges(rows: Iterable[tuple[str, int, int]]) -> Box | None:
@@ -179,7 +192,7 @@ def from_edges(rows: Iterable[tuple[str, int, int]]) -> Box | None:
 
 
 def union(boxes: Iterable[Box]) -> Box | None:
-    """Return the smallest box holding every footprint, to 0.01 degree (see :func:`from_edges`)."""
+    """Return the smallest box holding every footprint, to 0.1 degree (see :func:`from_edges`)."""
     return from_edges((edge, value, 1) for box in boxes for edge, value in edge_values(box))
 
 
@@ -198,24 +211,24 @@ def extents(connection: Any, mission_id: str | None = None) -> dict[str, Box]:
     dict
         Per mission id in lower case (spellings that differ in case are one mission,
         as in the summaries), :func:`from_edges` of the footprints of its observations
-        not marked missing (as its summary counts them), to 0.01 degree outwards.
+        not marked missing (as its summary counts them), to 0.1 degree outwards.
         Missions without a footprint are left out.
     """
     from sqlalchemy import func, literal, select
 
-    from zarrlake.catalog.schema import chart_edges
+    from zarrlake.catalog.schema import chart_edges, mission_summaries
 
     t = chart_edges.c
-    mission = func.lower(t.mission_id)
-    query = (
-        select(mission, t.edge, t.value, func.sum(t.footprint_count))
-        .where(t.missing.is_(False))
-        .group_by(mission, t.edge, t.value)
-    )
+    query = select(t.mission_id, t.edge, t.value, t.footprint_count).where(t.missing.is_(False))
     if mission_id is not None:
-        query = query.where(mission == func.lower(literal(mission_id)))
+        # Its spellings by name, so the cells are read through their primary key.
+        m = mission_summaries.c
+        spellings = select(m.mission_id).where(
+            func.lower(m.mission_id) == func.lower(literal(mission_id))
+        )
+        query = query.where(t.mission_id.in_(list(connection.execute(spellings).scalars())))
     rows: dict[str, list[tuple[str, int, int]]] = {}
     for name, edge, value, number in connection.execute(query):
-        rows.setdefault(str(name), []).append((str(edge), int(value), int(number)))
+        rows.setdefault(str(name).lower(), []).append((str(edge), int(value), int(number)))
     found = {name: from_edges(group) for name, group in rows.items()}
     return {name: box for name, box in found.items() if box is not None}

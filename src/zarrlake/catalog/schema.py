@@ -305,7 +305,7 @@ chart_days = Table(
 )
 
 # Per mission spelling and missing flag, how many footprints have each edge (in
-# hundredths of a degree): the STAC collections' spatial extents (catalog/_footprint.py).
+# tenths of a degree): the STAC collections' spatial extents (catalog/_footprint.py).
 chart_edges = Table(
     "chart_edges",
     metadata,

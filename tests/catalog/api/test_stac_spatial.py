@@ -292,7 +292,7 @@ def test_collection_extents_are_the_union_of_footprints(
     assert extent("EARTH-1") == [-180.0, -90.0, 180.0, 90.0]
     assert extent("COSMOS-7") == [-180.0, -90.0, 180.0, 90.0]
     keys = ("geospatial_lon_min", "geospatial_lat_min", "geospatial_lon_max", "geospatial_lat_max")
-    boxes = [(170.0, -20.0, -170.0, -10.0), (190.0, -5.0, 200.5, 3.25), (160.0, 0.0, 165.0, 1.0)]
+    boxes = [(170.0, -20.0, -170.0, -10.0), (190.0, -5.0, 200.5, 3.7), (160.0, 0.0, 165.0, 1.0)]
     ids = filled.upsert_observations(
         [
             {
@@ -305,8 +305,8 @@ def test_collection_extents_are_the_union_of_footprints(
         ]
     ).ids
     # Across the antimeridian (west > east), not round the world; 190..200.5 is -170..-159.5.
-    assert extent("FIJI") == [160.0, -20.0, -159.5, 3.25]
+    assert extent("FIJI") == [160.0, -20.0, -159.5, 3.7]
     filled.delete(ids[2])  # the extent shrinks with its footprints
-    assert extent("FIJI") == [170.0, -20.0, -159.5, 3.25]
+    assert extent("FIJI") == [170.0, -20.0, -159.5, 3.7]
     item = api.get(f"/stac/collections/FIJI/items/{ids[0]}").json()
     assert item["bbox"] == [170.0, -20.0, -170.0, -10.0]
