@@ -159,14 +159,20 @@ class CellDeltas:
         same code as :meth:`add`, so a rebuild and the deltas cannot disagree.
         """
         obs = observations.c
-        query = select(obs.mission_id, obs.missing, *bound_columns()).where(footprint_sql())
+        bounds = bound_columns()
+        # Grouped by the bounds first: a gridded product repeats one box in every file.
+        query = (
+            select(obs.mission_id, obs.missing, *bounds, func.count())
+            .where(footprint_sql())
+            .group_by(obs.mission_id, obs.missing, *bounds)
+        )
         if where is not None:
             query = query.where(where)
-        for mission, missing, *bounds in connection.execute(query):
-            box = normalise(*(float(b) for b in bounds))
+        for mission, missing, west, south, east, north, number in connection.execute(query):
+            box = normalise(float(west), float(south), float(east), float(north))
             if box is not None:  # always: footprint_sql() kept the row
                 for edge, value in edge_values(box):
-                    self.edges[(str(mission), bool(missing), edge, value)] += 1
+                    self.edges[(str(mission), bool(missing), edge, value)] += int(number)
 
     def changed(self) -> bool:
         """Tell whether any cell moves."""
