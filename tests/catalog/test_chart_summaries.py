@@ -172,7 +172,7 @@ def test_an_older_catalog_gets_its_chart_summaries_on_upgrade(catalog_url: str) 
     with Catalog(catalog_url) as db:
         db.upsert_observations([record(rng, i) for i in range(80)])
         with write_transaction(db.engine) as connection:  # as version 2 left it
-            for table in ("chart_quality", "chart_days"):
+            for table in ("chart_quality", "chart_days", "chart_edges"):  # edges: v4
                 connection.exec_driver_sql(f"DROP TABLE {table}")
             for index in ("ix_obs_unreadable", "ix_obs_with_issues", "ix_obs_missing"):
                 connection.exec_driver_sql(f"DROP INDEX {index}")
@@ -189,3 +189,5 @@ def test_an_older_catalog_gets_its_chart_summaries_on_upgrade(catalog_url: str) 
     with Catalog(catalog_url) as db:
         assert_charts_match(db)
         assert totals(db, SearchQuery(include_missing=True))["count"] == 80
+        with read_connection(db.engine) as connection:
+            assert extents(connection)  # rebuilt from the observations' footprints
