@@ -182,6 +182,7 @@ def test_earth_map_draws_geographic_footprints(page: Page, filled: Catalog) -> N
         "across": (170.0, 50.0, -170.0, 60.0),  # west > east: across the antimeridian
         "pacific": (190.0, -30.0, 220.0, -10.0),  # 0..360: -170..-140
         "upside-down": (0.0, 60.0, 10.0, 50.0),  # south above north: no footprint
+        "round": (0.0, -60.0, 360.0, -50.0),  # a whole circle of longitude, 0..360
     }
     keys = ("geospatial_lon_min", "geospatial_lat_min", "geospatial_lon_max", "geospatial_lat_max")
     filled.upsert_observations(
@@ -201,11 +202,11 @@ def test_earth_map_draws_geographic_footprints(page: Page, filled: Catalog) -> N
     }
     stac = page.request.get("/stac/search?bbox=-180,-90,180,90&limit=100").json()
     with_footprint = stac["numberMatched"]
-    assert with_footprint == 4  # what STAC item search finds: the upside-down box is none
+    assert with_footprint == 5  # what STAC item search finds: the upside-down box is none
     page.goto("/#/sky")
     page.wait_for_selector("[data-testid=footprint]")
     assert page.locator("[data-testid=footprint]").count() == with_footprint
-    assert page.inner_text("[data-testid=earth-count]").startswith("4 observation(s)")
+    assert page.inner_text("[data-testid=earth-count]").startswith("5 observation(s)")
     assert page.locator("[data-testid=earth-map] [data-testid=land] path").count() == 1
     drawn = {
         int(i)
@@ -213,7 +214,7 @@ def test_earth_map_draws_geographic_footprints(page: Page, filled: Catalog) -> N
             "nodes => nodes.map((n) => n.dataset.id)"
         )
     }
-    assert drawn == {ids[n] for n in ("europe", "australia", "across", "pacific")}
+    assert drawn == {ids[n] for n in ("europe", "australia", "across", "pacific", "round")}
     sphere = page.locator("[data-testid=earth-map] [data-testid=sphere]").bounding_box()
     assert sphere is not None
 
@@ -223,6 +224,7 @@ def test_earth_map_draws_geographic_footprints(page: Page, filled: Catalog) -> N
         return box
 
     across, europe, pacific = extent("across"), extent("europe"), extent("pacific")
+    assert extent("round")["width"] > sphere["width"] * 0.8  # the band round the globe
     # 20 degrees of longitude at 50..60 N, cut by the map's edge into two slivers: the
     # path's extent spans the map, but each piece is narrow, and the middle of the map
     # at the box's latitude is outside it (a box smeared the other way round is not).
