@@ -109,6 +109,7 @@ Coarse on purpose: a mission has at most 3,601 distinct longitude edges of each 
 so its extent is a sweep over a few thousand small rows however many files it has.
 """
 
+
 def edge_values(box: Box) -> list[tuple[str, int]]:
     """Return what a footprint adds to its mission's extent: edges in tenths of a degree.
 
