@@ -15,12 +15,13 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from zarrlake.catalog import Catalog
+from zarrlake.catalog import Catalog, search
 from zarrlake.catalog._cells import quality_bin, rebuild_cells
 from zarrlake.catalog._engine import read_connection, write_transaction
+from zarrlake.catalog._footprint import extents, footprint, union
 from zarrlake.catalog._search import SearchQuery
 from zarrlake.catalog._stats import coverage, from_cells, status_quality, totals
-from zarrlake.catalog.schema import PROCESSING_STATUSES, chart_days, chart_quality
+from zarrlake.catalog.schema import PROCESSING_STATUSES, chart_days, chart_edges, chart_quality
 
 T0 = datetime(2025, 12, 30, 22)
 MISSIONS = ["GAIA", "gaia", "Kepler", "TESS"]  # two spellings of one mission
@@ -30,11 +31,20 @@ BOX = {
     "geospatial_lon_max": 10,
     "geospatial_lat_max": 5.5,
 }
+ODD_BOXES = [  # footprints or not, as STAC items read them: the cells must agree
+    {**BOX, "geospatial_lon_min": 350, "geospatial_lon_max": 360},  # 0..360: one
+    {**BOX, "geospatial_lon_min": 170, "geospatial_lon_max": -170},  # across 180: one
+    {**BOX, "geospatial_lat_min": 6},  # south above north: none
+    {**BOX, "geospatial_lon_max": 400},  # beyond 360: none
+    {**BOX, "geospatial_lon_min": 350, "geospatial_lon_max": 10},  # 0..360 backwards: none
+]
 SCORES = [None, 0.0, 0.05, 0.1, 0.15, 0.3, 0.6, 0.7, 0.95, 0.99, 1.0]  # bin edges, 1.0
 
 
 def record(rng: random.Random, i: int) -> dict[str, Any]:
-    specific: Any = rng.choice([None, {}, BOX, {**BOX, "geospatial_lat_max": True}, {"x": 1}])
+    specific: Any = rng.choice(
+        [None, {}, BOX, {**BOX, "geospatial_lat_max": True}, {"x": 1}, *ODD_BOXES]
+    )
     when = rng.choice([None, T0 + timedelta(hours=rng.randrange(0, 24 * 70))])
     positioned = rng.random() < 0.6
     return {
@@ -70,10 +80,23 @@ def assert_charts_match(catalog: Catalog) -> None:
         for period in ("year", "month", "day"):
             got = coverage(catalog, q, period)
             assert got == coverage(catalog, q, period, summaries=False), (q, period)
+    records = [r for r in search_all(catalog) if not r["missing"] and footprint(r) is not None]
+    with read_connection(catalog.engine) as connection:
+        kept = extents(connection)
+    for mission in {r["mission_id"].lower() for r in records} | set(kept):
+        boxes = [footprint(r) for r in records if r["mission_id"].lower() == mission]
+        assert kept.get(mission) == union(b for b in boxes if b is not None), mission
     stored = stored_cells(catalog)
     with write_transaction(catalog.engine) as connection:
         rebuild_cells(connection)
     assert stored == stored_cells(catalog)
+
+
+def search_all(catalog: Catalog) -> list[dict[str, Any]]:
+    """Every record, missing ones too."""
+    page = search(catalog, SearchQuery(include_missing=True, limit=1000))
+    assert page.next_cursor is None  # one page holds them all
+    return list(page.items)
 
 
 def stored_cells(catalog: Catalog) -> list[list[tuple[Any, ...]]]:
@@ -83,6 +106,9 @@ def stored_cells(catalog: Catalog) -> list[list[tuple[Any, ...]]]:
         for table in (chart_quality, chart_days):
             rows = connection.execute(select(table)).all()
             out.append(sorted(tuple(r) for r in rows if any(r[4:])))
+        # Edges counted down to zero are deleted: every stored one counts a footprint.
+        out.append(sorted(tuple(r) for r in connection.execute(select(chart_edges))))
+        assert all(r[-1] > 0 for r in out[-1])
     return out
 
 
@@ -146,7 +172,7 @@ def test_an_older_catalog_gets_its_chart_summaries_on_upgrade(catalog_url: str) 
     with Catalog(catalog_url) as db:
         db.upsert_observations([record(rng, i) for i in range(80)])
         with write_transaction(db.engine) as connection:  # as version 2 left it
-            for table in ("chart_quality", "chart_days"):
+            for table in ("chart_quality", "chart_days", "chart_edges"):  # edges: v4
                 connection.exec_driver_sql(f"DROP TABLE {table}")
             for index in ("ix_obs_unreadable", "ix_obs_with_issues", "ix_obs_missing"):
                 connection.exec_driver_sql(f"DROP INDEX {index}")
@@ -163,3 +189,5 @@ def test_an_older_catalog_gets_its_chart_summaries_on_upgrade(catalog_url: str) 
     with Catalog(catalog_url) as db:
         assert_charts_match(db)
         assert totals(db, SearchQuery(include_missing=True))["count"] == 80
+        with read_connection(db.engine) as connection:
+            assert extents(connection)  # rebuilt from the observations' footprints

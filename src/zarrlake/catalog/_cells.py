@@ -7,9 +7,13 @@ by without reading rows (mission spelling, processing status, missing flag):
 
 * ``chart_quality``: per quality bin (``-1``: no score), the count, and how many of
   those have a sky position (RA and Dec) and a geographic footprint (the four ACDD
-  ``geospatial_*`` bounds in ``mission_specific``);
+  ``geospatial_*`` bounds in ``mission_specific`` making a box, as ``_footprint`` reads
+  them);
 * ``chart_days``: per UTC day of ``observation_timestamp`` (rows without one are left
-  out, as the coverage chart leaves them out), count and bytes.
+  out, as the coverage chart leaves them out), count and bytes;
+* ``chart_edges``: per mission spelling and missing flag, how many footprints have
+  each edge (``_footprint.edge_values``), from which the STAC collections' spatial
+  extents follow without reading the observations.
 
 Writes move cells by deltas like the mission summaries (see ``_summary``): the old rows'
 contributions are subtracted and the new ones added in the same transaction, through
@@ -24,19 +28,33 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from sqlalchemy import Integer, and_, case, cast, delete, func, insert, literal, select
+from sqlalchemy import (
+    Integer,
+    and_,
+    bindparam,
+    case,
+    cast,
+    delete,
+    func,
+    insert,
+    literal,
+    select,
+)
 
-from zarrlake.catalog.schema import chart_days, chart_quality, observations
+from zarrlake.catalog._footprint import (
+    bound_columns,
+    edge_values,
+    footprint_of,
+    footprint_sql,
+    normalise,
+)
+from zarrlake.catalog.schema import chart_days, chart_edges, chart_quality, observations
 
 QUALITY_BINS = 10
 """Quality histogram bins of 0.1; a score of 1.0 counts in the last one."""
 
 NO_SCORE = -1
 """The ``quality_bin`` of observations without a quality score."""
-
-BBOX_KEYS = ("geospatial_lon_min", "geospatial_lat_min", "geospatial_lon_max", "geospatial_lat_max")
-"""The ACDD attributes of a geographic bounding box, as extractors keep them in
-``mission_specific`` (west, south, east, north)."""
 
 CELL_COLUMNS = (
     "mission_id",
@@ -88,29 +106,11 @@ def day_sql(dialect: str) -> Any:
     return func.substr(column, 1, 10)
 
 
-def has_footprint(specific: Any) -> bool:
-    """Tell whether ``mission_specific`` holds the four bounds as JSON numbers."""
-    if not isinstance(specific, Mapping):
-        return False
-    values = [specific.get(key) for key in BBOX_KEYS]
-    return all(isinstance(v, int | float) and not isinstance(v, bool) for v in values)
-
-
-def footprint_bounds() -> list[Any]:
-    """Return the SQL expressions of the four bounds (NULL unless a JSON number)."""
-    from zarrlake.catalog.schema import json_key
-
-    return [json_key(observations.c.mission_specific, key, 0.0) for key in BBOX_KEYS]
-
-
-def _footprint_sql() -> Any:
-    return and_(*(bound.is_not(None) for bound in footprint_bounds()))
-
-
 # -- deltas ------------------------------------------------------------------------------
 
 _QualityKey = tuple[str, str, int, bool]
 _DayKey = tuple[str, str, str, bool]
+_EdgeKey = tuple[str, bool, str, int]
 
 
 class CellDeltas:
@@ -120,6 +120,7 @@ class CellDeltas:
         # [count, positioned, footprints] and [count, bytes] per cell
         self.quality: dict[_QualityKey, list[int]] = defaultdict(lambda: [0, 0, 0])
         self.days: dict[_DayKey, list[int]] = defaultdict(lambda: [0, 0])
+        self.edges: dict[_EdgeKey, int] = defaultdict(int)  # footprints per edge
 
     def add(self, row: Mapping[str, Any], sign: int) -> None:
         """Count one observation row in (``sign=1``) or out (``sign=-1``)."""
@@ -130,8 +131,11 @@ class CellDeltas:
         cell[0] += sign
         if row.get("ra") is not None and row.get("dec") is not None:
             cell[1] += sign
-        if has_footprint(row.get("mission_specific")):
+        box = footprint_of(row.get("mission_specific"))
+        if box is not None:
             cell[2] += sign
+            for edge, value in edge_values(box):
+                self.edges[(mission, missing, edge, value)] += sign
         day = day_key(row.get("observation_timestamp"))
         if day is not None:
             moved = self.days[(mission, status, day, missing)]
@@ -146,17 +150,44 @@ class CellDeltas:
                 cell = cells[tuple(row[:4])]
                 for position, value in enumerate(row[4:]):
                     cell[position] += int(value or 0)
+        self.add_edges(connection, where)
+
+    def add_edges(self, connection: Any, where: Any = None) -> None:
+        """Count the edges of the footprints of the rows ``where`` selects in.
+
+        Read in Python through :func:`~zarrlake.catalog._footprint.edge_values`, the
+        same code as :meth:`add`, so a rebuild and the deltas cannot disagree.
+        """
+        obs = observations.c
+        bounds = bound_columns()
+        # Grouped by the bounds first: a gridded product repeats one box in every file.
+        query = (
+            select(obs.mission_id, obs.missing, *bounds, func.count())
+            .where(footprint_sql())
+            .group_by(obs.mission_id, obs.missing, *bounds)
+        )
+        if where is not None:
+            query = query.where(where)
+        for mission, missing, west, south, east, north, number in connection.execute(query):
+            box = normalise(float(west), float(south), float(east), float(north))
+            if box is not None:  # always: footprint_sql() kept the row
+                for edge, value in edge_values(box):
+                    self.edges[(str(mission), bool(missing), edge, value)] += int(number)
 
     def changed(self) -> bool:
         """Tell whether any cell moves."""
-        return any(any(v) for v in self.quality.values()) or any(any(v) for v in self.days.values())
+        return (
+            any(any(v) for v in self.quality.values())
+            or any(any(v) for v in self.days.values())
+            or any(self.edges.values())
+        )
 
 
 def _quality_select(dialect: str, where: Any = None) -> Any:
     obs = observations.c
     bin_ = func.coalesce(quality_bin_sql(dialect), literal(NO_SCORE)).label("quality_bin")
     positioned = case((and_(obs.ra.is_not(None), obs.dec.is_not(None)), 1), else_=0)
-    footprint = case((_footprint_sql(), 1), else_=0)
+    footprint = case((footprint_sql(), 1), else_=0)
     query = select(
         obs.mission_id,
         obs.processing_status,
@@ -260,6 +291,36 @@ def apply_cell_changes(
         )
     if days:
         _upsert(connection, chart_days, days, ["observation_count", "total_bytes"])
+    _write_edges(connection, deltas)
+
+
+def _write_edges(connection: Any, deltas: CellDeltas) -> None:
+    edges: list[dict[str, Any]] = [
+        {"mission_id": m, "missing": gone, "edge": edge, "value": value, "footprint_count": n}
+        for (m, gone, edge, value), n in sorted(deltas.edges.items())
+        if n
+    ]
+    if edges:
+        _upsert(connection, chart_edges, edges, ["footprint_count"])
+    # Edges no footprint has any more are dropped, so the table stays as small as the set
+    # of distinct edges (at most 3,601 longitudes and 1,801 latitudes per mission).
+    # Only an edge counted down can reach zero: those are looked up by their key.
+    dropped = [row for row in edges if row["footprint_count"] < 0]
+    if dropped:
+        t = chart_edges.c
+        connection.execute(
+            delete(chart_edges).where(
+                t.mission_id == bindparam("m"),
+                t.missing == bindparam("g"),
+                t.edge == bindparam("e"),
+                t.value == bindparam("v"),
+                t.footprint_count <= 0,
+            ),
+            [
+                {"m": r["mission_id"], "g": r["missing"], "e": r["edge"], "v": r["value"]}
+                for r in dropped
+            ],
+        )
 
 
 def rebuild_cells(connection: Any) -> None:
@@ -275,3 +336,7 @@ def rebuild_cells(connection: Any) -> None:
         connection.execute(delete(table))
         names = [c.name for c in table.columns]
         connection.execute(insert(table).from_select(names, query(dialect)))
+    connection.execute(delete(chart_edges))
+    deltas = CellDeltas()
+    deltas.add_edges(connection)
+    _write_edges(connection, deltas)

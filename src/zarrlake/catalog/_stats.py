@@ -17,6 +17,7 @@ from sqlalchemy import ColumnElement, and_, func, literal, select, true
 from zarrlake.catalog import schema as s
 from zarrlake.catalog._cells import NO_SCORE, QUALITY_BINS, quality_bin_sql
 from zarrlake.catalog._engine import read_connection
+from zarrlake.catalog._footprint import footprint_sql
 from zarrlake.catalog._repository import Catalog
 from zarrlake.catalog._search import SearchQuery, check_criteria, count, search_conditions
 
@@ -80,13 +81,11 @@ def totals(catalog: Catalog, q: SearchQuery, *, summaries: bool = True) -> dict[
             "positioned": int(positioned or 0),
             "footprints": int(footprints or 0),
         }
-    from zarrlake.catalog._cells import footprint_bounds
-
     obs = s.observations.c
     with read_connection(catalog.engine) as connection:
         where = _row_where(catalog, q, connection)
         positioned = and_(where, obs.ra.is_not(None), obs.dec.is_not(None))
-        boxed = and_(where, *(b.is_not(None) for b in footprint_bounds()))
+        boxed = and_(where, footprint_sql())
         numbers = [
             connection.execute(select(func.count()).select_from(s.observations).where(w)).scalar()
             for w in (positioned, boxed)

@@ -57,13 +57,14 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.visitors import InternalTraversal
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 """The schema version this zarrlake writes; older catalogs need ``catalog upgrade``.
 
 Version 2 added ``target_key`` (the case-folded target name searches match on) and
 indexes on ``lower()`` of mission, instrument and facility (matched in any case).
 Version 3 added the dashboard's chart summaries (``chart_quality``, ``chart_days``), an
 index of status events by time, and partial indexes of problem records.
+Version 4 added ``chart_edges`` (footprint edges per mission: STAC collection extents).
 """
 
 PROCESSING_STATUSES = ("raw", "processing", "processed", "failed", "archived")
@@ -301,6 +302,18 @@ chart_days = Table(
     Column("missing", Boolean, primary_key=True),
     Column("observation_count", BigInteger, nullable=False, default=0),
     Column("total_bytes", BigInteger, nullable=False, default=0),
+)
+
+# Per mission spelling and missing flag, how many footprints have each edge (in
+# tenths of a degree): the STAC collections' spatial extents (catalog/_footprint.py).
+chart_edges = Table(
+    "chart_edges",
+    metadata,
+    Column("mission_id", String(128), primary_key=True),
+    Column("missing", Boolean, primary_key=True),
+    Column("edge", String(8), primary_key=True),  # start, end (of longitude), south, north
+    Column("value", Integer, primary_key=True, autoincrement=False),
+    Column("footprint_count", BigInteger, nullable=False, default=0),
 )
 
 OBSERVATION_FIELDS: tuple[str, ...] = tuple(c.name for c in observations.columns)

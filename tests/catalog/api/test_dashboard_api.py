@@ -160,10 +160,25 @@ def test_earth_footprints_from_acdd_bounds(client: TestClient, filled: Catalog) 
                 "mission_specific": dict(zip(keys, (-10, 35, 30.5, 60), strict=True)),
             },
             {"file_path": "/x/half.nc", "mission_id": "HELIO", "mission_specific": {keys[0]: 1}},
+            {  # 0..360: sent as STAC items give it, -180..180
+                "file_path": "/x/east.nc",
+                "mission_id": "HELIO",
+                "mission_specific": dict(zip(keys, (190, 0, 200, 10), strict=True)),
+            },
+            {  # south above north: no footprint, neither drawn nor counted
+                "file_path": "/x/upside-down.nc",
+                "mission_id": "HELIO",
+                "mission_specific": dict(zip(keys, (0, 10, 1, 5), strict=True)),
+            },
         ]
     )
-    for params in ({}, {"include_missing": "true"}):  # no other criterion: still a FROM
+    # With no other criterion the total comes from the chart cells; with a text
+    # criterion from the rows: both count what is drawn.
+    for params in ({}, {"include_missing": "true"}, {"q": "x"}):
         earth = client.get("/dashboard/earth", params=params).json()
-        assert earth["total"] == 1
-        assert earth["footprints"][0]["bbox"] == [-10.0, 35.0, 30.5, 60.0]
+        assert earth["total"] == len(earth["footprints"]) == 2, params
+        assert sorted(f["bbox"] for f in earth["footprints"]) == [
+            [-170.0, 0.0, -160.0, 10.0],
+            [-10.0, 35.0, 30.5, 60.0],
+        ]
     assert client.get("/dashboard/earth", params={"mission": "COSMOS-7"}).json()["total"] == 0

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
@@ -174,24 +176,88 @@ def test_sky_map_draws_every_position_and_opens_a_dataset(page: Page, filled: Ca
 
 
 def test_earth_map_draws_geographic_footprints(page: Page, filled: Catalog) -> None:
-    boxes = [(-10.0, 35.0, 30.0, 60.0), (100.0, -45.0, 155.0, -10.0), (170.0, 50.0, -170.0, 60.0)]
+    boxes = {
+        "europe": (-10.0, 35.0, 30.0, 60.0),
+        "australia": (100.0, -45.0, 155.0, -10.0),
+        "across": (170.0, 50.0, -170.0, 60.0),  # west > east: across the antimeridian
+        "pacific": (190.0, -30.0, 220.0, -10.0),  # 0..360: -170..-140
+        "upside-down": (0.0, 60.0, 10.0, 50.0),  # south above north: no footprint
+        "round": (0.0, -60.0, 360.0, -50.0),  # a whole circle of longitude, 0..360
+    }
     keys = ("geospatial_lon_min", "geospatial_lat_min", "geospatial_lon_max", "geospatial_lat_max")
     filled.upsert_observations(
         [
             {
-                "file_path": f"/x/swath-{i}.nc",
+                "file_path": f"/x/{name}.nc",
                 "mission_id": "HELIO",
                 "mission_specific": dict(zip(keys, box, strict=True)),
+                "observation_timestamp": datetime(2026, 3, 1, 12, tzinfo=UTC),  # STAC items
             }
-            for i, box in enumerate(boxes)
+            for name, box in boxes.items()
         ]
     )
+    ids = {
+        Path(r["file_path"]).stem: r["id"]
+        for r in search(filled, SearchQuery(mission_id="HELIO")).items
+    }
+    stac = page.request.get("/stac/search?bbox=-180,-90,180,90&limit=100").json()
+    with_footprint = stac["numberMatched"]
+    assert with_footprint == 5  # what STAC item search finds: the upside-down box is none
     page.goto("/#/sky")
     page.wait_for_selector("[data-testid=footprint]")
-    assert page.locator("[data-testid=footprint]").count() == 3
-    assert page.inner_text("[data-testid=earth-count]").startswith("3 observation(s)")
+    assert page.locator("[data-testid=footprint]").count() == with_footprint
+    assert page.inner_text("[data-testid=earth-count]").startswith("5 observation(s)")
     assert page.locator("[data-testid=earth-map] [data-testid=land] path").count() == 1
+    drawn = {
+        int(i)
+        for i in page.locator("[data-testid=footprint]").evaluate_all(
+            "nodes => nodes.map((n) => n.dataset.id)"
+        )
+    }
+    assert drawn == {ids[n] for n in ("europe", "australia", "across", "pacific", "round")}
+    sphere = page.locator("[data-testid=earth-map] [data-testid=sphere]").bounding_box()
+    assert sphere is not None
+
+    def extent(name: str) -> dict[str, float]:
+        box = page.locator(f"[data-testid=footprint][data-id='{ids[name]}']").bounding_box()
+        assert box is not None
+        return box
+
+    across, europe, pacific = extent("across"), extent("europe"), extent("pacific")
+    assert extent("round")["width"] > sphere["width"] * 0.8  # the band round the globe
+    # 20 degrees of longitude at 50..60 N, cut by the map's edge into two slivers: the
+    # path's extent spans the map, but each piece is narrow, and the middle of the map
+    # at the box's latitude is outside it (a box smeared the other way round is not).
+    drawn_across = page.locator(f"[data-testid=footprint][data-id='{ids['across']}']").evaluate(
+        """path => {
+          const svg = path.ownerSVGElement, box = path.getBBox();
+          const middle = svg.createSVGPoint();
+          middle.x = svg.viewBox.baseVal.width / 2; middle.y = box.y + box.height / 2;
+          const pieces = path.getAttribute("d").split("M").filter(Boolean).map((d) => {
+            const piece = document.createElementNS("http://www.w3.org/2000/svg", "path");
+            piece.setAttribute("d", "M" + d);
+            svg.appendChild(piece);
+            const width = piece.getBBox().width;
+            piece.remove();
+            return width;
+          });
+          const mapWidth = svg.viewBox.baseVal.width;
+          return { middle: path.isPointInFill(middle), pieces, mapWidth };
+        }"""
+    )
+    assert drawn_across["middle"] is False
+    assert len(drawn_across["pieces"]) == 2
+    # Each piece: 10 degrees of longitude along the map's curved edge, a sliver of the
+    # map's 360 (one smeared round the world would be nearly all of it).
+    assert max(drawn_across["pieces"]) < drawn_across["mapWidth"] / 10
+    assert europe["width"] < sphere["width"] / 4  # 40 degrees of 360
+    assert pacific["width"] < sphere["width"] / 8  # 30 degrees, west of the antimeridian
+    assert pacific["x"] < sphere["x"] + sphere["width"] / 4  # at the map's west edge
+    assert across["height"] < sphere["height"] / 8  # 10 degrees of latitude
     snap(page, "earth")
+    page.locator(f"[data-testid=footprint][data-id='{ids['pacific']}']").click()
+    page.wait_for_function(f"location.hash === '#/datasets/{ids['pacific']}'")
+    page.wait_for_selector("[data-testid=dataset-title]:has-text('Dataset')")
     page.goto("/#/sky?mission=COSMOS-7")
     page.wait_for_selector("#earth[hidden]", state="attached")
     page.locator("[data-testid=footprint]").first.wait_for(state="detached")

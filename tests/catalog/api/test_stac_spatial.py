@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -275,3 +276,37 @@ def test_fields_extension_include_exclude(api: TestClient, earth: dict[str, int]
     assert api.post("/stac/search", json={"fields": None}).status_code == 400
     following = api.get("/stac/search?fields=id&limit=1").json()["links"]
     assert "fields=id" in next(li["href"] for li in following if li["rel"] == "next")
+
+
+def test_collection_extents_are_the_union_of_footprints(
+    api: TestClient, filled: Catalog, service_root: Path
+) -> None:
+    def extent(mission: str) -> list[float]:
+        one = api.get(f"/stac/collections/{mission}").json()["extent"]["spatial"]["bbox"]
+        listed = {c["id"]: c for c in api.get("/stac/collections").json()["collections"]}
+        assert listed[mission]["extent"]["spatial"]["bbox"] == one
+        assert len(one) == 1
+        return list(one[0])
+
+    # EARTH-1 holds world360: the whole Earth; sky data has no footprint: the globe too.
+    assert extent("EARTH-1") == [-180.0, -90.0, 180.0, 90.0]
+    assert extent("COSMOS-7") == [-180.0, -90.0, 180.0, 90.0]
+    keys = ("geospatial_lon_min", "geospatial_lat_min", "geospatial_lon_max", "geospatial_lat_max")
+    boxes = [(170.0, -20.0, -170.0, -10.0), (190.0, -5.0, 200.5, 3.7), (160.0, 0.0, 165.0, 1.0)]
+    ids = filled.upsert_observations(
+        [
+            {
+                "file_path": str(service_root / f"fiji-{i}.nc"),
+                "mission_id": "FIJI",
+                "observation_timestamp": datetime(2026, 5, 1),
+                "mission_specific": dict(zip(keys, box, strict=True)),
+            }
+            for i, box in enumerate(boxes)
+        ]
+    ).ids
+    # Across the antimeridian (west > east), not round the world; 190..200.5 is -170..-159.5.
+    assert extent("FIJI") == [160.0, -20.0, -159.5, 3.7]
+    filled.delete(ids[2])  # the extent shrinks with its footprints
+    assert extent("FIJI") == [170.0, -20.0, -159.5, 3.7]
+    item = api.get(f"/stac/collections/FIJI/items/{ids[0]}").json()
+    assert item["bbox"] == [170.0, -20.0, -170.0, -10.0]

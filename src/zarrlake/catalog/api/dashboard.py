@@ -24,8 +24,8 @@ from sqlalchemy import ColumnElement, Integer, and_, cast, desc, func, literal, 
 from starlette.routing import Route
 
 from zarrlake.catalog import schema as s
-from zarrlake.catalog._cells import footprint_bounds
 from zarrlake.catalog._engine import read_connection
+from zarrlake.catalog._footprint import bound_columns, footprint_sql, normalise
 from zarrlake.catalog._repository import Catalog
 from zarrlake.catalog._search import SearchQuery, search_conditions
 from zarrlake.catalog._stats import coverage as coverage_rows
@@ -220,10 +220,12 @@ MAX_FOOTPRINTS = 2000
 
 @router.get("/earth", responses=responses(400))
 def earth(params: Params, catalog: CatalogDep, settings: SettingsDep) -> JSONResponse:
-    """Geographic bounding boxes of the search's observations, for the Earth map.
+    """Geographic footprints of the search's observations, for the Earth map.
 
-    Records whose ``mission_specific`` holds the four ACDD ``geospatial_*`` bounds; the
-    newest :data:`MAX_FOOTPRINTS` of them, with the ``total``.
+    Records whose ``mission_specific`` holds a footprint, read as STAC items read it
+    (``catalog/_footprint.py``): ``bbox`` is ``[west, south, east, north]`` with
+    longitudes in -180..180, ``west > east`` for a box across the antimeridian. The
+    newest :data:`MAX_FOOTPRINTS` of them, with the ``total`` (the same records).
     """
     query = params.query(settings)
     return ok(_cached(catalog, _key("earth", params), lambda: _boxes(catalog, query)))
@@ -234,23 +236,19 @@ def _boxes(catalog: Catalog, query: SearchQuery) -> dict[str, Any]:
     total = totals(catalog, query)["footprints"]
     if not total:  # nothing to look for (a scan of every row's JSON would find nothing)
         return {"total": 0, "footprints": []}
-    bounds = footprint_bounds()
     with read_connection(catalog.engine) as connection:
-        where = and_(
-            true(),
-            *search_conditions(catalog, query, connection),
-            *(b.is_not(None) for b in bounds),
-        )
+        where = and_(true(), *search_conditions(catalog, query, connection), footprint_sql())
         rows = (
-            select(obs.id, obs.mission_id, *bounds)
+            select(obs.id, obs.mission_id, *bound_columns())
             .where(where)
             .order_by(desc(obs.observation_timestamp), desc(obs.id))
             .limit(MAX_FOOTPRINTS)
         )
-        boxes = [
-            {"id": i, "mission": m, "bbox": [float(w), float(south), float(e), float(n)]}
-            for i, m, w, south, e, n in connection.execute(rows)
-        ]
+        boxes = []
+        for i, m, *bounds in connection.execute(rows):
+            box = normalise(*(float(b) for b in bounds))
+            if box is not None:  # always, as footprint_sql() kept the row
+                boxes.append({"id": i, "mission": m, "bbox": list(box)})
     return {"total": total, "footprints": boxes}
 
 

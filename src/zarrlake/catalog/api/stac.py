@@ -19,6 +19,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse
 
+from zarrlake.catalog._engine import read_connection
+from zarrlake.catalog._footprint import WHOLE_EARTH, Box, extents
 from zarrlake.catalog._repository import Catalog
 from zarrlake.catalog.api import stac_filter, stac_search
 from zarrlake.catalog.api.datasets import CatalogDep, SettingsDep
@@ -106,7 +108,7 @@ def conformance() -> dict[str, Any]:
     return {"conformsTo": CONFORMANCE}
 
 
-def _collection(request: Request, row: dict[str, Any]) -> dict[str, Any]:
+def _collection(request: Request, row: dict[str, Any], box: Box | None) -> dict[str, Any]:
     base = base_url(request)
     mission = row["mission_id"]
     return {
@@ -116,7 +118,9 @@ def _collection(request: Request, row: dict[str, Any]) -> dict[str, Any]:
         "description": f"Observations of mission {mission}",
         "license": "other",
         "extent": {
-            "spatial": {"bbox": [[-180.0, -90.0, 180.0, 90.0]]},
+            # The union of the items' footprints (west > east across the antimeridian,
+            # as STAC allows); the whole globe only when none is known.
+            "spatial": {"bbox": [list(box or WHOLE_EARTH)]},
             "temporal": {"interval": [[iso(row["time_min"]), iso(row["time_max"])]]},
         },
         "summaries": {"observations": [row["observations"]], "bytes": [row["total_bytes"]]},
@@ -134,8 +138,12 @@ def _collection(request: Request, row: dict[str, Any]) -> dict[str, Any]:
 def collections(request: Request, catalog: CatalogDep) -> dict[str, Any]:
     """Return every mission as a collection."""
     base = base_url(request)
+    boxes = _extents(catalog)
     return {
-        "collections": [_collection(request, row) for row in catalog.summary()],
+        "collections": [
+            _collection(request, row, boxes.get(row["mission_id"].lower()))
+            for row in catalog.summary()
+        ],
         "links": [link("self", f"{base}/collections"), link("root", base)],
     }
 
@@ -145,7 +153,14 @@ def collection(
     collection_id: CollectionId, request: Request, catalog: CatalogDep
 ) -> dict[str, Any]:
     """Return one mission as a collection."""
-    return _collection(request, _mission(catalog, collection_id))
+    row = _mission(catalog, collection_id)
+    box = _extents(catalog, row["mission_id"]).get(row["mission_id"].lower())
+    return _collection(request, row, box)
+
+
+def _extents(catalog: Catalog, mission_id: str | None = None) -> dict[str, Box]:
+    with read_connection(catalog.engine) as connection:
+        return extents(connection, mission_id)
 
 
 def _mission(catalog: Catalog, collection_id: str) -> dict[str, Any]:

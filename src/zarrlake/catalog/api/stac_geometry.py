@@ -1,10 +1,11 @@
 """Footprints of observations and the spatial filters of STAC item search.
 
 An observation has a footprint when its ``mission_specific`` holds the four ACDD
-bounds ``geospatial_lon_min/lat_min/lon_max/lat_max`` as numbers (Earth data: the
-extractors keep a file's ACDD attributes there, or derive them from its latitude and
-longitude coordinates). Sky data (RA/Dec) has none: its items have ``geometry: null``
-and no spatial filter matches them.
+bounds ``geospatial_lon_min/lat_min/lon_max/lat_max`` as numbers that make a box
+(Earth data: the extractors keep a file's ACDD attributes there, or derive them from
+its latitude and longitude coordinates); ``catalog/_footprint.py`` reads them, for
+the items, the collections' extents and the dashboard alike. Sky data (RA/Dec) has
+none: its items have ``geometry: null`` and no spatial filter matches them.
 
 Longitudes may be given as -180..180 or 0..360; ``west > east`` is a box that crosses
 the antimeridian. The SQL side only narrows the candidates (a superset: every stored
@@ -22,12 +23,10 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, and_, false, or_
 
-from zarrlake.catalog import schema as s
-from zarrlake.catalog.schema import json_key
+from zarrlake.catalog._footprint import BBOX_KEYS, Box, bound_columns, footprint
 from zarrlake.errors import InvalidInputError
 
-BBOX_KEYS = ("geospatial_lon_min", "geospatial_lat_min", "geospatial_lon_max", "geospatial_lat_max")
-"""The ACDD attributes of a footprint in ``mission_specific`` (west, south, east, north)."""
+__all__ = ["BBOX_KEYS", "Area", "Box", "footprint", "footprint_geojson"]
 
 GEOMETRY_TYPES = (
     "Point",
@@ -38,50 +37,6 @@ GEOMETRY_TYPES = (
     "MultiPolygon",
     "GeometryCollection",
 )
-
-Box = tuple[float, float, float, float]
-
-
-def footprint(record: Mapping[str, Any]) -> Box | None:
-    """Return an observation's footprint as a normalised ``(west, south, east, north)``.
-
-    Parameters
-    ----------
-    record
-        An observation record (its ``mission_specific`` is read).
-
-    Returns
-    -------
-    tuple or None
-        Longitudes in -180..180 (``west > east`` crosses the antimeridian); ``None``
-        when the record has no usable four bounds (missing, not numbers, out of range,
-        or south above north).
-    """
-    specific = record.get("mission_specific")
-    if not isinstance(specific, Mapping):
-        return None
-    values: list[float] = []
-    for key in BBOX_KEYS:
-        value = specific.get(key)
-        if not isinstance(value, int | float) or isinstance(value, bool):
-            return None  # as the SQL side: only JSON numbers count
-        values.append(float(value))
-    west, south, east, north = values
-    if not all(math.isfinite(v) for v in (west, south, east, north)):
-        return None
-    if not (-90.0 <= south <= north <= 90.0):
-        return None
-    if -180.0 <= west <= 180.0 and -180.0 <= east <= 180.0:
-        return west, south, east, north
-    if 0.0 <= west <= 360.0 and 0.0 <= east <= 360.0 and west <= east:
-        if east - west >= 360.0 - 1e-9:  # the whole circle, written 0..360
-            return -180.0, south, 180.0, north
-        return _wrap(west), south, _wrap(east), north
-    return None
-
-
-def _wrap(longitude: float) -> float:
-    return longitude - 360.0 if longitude > 180.0 else longitude
 
 
 def footprint_geojson(box: Box) -> dict[str, Any]:
@@ -139,9 +94,7 @@ class Area:
         """
         if not self.boxes:
             return [false()]
-        west, south, east, north = (
-            json_key(s.observations.c.mission_specific, key, 0.0) for key in BBOX_KEYS
-        )
+        west, south, east, north = bound_columns()
         tests = []
         for qw, qs, qe, qn in self.boxes:
             shifts = []

@@ -105,8 +105,13 @@ async function showSky(params) {
 
 let land = null;  // world-atlas land outlines, fetched once
 
-function footprint([west, south, east, north]) {  // a closed ring along parallels and meridians
-  const east2 = east < west ? east + 360 : east;  // a box across the antimeridian
+// A footprint's ring, from the service's bbox (longitudes -180..180, read as STAC items read
+// them; west > east crosses the antimeridian). d3-geo draws spherical polygons: the ring runs
+// clockwise (north along the west edge, then east) so it encloses the box, not the rest of the
+// globe; east + 360 keeps a box across the antimeridian one narrow polygon, which d3 clips at
+// the map's edge into two pieces. Edges follow parallels in 2° steps (a chord would cut across).
+function footprint([west, south, east, north]) {
+  const east2 = east < west ? east + 360 : east;
   const steps = Math.max(1, Math.ceil((east2 - west) / 2));
   const along = (lat, from, to) => d3.range(steps + 1).map((i) => [from + ((to - from) * i) / steps, lat]);
   return [[west, south], [west, north], ...along(north, west, east2), [east2, south],
@@ -116,7 +121,8 @@ function footprint([west, south, east, north]) {  // a closed ring along paralle
 async function drawEarth(query) {
   const earth = await api(`dashboard/earth?${query}`);
   $("#earth").hidden = earth.total === 0;
-  $("#earth-count").textContent = `${earth.total} observation(s) with a geographic bounding box`;
+  const drawn = earth.footprints.length < earth.total ? ` (the newest ${earth.footprints.length} drawn)` : "";
+  $("#earth-count").textContent = `${earth.total} observation(s) with a geographic bounding box${drawn}`;
   if (earth.total === 0) { $("#earth-map").replaceChildren(); return; }
   if (!land) {
     const atlas = await api("vendor/world-atlas-2.0.2/land-110m.json");
@@ -138,9 +144,13 @@ async function drawEarth(query) {
         href: (d) => `#/datasets/${d.properties.id}`, title: (d) => `${d.properties.id} ${d.properties.mission}` }),
     ],
   });
-  const [, , landMark, footprints] = chart.querySelectorAll('g[aria-label="geo"]');  // sphere, graticule, land, ours
+  const [sphere, , landMark, footprints] = chart.querySelectorAll('g[aria-label="geo"]');  // sphere, graticule, land, ours
+  sphere.setAttribute("data-testid", "sphere");
   landMark.setAttribute("data-testid", "land");
-  for (const node of footprints.querySelectorAll("path")) node.setAttribute("data-testid", "footprint");
+  for (const node of footprints.querySelectorAll("path")) {
+    node.setAttribute("data-testid", "footprint");
+    node.setAttribute("data-id", node.closest("a")?.getAttribute("href")?.split("/").pop() ?? "");
+  }
   $("#earth-map").replaceChildren(chart);
 }
 
