@@ -1,5 +1,5 @@
 """``python -m zarrlake`` runs the CLI."""
 
-from zarrlake.cli import main
+from zarrlake.cli import entry
 
-main()
+entry()
