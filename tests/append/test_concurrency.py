@@ -69,7 +69,6 @@ def test_losers_get_locked_error_when_not_waiting(
 
 
 @pytest.mark.slow
-@pytest.mark.filterwarnings("ignore:Object at .zarrlake is not recognized")
 @pytest.mark.parametrize("kind", ["local", "s3"])
 def test_readers_never_see_a_step_without_its_data(
     kind: str, request: pytest.FixtureRequest, tmp_path: Path

@@ -16,6 +16,7 @@ import xarray as xr
 from tests.append.slices import expected_checksums, make_slice, step_checksum
 from tests.conftest import StoreTarget, make_target
 from tests.forked import Forked
+from tests.txn.helpers import read_private
 from zarrlake.storage import read_bytes
 from zarrlake.txn import JOURNAL_KEY, recover
 
@@ -70,7 +71,6 @@ def _verify(target: StoreTarget, expected: list[str]) -> int:
 
 
 @pytest.mark.slow
-@pytest.mark.filterwarnings("ignore:Object at .zarrlake is not recognized")
 @pytest.mark.parametrize("kind", ["local", "s3"])
 def test_sigkill_at_random_moments(
     kind: str, request: pytest.FixtureRequest, tmp_path: Path
@@ -103,11 +103,11 @@ def test_sigkill_at_random_moments(
         writer = _writer(target, slow)
         if _kill_after(writer, rng.uniform(0, duration)):
             writer_kills += 1
-        if read_bytes(target.open("a"), JOURNAL_KEY) is not None and rng.random() < 0.7:
+        if read_private(target.open("a"), JOURNAL_KEY) is not None and rng.random() < 0.7:
             recoverer = _recoverer(target)
             if _kill_after(recoverer, rng.uniform(0, 0.12)):
                 recovery_kills += 1
-                if read_bytes(target.open("a"), JOURNAL_KEY) is not None:
+                if read_private(target.open("a"), JOURNAL_KEY) is not None:
                     interrupted_recoveries += 1
         recover(target.open("a"))
         k = _verify(target, expected)

@@ -165,7 +165,7 @@ def _folders(plate: Path) -> set[str]:
     return {
         str(p.relative_to(plate))
         for p in plate.rglob("*")
-        if p.is_dir() and ".zarrlake" not in p.parts and len(p.relative_to(plate).parts) <= 3
+        if p.is_dir() and len(p.relative_to(plate).parts) <= 3
     }
 
 

@@ -41,7 +41,7 @@ def _folders(plate: Path) -> list[str]:
     return sorted(
         str(p.relative_to(plate))
         for p in plate.iterdir()
-        if p.is_dir() and p.name != ".zarrlake"
+        if p.is_dir()
         for p in [p, *p.iterdir()]
         if p.is_dir()
     )

@@ -8,7 +8,8 @@ import yaml
 
 from tests.append.slices import make_slice
 from tests.subprocesses import run_zarrlake
-from zarrlake.storage import open_store, read_bytes
+from tests.txn.helpers import put_private, read_private
+from zarrlake.storage import open_store
 from zarrlake.txn import JOURNAL_KEY
 
 
@@ -75,7 +76,6 @@ def test_locked_target_and_recover(tmp_path: Path) -> None:
     target = tmp_path / "cube.zarr"
     assert run_zarrlake("append", *_files(tmp_path, 1), "-t", str(target)).returncode == 0
     store = open_store(target, mode="a")
-    from zarrlake.storage import atomic_put
     from zarrlake.txn import LOCK_KEY
 
     record = {
@@ -87,7 +87,7 @@ def test_locked_target_and_recover(tmp_path: Path) -> None:
         "acquired": "2026-01-01T00:00:00",
         "heartbeat": 0,
     }
-    atomic_put(store, LOCK_KEY, json.dumps(record).encode())
+    put_private(store, LOCK_KEY, json.dumps(record).encode())
     locked = run_zarrlake("append", *_files(tmp_path, 2), "-t", str(target), "--no-wait-lock")
     assert locked.returncode == 1
     assert "is locked by pid 1 on elsewhere" in locked.stderr and "--break-lock" in locked.stderr
@@ -95,7 +95,7 @@ def test_locked_target_and_recover(tmp_path: Path) -> None:
     assert result.returncode == 1 and "locked" in result.stderr
     result = run_zarrlake("recover", str(target), "--break-lock")
     assert result.returncode == 0 and "nothing to recover" in result.stdout
-    assert read_bytes(store, JOURNAL_KEY) is None
+    assert read_private(store, JOURNAL_KEY) is None
     assert run_zarrlake("append", *_files(tmp_path, 2), "-t", str(target)).returncode == 0
 
 

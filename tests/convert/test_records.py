@@ -46,7 +46,7 @@ def test_a_record_edited_after_the_fact_is_corrupt(tmp_path):
     write_record(store, "unit-1", {"kind": "unit", "steps": [[0, 5]]})
     records, corrupt = read_record_state(store)
     assert set(records) == {"unit-1"} and corrupt == []
-    path = tmp_path / "a.zarr" / ".zarrlake" / "convert" / "done" / "unit-1.json"
+    path = tmp_path / "a.zarr.zarrlake" / "convert" / "done" / "unit-1.json"
     path.write_text(path.read_text().replace("[[0, 5]]", "[[0, 6]]"))
     records, corrupt = read_record_state(store)
     assert records == {} and corrupt == ["unit-1"]

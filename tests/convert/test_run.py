@@ -8,6 +8,7 @@ import xarray as xr
 
 from tests.conftest import StoreTarget
 from tests.convert.inputs import combined, write_inputs
+from tests.txn.helpers import delete_private
 from zarrlake.convert import run, verify
 from zarrlake.convert._writer import read_records
 from zarrlake.meta import validate
@@ -68,10 +69,9 @@ def test_rerun_writes_only_units_without_a_record(tmp_path):
     assert first.units_written == 6
     store = open_store(target, mode="r+")
     records = read_records(store)
-    from zarrlake.storage import delete_key
 
     for name in sorted(records)[:2]:
-        delete_key(store, f".zarrlake/convert/done/{name}.json")
+        delete_private(store, f"convert/done/{name}.json")
     again = run(paths, target, chunks={"time": 7}, workers=1, chunks_per_unit=1)
     assert (again.units_written, again.units_skipped) == (2, 4)
     assert again.steps_written == 14  # the two units' steps, not the archive's 40
@@ -177,10 +177,9 @@ def test_large_chunk_rows_are_split_into_spatial_blocks(tmp_path, monkeypatch):
     assert result.report.valid, result.report.errors()
     xr.testing.assert_equal(xr.open_zarr(target).tp.load(), combined(paths).tp)
     store = open_store(target, mode="r+")
-    from zarrlake.storage import delete_key
 
     name = next(n for n in read_records(store) if n.endswith("000000002-000000004"))
-    delete_key(store, f".zarrlake/convert/done/{name}.json")
+    delete_private(store, f"convert/done/{name}.json")
     assert "ZL200" in verify(target).codes()  # one block of those steps has no record
     again = run(paths, target, chunks={"time": 7, "lat": 2}, workers=1)
     assert again.units_written == 1 and again.report.valid
@@ -190,7 +189,7 @@ def test_a_record_left_half_written_by_a_killed_writer_does_not_count(tmp_path):
     paths = write_inputs(tmp_path / "in", 2, 5)
     target = tmp_path / "out.zarr"
     first = run(paths, str(target), chunks={"time": 7}, workers=1, chunks_per_unit=1)
-    done = target / ".zarrlake" / "convert" / "done"
+    done = tmp_path / "out.zarr.zarrlake" / "convert" / "done"
     records = sorted(done.iterdir())
     # the writer was killed between writing the temporary file and renaming it
     stray = done / f".{records[0].name}.{'0' * 32}.tmp"

@@ -122,7 +122,7 @@ def test_resume_rewrites_a_lost_shard(tmp_path):
     settings = {"chunks": {"time": 3}, "shards": {"time": 12}, "chunks_per_unit": 4}
     run(paths, str(target), settings, workers=1)
     # a crash after the template: the second shard's object and its record never landed
-    records = sorted((target / ".zarrlake" / "convert" / "done").glob("*.json"))
+    records = sorted((tmp_path / "out.zarr.zarrlake" / "convert" / "done").glob("*.json"))
     units = [r for r in records if json.loads(r.read_text()).get("kind") == "unit"]
     assert len(units) == 2  # 24 steps, shards of 12, one unit each
     lost = json.loads(units[1].read_text())

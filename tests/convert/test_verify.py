@@ -20,7 +20,7 @@ from zarrlake.convert import run, verify
 from zarrlake.convert._records import bit_sum, read_record_state
 from zarrlake.storage import open_store
 
-RECORDS = Path(".zarrlake/convert/done")
+RECORDS = Path("convert/done")  # in the sidecar folder beside the archive
 
 
 def _convert(tmp_path: Path, count: int = 4, **config: object) -> tuple[str, list[str]]:
@@ -119,7 +119,7 @@ def test_values_rewritten_in_place_are_found(tmp_path):
 def test_a_corrupt_record_is_found_and_a_rerun_rewrites_its_unit(tmp_path):
     target, paths = _convert(tmp_path)
     name = sorted(_unit_records(target))[1]
-    path = Path(target) / RECORDS / f"{name}.json"
+    path = Path(target + ".zarrlake") / RECORDS / f"{name}.json"
     content = json.loads(path.read_text())
     content["steps"] = [[0, 20]]  # claims steps it never wrote; the digest no longer matches
     path.write_text(json.dumps(content))
@@ -132,7 +132,7 @@ def test_a_corrupt_record_is_found_and_a_rerun_rewrites_its_unit(tmp_path):
 def test_a_truncated_record_is_found(tmp_path):
     target, _ = _convert(tmp_path)
     name = sorted(_unit_records(target))[0]
-    path = Path(target) / RECORDS / f"{name}.json"
+    path = Path(target + ".zarrlake") / RECORDS / f"{name}.json"
     path.write_bytes(path.read_bytes()[:40])
     assert {"ZL209", "ZL200"} <= _codes(target)
 

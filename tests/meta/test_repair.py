@@ -8,10 +8,10 @@ import pytest
 import zarr
 
 from tests.conftest import StoreTarget
-from tests.txn.helpers import snapshot
+from tests.txn.helpers import put_private, read_private, snapshot
 from zarrlake.errors import CorruptError, InvalidInputError, LockedError, NotFoundError
 from zarrlake.meta import backup, repair, restore, validate
-from zarrlake.storage import atomic_put, delete_key, read_bytes
+from zarrlake.storage import atomic_put, delete_key
 from zarrlake.txn import JOURNAL_KEY, LOCK_KEY
 
 
@@ -97,7 +97,7 @@ def test_repair_rolls_back_a_leftover_journal_and_breaks_dead_locks(
     good = snapshot(store)
     journal = {"txn_id": "t", "created_keys": ["temp/c/9/0/0"], "overwritten": {}, "deleted": {}}
     atomic_put(store, "temp/c/9/0/0", b"half of an append")
-    atomic_put(store, JOURNAL_KEY, json.dumps(journal).encode())
+    put_private(store, JOURNAL_KEY, json.dumps(journal).encode())
     owner = {
         "owner_id": "dead",
         "host": "elsewhere",
@@ -107,12 +107,12 @@ def test_repair_rolls_back_a_leftover_journal_and_breaks_dead_locks(
         "acquired": "2026-01-01T00:00:00",
         "heartbeat": time.time() - 3600,
     }
-    atomic_put(store, LOCK_KEY, json.dumps(owner).encode())
+    put_private(store, LOCK_KEY, json.dumps(owner).encode())
     with pytest.raises(LockedError, match="--break-lock"):
         repair(url, storage_options=options)
     result = repair(url, storage_options=options, break_stale_lock=True)
     assert result.recovered == "rolled_back"
-    assert read_bytes(store, JOURNAL_KEY) is None
+    assert read_private(store, JOURNAL_KEY) is None
     assert snapshot(store) == good
 
 
@@ -137,7 +137,7 @@ def test_backup_and_restore_are_byte_exact(
     }
     assert {k: after[k] for k in metadata} == {k: before[k] for k in metadata}
     assert "new/zarr.json" not in after and "new/.zarray" not in after  # created after the backup
-    assert inside.startswith(store_target.url + "/.zarrlake/backups/")
+    assert inside.startswith(store_target.url + ".zarrlake/backups/")  # beside the archive
     restore(inside, storage_options=store_target.storage_options)
     assert {k: snapshot(store_target.open("r"))[k] for k in metadata} == {
         k: before[k] for k in metadata

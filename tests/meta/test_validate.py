@@ -8,6 +8,7 @@ import pytest
 import zarr
 
 from tests.conftest import StoreTarget
+from tests.txn.helpers import put_private
 from zarrlake import validate_metadata
 from zarrlake.errors import NotFoundError
 from zarrlake.meta import Finding, validate
@@ -157,7 +158,7 @@ def test_unknown_codec(store_target: StoreTarget) -> None:
 def test_journal_and_stale_lock(store_target: StoreTarget) -> None:
     _healthy(store_target, 3)
     store = store_target.open("a")
-    atomic_put(store, JOURNAL_KEY, b'{"txn_id": "x"}')
+    put_private(store, JOURNAL_KEY, b'{"txn_id": "x"}')
     owner = {
         "owner_id": "o",
         "host": "elsewhere",
@@ -167,7 +168,7 @@ def test_journal_and_stale_lock(store_target: StoreTarget) -> None:
         "acquired": "2026-01-01T00:00:00",
         "heartbeat": time.time() - 3600,
     }
-    atomic_put(store, LOCK_KEY, json.dumps(owner).encode())
+    put_private(store, LOCK_KEY, json.dumps(owner).encode())
     report = _check(store_target)
     assert {"ZL150", "ZL151"} <= report.codes() and not report["valid"]
     assert "zarrlake recover" in next(f for f in report["issues"] if f.code == "ZL150").fix

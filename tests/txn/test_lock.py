@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import StoreTarget, make_target
+from tests.txn.helpers import put_private, read_private
 from zarrlake.errors import ConflictError, LockedError
-from zarrlake.storage import atomic_put, open_store, read_bytes, run_sync
+from zarrlake.storage import open_store, run_sync
 from zarrlake.txn import LOCK_KEY, ArchiveLock, LockOptions, read_lock
 
 NO_WAIT = LockOptions(wait=False)
@@ -43,7 +44,7 @@ def test_second_writer_is_refused_with_the_owner_named(store_target: StoreTarget
     assert f"pid {os.getpid()}" in str(error) and store_target.url in str(error)
     assert error.owner is not None and error.owner["pid"] == os.getpid()
     assert error.subject == store_target.url
-    assert read_bytes(store, LOCK_KEY) is None  # released
+    assert read_private(store, LOCK_KEY) is None  # released
 
 
 def test_waiting_times_out(store_target: StoreTarget) -> None:
@@ -93,7 +94,7 @@ def test_lock_of_a_killed_writer_is_broken_automatically(
 
 def test_stale_lock_elsewhere_needs_break_lock(store_target: StoreTarget) -> None:
     store = store_target.open("a")
-    atomic_put(store, LOCK_KEY, _forged("another-host", age=3600))
+    put_private(store, LOCK_KEY, _forged("another-host", age=3600))
     with pytest.raises(LockedError, match="--break-lock") as info:
         ArchiveLock(store, NO_WAIT).acquire()
     assert info.value.owner["host"] == "another-host"
@@ -103,14 +104,14 @@ def test_stale_lock_elsewhere_needs_break_lock(store_target: StoreTarget) -> Non
 
 def test_live_lock_elsewhere_is_not_broken(store_target: StoreTarget) -> None:
     store = store_target.open("a")
-    atomic_put(store, LOCK_KEY, _forged("another-host", age=1))
+    put_private(store, LOCK_KEY, _forged("another-host", age=1))
     with pytest.raises(LockedError, match="wait for it to finish"):
         ArchiveLock(store, LockOptions(wait=False, break_stale=True)).acquire()
 
 
 def test_unreadable_lock_record_counts_as_held(store_target: StoreTarget) -> None:
     store = store_target.open("a")
-    atomic_put(store, LOCK_KEY, b"\x00garbage")
+    put_private(store, LOCK_KEY, b"\x00garbage")
     with pytest.raises(LockedError, match="unreadable"):
         ArchiveLock(store, NO_WAIT).acquire()
 
@@ -128,7 +129,7 @@ def test_lost_lock_is_noticed_and_never_deleted(store_target: StoreTarget) -> No
     lock = ArchiveLock(store, LockOptions(heartbeat_interval=3600))  # beats driven by hand
     lock.acquire()
     lock.verify()
-    atomic_put(store, LOCK_KEY, _forged("breaker-host", age=0))
+    put_private(store, LOCK_KEY, _forged("breaker-host", age=0))
     lock.refresh()
     assert lock.lost
     with pytest.raises(ConflictError, match="taken by another writer"):
@@ -141,10 +142,10 @@ def test_a_breaker_that_died_mid_break_blocks_nobody(store_target: StoreTarget) 
     store = store_target.open("a")
     dead = json.loads(_forged(socket.gethostname(), age=0))
     dead["pid"], dead["owner_id"] = _dead_pid(), "dead-writer"
-    atomic_put(store, LOCK_KEY, json.dumps(dead).encode())
+    put_private(store, LOCK_KEY, json.dumps(dead).encode())
     # a breaker (also dead now) claimed the break of that lock but never took it over
     breaker = dict(dead, owner_id="dead-breaker")
-    atomic_put(store, ".zarrlake/broken-dead-writer", json.dumps(breaker).encode())
+    put_private(store, "broken-dead-writer", json.dumps(breaker).encode())
     with ArchiveLock(store, NO_WAIT) as lock:
         assert run_sync(read_lock(store)).owner_id == lock.owner.owner_id
 
@@ -176,7 +177,7 @@ def test_racing_breakers_hold_the_lock_one_at_a_time(
     kind: str, request: pytest.FixtureRequest, tmp_path: Path
 ) -> None:
     target = make_target(kind, request, tmp_path)
-    atomic_put(target.open("a"), LOCK_KEY, _forged("another-host", age=3600))
+    put_private(target.open("a"), LOCK_KEY, _forged("another-host", age=3600))
     procs = [
         subprocess.Popen(
             [sys.executable, "-c", BREAKER, target.url, json.dumps(target.storage_options)],

@@ -9,7 +9,7 @@ import xarray as xr
 import zarr
 
 from tests.conftest import StoreTarget
-from tests.txn.helpers import snapshot, time_slice
+from tests.txn.helpers import put_private, read_private, snapshot, time_slice
 from zarrlake.errors import ConflictError, InvalidInputError
 from zarrlake.hierarchy import acollect_documents
 from zarrlake.storage import atomic_put, read_bytes, run_sync
@@ -47,7 +47,7 @@ def test_appends_commit_with_fresh_consolidated_metadata(
     ours = _consolidated(store, zarr_format)
     zarr.consolidate_metadata(store)
     assert ours == _consolidated(store, zarr_format)
-    assert read_bytes(store, JOURNAL_KEY) is None and read_bytes(store, LOCK_KEY) is None
+    assert read_private(store, JOURNAL_KEY) is None and read_private(store, LOCK_KEY) is None
 
 
 def test_nested_groups_keep_their_consolidated_metadata_fresh(store_target: StoreTarget) -> None:
@@ -121,7 +121,7 @@ def test_lost_lock_aborts_before_any_change(store_target: StoreTarget) -> None:
     before = snapshot(store)
     with pytest.raises(ConflictError, match="taken by another writer"), Transaction(store) as txn:
         time_slice(1).to_zarr(txn.staging, append_dim="time", consolidated=False)
-        atomic_put(store, LOCK_KEY, b'{"owner_id": "someone-else"}')  # a breaker took it
+        put_private(store, LOCK_KEY, b'{"owner_id": "someone-else"}')  # a breaker took it
         txn.commit()
     assert snapshot(store) == before
 
@@ -205,7 +205,7 @@ def test_recovery_survives_crashes_during_recovery(
         _crash_after(patch, transaction_module, ["aatomic_put"], 4)  # after the journal
         with pytest.raises(Crash):
             _append(store, 2, 3, steps=2)
-    assert read_bytes(store, JOURNAL_KEY) is not None
+    assert read_private(store, JOURNAL_KEY) is not None
     for budget in range(6):  # recovery itself dies after 0, 1, 2, ... writes
         with monkeypatch.context() as patch:
             _crash_after(patch, journal_module, ["aatomic_put", "adelete_key"], budget)

@@ -290,7 +290,7 @@ def _write_named_well(
 ) -> str:
     writer = _ome_writer()
     fmt = _ome_format(config.ngff_version)
-    well_lock = ArchiveLock(store, config.lock, key=f".zarrlake/hcs/{well.replace('/', '')}.lock")
+    well_lock = ArchiveLock(store, config.lock, key=f"hcs/{well.replace('/', '')}.lock")
     with well_lock:
         existed = run_sync(aread_document(store, f"{well}/zarr.json")) or run_sync(
             aread_document(store, f"{well}/.zgroup")

@@ -10,6 +10,7 @@ from zarrlake.catalog.extractors import Source, available_extractors
 from zarrlake.errors import PathNotFoundError
 from zarrlake.storage.listing import is_in_flight
 from zarrlake.storage.remote import expand_url, remote_filesystem
+from zarrlake.storage.sidecar import is_sidecar_name
 
 _ARCHIVE_SUFFIXES = (".zarr",)
 
@@ -23,7 +24,13 @@ def _suffixes() -> tuple[tuple[str, ...], tuple[str, ...]]:
 
 
 def _skip(name: str) -> bool:
-    return name.startswith(".") or is_in_flight(name) or name.endswith((".tmp", ".partial"))
+    # hidden names, temporaries of atomic writes, and archives' bookkeeping siblings
+    return (
+        name.startswith(".")
+        or is_in_flight(name)
+        or name.endswith((".tmp", ".partial"))
+        or is_sidecar_name(name)
+    )
 
 
 def archive_root(path: str) -> str | None:

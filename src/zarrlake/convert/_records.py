@@ -1,6 +1,6 @@
 """Completion records of a conversion, and the fingerprints of what each unit stored.
 
-Each finished work unit (or file) leaves a record under ``.zarrlake/convert/done/``:
+Each finished work unit (or file) leaves a record under ``convert/done/`` in the archive's sidecar:
 resume skips what is recorded and verify tells a never-written step from a written
 all-NaN one. A unit's record also holds, for every stored object (chunk, or shard when
 an array is sharded) it wrote, fingerprints taken while the data were in memory:
@@ -46,6 +46,7 @@ from zarrlake.convert._template import RECORD_PREFIX
 from zarrlake.storage import run_sync
 from zarrlake.storage.atomic import atomic_put, read_bytes
 from zarrlake.storage.listing import alist_keys
+from zarrlake.storage.sidecar import sidecar
 
 __all__ = [
     "ObjectLedger",
@@ -243,7 +244,8 @@ def write_record(store: Store, name: str, content: dict[str, Any]) -> None:
     """Write a completion record (with its time and its own digest), atomically."""
     content["written_at"] = time.time()
     content[_DIGEST] = _digest(content)
-    atomic_put(store, f"{RECORD_PREFIX}{name}.json", json.dumps(content).encode())
+    side = sidecar(store)
+    atomic_put(side.store, side.key(f"{RECORD_PREFIX}{name}.json"), json.dumps(content).encode())
 
 
 def read_record_state(store: Store) -> tuple[dict[str, dict[str, Any]], list[str]]:
@@ -254,11 +256,13 @@ def read_record_state(store: Store) -> tuple[dict[str, dict[str, Any]], list[str
     """
     records: dict[str, dict[str, Any]] = {}
     corrupt: list[str] = []
-    for key in run_sync(alist_keys(store, RECORD_PREFIX.rstrip("/"))):
+    side = sidecar(store)
+    prefix = side.key(RECORD_PREFIX)
+    for key in run_sync(alist_keys(side.store, prefix.rstrip("/"))):
         if not key.endswith(".json"):
             continue  # an atomic put's temporary object
-        name = key.removeprefix(RECORD_PREFIX).removesuffix(".json")
-        data = read_bytes(store, key)
+        name = key.removeprefix(prefix).removesuffix(".json")
+        data = read_bytes(side.store, key)
         if data is None:
             continue
         content: Any = None

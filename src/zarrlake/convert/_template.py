@@ -1,7 +1,7 @@
 """The template: a metadata-only archive over the whole axis, written in one transaction.
 
 Coordinates (and variables without the concat dim) are written; data variables get
-their metadata and no chunks. Beside it, ``.zarrlake/convert/plan.json`` keeps what
+their metadata and no chunks. Beside it, ``convert/plan.json`` in the archive's sidecar keeps what
 region writers need and Zarr cannot hold (the out-of-range policy per variable) and a
 digest of the archive's structure, so a re-run can tell its own template from another.
 """
@@ -27,6 +27,7 @@ from zarrlake.storage import run_sync
 from zarrlake.storage.atomic import atomic_put, delete_key, read_bytes
 from zarrlake.storage.files import open_file_dataset
 from zarrlake.storage.listing import alist_keys
+from zarrlake.storage.sidecar import sidecar
 from zarrlake.storage.urls import store_url
 from zarrlake.txn import Transaction
 
@@ -39,8 +40,10 @@ __all__ = [
     "structure_digest",
 ]
 
-PLAN_KEY = ".zarrlake/convert/plan.json"
-RECORD_PREFIX = ".zarrlake/convert/done/"
+PLAN_KEY = "convert/plan.json"
+"""The conversion record's name in the archive's sidecar (:mod:`zarrlake.storage.sidecar`)."""
+RECORD_PREFIX = "convert/done/"
+"""The folder of completion records in the archive's sidecar."""
 
 
 def structure_digest(plan: ConvertPlan) -> str:
@@ -166,7 +169,8 @@ def _static_variables(
 
 def read_plan_record(store: Store) -> dict[str, Any] | None:
     """Return the conversion record of an archive, or ``None`` when it has none."""
-    data = read_bytes(store, PLAN_KEY)
+    side = sidecar(store)
+    data = read_bytes(side.store, side.key(PLAN_KEY))
     if data is None:
         return None
     try:
@@ -179,12 +183,14 @@ def read_plan_record(store: Store) -> dict[str, Any] | None:
 def read_records(store: Store) -> dict[str, dict[str, Any]]:
     """Return the completion records of an archive (units and files written) by name."""
     records = {}
-    for key in run_sync(alist_keys(store, RECORD_PREFIX.rstrip("/"))):
-        data = read_bytes(store, key)
+    side = sidecar(store)
+    prefix = side.key(RECORD_PREFIX)
+    for key in run_sync(alist_keys(side.store, prefix.rstrip("/"))):
+        data = read_bytes(side.store, key)
         if data is None:
             continue
         with contextlib.suppress(ValueError):
-            records[key.removeprefix(RECORD_PREFIX).removesuffix(".json")] = json.loads(data)
+            records[key.removeprefix(prefix).removesuffix(".json")] = json.loads(data)
     return records
 
 
@@ -247,8 +253,9 @@ def create_template_from_plan(
                     hint="pick a new target, or pass overwrite=True (--overwrite) to replace it",
                 )
             txn.clear()
-        for key in run_sync(alist_keys(store, RECORD_PREFIX.rstrip("/"))):
-            delete_key(store, key)
+        side = sidecar(store)
+        for key in run_sync(alist_keys(side.store, side.key(RECORD_PREFIX).rstrip("/"))):
+            delete_key(side.store, key)
         try:
             ds.to_zarr(
                 txn.staging,
@@ -266,5 +273,5 @@ def create_template_from_plan(
                 f"cannot write the template of {url}: {exc}", subject=url
             ) from exc
         # The record goes first: a template that exists always has its record.
-        atomic_put(store, PLAN_KEY, json.dumps(plan_record(plan), indent=1).encode())
+        atomic_put(side.store, side.key(PLAN_KEY), json.dumps(plan_record(plan), indent=1).encode())
         txn.commit()

@@ -3,13 +3,13 @@
 A work unit owns whole chunks along the concat dim, so it writes without locks. One
 file's region (``write_region``) usually shares its first and last chunk with the
 neighbouring files; those partial chunks are read-modified-written under a lock per
-(variable, chunk) kept in the archive's store, the same put-if-absent protocol as the
+(variable, chunk) kept in the archive's sidecar, the same put-if-absent protocol as the
 archive lock (a dead writer's lock is broken automatically). Chunk writes are atomic
 (zarr's local store renames a temporary file; S3 puts are atomic), so a killed writer
 never tears a chunk another writer filled.
 
 After writing, each unit or file leaves a completion record under
-``.zarrlake/convert/done/``: resume skips what is recorded, and verify tells a
+``convert/done/`` in the archive's sidecar: resume skips what is recorded, and verify tells a
 never-written step from a written all-NaN one. A unit's record also holds fingerprints
 of every object it stored, taken while the data were in memory (see
 :mod:`zarrlake.convert._records`); the default verify checks the archive against them.
@@ -521,7 +521,7 @@ class ArchiveWriter:
                     with ArchiveLock(
                         self.store,
                         lock_options or _CHUNK_LOCK,
-                        key=f".zarrlake/convert/locks/{var.name}/{chunk}",
+                        key=f"convert/locks/{var.name}/{chunk}",
                     ):
                         self._copy_segment(source, var, seg_start, seg_stop, read)
         name = hashlib.sha256(path.encode()).hexdigest()[:20]

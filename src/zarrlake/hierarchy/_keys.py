@@ -4,8 +4,10 @@ A node at ``path`` (``""`` is the root; paths are ``/``-joined, without leading 
 trailing slash) keeps its metadata in documents named by the format: ``zarr.json``
 (format 3), or ``.zarray`` / ``.zgroup`` plus ``.zattrs`` (format 2). The root's
 consolidated metadata is ``.zmetadata`` (format 2) or inline in the root ``zarr.json``
-(format 3). zarrlake's own bookkeeping (locks, journals) lives under ``.zarrlake/``.
-Everything here is pure: no I/O.
+(format 3). zarrlake keeps its own bookkeeping (locks, journals) beside an archive
+(:mod:`zarrlake.storage.sidecar`); inside it, under ``.zarrlake/``, only where an archive
+has no addressable sibling or an older zarrlake left it: such keys are never part of the
+hierarchy. Everything here is pure: no I/O.
 """
 
 from __future__ import annotations
@@ -87,7 +89,7 @@ def is_metadata_key(key: str) -> bool:
 
 
 def is_private_key(key: str) -> bool:
-    """Whether ``key`` belongs to zarrlake's own bookkeeping (locks, journals)."""
+    """Whether ``key`` is zarrlake bookkeeping kept inside an archive (``.zarrlake/``)."""
     return key.startswith(ZARRLAKE_PREFIX)
 
 

@@ -17,7 +17,10 @@ from zarrlake.errors import CorruptError, InvalidInputError, NotFoundError
 from zarrlake.hierarchy import CONSOLIDATED_V2, awalk, is_metadata_key
 from zarrlake.storage import open_store, run_sync, store_url
 from zarrlake.storage.atomic import aread_bytes
+from zarrlake.storage.sidecar import sidecar
 from zarrlake.txn import LockOptions, Transaction
+
+_BACKUPS = "backups/"  # the folder of metadata backups in an archive's sidecar
 
 __all__ = ["backup", "collect_metadata", "restore"]
 
@@ -62,16 +65,17 @@ def backup(
     url
         The archive's URL or an open store.
     dest
-        Where to write the backup (a local path or fsspec URL). Default: inside the
-        archive, ``.zarrlake/backups/metadata-<UTC time>.json``.
+        Where to write the backup (a local path or fsspec URL). Default: beside the
+        archive, ``backups/metadata-<UTC time>.json`` in its sidecar
+        (:mod:`zarrlake.storage.sidecar`).
     storage_options
         Options for a remote archive (and a remote ``dest``).
 
     Returns
     -------
     str
-        Where the backup was written (``<archive URL>/.zarrlake/backups/...`` when kept
-        inside the archive).
+        Where the backup was written (``<archive URL>.zarrlake/backups/...`` when kept
+        beside the archive).
     """
     store = open_store(url, mode="r", storage_options=storage_options)
     location = store_url(store)
@@ -81,12 +85,12 @@ def backup(
     data = _encode(location, documents)
     if dest is None:
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
-        key = f".zarrlake/backups/metadata-{stamp}.json"
+        name = f"{_BACKUPS}metadata-{stamp}.json"
         from zarrlake.storage.atomic import atomic_put
 
-        writable = open_store(url, mode="r+", storage_options=storage_options)
-        atomic_put(writable, key, data)
-        return f"{location}/{key}"
+        side = sidecar(open_store(url, mode="r+", storage_options=storage_options))
+        atomic_put(side.store, side.key(name), data)
+        return side.url(name)
     target = os.fspath(dest)
     if "://" in target and not target.startswith("file://"):
         import fsspec
@@ -103,13 +107,13 @@ def backup(
 
 
 def _read_backup(source: str, storage_options: Mapping[str, Any] | None) -> dict[str, Any]:
-    marker = "/.zarrlake/backups/"
     try:
-        if marker in source:
-            archive, key = source.split(marker, 1)
+        if f".zarrlake/{_BACKUPS}" in source:  # in a sidecar (memory:// ones included)
+            folder, name = source.rsplit(f"/{_BACKUPS}", 1)
             data = run_sync(
                 aread_bytes(
-                    open_store(archive, mode="r", storage_options=storage_options), marker[1:] + key
+                    open_store(folder, mode="r", storage_options=storage_options),
+                    _BACKUPS + name,
                 )
             )
             if data is None:

@@ -14,6 +14,7 @@ from zarrlake.errors import NotFoundError, ZarrlakeError
 from zarrlake.hierarchy import CONSOLIDATED_V2, NODE_DOCUMENTS
 from zarrlake.meta._report import Finding, Report
 from zarrlake.storage.remote import expand_url, has_magic, is_remote, remote_filesystem
+from zarrlake.storage.sidecar import is_sidecar_name
 
 __all__ = ["StoreOutcome", "discover", "junit_xml", "run_many"]
 
@@ -54,7 +55,9 @@ def discover(
         if is_remote(pattern) and (pattern.endswith("/") or has_magic(pattern)):
             matches = _discover_remote(pattern, storage_options)
         elif has_magic(pattern):
-            matches = sorted(p for p in glob.glob(pattern) if os.path.isdir(p))
+            matches = sorted(
+                p for p in glob.glob(pattern) if os.path.isdir(p) and not is_sidecar_name(p)
+            )
         else:
             matches = _archives_in(pattern) or [pattern]
         if not matches:
@@ -83,7 +86,11 @@ def _archives_in(path: str) -> list[str]:
 
 def _discover_remote(pattern: str, storage_options: Mapping[str, Any] | None) -> list[str]:
     if has_magic(pattern):  # like a local glob: every matching folder
-        return [e.url for e in expand_url(pattern, storage_options) if e.is_dir]
+        return [
+            e.url
+            for e in expand_url(pattern, storage_options)
+            if e.is_dir and not is_sidecar_name(e.url)
+        ]
     fs, root = remote_filesystem(pattern, storage_options)
     if any(fs.exists(f"{root.rstrip('/')}/{d}") for d in _ROOT_DOCUMENTS):
         return [pattern.rstrip("/")]  # a store: its groups and arrays are not stores

@@ -38,6 +38,7 @@ from zarrlake.meta._rules import _grid_keys
 from zarrlake.storage import open_store, run_sync, store_url
 from zarrlake.storage.atomic import aread_bytes
 from zarrlake.storage.listing import alist_keys
+from zarrlake.storage.sidecar import sidecar
 from zarrlake.txn import JOURNAL_KEY, LockOptions, Transaction, read_lock
 
 __all__ = ["RepairResult", "repair"]
@@ -368,7 +369,8 @@ def repair(
         _refuse_a_folder_of_archives(run_sync(awalk(store)), location)
     result = RepairResult(url=location, dry_run=dry_run)
     if dry_run:
-        if run_sync(aread_bytes(store, JOURNAL_KEY)) is not None:
+        side = sidecar(store)
+        if run_sync(aread_bytes(side.store, side.key(JOURNAL_KEY))) is not None:
             result.actions.append("recover the interrupted write its journal describes")
         holder = run_sync(read_lock(store))
         if holder is not None and (holder.is_provably_dead() or break_stale_lock):

@@ -46,6 +46,10 @@ class Context:
     stale_after: float
     deep: bool = False
     keys: dict[str, int] = field(default_factory=dict)
+    sidecar_url: str = ""
+    """Where zarrlake keeps the archive's bookkeeping (lock, journal)."""
+    inside_bookkeeping: bool = False
+    """Whether an older zarrlake left bookkeeping inside the archive (``.zarrlake/``)."""
 
     @property
     def fix_consolidate(self) -> str:
@@ -352,12 +356,12 @@ def _unknown_codecs(node: Node) -> list[str]:
 
 
 def transaction_rules(ctx: Context) -> Iterator[Finding]:
-    """ZL150 uncommitted journal, ZL151 stale or dead lock."""
+    """ZL150 uncommitted journal, ZL151 stale or dead lock, ZL152 bookkeeping inside."""
     if ctx.journal is not None:
         yield Finding(
             "ZL150",
             "error",
-            ".zarrlake/journal.json",
+            f"{ctx.sidecar_url}/journal.json",
             "an interrupted write left its journal: the archive may hold half of a change",
             f"zarrlake recover {ctx.url}",
         )
@@ -367,7 +371,7 @@ def transaction_rules(ctx: Context) -> Iterator[Finding]:
             yield Finding(
                 "ZL151",
                 "warning",
-                ".zarrlake/lock",
+                f"{ctx.sidecar_url}/lock",
                 f"the lock is held by a dead writer: {lock.describe()}",
                 f"zarrlake recover {ctx.url} (breaks it automatically)",
             )
@@ -375,10 +379,19 @@ def transaction_rules(ctx: Context) -> Iterator[Finding]:
             yield Finding(
                 "ZL151",
                 "warning",
-                ".zarrlake/lock",
+                f"{ctx.sidecar_url}/lock",
                 f"the lock is stale: {lock.describe()}",
                 f"zarrlake recover {ctx.url} --break-lock, if that writer is gone",
             )
+    if ctx.inside_bookkeeping:
+        yield Finding(
+            "ZL152",
+            "warning",
+            ".zarrlake",
+            "an older zarrlake kept its bookkeeping inside the archive, where Zarr readers "
+            "warn that '.zarrlake' is not a component of the hierarchy",
+            f"zarrlake recover {ctx.url} (moves it to {ctx.sidecar_url})",
+        )
 
 
 def attribute_rules(ctx: Context) -> Iterator[Finding]:

@@ -16,7 +16,8 @@ from zarrlake.meta._report import Finding, Report
 from zarrlake.meta._rules import BUILTIN_RULES, Context, Rule
 from zarrlake.storage import open_store, run_sync, store_url
 from zarrlake.storage.atomic import aread_bytes
-from zarrlake.storage.listing import alist_keys
+from zarrlake.storage.listing import ahas_keys, alist_keys
+from zarrlake.storage.sidecar import sidecar
 from zarrlake.txn import JOURNAL_KEY, LockOptions, read_lock
 
 __all__ = ["RULES", "plugin_rules", "register_rule", "validate"]
@@ -107,13 +108,16 @@ def validate(
     consolidated_v2 = (
         run_sync(aread_bytes(store, CONSOLIDATED_V2)) if hierarchy.zarr_format == 2 else None
     )
+    side = sidecar(store)
     context = Context(
         store=store,
         url=location,
         hierarchy=hierarchy,
         consolidated_v2=consolidated_v2,
-        journal=run_sync(aread_bytes(store, JOURNAL_KEY)),
+        journal=run_sync(aread_bytes(side.store, side.key(JOURNAL_KEY))),
         lock=run_sync(read_lock(store)),
+        sidecar_url=side.location,
+        inside_bookkeeping=not side.inside and run_sync(ahas_keys(store, ".zarrlake")),
         stale_after=stale_after or LockOptions().stale_after,
         deep=deep,
         keys=run_sync(alist_keys(store)) if deep else {},

@@ -21,7 +21,13 @@ from zarr.storage import FsspecStore
 
 from zarrlake.errors import InvalidInputError, NotFoundError, StorageError, UnsupportedSchemeError
 from zarrlake.storage._sync import run
-from zarrlake.storage.protocol import StoreKind, StoreLocation, is_in_flight
+from zarrlake.storage.protocol import (
+    SIDECAR_SUFFIX,
+    Sidecar,
+    StoreKind,
+    StoreLocation,
+    is_in_flight,
+)
 
 __all__ = ["FsspecKind"]
 
@@ -113,6 +119,16 @@ class FsspecKind(StoreKind[FsspecStore]):
     def url(self) -> str:
         """``PROTOCOL://bucket/prefix``."""
         return f"{_protocols(self.store)[0]}://{self.store.path.strip('/')}"
+
+    def sidecar(self) -> Sidecar:
+        """Return the prefix ``bucket/path.zarrlake/`` beside the archive's prefix."""
+        path = self.store.path.strip("/")
+        if "/" not in path:  # an archive at the root of a bucket has no sibling
+            return super().sidecar()
+        side = FsspecStore(
+            self.store.fs, path=path + SIDECAR_SUFFIX, read_only=self.store.read_only
+        )
+        return Sidecar(side, "", f"{_protocols(self.store)[0]}://{path}{SIDECAR_SUFFIX}")
 
     @property
     def _is_s3(self) -> bool:

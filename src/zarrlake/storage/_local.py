@@ -17,10 +17,17 @@ import os
 import uuid
 from pathlib import Path
 
-from zarr.storage import LocalStore
+from zarr.abc.store import Store
+from zarr.storage import LocalStore, MemoryStore
 
 from zarrlake.errors import InvalidInputError, NotFoundError
-from zarrlake.storage.protocol import IN_FLIGHT, StoreKind, StoreLocation
+from zarrlake.storage.protocol import (
+    IN_FLIGHT,
+    SIDECAR_SUFFIX,
+    Sidecar,
+    StoreKind,
+    StoreLocation,
+)
 
 __all__ = ["LocalKind", "write_local_file"]
 
@@ -174,6 +181,20 @@ class LocalKind(StoreKind[LocalStore]):
     def local_root(self) -> Path:
         """The directory."""
         return Path(self.store.root)
+
+    def sidecar(self) -> Sidecar:
+        """Return the folder ``NAME.zarrlake`` beside the archive's folder."""
+        root = self.local_root.absolute()
+        if root.parent == root:  # the file system's root has no sibling
+            return super().sidecar()
+        path = root.with_name(root.name + SIDECAR_SUFFIX)
+        store: Store
+        if self.store.read_only and not path.is_dir():
+            # nothing was ever kept there, and reading must not create the folder
+            store = MemoryStore(read_only=True)
+        else:
+            store = LocalStore(path, read_only=self.store.read_only)
+        return Sidecar(store, "", str(path))
 
     async def atomic_put(self, key: str, data: bytes, *, durable: bool = True) -> None:
         """Write a temporary file and rename it over the key (then fsync the folder)."""

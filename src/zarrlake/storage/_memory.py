@@ -10,19 +10,29 @@
 from __future__ import annotations
 
 import threading
+import weakref
 from collections.abc import MutableMapping
 
 from zarr.core.buffer import Buffer, default_buffer_prototype
 from zarr.storage import MemoryStore
 
 from zarrlake.errors import NotFoundError
-from zarrlake.storage.protocol import StoreKind, StoreLocation, is_in_flight
+from zarrlake.storage.protocol import (
+    SIDECAR_SUFFIX,
+    Sidecar,
+    StoreKind,
+    StoreLocation,
+    is_in_flight,
+)
 
 __all__ = ["MemoryKind", "forget_named"]
 
 _write_lock = threading.Lock()  # check-and-set of put_if_absent
 _names_lock = threading.Lock()  # the registry of named stores below
 _named: dict[str, MutableMapping[str, Buffer]] = {}
+# Sidecars of memory stores that have no name, by the id of their dict, for as long as
+# the first store object that asked for one lives.
+_unnamed_sidecars: dict[int, MutableMapping[str, Buffer]] = {}
 
 
 def _entries(store: MemoryStore) -> MutableMapping[str, Buffer]:
@@ -37,9 +47,10 @@ def _entries(store: MemoryStore) -> MutableMapping[str, Buffer]:
 
 
 def forget_named(name: str) -> None:
-    """Drop the named store ``name`` and everything in it."""
+    """Drop the named store ``name`` and everything in it (its sidecar included)."""
     with _names_lock:
         _named.pop(name, None)
+        _named.pop(name + SIDECAR_SUFFIX, None)
 
 
 class MemoryKind(StoreKind[MemoryStore]):
@@ -72,6 +83,23 @@ class MemoryKind(StoreKind[MemoryStore]):
                 if mapping is entries:
                     return f"memory://{name}"
         return str(self.store)
+
+    def sidecar(self) -> Sidecar:
+        """Return the named store ``NAME.zarrlake`` (unnamed stores: a dict kept beside)."""
+        entries = _entries(self.store)
+        with _names_lock:
+            name = next((n for n, m in _named.items() if m is entries), None)
+            if name is not None:
+                side = _named.setdefault(name + SIDECAR_SUFFIX, {})
+                location = f"memory://{name}{SIDECAR_SUFFIX}"
+            else:
+                key = id(entries)
+                if key not in _unnamed_sidecars:
+                    _unnamed_sidecars[key] = {}
+                    weakref.finalize(self.store, _unnamed_sidecars.pop, key, None)
+                side = _unnamed_sidecars[key]
+                location = f"{self.store}{SIDECAR_SUFFIX}"
+        return Sidecar(MemoryStore(store_dict=side, read_only=self.store.read_only), "", location)
 
     async def atomic_put(self, key: str, data: bytes, *, durable: bool = True) -> None:
         """Assign the key in the dict."""

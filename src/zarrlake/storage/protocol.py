@@ -14,7 +14,10 @@ A :class:`StoreKind` wraps one zarr store and promises:
   folder;
 * ``url``: the URL the store was opened from; ``local_root``: its directory on this
   machine, when it has one; ``object_store``: whether listings are paged requests;
-* ``open(location, mode)``: open a parsed URL of one of its ``schemes``.
+* ``open(location, mode)``: open a parsed URL of one of its ``schemes``;
+* ``sidecar()``: where zarrlake keeps its bookkeeping for the archive rooted at the
+  store (a :class:`Sidecar`): a sibling ``NAME.zarrlake`` beside the archive when the
+  kind can address one, else the folder ``.zarrlake/`` inside it.
 
 One private module implements it per store kind (``_local``, ``_memory``, ``_fsspec``,
 and ``_generic`` for any other zarr store through zarr's own API);
@@ -37,13 +40,27 @@ from zarr.abc.store import Store
 from zarrlake.errors import StorageError
 from zarrlake.storage._sync import run
 
-__all__ = ["StoreKind", "StoreLocation", "is_in_flight"]
+__all__ = [
+    "INSIDE_PREFIX",
+    "SIDECAR_SUFFIX",
+    "Sidecar",
+    "StoreKind",
+    "StoreLocation",
+    "is_in_flight",
+]
 
 S = TypeVar("S", bound=Store)
 
 # Temporary files of an atomic write in flight (ours: ``.NAME.UUID.tmp``; zarr's local
 # store: ``NAME.UUID.partial``), or left by a writer killed before its rename: not keys.
 IN_FLIGHT = re.compile(r"(^\..+\.[0-9a-f]{32}\.tmp$)|(\.[0-9a-f]{32}\.partial$)")
+
+
+SIDECAR_SUFFIX = ".zarrlake"
+"""Appended to an archive's name for the sibling that holds zarrlake's bookkeeping."""
+INSIDE_PREFIX = ".zarrlake/"
+"""The bookkeeping folder inside an archive that has no addressable sibling (and where
+zarrlake before 0.2 kept it for every archive)."""
 
 
 def is_in_flight(key: str) -> bool:
@@ -92,6 +109,39 @@ class StoreLocation:
     def is_local(self) -> bool:
         """Whether the location is a directory on this machine."""
         return self.scheme == "file"
+
+
+@dataclass(frozen=True)
+class Sidecar:
+    """Where zarrlake keeps the bookkeeping of one archive.
+
+    Attributes
+    ----------
+    store
+        The store holding it: a sibling of the archive, or the archive's own store.
+    prefix
+        Prepended to every bookkeeping name: empty for a sibling, ``.zarrlake/`` when
+        the bookkeeping lives inside the archive.
+    location
+        The URL of the bookkeeping folder, for messages.
+    """
+
+    store: Store
+    prefix: str
+    location: str
+
+    @property
+    def inside(self) -> bool:
+        """Whether the bookkeeping lives inside the archive (readers then see it)."""
+        return bool(self.prefix)
+
+    def key(self, name: str) -> str:
+        """Return the store key of the bookkeeping item ``name`` (``lock``, ``journal.json``)."""
+        return f"{self.prefix}{name}"
+
+    def url(self, name: str = "") -> str:
+        """Return the URL of the bookkeeping item ``name`` (the folder's when empty)."""
+        return f"{self.location}/{name}" if name else self.location
 
 
 class StoreKind(ABC, Generic[S]):
@@ -183,3 +233,11 @@ class StoreKind(ABC, Generic[S]):
 
     def prune_empty_dirs(self, prefix: str) -> None:
         """Remove folders that deletes left empty under ``prefix`` (stores with folders)."""
+
+    def sidecar(self) -> Sidecar:
+        """Where the bookkeeping of the archive rooted at this store lives.
+
+        Kinds that can address a sibling of the store's root override this; the default
+        keeps it inside the archive, under ``.zarrlake/``.
+        """
+        return Sidecar(self.store, INSIDE_PREFIX, f"{self.url}/{INSIDE_PREFIX.rstrip('/')}")

@@ -117,7 +117,8 @@ def open_store(
     mode
         ``r`` read only, must exist; ``r+`` read/write, must exist; ``a`` read/write,
         created on first write; ``w-`` read/write, must not exist or be empty;
-        ``w`` read/write, existing contents are deleted.
+        ``w`` read/write, existing contents are deleted (and the bookkeeping
+        zarrlake keeps beside the archive, see :mod:`zarrlake.storage.sidecar`).
     storage_options
         Passed to the filesystem of remote URLs (``endpoint``/``endpoint_url``,
         ``anon``, ``key``, ``secret``, ``region``, ...).
@@ -182,8 +183,12 @@ def _apply_mode(store: Store, location: StoreLocation, mode: str) -> None:
             subject=location.url,
             hint="choose another location, or open with mode='w' to replace it",
         )
-    if mode == "w" and not empty:
-        run(aclear(store))
+    if mode == "w":
+        if not empty:
+            run(aclear(store))
+        side = kind.sidecar()
+        if not side.inside:  # a replaced archive keeps no records, journal or backups
+            run(aclear(side.store))
 
 
 def store_url(store: Store) -> str:

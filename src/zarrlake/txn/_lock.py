@@ -1,12 +1,13 @@
-"""The archive lock: one writer at a time, stored in the archive's own store.
+"""The archive lock: one writer at a time, kept in the archive's sidecar.
 
-The lock is ``.zarrlake/lock``, created with put-if-absent (so two creators cannot both
+The lock is ``lock`` in the archive's sidecar (:mod:`zarrlake.storage.sidecar`, the
+sibling ``NAME.zarrlake``), created with put-if-absent (so two creators cannot both
 win, on local disks and on S3 alike) and holding its owner: host, pid, process start
 time, command, and a heartbeat a background thread refreshes. A lock whose heartbeat is
 older than ``stale_after`` seconds is stale.
 
 Breaking a lock must not let two breakers both win either: a breaker first creates
-``.zarrlake/broken-<owner id>`` with put-if-absent; only the one that created it
+``broken-<owner id>`` beside the lock with put-if-absent; only the one that created it
 replaces the lock. A breaker that died before replacing the lock is itself broken the
 same way (``broken-<owner id>.<breaker id>``), so a crash mid-break blocks nobody.
 
@@ -19,6 +20,8 @@ commit point, so set ``stale_after`` well above the heartbeat interval.
 
 A holder checks on every heartbeat that the lock is still its own; a transaction
 checks again right before its commit point and aborts if the lock was taken from it.
+Whoever takes an archive's lock moves bookkeeping an older zarrlake left inside the
+archive into the sidecar.
 """
 
 from __future__ import annotations
@@ -44,15 +47,17 @@ from zarrlake._logging import event
 from zarrlake.errors import ConflictError, InvalidInputError, LockedError
 from zarrlake.storage import run_sync
 from zarrlake.storage.atomic import aatomic_put, adelete_key, aput_if_absent, aread_bytes
-from zarrlake.storage.listing import alist_keys, prune_empty_dirs
+from zarrlake.storage.listing import alist_keys
+from zarrlake.storage.sidecar import adopt_inside_bookkeeping, prune_sidecar, sidecar
 from zarrlake.storage.urls import store_url
 
 _log = logging.getLogger(__name__)
 
 __all__ = ["LOCK_KEY", "ArchiveLock", "LockOptions", "LockOwner", "read_lock"]
 
-LOCK_KEY = ".zarrlake/lock"
-_BROKEN_PREFIX = ".zarrlake/broken-"
+LOCK_KEY = "lock"
+"""The archive lock's name in the sidecar."""
+_BROKEN_PREFIX = "broken-"
 
 
 class LockOptions(BaseModel):
@@ -138,8 +143,17 @@ class LockOwner:
 
 
 async def read_lock(store: Store, key: str = LOCK_KEY) -> LockOwner | None:
-    """Return the current lock owner, or ``None`` when the archive is not locked."""
-    data = await aread_bytes(store, key)
+    """Return the current lock owner, or ``None`` when the archive is not locked.
+
+    Parameters
+    ----------
+    store
+        The archive's store.
+    key
+        The lock's name in the archive's sidecar.
+    """
+    side = sidecar(store)
+    data = await aread_bytes(side.store, side.key(key))
     return None if data is None else LockOwner.from_bytes(data)
 
 
@@ -153,8 +167,8 @@ class ArchiveLock:
     options
         Waiting, staleness and breaking behaviour.
     key
-        The lock's key: the archive lock by default; other keys lock a part of the
-        archive (for example one chunk) with the same protocol.
+        The lock's name in the archive's sidecar: the archive lock by default; other
+        names lock a part of the archive (for example one chunk) with the same protocol.
     """
 
     def __init__(
@@ -162,7 +176,12 @@ class ArchiveLock:
     ) -> None:
         self.store = store
         self.key = key
-        self._broken_prefix = _BROKEN_PREFIX if key == LOCK_KEY else f"{key}.broken-"
+        self.sidecar = sidecar(store)
+        self._side = self.sidecar.store
+        self._key = self.sidecar.key(key)
+        self._broken_prefix = self.sidecar.key(
+            _BROKEN_PREFIX if key == LOCK_KEY else f"{key}.broken-"
+        )
         self.options = options or LockOptions()
         self.owner: LockOwner | None = None
         self.lost = False
@@ -195,9 +214,9 @@ class ArchiveLock:
         waited = False
         while True:
             owner.heartbeat = time.time()
-            if run_sync(aput_if_absent(self.store, self.key, owner.to_bytes())):
+            if run_sync(aput_if_absent(self._side, self._key, owner.to_bytes())):
                 break
-            holder = run_sync(read_lock(self.store, self.key))
+            holder = run_sync(self._holder())
             if holder is not None and self._may_break(holder) and self._break(holder, owner):
                 event(
                     _log,
@@ -229,7 +248,17 @@ class ArchiveLock:
         self.owner = owner
         self.lost = False
         self._start_heartbeat()
+        if self.key == LOCK_KEY and not self.store.read_only:
+            try:
+                run_sync(adopt_inside_bookkeeping(self.store, self.sidecar))
+            except BaseException:
+                self.release()
+                raise
         return owner
+
+    async def _holder(self) -> LockOwner | None:
+        data = await aread_bytes(self._side, self._key)
+        return None if data is None else LockOwner.from_bytes(data)
 
     def _may_break(self, holder: LockOwner) -> bool:
         if holder.is_provably_dead():
@@ -238,17 +267,17 @@ class ArchiveLock:
 
     def _break(self, holder: LockOwner, owner: LockOwner) -> bool:
         marker = f"{self._broken_prefix}{holder.owner_id}"
-        while not run_sync(aput_if_absent(self.store, marker, owner.to_bytes())):
-            data = run_sync(aread_bytes(self.store, marker))
+        while not run_sync(aput_if_absent(self._side, marker, owner.to_bytes())):
+            data = run_sync(aread_bytes(self._side, marker))
             breaker = LockOwner.from_bytes(data) if data is not None else None
             if breaker is None or not self._may_break(breaker):
                 return False  # another breaker is at work (or won); the lock will be theirs
             # that breaker died before finishing: compete for its turn, one winner again
             marker = f"{marker}.{breaker.owner_id}"
-        current = run_sync(read_lock(self.store, self.key))
+        current = run_sync(self._holder())
         if current is None or current.owner_id != holder.owner_id:
             return False  # released (and maybe retaken) meanwhile: try a normal acquire
-        run_sync(aatomic_put(self.store, self.key, owner.to_bytes()))
+        run_sync(aatomic_put(self._side, self._key, owner.to_bytes()))
         self._broke = True
         return True
 
@@ -286,13 +315,13 @@ class ArchiveLock:
         """Refresh the heartbeat, noticing when the lock was taken from us."""
         if self.owner is None:
             return
-        current = run_sync(read_lock(self.store, self.key))
+        current = run_sync(self._holder())
         if current is None or current.owner_id != self.owner.owner_id:
             self.lost = True
             self._stop.set()
             return
         self.owner.heartbeat = time.time()
-        run_sync(aatomic_put(self.store, self.key, self.owner.to_bytes()))
+        run_sync(aatomic_put(self._side, self._key, self.owner.to_bytes()))
 
     def verify(self) -> None:
         """Check the lock is still ours (right before a commit).
@@ -304,7 +333,7 @@ class ArchiveLock:
         """
         if self.owner is None:
             raise ConflictError(f"no lock is held on {self.url}", subject=self.url)
-        current = run_sync(read_lock(self.store, self.key))
+        current = run_sync(self._holder())
         if self.lost or current is None or current.owner_id != self.owner.owner_id:
             self.lost = True
             raise ConflictError(
@@ -321,20 +350,20 @@ class ArchiveLock:
             self._thread = None
         if self.owner is None:
             return
-        current = run_sync(read_lock(self.store, self.key))
+        current = run_sync(self._holder())
         if current is not None and current.owner_id == self.owner.owner_id:
-            run_sync(adelete_key(self.store, self.key))
+            run_sync(adelete_key(self._side, self._key))
         if self._broke:
             self._forget_break_markers()
         self.owner = None
         if self.key == LOCK_KEY:  # part locks share folders with other live locks
-            prune_empty_dirs(self.store, ".zarrlake")
+            prune_sidecar(self.sidecar)
 
     def _forget_break_markers(self) -> None:
-        markers = run_sync(alist_keys(self.store, ".zarrlake"))
-        for key in markers:
+        folder = self._broken_prefix.rsplit("/", 1)[0] if "/" in self._broken_prefix else ""
+        for key in run_sync(alist_keys(self._side, folder)):
             if key.startswith(self._broken_prefix):
-                run_sync(adelete_key(self.store, key))
+                run_sync(adelete_key(self._side, key))
 
     def __enter__(self) -> ArchiveLock:
         self.acquire()
@@ -350,7 +379,7 @@ class ArchiveLock:
 
     def status(self) -> dict[str, Any]:
         """Return the lock's state for reports: holder and staleness."""
-        holder = run_sync(read_lock(self.store, self.key))
+        holder = run_sync(self._holder())
         if holder is None:
             return {"locked": False}
         return {

@@ -43,6 +43,7 @@ from zarrlake.hierarchy import (
 from zarrlake.storage import run_sync
 from zarrlake.storage.atomic import aatomic_put, aatomic_put_many, adelete_key, aread_bytes
 from zarrlake.storage.listing import prune_empty_dirs
+from zarrlake.storage.sidecar import sidecar
 from zarrlake.storage.urls import store_url
 from zarrlake.txn._journal import (
     JOURNAL_KEY,
@@ -127,6 +128,7 @@ class Transaction:
         self._own_lock = lock is None
         self.lock = lock if lock is not None else ArchiveLock(store, lock_options)
         self.txn_id = uuid.uuid4().hex
+        self.sidecar = sidecar(store)
         self.staging = StagingStore(store)
         self.recovered: RecoveryResult = "clean"
         self._open = False
@@ -235,18 +237,23 @@ class Transaction:
         keys = [k async for k in self.store.list() if not is_private_key(k)]
         if not keys:
             return 0
+        zarr_format = await adetect_format(self.store)
+        guard = commit_key(zarr_format) if zarr_format else None
         journal = Journal(
             txn_id=self.txn_id,
             operation="clear",
             roll_forward=True,
             deleted=dict.fromkeys(keys, -1),
+            guard_key=guard,
+            guard_sha256=sha256(await aread_bytes(self.store, guard)) if guard else None,
         )
-        await aatomic_put(self.store, JOURNAL_KEY, journal.to_bytes())
+        side = self.sidecar
+        await aatomic_put(side.store, side.key(JOURNAL_KEY), journal.to_bytes())
         await asyncio.to_thread(self.lock.verify)
         roots = [k for k in keys if "/" not in k and is_metadata_key(k)]
         await gather_limited(adelete_key(self.store, k) for k in roots)
         await gather_limited(adelete_key(self.store, k) for k in keys if k not in roots)
-        await adelete_key(self.store, JOURNAL_KEY)
+        await adelete_key(side.store, side.key(JOURNAL_KEY))
         await asyncio.to_thread(prune_empty_dirs, self.store)
         return len(keys)
 
@@ -282,7 +289,15 @@ class Transaction:
             txn_id=self.txn_id,
             owner_id=self.lock.owner.owner_id if self.lock.owner else None,
             operation=self.operation,
+            guard_key=commit_doc_key,
         )
+        if commit_doc_key is not None:
+            before = (
+                old[commit_doc_key]
+                if commit_doc_key in old
+                else await aread_bytes(self.store, commit_doc_key)  # not changed by this commit
+            )
+            journal.guard_sha256 = sha256(before)
         backups: dict[str, bytes] = {}
         for index, key in enumerate(sorted(writes) + sorted(deleted_keys)):
             previous = old[key]
@@ -292,15 +307,16 @@ class Transaction:
             if len(previous) <= _INLINE_BACKUP_BYTES:
                 journal.inline_backups[index] = base64.b64encode(previous).decode()
             else:
-                backups[backup_key(self.txn_id, index)] = previous
+                backups[self.sidecar.key(backup_key(self.txn_id, index))] = previous
             (journal.deleted if key in deleted_keys else journal.overwritten)[key] = index
         if commit_doc_key is not None and commit_doc_key in writes:
             journal.commit_key = commit_doc_key
             journal.commit_old_sha256 = sha256(old[commit_doc_key])
             journal.commit_new_sha256 = sha256(writes[commit_doc_key])
 
-        await aatomic_put_many(self.store, backups)
-        await aatomic_put(self.store, JOURNAL_KEY, journal.to_bytes())
+        side = self.sidecar
+        await aatomic_put_many(side.store, backups)
+        await aatomic_put(side.store, side.key(JOURNAL_KEY), journal.to_bytes())
         await asyncio.to_thread(self.lock.verify)
 
         chunks = {k: v for k, v in writes.items() if not is_metadata_key(k)}
@@ -311,9 +327,9 @@ class Transaction:
             await aatomic_put(self.store, commit_doc_key, writes[commit_doc_key])
         await gather_limited(adelete_key(self.store, k) for k in sorted(deleted_keys))
 
-        await adelete_key(self.store, JOURNAL_KEY)
+        await adelete_key(side.store, side.key(JOURNAL_KEY))
         if backups:
-            await adiscard_backups(self.store, self.txn_id)
+            await adiscard_backups(side, self.txn_id)
         result.created = len(journal.created_keys)
         result.overwritten = len(journal.overwritten)
         result.backup_bytes = sum(len(v) for v in backups.values())
