@@ -1,9 +1,11 @@
 """Chart data for a search: counts, coverage per period, quality and status, positions.
 
-A search narrowed only by mission, processing status and the missing flag (the
-unfiltered dashboard among them) is answered from the chart cells kept on every write
-(``_cells``): a few thousand small rows instead of every observation. Any other search
-groups its matching rows in the database, through the indexes its criteria allow.
+A search narrowed only by mission, processing status, the missing flag (the unfiltered
+dashboard among them) and the facets (facility, instrument, format, calibration) is
+answered from the chart cells kept on every write (``_cells``): thousands of small rows
+instead of every observation. Coverage comes from the day cells (no facet given) or the
+month cells (per month or year). Any other search groups its matching rows in the
+database, in one query per chart, through the indexes its criteria allow.
 ``summaries=False`` forces the direct aggregate (the tests compare both answers).
 """
 
@@ -12,14 +14,20 @@ from __future__ import annotations
 from dataclasses import fields
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, literal, select, true
+from sqlalchemy import ColumnElement, and_, case, func, literal, select, true
 
 from zarrlake.catalog import schema as s
 from zarrlake.catalog._cells import NO_SCORE, QUALITY_BINS, quality_bin_sql
 from zarrlake.catalog._engine import read_connection
 from zarrlake.catalog._footprint import footprint_sql
 from zarrlake.catalog._repository import Catalog
-from zarrlake.catalog._search import SearchQuery, check_criteria, count, search_conditions
+from zarrlake.catalog._search import (
+    SearchQuery,
+    check_criteria,
+    check_vocabulary,
+    search_conditions,
+)
+from zarrlake.catalog.schema import FACET_COLUMNS
 
 STATUSES = s.PROCESSING_STATUSES
 
@@ -33,19 +41,51 @@ _POSTGRES_FORMATS = {
     "hour": 'YYYY-MM-DD"T"HH24',
 }
 
-# The criteria the cells are keyed by; the others describe a page, not a set of rows.
+# The criteria the cells are keyed by (the search's field names are the columns'); the
+# others describe a page, not a set of rows.
 _CELL_CRITERIA = frozenset({"mission_id", "processing_status", "include_missing"})
+_FACETS = frozenset(FACET_COLUMNS)
 _PAGE_FIELDS = frozenset({"sort", "limit", "cursor"})
 
 
-def from_cells(q: SearchQuery) -> bool:
-    """Tell whether the chart cells answer this search (no other criterion is set)."""
+def _facets_given(q: SearchQuery) -> list[str] | None:
+    """Return the facet criteria given, or ``None`` when a criterion no cell has is given."""
+    given = []
     for item in fields(q):
+        value = getattr(q, item.name)
         if item.name in _CELL_CRITERIA or item.name in _PAGE_FIELDS:
             continue
-        if getattr(q, item.name) not in (None, "", {}, ()):
-            return False
-    return True
+        if value is None or (item.name in ("where", "conditions") and not value):
+            continue
+        if item.name not in _FACETS or value == "":  # no cell is keyed by '' as given
+            return None
+        given.append(item.name)
+    return given
+
+
+def from_cells(q: SearchQuery, period: str | None = None) -> bool:
+    """Tell whether the chart cells answer this search (and its coverage per ``period``).
+
+    Parameters
+    ----------
+    q
+        The search: cells answer one narrowed by mission, status, the missing flag and
+        the facets (facility, instrument, format, calibration) only.
+    period
+        ``None``: the counts, quality and status. ``year``, ``month``, ``day``: the
+        coverage (per day only without facets; never per hour).
+
+    Returns
+    -------
+    bool
+        Whether the cells answer.
+    """
+    facets = _facets_given(q)
+    if facets is None:
+        return False
+    if period is None:
+        return True
+    return period in ("year", "month") or (period == "day" and not facets)
 
 
 def _cell_where(table: Any, q: SearchQuery) -> ColumnElement[bool]:
@@ -58,6 +98,10 @@ def _cell_where(table: Any, q: SearchQuery) -> ColumnElement[bool]:
         parts.append(table.c.processing_status == str(q.processing_status).lower())
     if not q.include_missing:
         parts.append(table.c.missing.is_(False))
+    for name in _FACETS & set(table.c.keys()):
+        value = getattr(q, name)
+        if value is not None:
+            parts.append(func.lower(table.c[name]) == func.lower(literal(str(value))))
     return and_(*parts)
 
 
@@ -76,6 +120,8 @@ def totals(catalog: Catalog, q: SearchQuery, *, summaries: bool = True) -> dict[
         ).where(_cell_where(t, q))
         with read_connection(catalog.engine) as connection:
             n, positioned, footprints = connection.execute(query).one()
+            if not n:
+                check_vocabulary(connection, q)
         return {
             "count": int(n or 0),
             "positioned": int(positioned or 0),
@@ -83,25 +129,27 @@ def totals(catalog: Catalog, q: SearchQuery, *, summaries: bool = True) -> dict[
         }
     obs = s.observations.c
     with read_connection(catalog.engine) as connection:
-        where = _row_where(catalog, q, connection)
-        positioned = and_(where, obs.ra.is_not(None), obs.dec.is_not(None))
-        boxed = and_(where, footprint_sql())
-        numbers = [
-            connection.execute(select(func.count()).select_from(s.observations).where(w)).scalar()
-            for w in (positioned, boxed)
-        ]
-    return {
-        "count": count(catalog, q),
-        "positioned": int(numbers[0]),
-        "footprints": int(numbers[1]),
-    }
+        # One pass over the matching rows for the three numbers.
+        query = select(
+            func.count(),
+            func.count(case((and_(obs.ra.is_not(None), obs.dec.is_not(None)), 1))),
+            func.count(case((footprint_sql(), 1))),
+        ).where(_row_where(catalog, q, connection))
+        n, positioned, footprints = connection.execute(query).one()
+        if not n:
+            check_vocabulary(connection, q)
+    return {"count": int(n), "positioned": int(positioned), "footprints": int(footprints)}
 
 
 def match_count(catalog: Catalog, q: SearchQuery) -> int:
-    """Return how many observations match (as :func:`~zarrlake.catalog.count`)."""
-    if from_cells(q):
-        return totals(catalog, q)["count"]
-    return count(catalog, q)
+    """Return how many observations match (as :func:`~zarrlake.catalog.count`).
+
+    Raises
+    ------
+    InvalidInputError
+        As :func:`~zarrlake.catalog.count`, for a calibration or format no record has.
+    """
+    return totals(catalog, q)["count"]
 
 
 def status_quality(catalog: Catalog, q: SearchQuery, *, summaries: bool = True) -> dict[str, Any]:
@@ -168,9 +216,9 @@ def coverage(
         ``mission``, ``observations``, ``bytes``.
     """
     length = PERIOD_LENGTHS[period]
-    if summaries and from_cells(q) and period != "hour":
-        t = s.chart_days
-        bucket = func.substr(t.c.day, 1, length)
+    if summaries and from_cells(q, period):
+        t = s.chart_days if period == "day" or not _facets_given(q) else s.chart_months
+        bucket = func.substr(t.c.day if t is s.chart_days else t.c.month, 1, length)
         query = (
             select(
                 bucket, t.c.mission_id, func.sum(t.c.observation_count), func.sum(t.c.total_bytes)
