@@ -13,6 +13,7 @@ import csv
 import io
 import logging
 import os
+import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from typing import Annotated, Any, Literal
@@ -29,7 +30,7 @@ from zarrlake.catalog._footprint import bound_columns, footprint_sql, normalise
 from zarrlake.catalog._repository import Catalog
 from zarrlake.catalog._search import SearchQuery, search_conditions
 from zarrlake.catalog._stats import coverage as coverage_rows
-from zarrlake.catalog._stats import match_count, status_quality, totals
+from zarrlake.catalog._stats import status_quality, totals
 from zarrlake.catalog.api.datasets import CatalogDep, Params, SettingsDep, ok
 from zarrlake.catalog.api.errors import responses
 from zarrlake.catalog.api.serialize import iso
@@ -56,6 +57,9 @@ def _where(catalog: Catalog, params: Any, settings: Any, connection: Any) -> Col
 
 _CACHE: OrderedDict[tuple[Any, ...], tuple[Any, Any]] = OrderedDict()
 CACHE_SIZE = 256
+# Requests for one answer at once compute it once (the others wait for it): a view's
+# requests arrive together, and several need the same totals.
+_LOCKS = [threading.Lock() for _ in range(64)]
 
 
 def _version(catalog: Catalog) -> Any:
@@ -88,28 +92,32 @@ def _cached(catalog: Catalog, key: tuple[Any, ...], compute: Callable[[], Any]) 
     if version is None:
         return compute()
     full_key = (id(catalog), *key)
-    hit = _CACHE.get(full_key)
-    if hit is not None and hit[0] == version:
-        _CACHE.move_to_end(full_key)
-        return hit[1]
-    value = compute()
-    _CACHE[full_key] = (version, value)
-    while len(_CACHE) > CACHE_SIZE:
-        _CACHE.popitem(last=False)
-    return value
+    with _LOCKS[hash(full_key) % len(_LOCKS)]:
+        hit = _CACHE.get(full_key)
+        if hit is not None and hit[0] == version:
+            _CACHE.move_to_end(full_key)
+            return hit[1]
+        value = compute()
+        _CACHE[full_key] = (version, value)
+        while len(_CACHE) > CACHE_SIZE:
+            _CACHE.popitem(last=False)
+        return value
+
+
+def _totals(catalog: Catalog, params: Any, query: SearchQuery) -> dict[str, int]:
+    """Return the search's counts (all, positioned, with a footprint), shared by the views."""
+    return _cached(catalog, _key("totals", params), lambda: totals(catalog, query))  # type: ignore[no-any-return]
 
 
 def _key(name: str, params: Any) -> tuple[Any, ...]:
     criteria = params.model_dump(exclude={"sort", "limit", "cursor"})
-    return (name, *sorted(criteria.items()))
+    return (name, *sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in criteria.items()))
 
 
 @router.get("/count", responses=responses(400))
 def cached_count(params: Params, catalog: CatalogDep, settings: SettingsDep) -> JSONResponse:
     """Count the search's observations, as ``/datasets/count``, kept until the catalog changes."""
-    query = params.query(settings)
-    total = _cached(catalog, _key("count", params), lambda: match_count(catalog, query))
-    return ok({"count": total})
+    return ok({"count": _totals(catalog, params, params.query(settings))["count"]})
 
 
 @router.get("/status", responses=responses(400))
@@ -152,12 +160,12 @@ def sky(params: Params, catalog: CatalogDep, settings: SettingsDep) -> JSONRespo
     matches among ids spread evenly over the id range.
     """
     query = params.query(settings)
-    return ok(_cached(catalog, _key("sky", params), lambda: _sky(catalog, query)))
+    total = _totals(catalog, params, query)["positioned"]
+    return ok(_cached(catalog, _key("sky", params), lambda: _sky(catalog, query, total)))
 
 
-def _sky(catalog: Catalog, query: SearchQuery) -> dict[str, Any]:
+def _sky(catalog: Catalog, query: SearchQuery, total: int) -> dict[str, Any]:
     obs = s.observations.c
-    total = totals(catalog, query)["positioned"]
     stride = -(-total // MAX_SKY_POINTS)
     columns = (obs.id, obs.mission_id, obs.ra, obs.dec, obs.target_object)
     with read_connection(catalog.engine) as connection:
@@ -228,12 +236,12 @@ def earth(params: Params, catalog: CatalogDep, settings: SettingsDep) -> JSONRes
     newest :data:`MAX_FOOTPRINTS` of them, with the ``total`` (the same records).
     """
     query = params.query(settings)
-    return ok(_cached(catalog, _key("earth", params), lambda: _boxes(catalog, query)))
+    total = _totals(catalog, params, query)["footprints"]
+    return ok(_cached(catalog, _key("earth", params), lambda: _boxes(catalog, query, total)))
 
 
-def _boxes(catalog: Catalog, query: SearchQuery) -> dict[str, Any]:
+def _boxes(catalog: Catalog, query: SearchQuery, total: int) -> dict[str, Any]:
     obs = s.observations.c
-    total = totals(catalog, query)["footprints"]
     if not total:  # nothing to look for (a scan of every row's JSON would find nothing)
         return {"total": 0, "footprints": []}
     with read_connection(catalog.engine) as connection:
