@@ -109,36 +109,93 @@ def _row_where(catalog: Catalog, q: SearchQuery, connection: Any) -> ColumnEleme
     return and_(true(), *search_conditions(catalog, q, connection))
 
 
-def totals(catalog: Catalog, q: SearchQuery, *, summaries: bool = True) -> dict[str, int]:
-    """Return how many observations match, and how many of them have a position / footprint."""
+Group = tuple[str, int, int, int, int]
+"""Processing status, quality bin (``-1``: no score), observations, with a sky position,
+with a footprint."""
+
+
+def quality_groups(catalog: Catalog, q: SearchQuery, *, summaries: bool = True) -> list[Group]:
+    """Count the matching observations per status and quality bin, in one query.
+
+    The counts, the status and quality charts and the map totals all follow from these
+    groups (:func:`totals`, :func:`status_quality`).
+
+    Parameters
+    ----------
+    catalog
+        The catalog.
+    q
+        The search.
+    summaries
+        Use the chart cells when they answer.
+
+    Returns
+    -------
+    list of tuple
+        One :data:`Group` per status and bin with observations.
+
+    Raises
+    ------
+    InvalidInputError
+        As :func:`~zarrlake.catalog.count`, for a calibration or format no record has.
+    """
     if summaries and from_cells(q):
         t = s.chart_quality
-        query = select(
-            func.sum(t.c.observation_count),
-            func.sum(t.c.positioned_count),
-            func.sum(t.c.footprint_count),
-        ).where(_cell_where(t, q))
+        query = (
+            select(
+                t.c.processing_status,
+                t.c.quality_bin,
+                func.sum(t.c.observation_count),
+                func.sum(t.c.positioned_count),
+                func.sum(t.c.footprint_count),
+            )
+            .where(_cell_where(t, q))
+            .group_by(t.c.processing_status, t.c.quality_bin)
+        )
         with read_connection(catalog.engine) as connection:
-            n, positioned, footprints = connection.execute(query).one()
-            if not n:
+            rows = connection.execute(query).all()
+            groups = [(str(st), int(b), int(n), int(p), int(f)) for st, b, n, p, f in rows if n]
+            if not groups:
                 check_vocabulary(connection, q)
-        return {
-            "count": int(n or 0),
-            "positioned": int(positioned or 0),
-            "footprints": int(footprints or 0),
-        }
+        return groups
     obs = s.observations.c
+    quality_bin = func.coalesce(quality_bin_sql(catalog.dialect), literal(NO_SCORE))
     with read_connection(catalog.engine) as connection:
-        # One pass over the matching rows for the three numbers.
-        query = select(
-            func.count(),
-            func.count(case((and_(obs.ra.is_not(None), obs.dec.is_not(None)), 1))),
-            func.count(case((footprint_sql(), 1))),
-        ).where(_row_where(catalog, q, connection))
-        n, positioned, footprints = connection.execute(query).one()
-        if not n:
+        query = (
+            select(
+                obs.processing_status,
+                quality_bin,
+                func.count(),
+                func.count(case((and_(obs.ra.is_not(None), obs.dec.is_not(None)), 1))),
+                func.count(case((footprint_sql(), 1))),
+            )
+            .where(_row_where(catalog, q, connection))
+            .group_by(obs.processing_status, quality_bin)
+        )
+        rows = connection.execute(query).all()
+        if not rows:
             check_vocabulary(connection, q)
-    return {"count": int(n), "positioned": int(positioned), "footprints": int(footprints)}
+    return [(str(st), int(b), int(n), int(p), int(f)) for st, b, n, p, f in rows]
+
+
+def totals(
+    catalog: Catalog,
+    q: SearchQuery,
+    *,
+    summaries: bool = True,
+    groups: list[Group] | None = None,
+) -> dict[str, int]:
+    """Return how many observations match, and how many of them have a position / footprint.
+
+    ``groups``: the search's :func:`quality_groups`, when the caller has them.
+    """
+    if groups is None:
+        groups = quality_groups(catalog, q, summaries=summaries)
+    return {
+        "count": sum(g[2] for g in groups),
+        "positioned": sum(g[3] for g in groups),
+        "footprints": sum(g[4] for g in groups),
+    }
 
 
 def match_count(catalog: Catalog, q: SearchQuery) -> int:
@@ -152,8 +209,16 @@ def match_count(catalog: Catalog, q: SearchQuery) -> int:
     return totals(catalog, q)["count"]
 
 
-def status_quality(catalog: Catalog, q: SearchQuery, *, summaries: bool = True) -> dict[str, Any]:
+def status_quality(
+    catalog: Catalog,
+    q: SearchQuery,
+    *,
+    summaries: bool = True,
+    groups: list[Group] | None = None,
+) -> dict[str, Any]:
     """Count the matching observations per processing status, and per quality bin.
+
+    ``groups``: the search's :func:`quality_groups`, when the caller has them.
 
     Returns
     -------
@@ -161,30 +226,14 @@ def status_quality(catalog: Catalog, q: SearchQuery, *, summaries: bool = True) 
         ``counts`` (every status, zeros too) and ``quality`` (``low``, ``high``,
         ``count`` per bin of 0.1; a score of 1 counts in the last bin).
     """
-    if summaries and from_cells(q):
-        t = s.chart_quality
-        query = (
-            select(t.c.processing_status, t.c.quality_bin, func.sum(t.c.observation_count))
-            .where(_cell_where(t, q))
-            .group_by(t.c.processing_status, t.c.quality_bin)
-        )
-    else:
-        obs = s.observations.c
-        quality_bin = quality_bin_sql(catalog.dialect)
-        with read_connection(catalog.engine) as connection:
-            query = (
-                select(obs.processing_status, quality_bin, func.count())
-                .where(_row_where(catalog, q, connection))
-                .group_by(obs.processing_status, quality_bin)
-            )
-    with read_connection(catalog.engine) as connection:
-        rows = connection.execute(query).all()
+    if groups is None:
+        groups = quality_groups(catalog, q, summaries=summaries)
     counts: dict[str, int] = {name: 0 for name in STATUSES}
     bins = [0] * QUALITY_BINS
-    for status, bin_, number in rows:
-        counts[str(status)] = counts.get(str(status), 0) + int(number)
-        if bin_ is not None and bin_ != NO_SCORE:
-            bins[int(bin_)] += int(number)
+    for status, bin_, number, _, _ in groups:
+        counts[status] = counts.get(status, 0) + number
+        if bin_ != NO_SCORE:
+            bins[bin_] += number
     quality = [
         {"low": i / QUALITY_BINS, "high": (i + 1) / QUALITY_BINS, "count": n}
         for i, n in enumerate(bins)

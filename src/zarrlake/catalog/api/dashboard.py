@@ -29,8 +29,8 @@ from zarrlake.catalog._engine import read_connection
 from zarrlake.catalog._footprint import bound_columns, footprint_sql, normalise
 from zarrlake.catalog._repository import Catalog
 from zarrlake.catalog._search import SearchQuery, search_conditions
+from zarrlake.catalog._stats import Group, quality_groups, status_quality, totals
 from zarrlake.catalog._stats import coverage as coverage_rows
-from zarrlake.catalog._stats import status_quality, totals
 from zarrlake.catalog.api.datasets import CatalogDep, Params, SettingsDep, ok
 from zarrlake.catalog.api.errors import responses
 from zarrlake.catalog.api.serialize import iso
@@ -104,9 +104,15 @@ def _cached(catalog: Catalog, key: tuple[Any, ...], compute: Callable[[], Any]) 
         return value
 
 
+def _groups(catalog: Catalog, params: Any, query: SearchQuery) -> list[Group]:
+    """Return the search's counts per status and quality bin, shared by the views."""
+    key = _key("groups", params)
+    return _cached(catalog, key, lambda: quality_groups(catalog, query))  # type: ignore[no-any-return]
+
+
 def _totals(catalog: Catalog, params: Any, query: SearchQuery) -> dict[str, int]:
-    """Return the search's counts (all, positioned, with a footprint), shared by the views."""
-    return _cached(catalog, _key("totals", params), lambda: totals(catalog, query))  # type: ignore[no-any-return]
+    """Return the search's counts (all, positioned, with a footprint)."""
+    return totals(catalog, query, groups=_groups(catalog, params, query))
 
 
 def _key(name: str, params: Any) -> tuple[Any, ...]:
@@ -129,7 +135,7 @@ def status_counts(params: Params, catalog: CatalogDep, settings: SettingsDep) ->
     counts in the last bin).
     """
     query = params.query(settings)
-    return ok(_cached(catalog, _key("status", params), lambda: status_quality(catalog, query)))
+    return ok(status_quality(catalog, query, groups=_groups(catalog, params, query)))
 
 
 @router.get("/coverage/{period}", responses=responses(400))
