@@ -41,7 +41,7 @@ logger = logging.getLogger(__name__)
 SWAGGER = "vendor/swagger-ui-dist-5.35.0"
 """Swagger UI's files, vendored from npm under the dashboard's static files."""
 
-MAX_SKY_POINTS = 5000
+MAX_SKY_POINTS = 2000
 """Above this many positions the sky map shows an even sample of about this many."""
 
 SKY_PROBES = 4 * MAX_SKY_POINTS
