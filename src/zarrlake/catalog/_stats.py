@@ -27,6 +27,7 @@ from zarrlake.catalog._search import (
     check_vocabulary,
     search_conditions,
 )
+from zarrlake.catalog._values import to_utc_naive
 from zarrlake.catalog.schema import FACET_COLUMNS
 
 STATUSES = s.PROCESSING_STATUSES
@@ -239,6 +240,49 @@ def status_quality(
         for i, n in enumerate(bins)
     ]
     return {"counts": counts, "quality": quality}
+
+
+def auto_period(catalog: Catalog, q: SearchQuery) -> str:
+    """Return the period the dashboard shows a search's coverage per.
+
+    The span is the search's time range; a bound not given is the first start or the
+    last end of the search's mission (every mission without one), as the mission
+    summaries keep them. Over three years: ``year``; over 90 days: ``month``; over
+    three days: ``day``; else ``hour``.
+
+    Parameters
+    ----------
+    catalog
+        The catalog.
+    q
+        The search.
+
+    Returns
+    -------
+    str
+        ``year``, ``month``, ``day`` or ``hour``.
+    """
+    low = to_utc_naive(q.start, field="start")
+    high = to_utc_naive(q.end, field="end")
+    if low is None or high is None:
+        t = s.mission_summaries
+        query = select(func.min(t.c.time_min), func.max(t.c.time_max)).where(
+            t.c.observation_count > 0
+        )
+        if q.mission_id is not None:
+            query = query.where(func.lower(t.c.mission_id) == func.lower(literal(q.mission_id)))
+        with read_connection(catalog.engine) as connection:
+            first, last = connection.execute(query).one()
+        low = low if low is not None else first
+        high = high if high is not None else last
+    if low is None or high is None:
+        return "year"
+    days = (high - low).total_seconds() / 86400
+    if days > 3 * 365:
+        return "year"
+    if days > 90:
+        return "month"
+    return "day" if days > 3 else "hour"
 
 
 def coverage(

@@ -50,6 +50,25 @@ def test_coverage_per_period_and_mission(client: TestClient) -> None:
     assert client.get("/dashboard/coverage/week").status_code in (400, 422)
 
 
+def test_coverage_chooses_its_period_from_the_time_shown(client: TestClient) -> None:
+    def period(**params: str) -> str:
+        answer = client.get("/dashboard/coverage/auto", params=params).json()
+        assert (
+            answer["rows"]
+            == client.get(f"/dashboard/coverage/{answer['period']}", params=params).json()["rows"]
+        )
+        return str(answer["period"])
+
+    span = {"start": "2020-01-01T00:00:00Z"}
+    assert period(**span, end="2023-01-02T00:00:00Z") == "year"  # over three years
+    assert period(**span, end="2020-04-01T00:00:00Z") == "month"  # over 90 days
+    assert period(**span, end="2020-01-05T00:00:00Z") == "day"
+    assert period(**span, end="2020-01-03T00:00:00Z") == "hour"
+    # Without a range: the missions' span (30 observations 6 hours apart: 7 days).
+    assert period() == period(mission="helio") == "day"
+    assert period(mission="no such mission") == "year"
+
+
 def test_sky_points_and_an_even_sample(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
     sky = client.get("/dashboard/sky", params={"target": "m31"}).json()
     assert sky["total"] == 10 and not sky["sampled"] and len(sky["points"]) == 10

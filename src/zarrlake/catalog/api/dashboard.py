@@ -29,7 +29,7 @@ from zarrlake.catalog._engine import read_connection
 from zarrlake.catalog._footprint import bound_columns, footprint_sql, normalise
 from zarrlake.catalog._repository import Catalog
 from zarrlake.catalog._search import SearchQuery, search_conditions
-from zarrlake.catalog._stats import Group, quality_groups, status_quality, totals
+from zarrlake.catalog._stats import Group, auto_period, quality_groups, status_quality, totals
 from zarrlake.catalog._stats import coverage as coverage_rows
 from zarrlake.catalog.api.datasets import CatalogDep, Params, SettingsDep, ok
 from zarrlake.catalog.api.errors import responses
@@ -48,7 +48,7 @@ SKY_PROBES = 4 * MAX_SKY_POINTS
 """Sample the sky by looking ids up (every n-th id) when that takes at most this many
 lookups; otherwise (a narrow search) scan the search's own rows, through its index."""
 
-Period = Annotated[Literal["year", "month", "day", "hour"], Path()]
+Period = Annotated[Literal["year", "month", "day", "hour", "auto"], Path()]
 
 
 def _where(catalog: Catalog, params: Any, settings: Any, connection: Any) -> ColumnElement[bool]:
@@ -144,10 +144,12 @@ def coverage(
 ) -> JSONResponse:
     """Observations and bytes per period and mission, for the search's observations.
 
-    ``period`` (year, month, day, hour) is chosen by the dashboard from the time range
-    shown, so the resolution follows the zoom.
+    ``period`` (year, month, day, hour) follows the zoom: ``auto`` chooses it from the
+    search's time range, or its missions' span (``period`` in the answer says which).
     """
     query = params.query(settings)
+    if period == "auto":
+        period = auto_period(catalog, query)
 
     def compute() -> dict[str, Any]:
         return {"period": period, "rows": coverage_rows(catalog, query, period)}

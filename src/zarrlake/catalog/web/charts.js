@@ -162,19 +162,6 @@ async function drawEarth(earth) {
 
 // -- coverage over time, quality, status ------------------------------------------------------
 
-function periodFor(params) {  // a resolution that follows the zoom (the time range shown)
-  let low = params.get("start") && Date.parse(params.get("start"));
-  let high = params.get("end") && Date.parse(params.get("end"));
-  const rows = state.summary.filter((r) => !params.get("mission") || r.mission_id === params.get("mission"));
-  if (!low) low = Math.min(...rows.map((r) => Date.parse(r.time_min)).filter(Number.isFinite));
-  if (!high) high = Math.max(...rows.map((r) => Date.parse(r.time_max)).filter(Number.isFinite));
-  const days = (high - low) / 86400000;
-  if (!Number.isFinite(days) || days > 3 * 365) return "year";
-  if (days > 90) return "month";
-  if (days > 3) return "day";
-  return "hour";
-}
-
 function periodStart(text) {  // "2026", "2026-03", "2026-03-01", "2026-03-01T05"
   const [date, hour] = text.split("T");
   const [year, month, day] = date.split("-").map(Number);
@@ -185,11 +172,11 @@ async function showCoverage(params) {
   show("coverage");
   const query = chartCriteria(params);
   try {
-    const pending = api(`dashboard/status?${query}`);
-    const drawing = libraries();
-    await state.ready;  // the missions' time spans choose the period
-    const period = periodFor(params);
-    const [coverage, status] = await Promise.all([api(`dashboard/coverage/${period}?${query}`), pending, drawing]);
+    // The service chooses the period from the search's time range or its missions' span,
+    // so the resolution follows the zoom; the data is asked for while the libraries load.
+    const [coverage, status] = await Promise.all([api(`dashboard/coverage/auto?${query}`),
+      api(`dashboard/status?${query}`), libraries(), state.ready]);
+    const period = coverage.period;
     const rows = coverage.rows.map((r) => {
       const start = periodStart(r.period);
       return { ...r, start, end: periodStep(period).offset(start, 1) };
