@@ -148,13 +148,12 @@ def coverage(
     search's time range, or its missions' span (``period`` in the answer says which).
     """
     query = params.query(settings)
-    if period == "auto":
-        period = auto_period(catalog, query)
+    chosen = auto_period(catalog, query) if period == "auto" else period
 
     def compute() -> dict[str, Any]:
-        return {"period": period, "rows": coverage_rows(catalog, query, period)}
+        return {"period": chosen, "rows": coverage_rows(catalog, query, chosen)}
 
-    return ok(_cached(catalog, _key(f"coverage-{period}", params), compute))
+    return ok(_cached(catalog, _key(f"coverage-{chosen}", params), compute))
 
 
 @router.get("/sky", responses=responses(400))
