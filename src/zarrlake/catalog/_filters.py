@@ -141,7 +141,8 @@ def attribute_filter(expressions: list[str]) -> dict[str, Any] | None:
         attributes and header cards extracted from the file). A value that reads as a
         JSON number or ``true``/``false`` compares as one (numbers numerically: ``30``
         matches ``30.0``), a value in double quotes as the text inside, anything else as
-        text. ``!=`` also matches records without the key.
+        text. ``!=`` also matches records without the key. A value starting with ``<``,
+        ``>`` or ``=`` must be quoted (unquoted, it is taken for a mistyped operator).
 
     Returns
     -------
@@ -157,12 +158,18 @@ def attribute_filter(expressions: list[str]) -> dict[str, Any] | None:
     conditions: list[dict[str, Any]] = []
     for expression in expressions:
         match = _ATTRIBUTE.fullmatch(expression)
-        if match is None or not ATTRIBUTE_KEY.fullmatch(match[1]):
+        # A value starting with an operator is a typo ("A=>1"); quoted, it is text.
+        if (
+            match is None
+            or not ATTRIBUTE_KEY.fullmatch(match[1])
+            or (match[3] or "")[:1] in ("<", ">", "=")
+        ):
             raise InvalidInputError(
                 f"attribute filter {expression!r} is not KEY=VALUE",
                 subject="attr",
                 hint="write KEY=VALUE, KEY!=VALUE, KEY>=VALUE, KEY<=VALUE, KEY>VALUE, "
-                "KEY<VALUE or KEY alone (has the key); KEY: letters, digits, _ . : -",
+                "KEY<VALUE or KEY alone (has the key); KEY: letters, digits, _ . : -; "
+                'quote a value that starts with < > or = ("=x")',
             )
         field = f"mission_specific.{match[1]}"
         if match[2] is None:
