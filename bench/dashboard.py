@@ -198,7 +198,9 @@ def _browser_seconds(base: str) -> dict[str, float]:
                     if "coverage" in path:
                         page.wait_for_selector("[data-testid=coverage-bar]", timeout=60_000)
                     if "sky" in path:  # the Earth map's count is written after the sky
-                        page.wait_for_selector("#earth-count:not(:empty)", timeout=60_000)
+                        page.wait_for_selector(
+                            "#earth-count:not(:empty)", state="attached", timeout=60_000
+                        )
                     if fresh or attempt > 0:  # (the cached context's first visit fills it)
                         runs.append(time.perf_counter() - began)
                     page.close()

@@ -116,9 +116,13 @@ def assert_charts_match(catalog: Catalog) -> None:
 
 def search_all(catalog: Catalog) -> list[dict[str, Any]]:
     """Every record, missing ones too."""
-    page = search(catalog, SearchQuery(include_missing=True, limit=1000))
-    assert page.next_cursor is None  # one page holds them all
-    return list(page.items)
+    items, cursor = [], None
+    while True:
+        page = search(catalog, SearchQuery(include_missing=True, limit=1000, cursor=cursor))
+        items.extend(page.items)
+        if page.next_cursor is None:
+            return items
+        cursor = page.next_cursor
 
 
 def stored_cells(catalog: Catalog) -> list[list[tuple[Any, ...]]]:
@@ -262,3 +266,36 @@ def test_facet_searches_the_cells_cannot_answer_go_to_the_rows(catalog: Catalog)
             match_count(catalog, q)
         with pytest.raises(InvalidInputError, match="the catalog has"):
             count(catalog, q)
+
+
+def test_searches_from_the_rows_count_what_the_records_hold(catalog: Catalog) -> None:
+    """A broad quality bar (read in table order on SQLite) and a narrow one, among others."""
+    from zarrlake.catalog._engine import read_connection
+    from zarrlake.catalog._stats import _share_above
+
+    rng = random.Random(5)
+    catalog.upsert_observations([record(rng, i) for i in range(300)])
+    catalog.upsert_observations(  # a low score for most: a bar of 0.9 is met by few
+        [{"file_path": f"/low/{i}", "data_quality_score": 0.2} for i in range(600)]
+    )
+    records = [r for r in search_all(catalog) if not r["missing"]]
+    with read_connection(catalog.engine) as connection:
+        if catalog.dialect == "sqlite":
+            assert _share_above(connection, 0.1) and not _share_above(connection, 0.99)
+    for q, keep in [
+        (SearchQuery(min_quality=0.1), lambda r: (r["data_quality_score"] or -1) >= 0.1),
+        (SearchQuery(min_quality=0.99), lambda r: (r["data_quality_score"] or -1) >= 0.99),
+        (SearchQuery(text="f01"), lambda r: "f01" in r["file_path"]),
+    ]:
+        assert not from_cells(q)
+        kept = [r for r in records if keep(r)]
+        counts = status_quality(catalog, q)["counts"]
+        assert counts == {st: sum(r["processing_status"] == st for r in kept) for st in counts}
+        assert totals(catalog, q) == {
+            "count": len(kept),
+            "positioned": sum(r["ra"] is not None and r["dec"] is not None for r in kept),
+            "footprints": sum(footprint(r) is not None for r in kept),
+        }
+        years = coverage(catalog, q, "year")
+        timed = [r for r in kept if r["observation_timestamp"] is not None]
+        assert sum(row["observations"] for row in years) == len(timed)
