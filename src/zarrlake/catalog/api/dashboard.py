@@ -1,10 +1,12 @@
 """Data for the web dashboard, and API docs served from the package (no CDN).
 
 Every chart endpoint takes the search's parameters (as ``/datasets`` does). A search by
-mission, status and the missing flag only (the unfiltered dashboard among them) is
-answered from the chart summaries kept on every write (``catalog/_stats.py``); others
-group their matching rows in the database, through the indexes their criteria allow.
-Answers are also kept until a SQLite catalog changes.
+mission, status, the missing flag, facility, instrument, format and calibration only
+(the unfiltered dashboard among them) is answered from the chart summaries kept on
+every write (``catalog/_stats.py``); others group their matching rows in the database,
+through the indexes their criteria allow. Answers are also kept until a SQLite catalog
+changes; the counts per status and quality bin, once per search for the count, status,
+sky and Earth answers.
 """
 
 from __future__ import annotations
