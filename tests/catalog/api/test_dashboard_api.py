@@ -23,6 +23,12 @@ def test_docs_are_served_from_the_package(client: TestClient) -> None:
     assert client.get("/redoc", follow_redirects=False).headers["location"] == "docs"
     for license_file in ("swagger-ui-dist-5.35.0/LICENSE", "plot-0.6.17/LICENSE"):
         assert client.get(f"/vendor/{license_file}").status_code == 200
+    # Vendored libraries (versioned folders) are kept by browsers; the app's own files not.
+    library = client.get("/vendor/d3-7.9.2/d3.min.js")
+    assert "immutable" in library.headers["cache-control"]
+    assert "max-age=31536000" in library.headers["cache-control"]
+    for own in ("/", "/app.js", "/charts.js"):
+        assert client.get(own).headers["cache-control"] == "no-cache", own
 
 
 def test_status_counts_follow_the_search(client: TestClient, filled: Catalog) -> None:
