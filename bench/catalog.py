@@ -10,6 +10,10 @@
    time-range + mission, target and quality-threshold searches, of ``related`` to depth
    3, and of ``summary`` against the document's aggregation pipeline (a full scan).
    The same on PostgreSQL when its server binaries are installed.
+3. What the dashboard's chart cells cost writers: 20,000 of those records upserted in
+   batches of 1,000 into a fresh SQLite catalog (not a bulk load: the cells move by
+   deltas in each write), with the cells and with their updates left out (median of 2,
+   each in a fresh process). ``--cells`` runs this part alone.
 
 Data is generated under ``bench/data/catalog`` (ignored by git).
 """
@@ -20,6 +24,7 @@ import os
 import random
 import shutil
 import statistics
+import sys
 import time
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
@@ -297,10 +302,49 @@ def bench_records(kind: str, make_url: Callable[[str], str]) -> None:
     _print_latencies(latencies.result)
 
 
+N_CELL_RECORDS = 20_000
+CELL_BATCH = 1_000
+
+
+def _upsert_in_batches(url: str, cells: bool) -> float:
+    """Seconds to upsert :data:`N_CELL_RECORDS` records, :data:`CELL_BATCH` at a time."""
+    import zarrlake.catalog._summary as summary
+    from zarrlake.catalog import Catalog
+
+    if not cells:  # the mission summaries still move; the chart cells do not
+        summary.apply_cell_changes = lambda *args, **kwargs: None  # type: ignore[assignment]
+    records = [r for batch in _records(N_CELL_RECORDS) for r in batch]
+    with Catalog(url) as db:
+        began = time.perf_counter()
+        for first in range(0, len(records), CELL_BATCH):
+            db.upsert_observations(records[first : first + CELL_BATCH])
+        return time.perf_counter() - began
+
+
+def bench_cell_writes() -> None:
+    runs = {}
+    for cells in (False, True):
+        name = "upsert, chart cells " + ("kept" if cells else "left out")
+        measured = [
+            isolated(name, _upsert_in_batches, _fresh_sqlite(f"cells{i}.db"), cells, repeat=1)
+            for i in range(2)
+        ]
+        runs[cells] = statistics.median(m.result for m in measured)
+    print(f"\n== {N_CELL_RECORDS:,} records upserted in batches of {CELL_BATCH:,} (SQLite)")
+    for cells, seconds in runs.items():
+        label = "with the chart cells" if cells else "chart cells left out"
+        per_batch = seconds / (N_CELL_RECORDS / CELL_BATCH) * 1000
+        print(f"  {label:<28} {seconds:7.2f} s   {per_batch:6.0f} ms a batch")
+
+
 def main() -> None:
     FOLDER.mkdir(parents=True, exist_ok=True)
+    if "--cells" in sys.argv:
+        bench_cell_writes()
+        return
     bench_ingest()
     bench_records("SQLite", _fresh_sqlite)
+    bench_cell_writes()
     from zarrlake.testing import LocalPostgresServer, postgres_binaries
 
     if postgres_binaries() is None:

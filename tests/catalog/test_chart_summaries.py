@@ -3,7 +3,9 @@
 Random writes go through upsert (new and changed records, isolated refusals), bulk
 loads, mark_missing, rename, delete and set_status; after each, every chart answer from
 the summaries is compared with the same answer grouped from the observations, on SQLite
-and PostgreSQL, and the stored cells with a rebuild from scratch.
+and PostgreSQL, and the stored cells with a rebuild from scratch. The searches include
+the facets the cells are keyed by (facility, instrument, format, calibration), in other
+spellings than the records', and records without them.
 """
 
 from __future__ import annotations
@@ -15,13 +17,20 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from zarrlake.catalog import Catalog, search
+from zarrlake.catalog import Catalog, count, search
 from zarrlake.catalog._cells import quality_bin, rebuild_cells
 from zarrlake.catalog._engine import read_connection, write_transaction
 from zarrlake.catalog._footprint import extents, footprint, union
 from zarrlake.catalog._search import SearchQuery
-from zarrlake.catalog._stats import coverage, from_cells, status_quality, totals
-from zarrlake.catalog.schema import PROCESSING_STATUSES, chart_days, chart_edges, chart_quality
+from zarrlake.catalog._stats import coverage, from_cells, match_count, status_quality, totals
+from zarrlake.catalog.schema import (
+    PROCESSING_STATUSES,
+    chart_days,
+    chart_edges,
+    chart_months,
+    chart_quality,
+)
+from zarrlake.errors import InvalidInputError
 
 T0 = datetime(2025, 12, 30, 22)
 MISSIONS = ["GAIA", "gaia", "Kepler", "TESS"]  # two spellings of one mission
@@ -39,6 +48,12 @@ ODD_BOXES = [  # footprints or not, as STAC items read them: the cells must agre
     {**BOX, "geospatial_lon_min": 350, "geospatial_lon_max": 10},  # 0..360 backwards: none
 ]
 SCORES = [None, 0.0, 0.05, 0.1, 0.15, 0.3, 0.6, 0.7, 0.95, 0.99, 1.0]  # bin edges, 1.0
+FACETS = {  # spellings in any case, none, and empty text
+    "satellite_name": [None, "", "Sat-A", "SAT-A", "Sat-B"],
+    "instrument_type": [None, "CAM", "cam", "Spec"],
+    "format": [None, "fits", "FITS", "netcdf"],
+    "calibration_status": [None, "COMPLETE", "complete", "PENDING", ""],
+}
 
 
 def record(rng: random.Random, i: int) -> dict[str, Any]:
@@ -58,6 +73,7 @@ def record(rng: random.Random, i: int) -> dict[str, Any]:
         "dec": rng.uniform(-90, 90) if positioned or rng.random() < 0.2 else None,
         "mission_specific": specific,
         "missing": rng.random() < 0.1,
+        **{name: rng.choice(values) for name, values in FACETS.items()},
     }
 
 
@@ -68,6 +84,12 @@ QUERIES = [
     SearchQuery(mission_id="kepler", processing_status="FAILED"),
     SearchQuery(processing_status="processed", include_missing=True),
     SearchQuery(mission_id="no such mission"),
+    SearchQuery(instrument_type="CAM"),  # both spellings
+    SearchQuery(satellite_name="sat-a", mission_id="gaia"),
+    SearchQuery(format="Fits", processing_status="raw", include_missing=True),
+    SearchQuery(calibration_status="Complete"),
+    SearchQuery(instrument_type="spec", satellite_name="SAT-B", format="netcdf"),
+    SearchQuery(instrument_type="no such instrument"),
 ]
 
 
@@ -94,18 +116,23 @@ def assert_charts_match(catalog: Catalog) -> None:
 
 def search_all(catalog: Catalog) -> list[dict[str, Any]]:
     """Every record, missing ones too."""
-    page = search(catalog, SearchQuery(include_missing=True, limit=1000))
-    assert page.next_cursor is None  # one page holds them all
-    return list(page.items)
+    items, cursor = [], None
+    while True:
+        page = search(catalog, SearchQuery(include_missing=True, limit=1000, cursor=cursor))
+        items.extend(page.items)
+        if page.next_cursor is None:
+            return items
+        cursor = page.next_cursor
 
 
 def stored_cells(catalog: Catalog) -> list[list[tuple[Any, ...]]]:
-    """The non-empty cells of both tables (cells emptied by writes stay, at zero)."""
+    """The non-empty cells of each table (cells emptied by writes stay, at zero)."""
     out = []
     with read_connection(catalog.engine) as connection:
-        for table in (chart_quality, chart_days):
+        for table in (chart_quality, chart_days, chart_months):
+            counts = [c.name for c in table.columns if not c.primary_key]
             rows = connection.execute(select(table)).all()
-            out.append(sorted(tuple(r) for r in rows if any(r[4:])))
+            out.append(sorted(tuple(r) for r in rows if any(r._mapping[c] for c in counts)))
         # Edges counted down to zero are deleted: every stored one counts a footprint.
         out.append(sorted(tuple(r) for r in connection.execute(select(chart_edges))))
         assert all(r[-1] > 0 for r in out[-1])
@@ -172,7 +199,7 @@ def test_an_older_catalog_gets_its_chart_summaries_on_upgrade(catalog_url: str) 
     with Catalog(catalog_url) as db:
         db.upsert_observations([record(rng, i) for i in range(80)])
         with write_transaction(db.engine) as connection:  # as version 2 left it
-            for table in ("chart_quality", "chart_days", "chart_edges"):  # edges: v4
+            for table in ("chart_quality", "chart_days", "chart_edges", "chart_months"):
                 connection.exec_driver_sql(f"DROP TABLE {table}")
             for index in ("ix_obs_unreadable", "ix_obs_with_issues", "ix_obs_missing"):
                 connection.exec_driver_sql(f"DROP INDEX {index}")
@@ -191,3 +218,84 @@ def test_an_older_catalog_gets_its_chart_summaries_on_upgrade(catalog_url: str) 
         assert totals(db, SearchQuery(include_missing=True))["count"] == 80
         with read_connection(db.engine) as connection:
             assert extents(connection)  # rebuilt from the observations' footprints
+
+
+def test_a_version_4_catalog_gets_faceted_cells_on_upgrade(catalog_url: str) -> None:
+    rng = random.Random(8)
+    with Catalog(catalog_url) as db:
+        db.upsert_observations([record(rng, i) for i in range(60)])
+        with write_transaction(db.engine) as connection:  # as version 4 left it
+            connection.exec_driver_sql("DROP TABLE chart_months")
+            connection.exec_driver_sql("DROP TABLE chart_quality")
+            connection.exec_driver_sql(
+                "CREATE TABLE chart_quality (mission_id VARCHAR(128), "
+                "processing_status VARCHAR(32), quality_bin INTEGER, missing BOOLEAN, "
+                "observation_count BIGINT, positioned_count BIGINT, footprint_count BIGINT, "
+                "PRIMARY KEY (mission_id, processing_status, quality_bin, missing))"
+            )
+            connection.exec_driver_sql(
+                "UPDATE catalog_info SET value = '4' WHERE key = 'schema_version'"
+            )
+    with Catalog(catalog_url, check_schema=False) as db:
+        steps = db.upgrade()
+        assert any(step.startswith("dropped chart_quality") for step in steps), steps
+    with Catalog(catalog_url) as db:
+        assert_charts_match(db)
+        assert db.upgrade() == ["rebuilt mission summaries"]  # nothing else to do again
+
+
+def test_facet_searches_the_cells_cannot_answer_go_to_the_rows(catalog: Catalog) -> None:
+    catalog.upsert_observations(
+        [
+            {"file_path": "/f/a", "instrument_type": None, "calibration_status": "OK"},
+            {"file_path": "/f/b", "instrument_type": "", "format": "fits"},
+        ]
+    )
+    empty = SearchQuery(instrument_type="")  # only the row with '' matches, not None
+    assert not from_cells(empty)
+    assert totals(catalog, empty)["count"] == 1
+    assert from_cells(SearchQuery(instrument_type="CAM"), "month")
+    assert not from_cells(SearchQuery(instrument_type="CAM"), "day")  # no day cells by facet
+    assert from_cells(SearchQuery(mission_id="x"), "day")
+    assert not from_cells(SearchQuery(), "hour")
+    assert not from_cells(SearchQuery(min_quality=0.5))
+    # A calibration or format no record has is refused from the cells as from the rows.
+    for q in (SearchQuery(calibration_status="nope"), SearchQuery(format="grib")):
+        assert from_cells(q)
+        with pytest.raises(InvalidInputError, match="the catalog has"):
+            match_count(catalog, q)
+        with pytest.raises(InvalidInputError, match="the catalog has"):
+            count(catalog, q)
+
+
+def test_searches_from_the_rows_count_what_the_records_hold(catalog: Catalog) -> None:
+    """A broad quality bar (read in table order on SQLite) and a narrow one, among others."""
+    from zarrlake.catalog._engine import read_connection
+    from zarrlake.catalog._stats import _share_above
+
+    rng = random.Random(5)
+    catalog.upsert_observations([record(rng, i) for i in range(300)])
+    catalog.upsert_observations(  # a low score for most: a bar of 0.9 is met by few
+        [{"file_path": f"/low/{i}", "data_quality_score": 0.2} for i in range(600)]
+    )
+    records = [r for r in search_all(catalog) if not r["missing"]]
+    with read_connection(catalog.engine) as connection:
+        if catalog.dialect == "sqlite":
+            assert _share_above(connection, 0.1) and not _share_above(connection, 0.99)
+    for q, keep in [
+        (SearchQuery(min_quality=0.1), lambda r: (r["data_quality_score"] or -1) >= 0.1),
+        (SearchQuery(min_quality=0.99), lambda r: (r["data_quality_score"] or -1) >= 0.99),
+        (SearchQuery(text="f01"), lambda r: "f01" in r["file_path"]),
+    ]:
+        assert not from_cells(q)
+        kept = [r for r in records if keep(r)]
+        counts = status_quality(catalog, q)["counts"]
+        assert counts == {st: sum(r["processing_status"] == st for r in kept) for st in counts}
+        assert totals(catalog, q) == {
+            "count": len(kept),
+            "positioned": sum(r["ra"] is not None and r["dec"] is not None for r in kept),
+            "footprints": sum(footprint(r) is not None for r in kept),
+        }
+        years = coverage(catalog, q, "year")
+        timed = [r for r in kept if r["observation_timestamp"] is not None]
+        assert sum(row["observations"] for row in years) == len(timed)

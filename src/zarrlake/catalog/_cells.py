@@ -5,12 +5,15 @@ on SQLite; the dashboard asks for those groups on every visit. Each observation 
 adds one to two small tables, per combination of the criteria a chart can be narrowed
 by without reading rows (mission spelling, processing status, missing flag):
 
-* ``chart_quality``: per quality bin (``-1``: no score), the count, and how many of
-  those have a sky position (RA and Dec) and a geographic footprint (the four ACDD
-  ``geospatial_*`` bounds in ``mission_specific`` making a box, as ``_footprint`` reads
-  them);
+* ``chart_quality``: per quality bin (``-1``: no score) and facets (the spellings of
+  facility, instrument, format and calibration, ``''`` for none), the count, and how
+  many of those have a sky position (RA and Dec) and a geographic footprint (the four
+  ACDD ``geospatial_*`` bounds in ``mission_specific`` making a box, as ``_footprint``
+  reads them);
 * ``chart_days``: per UTC day of ``observation_timestamp`` (rows without one are left
   out, as the coverage chart leaves them out), count and bytes;
+* ``chart_months``: the same per UTC month and facets (the coverage of a search by
+  facility, instrument, format or calibration, per month or year);
 * ``chart_edges``: per mission spelling and missing flag, how many footprints have
   each edge (``_footprint.edge_values``), from which the STAC collections' spatial
   extents follow without reading the observations.
@@ -48,7 +51,14 @@ from zarrlake.catalog._footprint import (
     footprint_sql,
     normalise,
 )
-from zarrlake.catalog.schema import chart_days, chart_edges, chart_quality, observations
+from zarrlake.catalog.schema import (
+    FACET_COLUMNS,
+    chart_days,
+    chart_edges,
+    chart_months,
+    chart_quality,
+    observations,
+)
 
 QUALITY_BINS = 10
 """Quality histogram bins of 0.1; a score of 1.0 counts in the last one."""
@@ -66,6 +76,7 @@ CELL_COLUMNS = (
     "ra",
     "dec",
     "mission_specific",
+    *FACET_COLUMNS,
 )
 """The observation columns a cell depends on."""
 
@@ -98,18 +109,31 @@ def day_key(when: Any) -> str | None:
     return f"{when.year:04d}-{when.month:02d}-{when.day:02d}"
 
 
-def day_sql(dialect: str) -> Any:
-    """Return :func:`day_key` as SQL (SQLite stores times as text: its first 10 characters)."""
+def day_sql(dialect: str, length: int = 10) -> Any:
+    """Return :func:`day_key` as SQL (SQLite stores times as text: its first 10 characters).
+
+    ``length=7`` gives the month (``YYYY-MM``).
+    """
     column = observations.c.observation_timestamp
     if dialect == "postgresql":
-        return func.to_char(column, "YYYY-MM-DD")
-    return func.substr(column, 1, 10)
+        return func.to_char(column, "YYYY-MM-DD"[:length])
+    return func.substr(column, 1, length)
+
+
+def facet_keys(row: Mapping[str, Any]) -> tuple[str, ...]:
+    """Return a row's facets as cells key them (the spelling; ``''`` for none)."""
+    return tuple(str(row.get(name) or "") for name in FACET_COLUMNS)
+
+
+def facet_sql() -> list[Any]:
+    """Return :func:`facet_keys` as SQL columns."""
+    return [func.coalesce(observations.c[name], "").label(name) for name in FACET_COLUMNS]
 
 
 # -- deltas ------------------------------------------------------------------------------
 
-_QualityKey = tuple[str, str, int, bool]
-_DayKey = tuple[str, str, str, bool]
+_QualityKey = tuple[Any, ...]  # mission, status, bin, missing, *facets
+_DayKey = tuple[Any, ...]  # mission, status, day or month, missing(, *facets)
 _EdgeKey = tuple[str, bool, str, int]
 
 
@@ -120,6 +144,7 @@ class CellDeltas:
         # [count, positioned, footprints] and [count, bytes] per cell
         self.quality: dict[_QualityKey, list[int]] = defaultdict(lambda: [0, 0, 0])
         self.days: dict[_DayKey, list[int]] = defaultdict(lambda: [0, 0])
+        self.months: dict[_DayKey, list[int]] = defaultdict(lambda: [0, 0])
         self.edges: dict[_EdgeKey, int] = defaultdict(int)  # footprints per edge
 
     def add(self, row: Mapping[str, Any], sign: int) -> None:
@@ -127,7 +152,9 @@ class CellDeltas:
         mission = str(row.get("mission_id"))
         status = str(row.get("processing_status"))
         missing = bool(row.get("missing"))
-        cell = self.quality[(mission, status, quality_bin(row.get("data_quality_score")), missing)]
+        facets = facet_keys(row)
+        score = quality_bin(row.get("data_quality_score"))
+        cell = self.quality[(mission, status, score, missing, *facets)]
         cell[0] += sign
         if row.get("ra") is not None and row.get("dec") is not None:
             cell[1] += sign
@@ -138,17 +165,26 @@ class CellDeltas:
                 self.edges[(mission, missing, edge, value)] += sign
         day = day_key(row.get("observation_timestamp"))
         if day is not None:
-            moved = self.days[(mission, status, day, missing)]
-            moved[0] += sign
-            moved[1] += sign * int(row.get("file_size") or 0)
+            size = sign * int(row.get("file_size") or 0)
+            for cells, key in (
+                (self.days, (mission, status, day, missing)),
+                (self.months, (mission, status, day[:7], missing, *facets)),
+            ):
+                moved = cells[key]
+                moved[0] += sign
+                moved[1] += size
 
     def add_inserted(self, connection: Any, first: int, last: int) -> None:
         """Count the rows inserted with ids ``first..last`` in, grouped by the database."""
         where = observations.c.id.between(first, last)
-        for query, cells in ((_quality_select, self.quality), (_days_select, self.days)):
+        for query, cells, width in (
+            (_quality_select, self.quality, 4 + len(FACET_COLUMNS)),
+            (_days_select, self.days, 4),
+            (_months_select, self.months, 4 + len(FACET_COLUMNS)),
+        ):
             for row in connection.execute(query(connection.dialect.name, where)):
-                cell = cells[tuple(row[:4])]
-                for position, value in enumerate(row[4:]):
+                cell = cells[tuple(row[:width])]
+                for position, value in enumerate(row[width:]):
                     cell[position] += int(value or 0)
         self.add_edges(connection, where)
 
@@ -179,6 +215,7 @@ class CellDeltas:
         return (
             any(any(v) for v in self.quality.values())
             or any(any(v) for v in self.days.values())
+            or any(any(v) for v in self.months.values())
             or any(self.edges.values())
         )
 
@@ -188,34 +225,42 @@ def _quality_select(dialect: str, where: Any = None) -> Any:
     bin_ = func.coalesce(quality_bin_sql(dialect), literal(NO_SCORE)).label("quality_bin")
     positioned = case((and_(obs.ra.is_not(None), obs.dec.is_not(None)), 1), else_=0)
     footprint = case((footprint_sql(), 1), else_=0)
+    facets = facet_sql()
     query = select(
         obs.mission_id,
         obs.processing_status,
         bin_,
         obs.missing,
+        *facets,
         func.count(),
         func.sum(positioned),
         func.sum(footprint),
-    ).group_by(obs.mission_id, obs.processing_status, bin_, obs.missing)
+    ).group_by(obs.mission_id, obs.processing_status, bin_, obs.missing, *facets)
     return query if where is None else query.where(where)
 
 
-def _days_select(dialect: str, where: Any = None) -> Any:
+def _days_select(dialect: str, where: Any = None, length: int = 10) -> Any:
     obs = observations.c
-    day = day_sql(dialect).label("day")
+    day = day_sql(dialect, length).label("day" if length == 10 else "month")
+    facets = facet_sql() if length == 7 else []
     query = (
         select(
             obs.mission_id,
             obs.processing_status,
             day,
             obs.missing,
+            *facets,
             func.count(),
             func.coalesce(func.sum(obs.file_size), 0),
         )
         .where(obs.observation_timestamp.is_not(None))
-        .group_by(obs.mission_id, obs.processing_status, day, obs.missing)
+        .group_by(obs.mission_id, obs.processing_status, day, obs.missing, *facets)
     )
     return query if where is None else query.where(where)
+
+
+def _months_select(dialect: str, where: Any = None) -> Any:
+    return _days_select(dialect, where, length=7)
 
 
 def _upsert(connection: Any, table: Any, rows: list[dict[str, Any]], sums: list[str]) -> None:
@@ -262,25 +307,30 @@ def apply_cell_changes(
             "processing_status": st,
             "quality_bin": b,
             "missing": gone,
+            **dict(zip(FACET_COLUMNS, facets, strict=False)),
             "observation_count": n,
             "positioned_count": p,
             "footprint_count": f,
         }
-        for (m, st, b, gone), (n, p, f) in sorted(deltas.quality.items())
+        for (m, st, b, gone, *facets), (n, p, f) in sorted(deltas.quality.items())
         if n or p or f
     ]
-    days = [
-        {
-            "mission_id": m,
-            "processing_status": st,
-            "day": day,
-            "missing": gone,
-            "observation_count": n,
-            "total_bytes": size,
-        }
-        for (m, st, day, gone), (n, size) in sorted(deltas.days.items())
-        if n or size
-    ]
+    days, months = (
+        [
+            {
+                "mission_id": m,
+                "processing_status": st,
+                period: when,
+                "missing": gone,
+                **dict(zip(FACET_COLUMNS, facets, strict=False)),
+                "observation_count": n,
+                "total_bytes": size,
+            }
+            for (m, st, when, gone, *facets), (n, size) in sorted(cells.items())
+            if n or size
+        ]
+        for cells, period in ((deltas.days, "day"), (deltas.months, "month"))
+    )
     # Sorted keys: two writers on PostgreSQL take the cells' row locks in one order.
     if quality:
         _upsert(
@@ -291,6 +341,8 @@ def apply_cell_changes(
         )
     if days:
         _upsert(connection, chart_days, days, ["observation_count", "total_bytes"])
+    if months:
+        _upsert(connection, chart_months, months, ["observation_count", "total_bytes"])
     _write_edges(connection, deltas)
 
 
@@ -332,7 +384,11 @@ def rebuild_cells(connection: Any) -> None:
         A connection inside a write transaction.
     """
     dialect = connection.dialect.name
-    for table, query in ((chart_quality, _quality_select), (chart_days, _days_select)):
+    for table, query in (
+        (chart_quality, _quality_select),
+        (chart_days, _days_select),
+        (chart_months, _months_select),
+    ):
         connection.execute(delete(table))
         names = [c.name for c in table.columns]
         connection.execute(insert(table).from_select(names, query(dialect)))

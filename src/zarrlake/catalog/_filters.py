@@ -10,6 +10,9 @@ Python.
 
 from __future__ import annotations
 
+import json
+import math
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -118,6 +121,76 @@ def compile_filter(table: Table, document: Mapping[str, Any] | None) -> ColumnEl
             column = column_for(table, field, condition)
             parts.append(_COMPARISONS["$eq"](column, _value(field, condition)))
     return and_(*parts)
+
+
+ATTRIBUTE_KEY = re.compile(r"[A-Za-z0-9_.:-]{1,128}")
+"""The keys an attribute filter names (as ``mission_specific`` keys are indexed)."""
+
+_ATTRIBUTE = re.compile(r"\s*([^\s<>=!]+)\s*(?:(>=|<=|!=|=|>|<)\s*(.*?))?\s*")
+_OPERATORS = {"=": "$eq", "!=": "$ne", ">=": "$gte", "<=": "$lte", ">": "$gt", "<": "$lt"}
+
+
+def attribute_filter(expressions: list[str]) -> dict[str, Any] | None:
+    """Translate ``KEY=VALUE`` expressions on a record's document into a filter document.
+
+    Parameters
+    ----------
+    expressions
+        Each ``KEY OP VALUE`` with ``OP`` one of ``= != >= <= > <``, or ``KEY`` alone (the
+        document has the key). ``KEY`` is a top-level key of ``mission_specific`` (the
+        attributes and header cards extracted from the file). A value that reads as a
+        JSON number or ``true``/``false`` compares as one (numbers numerically: ``30``
+        matches ``30.0``), a value in double quotes as the text inside, anything else as
+        text. ``!=`` also matches records without the key. A value starting with ``<``,
+        ``>`` or ``=`` must be quoted (unquoted, it is taken for a mistyped operator).
+
+    Returns
+    -------
+    dict or None
+        A filter document for :func:`compile_filter` (all expressions must hold), or
+        ``None`` for no expression.
+
+    Raises
+    ------
+    InvalidInputError
+        For an expression that is not of that form, naming it.
+    """
+    conditions: list[dict[str, Any]] = []
+    for expression in expressions:
+        match = _ATTRIBUTE.fullmatch(expression)
+        # A value starting with an operator is a typo ("A=>1"); quoted, it is text.
+        if (
+            match is None
+            or not ATTRIBUTE_KEY.fullmatch(match[1])
+            or (match[3] or "")[:1] in ("<", ">", "=")
+        ):
+            raise InvalidInputError(
+                f"attribute filter {expression!r} is not KEY=VALUE",
+                subject="attr",
+                hint="write KEY=VALUE, KEY!=VALUE, KEY>=VALUE, KEY<=VALUE, KEY>VALUE, "
+                "KEY<VALUE or KEY alone (has the key); KEY: letters, digits, _ . : -; "
+                'quote a value that starts with < > or = ("=x")',
+            )
+        field = f"mission_specific.{match[1]}"
+        if match[2] is None:
+            conditions.append({field: {"$exists": True}})
+        else:
+            conditions.append({field: {_OPERATORS[match[2]]: _typed(match[3])}})
+    if not conditions:
+        return None
+    return conditions[0] if len(conditions) == 1 else {"$and": conditions}
+
+
+def _typed(text: str) -> Any:
+    if len(text) >= 2 and text[0] == text[-1] == '"':
+        return text[1:-1]
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return text
+    if isinstance(value, bool | int | float) and math.isfinite(value):
+        return value
+    return text
 
 
 def _field_conditions(

@@ -1,7 +1,8 @@
 """Schema upgrades of existing catalogs: columns, derived values and indexes added since.
 
 Tables added since (version 3: the chart summaries) are created by ``Catalog.upgrade``,
-which then rebuilds every summary from the observations.
+which then rebuilds every summary from the observations. Summary tables whose keys
+changed since (version 5: the chart cells' facets) are dropped first and made anew.
 
 Each step checks what the database has, so an upgrade can run any number of times and
 from any older version.
@@ -65,6 +66,32 @@ def upgrade_columns(connection: Any) -> list[str]:
             if index.name not in have_other:
                 index.create(connection)
                 steps.append(f"created index {index.name}")
+    return steps
+
+
+def drop_outdated_summaries(connection: Any) -> list[str]:
+    """Drop summary tables that lack a key column this version has (rebuilt after).
+
+    Parameters
+    ----------
+    connection
+        A connection inside the upgrade's write transaction, before the tables are
+        created.
+
+    Returns
+    -------
+    list of str
+        What was done.
+    """
+    steps: list[str] = []
+    inspector = inspect(connection)
+    for table in (s.chart_quality, s.chart_months):
+        if not inspector.has_table(table.name):
+            continue
+        have = {c["name"] for c in inspector.get_columns(table.name)}
+        if not {c.name for c in table.columns} <= have:
+            table.drop(connection)
+            steps.append(f"dropped {table.name} (keyed by fewer columns; rebuilt)")
     return steps
 
 

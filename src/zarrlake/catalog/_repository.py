@@ -26,7 +26,7 @@ from zarrlake.catalog._engine import (
 )
 from zarrlake.catalog._known import KnownSource
 from zarrlake.catalog._links import LinksMixin, is_id
-from zarrlake.catalog._migrate import upgrade_columns
+from zarrlake.catalog._migrate import drop_outdated_summaries, upgrade_columns
 from zarrlake.catalog._summary import (
     SUMMARY_COLUMNS,
     apply_summary_changes,
@@ -177,6 +177,7 @@ class Catalog(LinksMixin):
         """
         steps: list[str] = []
         with write_transaction(self.engine) as connection:
+            steps.extend(drop_outdated_summaries(connection))
             s.metadata.create_all(connection)  # tables added since
             steps.extend(upgrade_columns(connection))
             created = self._create_promoted_indexes(connection)

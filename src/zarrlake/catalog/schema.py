@@ -57,7 +57,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.visitors import InternalTraversal
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 """The schema version this zarrlake writes; older catalogs need ``catalog upgrade``.
 
 Version 2 added ``target_key`` (the case-folded target name searches match on) and
@@ -65,6 +65,9 @@ indexes on ``lower()`` of mission, instrument and facility (matched in any case)
 Version 3 added the dashboard's chart summaries (``chart_quality``, ``chart_days``), an
 index of status events by time, and partial indexes of problem records.
 Version 4 added ``chart_edges`` (footprint edges per mission: STAC collection extents).
+Version 5 keyed ``chart_quality`` also by facility, instrument, format and calibration,
+and added ``chart_months`` (the same keys, per month): the charts of a search narrowed
+by those need no scan either.
 """
 
 PROCESSING_STATUSES = ("raw", "processing", "processed", "failed", "archived")
@@ -280,7 +283,17 @@ mission_summaries = Table(
 
 # The dashboard's chart summaries, kept exact on every write (catalog/_cells.py): per
 # mission spelling, status and missing flag, the quality histogram with sky-position and
-# footprint counts, and observations and bytes per UTC day.
+# footprint counts, and observations and bytes per UTC day. The histogram and the months
+# are also keyed by the facets (spellings of facility, instrument, format, calibration;
+# '' for none).
+FACET_COLUMNS = ("satellite_name", "instrument_type", "format", "calibration_status")
+"""Observation columns the quality and month cells are keyed by, besides the mission."""
+
+
+def _facets() -> list[Column[Any]]:
+    return [Column(name, String(128), primary_key=True, default="") for name in FACET_COLUMNS]
+
+
 chart_quality = Table(
     "chart_quality",
     metadata,
@@ -288,9 +301,22 @@ chart_quality = Table(
     Column("processing_status", String(32), primary_key=True),
     Column("quality_bin", Integer, primary_key=True, autoincrement=False),  # -1: no score
     Column("missing", Boolean, primary_key=True),
+    *_facets(),
     Column("observation_count", BigInteger, nullable=False, default=0),
     Column("positioned_count", BigInteger, nullable=False, default=0),
     Column("footprint_count", BigInteger, nullable=False, default=0),
+)
+
+chart_months = Table(
+    "chart_months",
+    metadata,
+    Column("mission_id", String(128), primary_key=True),
+    Column("processing_status", String(32), primary_key=True),
+    Column("month", String(7), primary_key=True),  # YYYY-MM of observation_timestamp
+    Column("missing", Boolean, primary_key=True),
+    *_facets(),
+    Column("observation_count", BigInteger, nullable=False, default=0),
+    Column("total_bytes", BigInteger, nullable=False, default=0),
 )
 
 chart_days = Table(

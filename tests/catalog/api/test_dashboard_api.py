@@ -23,6 +23,12 @@ def test_docs_are_served_from_the_package(client: TestClient) -> None:
     assert client.get("/redoc", follow_redirects=False).headers["location"] == "docs"
     for license_file in ("swagger-ui-dist-5.35.0/LICENSE", "plot-0.6.17/LICENSE"):
         assert client.get(f"/vendor/{license_file}").status_code == 200
+    # Vendored libraries (versioned folders) are kept by browsers; the app's own files not.
+    library = client.get("/vendor/d3-7.9.2/d3.min.js")
+    assert "immutable" in library.headers["cache-control"]
+    assert "max-age=31536000" in library.headers["cache-control"]
+    for own in ("/", "/app.js", "/charts.js"):
+        assert client.get(own).headers["cache-control"] == "no-cache", own
 
 
 def test_status_counts_follow_the_search(client: TestClient, filled: Catalog) -> None:
@@ -48,6 +54,25 @@ def test_coverage_per_period_and_mission(client: TestClient) -> None:
     }
     assert sum(r["bytes"] for r in months) == sum(1000 + i for i in range(30))
     assert client.get("/dashboard/coverage/week").status_code in (400, 422)
+
+
+def test_coverage_chooses_its_period_from_the_time_shown(client: TestClient) -> None:
+    def period(**params: str) -> str:
+        answer = client.get("/dashboard/coverage/auto", params=params).json()
+        assert (
+            answer["rows"]
+            == client.get(f"/dashboard/coverage/{answer['period']}", params=params).json()["rows"]
+        )
+        return str(answer["period"])
+
+    span = {"start": "2020-01-01T00:00:00Z"}
+    assert period(**span, end="2023-01-02T00:00:00Z") == "year"  # over three years
+    assert period(**span, end="2020-04-01T00:00:00Z") == "month"  # over 90 days
+    assert period(**span, end="2020-01-05T00:00:00Z") == "day"
+    assert period(**span, end="2020-01-03T00:00:00Z") == "hour"
+    # Without a range: the missions' span (30 observations 6 hours apart: 7 days).
+    assert period() == period(mission="helio") == "day"
+    assert period(mission="no such mission") == "year"
 
 
 def test_sky_points_and_an_even_sample(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -121,6 +121,53 @@ def test_search_criteria_live_in_the_url(page: Page, filled: Catalog) -> None:
     snap(page, "search-bookmarked")
 
 
+def test_attribute_filters_live_in_the_url_and_narrow_every_view(
+    page: Page, filled: Catalog
+) -> None:
+    filled.upsert_observations(
+        [
+            {
+                "file_path": f"/doc/f{i}.fits",
+                "mission_id": "DOCS",
+                "ra": 10.0 * i,
+                "dec": 1.0,
+                "observation_timestamp": datetime(2026, 3, 2, i),
+                "mission_specific": {"EXPTIME": 30 * i, **({"FILTER": "R"} if i % 2 else {})},
+            }
+            for i in range(1, 7)
+        ]
+    )
+    page.goto("/")
+    wait_count(page, "36 observation(s)")
+    page.fill("[data-testid=attr]", "EXPTIME>=60 ;FILTER")  # 3 and 5
+    page.click("[data-testid=search-button]")
+    wait_count(page, "2 observation(s)")
+    paths = page.locator("[data-testid=result-row] td:nth-child(11)").all_inner_texts()
+    assert paths == ["/doc/f5.fits", "/doc/f3.fits"]
+    fragment = urlsplit(page.url).fragment.partition("?")[2]
+    assert [v for k, v in parse_qsl(fragment) if k == "attr"] == ["EXPTIME>=60", "FILTER"]
+    page.click("[data-testid=nav-sky]")
+    page.wait_for_selector("[data-testid=sky-point]")
+    assert page.locator("[data-testid=sky-point]").count() == 2
+    assert page.inner_text("[data-testid=sky-count]").startswith("2 observation(s)")
+    page.click("[data-testid=nav-coverage]")
+    page.wait_for_selector("[data-testid=status-bar]")
+    counts = page.locator("[data-testid=status-counts] li").all_inner_texts()
+    assert counts[0] == "raw 2"
+    bookmarked = page.url
+    page.go_back()
+    page.wait_for_selector("[data-testid=sky-point]")
+    page.goto("about:blank")
+    page.goto(bookmarked)
+    page.wait_for_selector("[data-testid=status-bar]")
+    assert page.input_value("[data-testid=attr]") == "EXPTIME>=60; FILTER"
+    page.fill("[data-testid=attr]", "=60")  # a bad filter: the service's error shows
+    page.click("[data-testid=search-button]")
+    page.wait_for_selector("[data-testid=error]:visible")
+    assert "not KEY=VALUE" in page.inner_text("[data-testid=error]")
+    snap(page, "attribute-filter-error")
+
+
 def test_long_values_wrap_and_phones_get_cards(page: Page, filled: Catalog) -> None:
     target = "A-target-name-of-sixty-eight-characters-that-used-to-crush-the-table-"
     path = "/archive/" + "very-long-directory-name/" * 6 + "file.fits"

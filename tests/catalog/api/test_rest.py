@@ -56,6 +56,49 @@ def test_every_filter_as_a_query_parameter(client: TestClient, filled: Catalog) 
     ) == len(names)
 
 
+def test_attribute_filters_on_the_records_document(client: TestClient, filled: Catalog) -> None:
+    documents = {
+        "a": {"EXPTIME": 30.0, "OBJECT": "M31", "FILTER": "R"},
+        "b": {"EXPTIME": 120, "FILTER": "V"},
+        "c": {"EXPTIME": "30", "OBJECT": "m31"},  # text, and another case
+        "d": {},
+    }
+    filled.upsert_observations(
+        [
+            {"file_path": f"/doc/{name}.fits", "mission_id": "DOCS", "mission_specific": doc}
+            for name, doc in documents.items()
+        ]
+    )
+
+    def names(*attrs: str, **extra: str) -> list[str]:
+        params = [("attr", a) for a in attrs] + [("mission", "DOCS"), *extra.items()]
+        items = client.get("/datasets", params=[*params, ("sort", "file_path")])
+        assert items.status_code == 200, items.text
+        found = [it["file_path"][5] for it in items.json()["items"]]
+        for path in ("/datasets/count", "/dashboard/count"):  # every view counts the same
+            assert client.get(path, params=params).json()["count"] == len(found), path
+        status = client.get("/dashboard/status", params=params).json()["counts"]
+        assert sum(status.values()) == len(found)
+        return found
+
+    assert names("EXPTIME=30") == ["a"]  # a number: 30.0, not the text "30"
+    assert names('EXPTIME="30"') == ["c"]
+    assert names("EXPTIME>=60") == ["b"]
+    assert names("EXPTIME < 60") == ["a"]
+    assert names("OBJECT=M31") == ["a"]  # text matches exactly
+    assert names("FILTER") == ["a", "b"]  # has the key
+    assert names("FILTER!=R") == ["b", "c", "d"]  # != also matches records without it
+    assert names("FILTER", "EXPTIME>100") == ["b"]  # all must hold
+    assert names("EXPTIME>0", instrument="CAM") == []
+    export = client.get("/datasets/export", params={"attr": "EXPTIME>=60", "format": "json"})
+    assert [r["file_path"] for r in export.json()] == ["/doc/b.fits"]
+    for bad in ("=30", "A B=1", "KEY'--=1", "x" * 129):
+        answer = client.get("/datasets", params={"attr": bad})
+        assert answer.status_code == 400, bad
+        assert answer.json()["code"] == "invalid_input" and "attr" in answer.text
+    assert client.get("/datasets", params=[("attr", "A")] * 21).status_code in (400, 422)
+
+
 def test_page_size_is_clamped(filled: Catalog, service_root: Path) -> None:
     with make_client(filled, service_root, max_page_size=7) as small:
         body = small.get("/datasets?limit=100000").json()

@@ -20,6 +20,23 @@ from zarrlake.catalog.api.settings import ServiceSettings
 WEB = Path(__file__).resolve().parent.parent / "web"
 
 
+class WebFiles(StaticFiles):
+    """The dashboard's files; the vendored libraries (folders named by version) kept a year.
+
+    A later visit then reads d3, Plot and the maps' libraries from the browser's cache
+    without asking again; the dashboard's own files are checked on every visit.
+    """
+
+    def file_response(self, full_path: Any, *args: Any, **kwargs: Any) -> Any:
+        """Return the file, with the headers that say how long a browser may keep it."""
+        response = super().file_response(full_path, *args, **kwargs)
+        vendored = Path(full_path).resolve().is_relative_to(WEB / "vendor")
+        response.headers["Cache-Control"] = (
+            "public, max-age=31536000, immutable" if vendored else "no-cache"
+        )
+        return response
+
+
 class BodyLimit:
     """Refuse request bodies over ``limit`` bytes (413) before anything reads them.
 
@@ -185,5 +202,5 @@ def create_app(
     app.include_router(datasets.router)
     app.include_router(stac.router)
     dashboard.install(app)
-    app.mount("/", StaticFiles(directory=WEB, html=True), name="web")
+    app.mount("/", WebFiles(directory=WEB, html=True), name="web")
     return app

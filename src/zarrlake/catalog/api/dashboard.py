@@ -1,10 +1,12 @@
 """Data for the web dashboard, and API docs served from the package (no CDN).
 
 Every chart endpoint takes the search's parameters (as ``/datasets`` does). A search by
-mission, status and the missing flag only (the unfiltered dashboard among them) is
-answered from the chart summaries kept on every write (``catalog/_stats.py``); others
-group their matching rows in the database, through the indexes their criteria allow.
-Answers are also kept until a SQLite catalog changes.
+mission, status, the missing flag, facility, instrument, format and calibration only
+(the unfiltered dashboard among them) is answered from the chart summaries kept on
+every write (``catalog/_stats.py``); others group their matching rows in the database,
+through the indexes their criteria allow. Answers are also kept until a SQLite catalog
+changes; the counts per status and quality bin, once per search for the count, status,
+sky and Earth answers.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import csv
 import io
 import logging
 import os
+import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from typing import Annotated, Any, Literal
@@ -27,9 +30,16 @@ from zarrlake.catalog import schema as s
 from zarrlake.catalog._engine import read_connection
 from zarrlake.catalog._footprint import bound_columns, footprint_sql, normalise
 from zarrlake.catalog._repository import Catalog
-from zarrlake.catalog._search import SearchQuery, search_conditions
+from zarrlake.catalog._search import SearchQuery, count, search_conditions
+from zarrlake.catalog._stats import (
+    Group,
+    auto_period,
+    from_cells,
+    quality_groups,
+    status_quality,
+    totals,
+)
 from zarrlake.catalog._stats import coverage as coverage_rows
-from zarrlake.catalog._stats import match_count, status_quality, totals
 from zarrlake.catalog.api.datasets import CatalogDep, Params, SettingsDep, ok
 from zarrlake.catalog.api.errors import responses
 from zarrlake.catalog.api.serialize import iso
@@ -40,14 +50,14 @@ logger = logging.getLogger(__name__)
 SWAGGER = "vendor/swagger-ui-dist-5.35.0"
 """Swagger UI's files, vendored from npm under the dashboard's static files."""
 
-MAX_SKY_POINTS = 5000
+MAX_SKY_POINTS = 2000
 """Above this many positions the sky map shows an even sample of about this many."""
 
 SKY_PROBES = 4 * MAX_SKY_POINTS
 """Sample the sky by looking ids up (every n-th id) when that takes at most this many
 lookups; otherwise (a narrow search) scan the search's own rows, through its index."""
 
-Period = Annotated[Literal["year", "month", "day", "hour"], Path()]
+Period = Annotated[Literal["year", "month", "day", "hour", "auto"], Path()]
 
 
 def _where(catalog: Catalog, params: Any, settings: Any, connection: Any) -> ColumnElement[bool]:
@@ -56,6 +66,9 @@ def _where(catalog: Catalog, params: Any, settings: Any, connection: Any) -> Col
 
 _CACHE: OrderedDict[tuple[Any, ...], tuple[Any, Any]] = OrderedDict()
 CACHE_SIZE = 256
+# Requests for one answer at once compute it once (the others wait for it): a view's
+# requests arrive together, and several need the same totals.
+_LOCKS = [threading.Lock() for _ in range(64)]
 
 
 def _version(catalog: Catalog) -> Any:
@@ -88,28 +101,49 @@ def _cached(catalog: Catalog, key: tuple[Any, ...], compute: Callable[[], Any]) 
     if version is None:
         return compute()
     full_key = (id(catalog), *key)
-    hit = _CACHE.get(full_key)
-    if hit is not None and hit[0] == version:
-        _CACHE.move_to_end(full_key)
-        return hit[1]
-    value = compute()
-    _CACHE[full_key] = (version, value)
-    while len(_CACHE) > CACHE_SIZE:
-        _CACHE.popitem(last=False)
-    return value
+    with _LOCKS[hash(full_key) % len(_LOCKS)]:
+        hit = _CACHE.get(full_key)
+        if hit is not None and hit[0] == version:
+            _CACHE.move_to_end(full_key)
+            return hit[1]
+        value = compute()
+        _CACHE[full_key] = (version, value)
+        while len(_CACHE) > CACHE_SIZE:
+            _CACHE.popitem(last=False)
+        return value
+
+
+def _peek(catalog: Catalog, key: tuple[Any, ...]) -> Any:
+    """Return the kept answer for ``key`` if it is current, else ``None`` (never computes)."""
+    version = _version(catalog)
+    hit = _CACHE.get((id(catalog), *key))
+    return hit[1] if hit is not None and version is not None and hit[0] == version else None
+
+
+def _groups(catalog: Catalog, params: Any, query: SearchQuery) -> list[Group]:
+    """Return the search's counts per status and quality bin, shared by the views."""
+    key = _key("groups", params)
+    return _cached(catalog, key, lambda: quality_groups(catalog, query))  # type: ignore[no-any-return]
+
+
+def _totals(catalog: Catalog, params: Any, query: SearchQuery) -> dict[str, int]:
+    """Return the search's counts (all, positioned, with a footprint)."""
+    return totals(catalog, query, groups=_groups(catalog, params, query))
 
 
 def _key(name: str, params: Any) -> tuple[Any, ...]:
     criteria = params.model_dump(exclude={"sort", "limit", "cursor"})
-    return (name, *sorted(criteria.items()))
+    return (name, *sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in criteria.items()))
 
 
 @router.get("/count", responses=responses(400))
 def cached_count(params: Params, catalog: CatalogDep, settings: SettingsDep) -> JSONResponse:
     """Count the search's observations, as ``/datasets/count``, kept until the catalog changes."""
     query = params.query(settings)
-    total = _cached(catalog, _key("count", params), lambda: match_count(catalog, query))
-    return ok({"count": total})
+    if from_cells(query) or _peek(catalog, _key("groups", params)) is not None:
+        return ok({"count": _totals(catalog, params, query)["count"]})
+    # From the rows, a plain count reads less than the groups (no sorting, no documents).
+    return ok({"count": _cached(catalog, _key("count", params), lambda: count(catalog, query))})
 
 
 @router.get("/status", responses=responses(400))
@@ -121,7 +155,7 @@ def status_counts(params: Params, catalog: CatalogDep, settings: SettingsDep) ->
     counts in the last bin).
     """
     query = params.query(settings)
-    return ok(_cached(catalog, _key("status", params), lambda: status_quality(catalog, query)))
+    return ok(status_quality(catalog, query, groups=_groups(catalog, params, query)))
 
 
 @router.get("/coverage/{period}", responses=responses(400))
@@ -130,15 +164,16 @@ def coverage(
 ) -> JSONResponse:
     """Observations and bytes per period and mission, for the search's observations.
 
-    ``period`` (year, month, day, hour) is chosen by the dashboard from the time range
-    shown, so the resolution follows the zoom.
+    ``period`` (year, month, day, hour) follows the zoom: ``auto`` chooses it from the
+    search's time range, or its missions' span (``period`` in the answer says which).
     """
     query = params.query(settings)
+    chosen = auto_period(catalog, query) if period == "auto" else period
 
     def compute() -> dict[str, Any]:
-        return {"period": period, "rows": coverage_rows(catalog, query, period)}
+        return {"period": chosen, "rows": coverage_rows(catalog, query, chosen)}
 
-    return ok(_cached(catalog, _key(f"coverage-{period}", params), compute))
+    return ok(_cached(catalog, _key(f"coverage-{chosen}", params), compute))
 
 
 @router.get("/sky", responses=responses(400))
@@ -152,12 +187,12 @@ def sky(params: Params, catalog: CatalogDep, settings: SettingsDep) -> JSONRespo
     matches among ids spread evenly over the id range.
     """
     query = params.query(settings)
-    return ok(_cached(catalog, _key("sky", params), lambda: _sky(catalog, query)))
+    total = _totals(catalog, params, query)["positioned"]
+    return ok(_cached(catalog, _key("sky", params), lambda: _sky(catalog, query, total)))
 
 
-def _sky(catalog: Catalog, query: SearchQuery) -> dict[str, Any]:
+def _sky(catalog: Catalog, query: SearchQuery, total: int) -> dict[str, Any]:
     obs = s.observations.c
-    total = totals(catalog, query)["positioned"]
     stride = -(-total // MAX_SKY_POINTS)
     columns = (obs.id, obs.mission_id, obs.ra, obs.dec, obs.target_object)
     with read_connection(catalog.engine) as connection:
@@ -228,12 +263,12 @@ def earth(params: Params, catalog: CatalogDep, settings: SettingsDep) -> JSONRes
     newest :data:`MAX_FOOTPRINTS` of them, with the ``total`` (the same records).
     """
     query = params.query(settings)
-    return ok(_cached(catalog, _key("earth", params), lambda: _boxes(catalog, query)))
+    total = _totals(catalog, params, query)["footprints"]
+    return ok(_cached(catalog, _key("earth", params), lambda: _boxes(catalog, query, total)))
 
 
-def _boxes(catalog: Catalog, query: SearchQuery) -> dict[str, Any]:
+def _boxes(catalog: Catalog, query: SearchQuery, total: int) -> dict[str, Any]:
     obs = s.observations.c
-    total = totals(catalog, query)["footprints"]
     if not total:  # nothing to look for (a scan of every row's JSON would find nothing)
         return {"total": 0, "footprints": []}
     with read_connection(catalog.engine) as connection:

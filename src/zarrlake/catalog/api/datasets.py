@@ -14,6 +14,7 @@ from fastapi import APIRouter, Body, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from zarrlake.catalog._filters import attribute_filter
 from zarrlake.catalog._repository import Catalog
 from zarrlake.catalog._search import SORT_FIELDS, SearchQuery, count, related, search
 from zarrlake.catalog.api.errors import ReadOnlyError, UnauthorizedError, responses
@@ -76,6 +77,14 @@ class SearchParams(BaseModel):
     data_format: str | None = Field(None, max_length=32, description="fits, netcdf, zarr...")
     q: str | None = Field(None, max_length=256, description="Text in the target or path.")
     include_missing: bool = False
+    attr: list[Annotated[str, Field(max_length=256)]] = Field(
+        default_factory=list,
+        max_length=20,
+        description="Attribute filters on the record's document (mission_specific), all "
+        "must hold: KEY=VALUE, KEY!=VALUE, KEY>=VALUE, KEY<=VALUE, KEY>VALUE, KEY<VALUE, "
+        "or KEY alone (has the key). Numbers compare as numbers; quote a value to compare "
+        'it as text ("30"). Repeat the parameter for several.',
+    )
     sort: str = Field(
         "observation_timestamp",
         max_length=64,
@@ -99,6 +108,7 @@ class SearchParams(BaseModel):
             format=self.data_format,
             text=self.q,
             include_missing=self.include_missing,
+            where=attribute_filter(self.attr),
             sort=self.sort,
             limit=min(self.limit, settings.max_page_size),
             cursor=self.cursor,

@@ -106,6 +106,7 @@ function fillForm(params) {
     if (!field.name) continue;
     const value = params.get(field.name);
     if (field.type === "checkbox") field.checked = value === "true";
+    else if (field.name === "attr") field.value = params.getAll("attr").join("; ");
     else if (field.type === "datetime-local") field.value = localInput(value);
     else if (field.name === "limit") field.value = value || "25";
     else field.value = value || "";
@@ -121,6 +122,10 @@ function formParams(sort) {
     if (field.type === "checkbox") { if (field.checked) params.set(field.name, "true"); continue; }
     const value = field.value.trim();
     if (value === "") continue;
+    if (field.name === "attr") {  // one attribute filter per "; "-separated part
+      for (const part of value.split(";").map((p) => p.trim()).filter(Boolean)) params.append("attr", part);
+      continue;
+    }
     params.set(field.name, field.type === "datetime-local" ? `${value.length === 16 ? `${value}:00` : value}Z` : value);
   }
   params.set("sort", sort || form.dataset.sort || DEFAULT_SORT);

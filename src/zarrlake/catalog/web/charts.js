@@ -5,24 +5,29 @@
    bytes, go, chartCriteria, criteria, parseHash */
 "use strict";
 
-const LIBRARIES = [  // loaded by the first view that draws (the search page needs none)
-  "vendor/d3-7.9.2/d3.min.js",
-  "vendor/d3-geo-projection-4.0.0/d3-geo-projection.min.js",
-  "vendor/plot-0.6.17/plot.umd.min.js",
-  "vendor/topojson-client-3.1.0/topojson-client.min.js",
-];
-let loading = null;
+// Loaded by the first view that draws (the search page needs none); the maps' projections
+// and outlines only by the sky page. d3 first: the others extend it or use it.
+const LIBRARIES = {
+  charts: ["vendor/d3-7.9.2/d3.min.js", "vendor/plot-0.6.17/plot.umd.min.js"],
+  maps: ["vendor/d3-geo-projection-4.0.0/d3-geo-projection.min.js",
+    "vendor/topojson-client-3.1.0/topojson-client.min.js"],
+};
+const loading = {};
 
-function libraries() {
-  const load = (src) => new Promise((resolve, reject) => {
+function load(src) {  // downloads at once, runs in the order added (async = false)
+  loading[src] = loading[src] || new Promise((resolve, reject) => {
     const script = el("script", { src });
+    script.async = false;
     script.addEventListener("load", resolve);
     script.addEventListener("error", () => reject(new Error(`could not load ${src}`)));
     document.head.append(script);
   });
-  // d3 first: the others extend it or use it.
-  loading = loading || load(LIBRARIES[0]).then(() => Promise.all(LIBRARIES.slice(1).map(load)));
-  return loading;
+  return loading[src];
+}
+
+function libraries(maps = false) {
+  const wanted = maps ? [...LIBRARIES.charts, ...LIBRARIES.maps] : LIBRARIES.charts;
+  return Promise.all(wanted.map(load));
 }
 
 function periodStep(period) {
@@ -55,7 +60,9 @@ async function showSky(params) {
   const projection = params.get("projection") === "mollweide" ? "mollweide" : "aitoff";
   $("#sky-projection").value = projection;
   try {
-    const [sky] = await Promise.all([api(`dashboard/sky?${query}`), state.ready, libraries()]);
+    const earth = api(`dashboard/earth?${query}`);  // asked now, drawn after the sky
+    earth.catch(() => {});  // (its failure is shown by drawEarth)
+    const [sky] = await Promise.all([api(`dashboard/sky?${query}`), state.ready, libraries(true)]);
     const points = sky.points.map((p) => ({ ...p, lon: skyLongitude(p.ra) }));
     $("#sky-count").textContent = sky.sampled
       ? `${sky.total} observation(s) with RA/Dec; an even sample of ${points.length} shown`
@@ -95,7 +102,7 @@ async function showSky(params) {
       $("#sky-hover").textContent = `${d.id} ${d.mission} ${d.target || ""}: RA ${d.ra.toFixed(3)}°, Dec ${d.dec.toFixed(3)}°`;
     });
     $("#sky-map").replaceChildren(chart);
-    await drawEarth(query);
+    await drawEarth(await earth);
   } catch (error) {
     showError(error);
   }
@@ -118,8 +125,7 @@ function footprint([west, south, east, north]) {
     ...along(south, east2, west)];
 }
 
-async function drawEarth(query) {
-  const earth = await api(`dashboard/earth?${query}`);
+async function drawEarth(earth) {
   $("#earth").hidden = earth.total === 0;
   const drawn = earth.footprints.length < earth.total ? ` (the newest ${earth.footprints.length} drawn)` : "";
   $("#earth-count").textContent = `${earth.total} observation(s) with a geographic bounding box${drawn}`;
@@ -156,19 +162,6 @@ async function drawEarth(query) {
 
 // -- coverage over time, quality, status ------------------------------------------------------
 
-function periodFor(params) {  // a resolution that follows the zoom (the time range shown)
-  let low = params.get("start") && Date.parse(params.get("start"));
-  let high = params.get("end") && Date.parse(params.get("end"));
-  const rows = state.summary.filter((r) => !params.get("mission") || r.mission_id === params.get("mission"));
-  if (!low) low = Math.min(...rows.map((r) => Date.parse(r.time_min)).filter(Number.isFinite));
-  if (!high) high = Math.max(...rows.map((r) => Date.parse(r.time_max)).filter(Number.isFinite));
-  const days = (high - low) / 86400000;
-  if (!Number.isFinite(days) || days > 3 * 365) return "year";
-  if (days > 90) return "month";
-  if (days > 3) return "day";
-  return "hour";
-}
-
 function periodStart(text) {  // "2026", "2026-03", "2026-03-01", "2026-03-01T05"
   const [date, hour] = text.split("T");
   const [year, month, day] = date.split("-").map(Number);
@@ -179,10 +172,11 @@ async function showCoverage(params) {
   show("coverage");
   const query = chartCriteria(params);
   try {
-    const pending = api(`dashboard/status?${query}`);
-    await Promise.all([state.ready, libraries()]);  // the missions' time spans choose the period
-    const period = periodFor(params);
-    const [coverage, status] = await Promise.all([api(`dashboard/coverage/${period}?${query}`), pending]);
+    // The service chooses the period from the search's time range or its missions' span,
+    // so the resolution follows the zoom; the data is asked for while the libraries load.
+    const [coverage, status] = await Promise.all([api(`dashboard/coverage/auto?${query}`),
+      api(`dashboard/status?${query}`), libraries(), state.ready]);
+    const period = coverage.period;
     const rows = coverage.rows.map((r) => {
       const start = periodStart(r.period);
       return { ...r, start, end: periodStep(period).offset(start, 1) };
