@@ -23,7 +23,7 @@ UNITS = 6  # 40 steps in chunks of 7
 
 
 def _records(target: str) -> int:
-    if not Path(target + ".zarrlake").exists():
+    if not Path(target).is_dir():  # its sidecar (the lock) comes first
         return 0
     return len(read_records(open_store(target, mode="r")))
 
