@@ -24,7 +24,12 @@ from zarrlake.append._encoding import (
     target_times,
 )
 from zarrlake.append._expressions import evaluate_attrs, has_expressions, target_after_append
-from zarrlake.append._sources import expand_slice_globs, open_slice, resolve_slice_source
+from zarrlake.append._sources import (
+    ReadAhead,
+    expand_slice_globs,
+    open_slice,
+    resolve_slice_source,
+)
 from zarrlake.append._validate import (
     SliceCheck,
     TargetState,
@@ -397,10 +402,16 @@ def append(
     items = _iter_items(slices, settings)
     appender.start()
     refused: list[tuple[str, ZarrlakeError]] = []
+    reader = ReadAhead(items, settings, source) if isinstance(items, list) else None
     try:
         for index, item in enumerate(items):
             try:
-                with open_slice(item, index, settings, source) as (ds, name):
+                opened = (
+                    reader.take(index)
+                    if reader is not None
+                    else open_slice(item, index, settings, source)
+                )
+                with opened as (ds, name):
                     report = appender.add(ds, name)
             except ZarrlakeError as error:
                 report = _failed(item, index, error, settings.dry_run)
@@ -423,6 +434,8 @@ def append(
             if on_slice is not None:
                 on_slice(report)
     finally:
+        if reader is not None:
+            reader.close()
         appender.stop()
         if new_folder and directory is not None:
             # a first slice that failed leaves no empty folder behind: nothing changed

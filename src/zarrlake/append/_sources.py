@@ -14,7 +14,11 @@ A slice item may be
   positional arguments, a dict as keyword arguments), like ``map``.
 
 Each slice is loaded into memory before it is validated, so a slice is read once and
-its file is closed before the target changes.
+its file is closed before the target changes. While one slice is checked and written,
+:class:`ReadAhead` reads the next path of a list in a background thread (reading and
+decoding a file is mostly waiting for the disk and HDF5, which the write does not need):
+slices are still opened one at a time, in order, and an error opening a slice is raised
+when the caller takes that slice, as without read-ahead.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import contextlib
 import os
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
@@ -224,3 +229,83 @@ def open_slice(
                 hint="pass xarray Datasets, paths/URLs, or set slice_source to a function",
             )
         yield item.load(), name
+
+
+_Opened = tuple[AbstractContextManager[tuple[xr.Dataset, str]], tuple[xr.Dataset, str]]
+
+# A slice this large in memory is not read ahead: two of them at once would double the
+# peak memory of the run for a gain that is small next to writing such a slice.
+READ_AHEAD_MAX_BYTES = 512 * 2**20
+
+
+class ReadAhead:
+    """Open the slices of a list in order, the next one while the caller writes this one.
+
+    Only paths and URLs without a ``slice_source`` are read ahead (a slice source or a
+    context manager is the caller's code, opened in the caller's thread), and only after
+    a slice smaller than :data:`READ_AHEAD_MAX_BYTES`.
+
+    Parameters
+    ----------
+    items
+        The slice items.
+    config
+        The append configuration.
+    source
+        The resolved ``slice_source`` function, if any.
+    """
+
+    def __init__(self, items: list[Any], config: AppendConfig, source: Callable[..., Any] | None):
+        self.items = items
+        self.config = config
+        self.source = source
+        self._pool: ThreadPoolExecutor | None = None
+        self._ahead: tuple[int, Future[_Opened]] | None = None
+
+    def _open(self, index: int) -> _Opened:
+        opener = open_slice(self.items[index], index, self.config, self.source)
+        return opener, opener.__enter__()
+
+    def _readable_ahead(self, index: int) -> bool:
+        return (
+            self.source is None
+            and index < len(self.items)
+            and isinstance(self.items[index], (str, os.PathLike))
+        )
+
+    @contextlib.contextmanager
+    def take(self, index: int) -> Iterator[tuple[xr.Dataset, str]]:
+        """Yield slice ``index`` (loaded) and its name, and start reading the next one.
+
+        Parameters
+        ----------
+        index
+            The position of the slice in ``items``; call in order.
+
+        Yields
+        ------
+        tuple
+            The dataset (loaded) and the slice's name.
+        """
+        ahead, self._ahead = self._ahead, None
+        opener, (ds, name) = (
+            ahead[1].result() if ahead is not None and ahead[0] == index else self._open(index)
+        )
+        with contextlib.ExitStack() as stack:
+            stack.push(opener)
+            if self._readable_ahead(index + 1) and ds.nbytes <= READ_AHEAD_MAX_BYTES:
+                if self._pool is None:
+                    self._pool = ThreadPoolExecutor(1, thread_name_prefix="zarrlake-read-ahead")
+                self._ahead = (index + 1, self._pool.submit(self._open, index + 1))
+            yield ds, name
+
+    def close(self) -> None:
+        """Wait for a slice being read ahead and close it (when the run stops early)."""
+        ahead, self._ahead = self._ahead, None
+        if ahead is not None and not ahead[1].cancel():
+            with contextlib.suppress(Exception):
+                opener, _ = ahead[1].result()
+                opener.__exit__(None, None, None)
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
