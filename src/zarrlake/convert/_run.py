@@ -26,7 +26,8 @@ from zarrlake._workers import follow_parent
 from zarrlake.convert._config import ConvertConfig, as_config
 from zarrlake.convert._encodings import packing_needs_scan
 from zarrlake.convert._inputs import expand_inputs
-from zarrlake.convert._planner import ConvertPlan, WorkUnit, build_plan
+from zarrlake.convert._planner import ConvertPlan, build_plan
+from zarrlake.convert._units import WorkUnit
 from zarrlake.convert._scan import FileScan, ScanResult, scan_data_ranges, scan_inputs
 from zarrlake.convert._template import (
     archive_exists,

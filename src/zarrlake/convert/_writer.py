@@ -35,7 +35,7 @@ from zarr.abc.store import Store
 
 from zarrlake._logging import event
 from zarrlake.convert._inputs import with_retries
-from zarrlake.convert._planner import WorkUnit
+from zarrlake.convert._units import WorkUnit
 from zarrlake.convert._records import (
     ObjectLedger,
     RecordingStore,

@@ -25,6 +25,7 @@ from zarrlake.encoding._packing_spec import PackingSpec
 from zarrlake.encoding._shards import (
     DEFAULT_TARGET_SHARD_BYTES,
     plan_shards,
+    require_sharding_format,
     resolve_shards,
     step_selection,
 )
@@ -62,6 +63,7 @@ __all__ = [
     "parse_compression",
     "plan_chunks",
     "plan_shards",
+    "require_sharding_format",
     "resolve_shards",
     "step_selection",
 ]
