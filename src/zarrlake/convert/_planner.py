@@ -37,6 +37,7 @@ from zarrlake.errors import InvalidInputError
 
 __all__ = ["ConvertPlan", "SourceSlice", "VariablePlan", "WorkUnit", "build_axis", "build_plan"]
 
+
 @dataclass(frozen=True)
 class VariablePlan:
     """How one data variable is stored."""

@@ -27,7 +27,6 @@ from zarrlake.convert._config import ConvertConfig, as_config
 from zarrlake.convert._encodings import packing_needs_scan
 from zarrlake.convert._inputs import expand_inputs
 from zarrlake.convert._planner import ConvertPlan, build_plan
-from zarrlake.convert._units import WorkUnit
 from zarrlake.convert._scan import FileScan, ScanResult, scan_data_ranges, scan_inputs
 from zarrlake.convert._template import (
     archive_exists,
@@ -35,6 +34,7 @@ from zarrlake.convert._template import (
     read_plan_record,
     structure_digest,
 )
+from zarrlake.convert._units import WorkUnit
 from zarrlake.convert._writer import ArchiveWriter, ReadOptions, WriteStats, read_records
 from zarrlake.errors import AlreadyExistsError, InvalidInputError
 from zarrlake.meta import Report
@@ -409,18 +409,20 @@ def run(
                 log,
                 logging.INFO,
                 "convert.unit",
-                "%s: wrote unit %s: %d step(s) from %d input bytes in %.2f s (%.1f MB/s)",
+                "%s: wrote unit %s: %d step(s) from %d input bytes in %.2f s (%.1f MB/s; %s)",
                 target,
                 stats.key,
                 stats.steps,
                 stats.input_bytes,
                 stats.seconds,
                 rate(stats.input_bytes, stats.seconds),
+                " ".join(f"{k} {v:.2f}" for k, v in stats.split.items()),
                 url=target,
                 unit=stats.key,
                 steps=stats.steps,
                 bytes=stats.input_bytes,
                 seconds=round(stats.seconds, 4),
+                split=stats.split,
             )
             if on_unit is not None:
                 on_unit(stats)

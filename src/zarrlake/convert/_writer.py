@@ -25,7 +25,7 @@ import math
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -35,7 +35,6 @@ from zarr.abc.store import Store
 
 from zarrlake._logging import event
 from zarrlake.convert._inputs import with_retries
-from zarrlake.convert._units import WorkUnit
 from zarrlake.convert._records import (
     ObjectLedger,
     RecordingStore,
@@ -45,6 +44,7 @@ from zarrlake.convert._records import (
 )
 from zarrlake.convert._scan import label_key
 from zarrlake.convert._template import read_plan_record
+from zarrlake.convert._units import WorkUnit
 from zarrlake.convert._variables import StoredVariable, stored_variable
 from zarrlake.encoding import OutOfRangePolicy, step_selection
 from zarrlake.errors import InvalidInputError, NotFoundError
@@ -86,6 +86,37 @@ class WriteStats:
     steps: int
     input_bytes: int
     seconds: float
+    split: dict[str, float] = field(default_factory=dict)
+    """Seconds by phase (:class:`UnitClock`): read, prepare, copy, fingerprint, store,
+    write (the store's own share of store), other."""
+
+
+class UnitClock:
+    """Seconds one unit spends in each phase, summed over its blocks."""
+
+    PHASES = ("read", "prepare", "copy", "fingerprint", "store")
+
+    def __init__(self) -> None:
+        self.seconds = dict.fromkeys(self.PHASES, 0.0)
+
+    @contextlib.contextmanager
+    def phase(self, name: str) -> Iterator[None]:
+        """Add the time of the ``with`` body to phase ``name``."""
+        began = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[name] += time.perf_counter() - began
+
+    def split(self, total: float, written: float) -> dict[str, float]:
+        """Return the phases rounded, with ``write`` and the rest of ``total`` as ``other``."""
+        split = {name: round(value, 4) for name, value in self.seconds.items()}
+        split["write"] = round(written, 4)
+        split["other"] = round(max(0.0, total - sum(self.seconds.values())), 4)
+        return split
+
+
+_NO_CLOCK = UnitClock()
 
 
 def step_ranges(steps: Sequence[int]) -> list[list[int]]:
@@ -309,17 +340,24 @@ class ArchiveWriter:
             with DATASET_LOCK:
                 return np.asarray(ds[var.name].isel(selection).values)
 
-        values = with_retries(load, what=path, retries=read.retries, backoff=read.backoff)
-        if var.time is not None:
-            return var.time.encode(values, name=var.name, where=path)
-        if var.packing is not None:
-            values = var.packing.check_range(
-                values,
-                policy=var.policy,
-                name=var.name,
-                where=path,
-            )
+        clock = self._clock()
+        with clock.phase("read"):
+            values = with_retries(load, what=path, retries=read.retries, backoff=read.backoff)
+        with clock.phase("prepare"):
+            if var.time is not None:
+                return var.time.encode(values, name=var.name, where=path)
+            if var.packing is not None:
+                values = var.packing.check_range(
+                    values,
+                    policy=var.policy,
+                    name=var.name,
+                    where=path,
+                )
         return values
+
+    def _clock(self) -> UnitClock:
+        clock: UnitClock | None = getattr(self._unit, "clock", None)
+        return _NO_CLOCK if clock is None else clock
 
     def _store(
         self,
@@ -331,14 +369,18 @@ class ArchiveWriter:
         dim_at = var.dims.index(self.concat_dim)
         index = list(block)
         index.insert(dim_at, rows)
-        if var.packing is not None:  # _read applied the out-of-range policy already
-            encoded = var.packing.pack_in_range(values)
-        else:
-            encoded = values.astype(var.dtype, copy=False)
-            if var.raw_fill is not None:
-                encoded = np.where(np.isnan(encoded), encoded.dtype.type(var.raw_fill), encoded)
+        clock = self._clock()
+        with clock.phase("prepare"):
+            if var.packing is not None:  # _read applied the out-of-range policy already
+                encoded = var.packing.pack_in_range(values)
+            else:
+                encoded = values.astype(var.dtype, copy=False)
+                if var.raw_fill is not None:
+                    raw = encoded.dtype.type(var.raw_fill)
+                    encoded = np.where(np.isnan(encoded), raw, encoded)
         ledger: ObjectLedger | None = getattr(self._unit, "ledger", None)
         if ledger is not None:
+            began = time.perf_counter()
             # The values' own statistics only where encoding changes them: elsewhere the
             # encoded bits already say everything and one pass is enough.
             changed = var.packing is not None or var.raw_fill is not None
@@ -350,7 +392,9 @@ class ArchiveWriter:
                 encoded,
                 values if changed else None,
             )
-        var.array[tuple(index)] = encoded
+            clock.seconds["fingerprint"] += time.perf_counter() - began
+        with clock.phase("store"):
+            var.array[tuple(index)] = encoded
 
     def _copy_segment(
         self,
@@ -399,7 +443,9 @@ class ArchiveWriter:
                     size = min(slab, count - offset)
                     rows = slice(file_row + offset, file_row + offset + size)
                     where[dim_at] = slice(step - start + offset, step - start + offset + size)
-                    buffer[tuple(where)] = self._read(ds, path, var, rows, block, read)
+                    part = self._read(ds, path, var, rows, block, read)
+                    with self._clock().phase("copy"):
+                        buffer[tuple(where)] = part
                 uncovered[step - start : step - start + count] = False
             for first, last in _true_runs(uncovered):
                 where[dim_at] = slice(first, last)
@@ -418,8 +464,11 @@ class ArchiveWriter:
         """
         began = time.perf_counter()
         ledger = self._unit.ledger = ObjectLedger()
+        clock = self._unit.clock = UnitClock()
+        written_before = self.recorder.write_seconds
         with contextlib.ExitStack() as stack:
             stack.callback(setattr, self._unit, "ledger", None)
+            stack.callback(setattr, self._unit, "clock", None)
             sources: list[_Source] = []
             for source in unit.sources:
                 ds = stack.enter_context(_opened(source.path, read))
@@ -444,7 +493,11 @@ class ArchiveWriter:
                 ),
             },
         )
-        return WriteStats(unit.key, len(unit.steps), unit.input_bytes, time.perf_counter() - began)
+        seconds = time.perf_counter() - began
+        written = self.recorder.write_seconds - written_before
+        return WriteStats(
+            unit.key, len(unit.steps), unit.input_bytes, seconds, clock.split(seconds, written)
+        )
 
     # -- one file's region ---------------------------------------------------------------
 
