@@ -20,19 +20,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from zarrlake.convert._config import ConvertConfig
-from zarrlake.encoding import plan_shards, require_sharding_format, resolve_shards
+from zarrlake.encoding import parse_size, plan_shards, require_sharding_format, resolve_shards
 from zarrlake.errors import InvalidInputError
 
 if TYPE_CHECKING:
     from zarrlake.convert._planner import VariablePlan
 
 __all__ = ["shards_by_dim", "variable_shards"]
-
-
-def _parse_bytes(size: str | int) -> int:
-    from dask.utils import parse_bytes
-
-    return int(parse_bytes(size))
 
 
 def shards_by_dim(
@@ -85,7 +79,7 @@ def shards_by_dim(
         largest.chunks,
         np.dtype(largest.stored_dtype).itemsize,
         series_axis=largest.dims.index(dim),
-        target_shard_bytes=_parse_bytes(config.target_shard_size),
+        target_shard_bytes=parse_size(config.target_shard_size),
     )
     if shards is None:
         return {}

@@ -5,6 +5,7 @@ from zarrlake.encoding._chunks import (
     MIN_TARGET_CHUNK_BYTES,
     AccessPattern,
     ChunkPlan,
+    parse_size,
     plan_chunks,
 )
 from zarrlake.encoding._compression import (
@@ -61,6 +62,7 @@ __all__ = [
     "packing_from_attrs",
     "packing_from_encoding",
     "parse_compression",
+    "parse_size",
     "plan_chunks",
     "plan_shards",
     "require_sharding_format",
