@@ -462,7 +462,7 @@ class ArchiveWriter:
         WriteStats
             Steps written and bytes read.
         """
-        began = time.perf_counter()
+        began, cpu = time.perf_counter(), time.process_time()
         ledger = self._unit.ledger = ObjectLedger()
         clock = self._unit.clock = UnitClock()
         written_before = self.recorder.write_seconds
@@ -495,9 +495,9 @@ class ArchiveWriter:
         )
         seconds = time.perf_counter() - began
         written = self.recorder.write_seconds - written_before
-        return WriteStats(
-            unit.key, len(unit.steps), unit.input_bytes, seconds, clock.split(seconds, written)
-        )
+        split = clock.split(seconds, written)
+        split["cpu"] = round(time.process_time() - cpu, 4)  # all the process's threads
+        return WriteStats(unit.key, len(unit.steps), unit.input_bytes, seconds, split)
 
     # -- one file's region ---------------------------------------------------------------
 
