@@ -407,6 +407,7 @@ def run(
         inputs=len(scanned.files),
         bytes=scanned.input_bytes,
         seconds=round(scanned_in, 4),
+        process_cpu=round(time.process_time(), 3),
     )
     # Workers start after the scan, so they share the input libraries it imported
     # (each would import its own copy otherwise), and before the template is written,
@@ -437,6 +438,7 @@ def run(
             done=len(the_plan.units) - len(todo),
             workers=count,
             template_created=created,
+            process_cpu=round(time.process_time(), 3),
         )
         if on_plan is not None:
             on_plan(the_plan, todo)
@@ -493,6 +495,7 @@ def run(
             url=target,
             valid=report.valid,
             seconds=round(verified_in, 4),
+            process_cpu=round(time.process_time(), 3),
         )
     total = sum(unit.input_bytes for unit in todo)
     seconds = time.perf_counter() - began
@@ -510,6 +513,7 @@ def run(
         units=len(todo),
         bytes=total,
         seconds=round(seconds, 4),
+        process_cpu=round(time.process_time(), 3),
     )
     return ConvertResult(
         target=target,
