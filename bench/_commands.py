@@ -2,7 +2,9 @@
 
 ``measure(argv)`` starts the command, samples the proportional set size (PSS) of the
 process and all its descendants every 50 ms (forked workers' shared pages count once,
-split between them) and returns the wall time from ``Popen`` to exit. ``alternate``
+split between them) and returns the wall time from ``Popen`` to exit; ``measure_run``
+also returns the CPU seconds (user + system) of the command and every descendant it
+waited for, which a loaded machine inflates far less than the wall time. ``alternate``
 runs several candidates in turn, ``repeat`` rounds (A B A B ...), so a slow minute of
 the machine hits each alike, and keeps every run: the median and the spread are printed.
 """
@@ -10,6 +12,7 @@ the machine hits each alike, and keeps every run: the median and the spread are 
 from __future__ import annotations
 
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -33,6 +36,7 @@ class Runs:
     name: str
     seconds: list[float] = field(default_factory=list)
     peak_mib: list[float] = field(default_factory=list)
+    cpu_seconds: list[float] = field(default_factory=list)
 
     @property
     def median(self) -> float:
@@ -41,6 +45,10 @@ class Runs:
     @property
     def peak(self) -> float:
         return max(self.peak_mib)
+
+    @property
+    def cpu(self) -> float:
+        return statistics.median(self.cpu_seconds) if self.cpu_seconds else float("nan")
 
     def spread(self) -> str:
         return f"{min(self.seconds):.2f}-{max(self.seconds):.2f}"
@@ -60,6 +68,20 @@ def _tree_pss(process: psutil.Process) -> int:
     return total
 
 
+@dataclass(frozen=True)
+class Measured:
+    """One run of a command."""
+
+    seconds: float
+    peak_mib: float
+    cpu_seconds: float
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def measure(argv: Sequence[str], env: Mapping[str, str] | None = None) -> tuple[float, float]:
     """Run a command to its end; return (wall seconds, peak PSS of its tree in MiB).
 
@@ -68,6 +90,19 @@ def measure(argv: Sequence[str], env: Mapping[str, str] | None = None) -> tuple[
     RuntimeError
         When the command fails (its stderr is included).
     """
+    run = measure_run(argv, env)
+    return run.seconds, run.peak_mib
+
+
+def measure_run(argv: Sequence[str], env: Mapping[str, str] | None = None) -> Measured:
+    """Run a command to its end; return its wall time, peak tree PSS and CPU time.
+
+    Raises
+    ------
+    RuntimeError
+        When the command fails (its stderr is included).
+    """
+    cpu_before = _children_cpu()
     environment = {**os.environ, "PYTHONPATH": str(ROOT / "src"), **(env or {})}
     peak = 0
     done = threading.Event()
@@ -92,7 +127,7 @@ def measure(argv: Sequence[str], env: Mapping[str, str] | None = None) -> tuple[
         raise RuntimeError(
             f"{' '.join(argv[:4])} ... exited {child.returncode}: {stderr.decode()[-2000:]}"
         )
-    return seconds, peak / 2**20
+    return Measured(seconds, peak / 2**20, _children_cpu() - cpu_before)
 
 
 def alternate(
@@ -112,9 +147,10 @@ def alternate(
         for name, argv in candidates.items():
             if before_each is not None:
                 before_each()
-            seconds, peak = measure(argv())
-            runs[name].seconds.append(seconds)
-            runs[name].peak_mib.append(peak)
+            run = measure_run(argv())
+            runs[name].seconds.append(run.seconds)
+            runs[name].peak_mib.append(run.peak_mib)
+            runs[name].cpu_seconds.append(run.cpu_seconds)
     return runs
 
 

@@ -106,6 +106,11 @@ def size_of(paths: list[str]) -> int:
 
 def encode_rate(paths: list[str], compressor: object) -> float:
     """One core's encode rate of ``compressor`` (numcodecs) on chunks of the data, bytes/s."""
+    return encode_probe(paths, compressor)[0]
+
+
+def encode_probe(paths: list[str], compressor: object) -> tuple[float, float]:
+    """Return one core's encode rate (bytes/s) and the compression ratio on chunks of the data."""
     import time
 
     with xr.open_dataset(paths[0]) as ds:
@@ -122,10 +127,12 @@ def encode_rate(paths: list[str], compressor: object) -> float:
     encode = compressor.encode  # type: ignore[attr-defined]
     started = time.perf_counter()
     rounds = 3
+    encoded = 0
     for _ in range(rounds):
         for block in blocks:
-            encode(block)
-    return rounds * sum(b.nbytes for b in blocks) / (time.perf_counter() - started)
+            encoded += len(encode(block))
+    raw = rounds * sum(b.nbytes for b in blocks)
+    return raw / (time.perf_counter() - started), raw / encoded
 
 
 def daily(shape: str, count: int = 40) -> list[str]:

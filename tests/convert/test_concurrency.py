@@ -71,11 +71,19 @@ def test_region_writes_in_processes(inputs, tmp_path):
             _check_complete(target, paths, expected)
 
 
-def test_convert_run_in_processes(inputs, tmp_path):
+@pytest.mark.parametrize("executor", ["threads", "processes"])
+def test_convert_run_in_threads_and_processes(inputs, tmp_path, executor):
     paths, expected = inputs
     for attempt in range(RUNS):
         target = str(tmp_path / f"run-{attempt}.zarr")
-        result = run(paths, target, chunks={"time": 7}, workers=WRITERS, chunks_per_unit=1)
+        result = run(
+            paths,
+            target,
+            chunks={"time": 7},
+            workers=WRITERS,
+            chunks_per_unit=1,
+            executor=executor,
+        )
         assert result.units_written == 29  # ceil(200 / 7)
         _check_complete(target, paths, expected)
 

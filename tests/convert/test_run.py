@@ -166,9 +166,9 @@ def test_s3_inputs(tmp_path, s3_server):
 
 
 def test_large_chunk_rows_are_split_into_spatial_blocks(tmp_path, monkeypatch):
-    import zarrlake.convert._planner as plan_module
+    import zarrlake.convert._units as units_module
 
-    monkeypatch.setattr(plan_module, "UNIT_BUDGET_BYTES", 1500)
+    monkeypatch.setattr(units_module, "UNIT_BUDGET_BYTES", 1500)
     paths = write_inputs(tmp_path / "in", 4, 5)
     target = str(tmp_path / "out.zarr")
     result = run(paths, target, chunks={"time": 7, "lat": 2}, workers=2)

@@ -49,25 +49,11 @@ def test_files_in_any_order_fill_the_archive(tmp_path):
     assert verify(target, paths, full=True).valid
 
 
-def test_a_few_steps_of_a_chunk_are_budgeted_as_the_whole_chunk(tmp_path, monkeypatch):
-    # zarr holds a full chunk for every chunk a write touches, so one step of a
-    # (7, 2, 8) chunk costs as much memory as seven: blocks are sized by whole chunks.
-    import zarrlake.convert._writer as writer_module
-
-    paths = _files(tmp_path)
-    target = _template(tmp_path, paths, chunks={"time": 7, "lat": 2})
-    var = ArchiveWriter(target).variables["t2m"]
-    chunk_bytes = 7 * 2 * 8 * var.unpacked.itemsize
-    monkeypatch.setattr(writer_module, "BLOCK_BYTES", chunk_bytes)
-    blocks = ArchiveWriter(target)._blocks(var, 1)
-    assert [block[0] for block in blocks] == [slice(0, 2), slice(2, 4), slice(4, 6)]
-
-
 @pytest.mark.parametrize("slab_bytes", [4 * 2**20, 1])
 def test_a_chunk_from_several_files_is_read_in_slabs(tmp_path, monkeypatch, slab_bytes):
-    import zarrlake.convert._writer as writer_module
+    import zarrlake.convert._blocks as blocks_module
 
-    monkeypatch.setattr(writer_module, "SLAB_BYTES", slab_bytes)  # 1: a step at a time
+    monkeypatch.setattr(blocks_module, "SLAB_BYTES", slab_bytes)  # 1: a step at a time
     paths = _files(tmp_path)  # 5-step files into 7-step chunks: most chunks span two
     target = str(tmp_path / "out.zarr")
     from zarrlake.convert import run

@@ -298,8 +298,13 @@ def run_command(
     target: Annotated[str, typer.Option("--output", "-O", help="The archive to write.")],
     flags: ConvertFlags,
     workers: Annotated[
-        int | None, typer.Option("--workers", "-w", help="Local worker processes.")
+        int | None,
+        typer.Option("--workers", "-w", help="Local workers (threads; default: the CPU count)."),
     ] = None,
+    processes: Annotated[
+        bool,
+        typer.Option("--processes", help="Run the local workers as processes instead of threads."),
+    ] = False,
     scheduler: Annotated[
         str | None,
         typer.Option("--scheduler", help="Dask distributed scheduler, tcp://HOST:PORT."),
@@ -354,6 +359,7 @@ def run_command(
                 settings,
                 workers=workers,
                 scheduler=scheduler,
+                executor="processes" if processes else "threads",
                 overwrite=overwrite,
                 verify=not no_verify,
                 on_scan=progress.scanned_file,

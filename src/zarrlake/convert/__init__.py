@@ -9,10 +9,11 @@
 from zarrlake.convert._config import ConvertConfig, load_convert_config
 from zarrlake.convert._estimate import estimate_ratio
 from zarrlake.convert._inputs import expand_inputs
-from zarrlake.convert._planner import ConvertPlan, WorkUnit, build_plan
+from zarrlake.convert._planner import ConvertPlan, build_plan
 from zarrlake.convert._run import ConvertResult, plan, run, scan
 from zarrlake.convert._scan import FileScan, scan_template
 from zarrlake.convert._template import create_template_from_plan
+from zarrlake.convert._units import WorkUnit
 from zarrlake.convert._verify import verify
 from zarrlake.convert._writer import ArchiveWriter, ReadOptions, WriteStats
 from zarrlake.errors import ConversionError, RetryLimitExceededError

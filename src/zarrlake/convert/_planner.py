@@ -1,25 +1,21 @@
 """The conversion plan: the archive's axis, variables, chunks and work units (pure).
 
-Work units own whole chunks along the concat dim: unit ``k`` writes the time-chunk
-range ``[start, stop)`` of every variable and reads the parts of the files that fall
-in it. No two units touch one chunk, so parallel writers never race on a chunk,
-however the files and chunks line up.
+``build_plan`` reads and writes nothing: from the scanned inputs and the config it
+decides the concat-dim axis, how each variable is stored (dtype, packing, fill, chunks),
+the shards (:mod:`zarrlake.convert._sharding`) and the work units
+(:mod:`zarrlake.convert._units`: each owns whole shards, so parallel writers never race).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
 import math
-from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import xarray as xr
-from dask.utils import parse_bytes
 
 from zarrlake.convert._config import ConvertConfig
 from zarrlake.convert._encodings import (
@@ -29,78 +25,17 @@ from zarrlake.convert._encodings import (
     time_encodings,
 )
 from zarrlake.convert._scan import ScanResult, VariableSchema, label_key
+from zarrlake.convert._sharding import shards_by_dim, variable_shards
+from zarrlake.convert._units import SourceSlice, WorkUnit, cut_units
 from zarrlake.encoding import (
     CompressionSpec,
     Packing,
     TimeEncoding,
     plan_chunks,
-    plan_shards,
-    resolve_shards,
 )
 from zarrlake.errors import InvalidInputError
 
 __all__ = ["ConvertPlan", "SourceSlice", "VariablePlan", "WorkUnit", "build_axis", "build_plan"]
-
-UNIT_BUDGET_BYTES = 64 * 2**20
-"""Upper bound of the input bytes one work unit holds (at least one chunk row)."""
-
-
-@dataclass(frozen=True)
-class SourceSlice:
-    """Steps of one input that land in one work unit.
-
-    ``file_index[i]`` of the input goes to ``target_index[i]`` of the archive.
-    """
-
-    path: str
-    size: int
-    file_index: tuple[int, ...]
-    target_index: tuple[int, ...]
-    file_steps: int = 0
-
-    @property
-    def input_bytes(self) -> int:
-        """Return the share of the file's bytes these steps make up."""
-        share = len(self.file_index) / self.file_steps if self.file_steps else 1.0
-        return int(self.size * share)
-
-
-@dataclass(frozen=True)
-class WorkUnit:
-    """A run of whole chunks along the concat dim, and the inputs that fill it."""
-
-    start: int
-    stop: int
-    sources: tuple[SourceSlice, ...]
-    block: tuple[str, int, int] | None = None
-    """A range of whole chunks along one other dim (name, start, stop), when a chunk row
-    along the concat dim is too large for one unit; ``None``: the whole extent."""
-    block_fraction: float = 1.0
-    blocks: int = 1
-
-    @property
-    def key(self) -> str:
-        """A stable name, used for the completion record."""
-        key = f"{self.start:012d}-{self.stop:012d}"
-        if self.block is not None:
-            key += f"-{self.block[0]}-{self.block[1]:09d}-{self.block[2]:09d}"
-        return key
-
-    @property
-    def steps(self) -> list[int]:
-        """The archive steps this unit writes from its inputs."""
-        return sorted(i for s in self.sources for i in s.target_index)
-
-    @property
-    def input_bytes(self) -> int:
-        """Bytes of the inputs it reads (each file's share)."""
-        return int(sum(s.input_bytes for s in self.sources) * self.block_fraction)
-
-    def fingerprint(self) -> str:
-        """Return a digest of the sources; a completion record counts only when it matches."""
-        parts = [(s.path, s.size, s.file_index, s.target_index) for s in self.sources]
-        parts.append(self.block)  # type: ignore[arg-type]
-        return hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:32]
 
 
 @dataclass(frozen=True)
@@ -390,154 +325,6 @@ def _variable_chunks(
     return tuple(max(1, min(by_dim.get(d, s), s)) for d, s in zip(dims, shape, strict=True))
 
 
-def _units(
-    scan: ScanResult,
-    positions: list[np.ndarray[Any, Any]],
-    steps: int,
-    chunk: int,
-    per_unit: int,
-    blocks: list[tuple[str, int, int]] | None = None,
-    extent: int = 1,
-) -> list[WorkUnit]:
-    chunk_count = math.ceil(steps / chunk)
-    by_unit: dict[int, list[SourceSlice]] = defaultdict(list)
-    for scanned, target in zip(scan.files, positions, strict=True):
-        unit_of_step = (target // chunk) // per_unit
-        for unit_index in np.unique(unit_of_step):
-            mask = unit_of_step == unit_index
-            file_index = np.nonzero(mask)[0]
-            by_unit[int(unit_index)].append(
-                SourceSlice(
-                    scanned.path,
-                    scanned.size,
-                    tuple(int(i) for i in file_index),
-                    tuple(int(i) for i in target[mask]),
-                    len(target),
-                )
-            )
-    units = []
-    for unit_index in range(math.ceil(chunk_count / per_unit)):
-        if unit_index not in by_unit:
-            continue
-        start = unit_index * per_unit * chunk
-        stop = min(steps, start + per_unit * chunk)
-        sources = tuple(by_unit[unit_index])
-        if not blocks:
-            units.append(WorkUnit(start, stop, sources))
-            continue
-        for block in blocks:
-            fraction = (block[2] - block[1]) / extent
-            units.append(WorkUnit(start, stop, sources, block, fraction, len(blocks)))
-    return units
-
-
-def _shards_by_dim(
-    variables: dict[str, VariablePlan], dim: str, config: ConvertConfig, object_store: bool
-) -> dict[str, int]:
-    """Shard size per dim name: configured, or planned on the largest series variable.
-
-    ``auto`` plans shards only for an object-store target in Zarr format 3; the sizes
-    come from the largest variable along the concat dim and apply to every variable
-    along it, so all of them share one shard length along the concat dim and work
-    units (whole shards) never split one.
-    """
-    if isinstance(config.shards, dict):
-        known = {d for v in variables.values() for d in v.dims}
-        unknown = sorted(set(config.shards) - known)
-        if unknown:
-            raise InvalidInputError(
-                f"shards names dimension(s) {unknown} that no variable has "
-                f"(dimensions: {sorted(known)})",
-                subject=f"shards.{unknown[0]}",
-            )
-        if config.shards and config.zarr_format != 3:
-            raise InvalidInputError(
-                "shards need Zarr format 3 (format 2 has no sharding)",
-                subject="shards",
-                hint="set zarr_format: 3, or drop shards",
-            )
-        return dict(config.shards)
-    if config.shards == "none" or not object_store or config.zarr_format != 3:
-        return {}  # a local (or in-memory) target: one file per chunk costs little
-    largest = max(
-        (v for v in variables.values() if v.series), key=lambda v: v.raw_bytes, default=None
-    )
-    if largest is None:
-        return {}
-    shards = plan_shards(
-        largest.shape,
-        largest.chunks,
-        np.dtype(largest.stored_dtype).itemsize,
-        series_axis=largest.dims.index(dim),
-        target_shard_bytes=int(parse_bytes(config.target_shard_size)),
-    )
-    if shards is None:
-        return {}
-    planned = dict(zip(largest.dims, shards, strict=True))
-    time_chunk = largest.chunks[largest.dims.index(dim)]
-    if config.chunks_per_unit:  # units the user sized must still hold whole shards
-        factor = math.gcd(planned[dim] // time_chunk, config.chunks_per_unit)
-        planned[dim] = factor * time_chunk
-    return planned
-
-
-def _variable_shards(
-    variable: VariablePlan, by_dim: dict[str, int], dim: str, zarr_format: int
-) -> tuple[int, ...] | None:
-    """Return the shards of one variable along the concat dim (others: plain chunks).
-
-    A dim the variable holds in one chunk (a small array's whole extent) keeps it.
-    """
-    if not variable.series or not by_dim:
-        return None
-    given = {
-        d: size
-        for d, size, shape, chunk in zip(
-            variable.dims,
-            (by_dim.get(d) for d in variable.dims),
-            variable.shape,
-            variable.chunks,
-            strict=True,
-        )
-        if size is not None and (d == dim or chunk < shape)
-    }
-    return resolve_shards(
-        variable.dims, variable.chunks, given, zarr_format=zarr_format, where="shards"
-    )
-
-
-def _spatial_blocks(
-    variables: dict[str, VariablePlan], dim: str, unit_steps: int, row_bytes: int
-) -> tuple[list[tuple[str, int, int]] | None, int]:
-    """Split a unit's rows along the first other dim when they exceed the unit budget.
-
-    Blocks are whole shards (whole chunks when not sharded): no two units share one.
-    """
-    row = row_bytes * unit_steps
-    largest = max(
-        (v for v in variables.values() if v.series),
-        key=lambda v: math.prod(v.shape),
-        default=None,
-    )
-    if largest is None or row <= UNIT_BUDGET_BYTES:
-        return None, 1
-    others = [i for i, d in enumerate(largest.dims) if d != dim]
-    if not others:
-        return None, 1
-    split = others[0]
-    name, size = largest.dims[split], largest.shape[split]
-    chunk = (largest.shards or largest.chunks)[split]
-    chunk_count = math.ceil(size / chunk)
-    if chunk_count < 2:
-        return None, 1
-    per_block = max(1, math.floor(UNIT_BUDGET_BYTES / (row / chunk_count)))
-    blocks = [
-        (name, begin * chunk, min(size, (begin + per_block) * chunk))
-        for begin in range(0, chunk_count, per_block)
-    ]
-    return (blocks if len(blocks) > 1 else None), size
-
-
 def build_plan(
     scan: ScanResult, config: ConvertConfig, *, object_store: bool = False
 ) -> ConvertPlan:
@@ -623,36 +410,21 @@ def build_plan(
             kept_packing=pack is not None and config.packing_for(name) is None,
             declares_fill="_FillValue" in schema.source_encoding,
         )
-    shard_sizes = _shards_by_dim(variables, dim, config, object_store)
+    shard_sizes = shards_by_dim(variables, dim, config, object_store)
     for name, variable in variables.items():
-        shards = _variable_shards(variable, shard_sizes, dim, config.zarr_format)
+        shards = variable_shards(variable, shard_sizes, dim, config.zarr_format)
         if shards is not None:
             variables[name] = dataclasses.replace(variable, shards=shards)
     time_chunk = by_dim.get(dim, len(axis))
-    row_bytes = sum(
-        math.prod(s for d, s in zip(v.dims, v.shape, strict=True) if d != dim)
-        * np.dtype(v.source_dtype if v.time is None else v.stored_dtype).itemsize
-        for v in variables.values()
-        if v.series
+    units = cut_units(
+        scan,
+        positions,
+        variables,
+        steps=len(axis),
+        time_chunk=time_chunk,
+        shard_sizes=shard_sizes,
+        chunks_per_unit=config.chunks_per_unit,
     )
-    per_unit = config.chunks_per_unit or max(1, UNIT_BUDGET_BYTES // max(1, row_bytes * time_chunk))
-    # a unit writes whole shards: its chunks along the concat dim are a multiple of theirs
-    per_shard = max(1, shard_sizes.get(dim, time_chunk) // time_chunk) if shard_sizes else 1
-    if per_unit % per_shard:
-        if config.chunks_per_unit:
-            raise InvalidInputError(
-                f"chunks_per_unit {per_unit} splits a shard ({per_shard} chunks along "
-                f"{dim!r}): two units would write one shard",
-                subject="chunks_per_unit",
-                hint=f"use a multiple of {per_shard}",
-            )
-        per_unit = -(-per_unit // per_shard) * per_shard
-    blocks, extent = (
-        _spatial_blocks(variables, dim, per_unit * time_chunk, row_bytes)
-        if not config.chunks_per_unit
-        else (None, 1)
-    )
-    units = _units(scan, positions, len(axis), time_chunk, per_unit, blocks, extent)
     covered = sum(len(p) for p in positions)
     if covered < len(axis):
         notes.append(f"{len(axis) - covered} step(s) of the axis have no input and stay empty")

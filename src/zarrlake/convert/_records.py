@@ -86,10 +86,14 @@ class RecordingStore(WrapperStore[Store]):
     def __init__(self, store: Store) -> None:
         super().__init__(store)
         self.written: dict[str, tuple[int, int]] = {}
+        self.write_seconds = 0.0
+        """Seconds spent in the wrapped store's ``set`` (summed over concurrent puts)."""
 
     async def set(self, key: str, value: Buffer) -> None:
         """Store ``value`` under ``key`` and note its size and word sum."""
+        began = time.perf_counter()
         await self._store.set(key, value)
+        self.write_seconds += time.perf_counter() - began
         data = value.as_numpy_array()
         self.written[key] = (int(data.nbytes), word_sum(data))
 

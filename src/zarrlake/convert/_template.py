@@ -1,9 +1,13 @@
 """The template: a metadata-only archive over the whole axis, written in one transaction.
 
 Coordinates (and variables without the concat dim) are written; data variables get
-their metadata and no chunks. Beside it, ``convert/plan.json`` in the archive's sidecar keeps what
-region writers need and Zarr cannot hold (the out-of-range policy per variable) and a
-digest of the archive's structure, so a re-run can tell its own template from another.
+their metadata and no chunks. xarray writes the dataset with the concat dim empty (its
+CF encoding, so the archive reads back as xarray wrote it, without a dask graph of the
+whole archive), then every array along the concat dim is resized to the full axis and
+the axis labels are stored. Beside it, ``convert/plan.json`` in the archive's sidecar
+keeps what region writers need and Zarr cannot hold (the out-of-range policy per
+variable) and a digest of the archive's structure, so a re-run can tell its own template
+from another.
 """
 
 from __future__ import annotations
@@ -12,11 +16,11 @@ import contextlib
 import hashlib
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 
-import dask.array
 import numpy as np
 import xarray as xr
+import zarr
 from zarr.abc.store import Store
 
 from zarrlake.convert._planner import ConvertPlan
@@ -119,19 +123,38 @@ def _encoding(plan: ConvertPlan) -> dict[str, dict[str, Any]]:
     return encoding
 
 
+def _axis_values(plan: ConvertPlan) -> Any:
+    """Return the axis labels as stored (times encoded exactly, or an error names the label)."""
+    if plan.axis_time is not None:
+        return plan.axis_time.encode(plan.axis, name=plan.concat_dim)
+    return plan.axis
+
+
+def _empty_variable(
+    dims: tuple[str, ...], shape: tuple[int, ...], dtype: Any, attrs: dict[str, Any]
+) -> xr.Variable:
+    """Return a variable without values (length 0 along the concat dim).
+
+    ``fastpath``: a plain numeric ndarray needs none of xarray's conversions, and the
+    slow path imports dask.array to check for masked dask arrays (0.5-1 s of start-up).
+    """
+    data = np.zeros(shape, dtype=np.dtype(dtype))
+    return xr.Variable(dims, data, attrs=attrs, fastpath=True)
+
+
 def template_dataset(plan: ConvertPlan, static: Mapping[str, xr.Variable]) -> xr.Dataset:
-    """Build the lazy dataset whose ``to_zarr(compute=False)`` writes the template.
+    """Build the dataset whose ``to_zarr`` writes the template, with the concat dim empty.
 
     Times are encoded here (exactly, or an error names the label): xarray's own time
-    encoder would pick units silently.
+    encoder would pick units silently. Every variable along the concat dim has length
+    0 along it (no data to write); the template's writer resizes them afterwards.
     """
     dim = plan.concat_dim
     axis_attrs = dict(plan.axis_attrs)
-    axis_values: Any = plan.axis
+    axis_values = _axis_values(plan)
     if plan.axis_time is not None:
-        axis_values = plan.axis_time.encode(plan.axis, name=dim)
         axis_attrs.update(plan.axis_time.attrs())
-    coords: dict[str, Any] = {dim: xr.Variable(dim, axis_values, attrs=axis_attrs)}
+    coords: dict[str, Any] = {dim: _empty_variable((dim,), (0,), axis_values.dtype, axis_attrs)}
     coords.update(plan.grid)
     data_vars: dict[str, Any] = {}
     for v in plan.variables.values():
@@ -145,9 +168,8 @@ def template_dataset(plan: ConvertPlan, static: Mapping[str, xr.Variable]) -> xr
                 dtype: Any = v.time.dtype
             else:
                 dtype = v.packing.unpacked_dtype if v.packing else v.source_dtype
-            # xarray refuses dask chunks that split a shard (nothing is computed here)
-            lazy = dask.array.zeros(v.shape, chunks=v.shards or v.chunks, dtype=dtype)
-            variable = xr.Variable(v.dims, lazy, attrs=attrs)
+            empty = tuple(0 if d == dim else s for d, s in zip(v.dims, v.shape, strict=True))
+            variable = _empty_variable(v.dims, empty, dtype, attrs)
         else:
             values = static[v.name].values
             if v.time is not None:
@@ -203,6 +225,23 @@ def plan_record(plan: ConvertPlan) -> dict[str, Any]:
         "freq": plan.freq,
         "out_of_range": {v.name: v.out_of_range for v in plan.variables.values()},
     }
+
+
+def _grow_along_axis(store: Any, plan: ConvertPlan) -> None:
+    """Resize the arrays along the concat dim to the whole axis; store the axis labels."""
+    dim = plan.concat_dim
+    zarr_format: Literal[2, 3] = 2 if plan.zarr_format == 2 else 3
+    group = zarr.open_group(store, mode="r+", zarr_format=zarr_format, use_consolidated=False)
+    for v in plan.variables.values():
+        if v.series:
+            array = group[v.name]
+            assert isinstance(array, zarr.Array)
+            array.resize(v.shape)
+    axis = group[dim]
+    assert isinstance(axis, zarr.Array)
+    axis.resize((len(plan.axis),))
+    values = np.asarray(_axis_values(plan))
+    axis.with_config({"write_empty_chunks": True})[:] = values.astype(axis.dtype, copy=False)
 
 
 def archive_exists(store: Store) -> bool:
@@ -261,13 +300,13 @@ def create_template_from_plan(
                 txn.staging,
                 mode="w-",
                 encoding=encoding,
-                compute=False,
                 zarr_format=plan.zarr_format,
                 consolidated=False,
                 # coordinates equal to the fill value (a time axis starting at 0) are
                 # stored: `info` and readers must not take them for unwritten chunks
                 write_empty_chunks=True,
             )
+            _grow_along_axis(txn.staging, plan)
         except (ValueError, TypeError) as exc:
             raise InvalidInputError(
                 f"cannot write the template of {url}: {exc}", subject=url

@@ -19,13 +19,10 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import itertools
 import logging
-import math
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -34,8 +31,21 @@ import zarr
 from zarr.abc.store import Store
 
 from zarrlake._logging import event
+from zarrlake.convert._blocks import (
+    NO_CLOCK,
+    ReadOptions,
+    UnitClock,
+    WriteStats,
+    chunk_blocks,
+    clip,
+    opened,
+    slab_steps,
+    step_ranges,
+    true_runs,
+)
+from zarrlake.convert._blocks import Source as _Source
+from zarrlake.convert._blocks import runs as _runs  # names kept in write_dataset
 from zarrlake.convert._inputs import with_retries
-from zarrlake.convert._planner import WorkUnit
 from zarrlake.convert._records import (
     ObjectLedger,
     RecordingStore,
@@ -45,10 +55,11 @@ from zarrlake.convert._records import (
 )
 from zarrlake.convert._scan import label_key
 from zarrlake.convert._template import read_plan_record
+from zarrlake.convert._units import WorkUnit
 from zarrlake.convert._variables import StoredVariable, stored_variable
 from zarrlake.encoding import OutOfRangePolicy, step_selection
 from zarrlake.errors import InvalidInputError, NotFoundError
-from zarrlake.storage.files import DATASET_LOCK, open_file_dataset
+from zarrlake.storage.files import DATASET_LOCK
 from zarrlake.storage.urls import open_store, store_url
 from zarrlake.txn import ArchiveLock, LockOptions
 
@@ -56,58 +67,7 @@ _log = logging.getLogger(__name__)
 
 __all__ = ["ArchiveWriter", "ReadOptions", "WriteStats", "read_records", "step_ranges"]
 
-BLOCK_BYTES = 32 * 2**20
-"""Upper bound of one in-memory block (the unit's steps by some rows of chunks)."""
-
-SLAB_BYTES = 4 * 2**20
-"""Largest single read when a block is assembled from several files."""
-
-_Source = tuple[xr.Dataset, str, int, int, int]
-"""An input run: (dataset, path, first file row, first archive step, count)."""
-
 _CHUNK_LOCK = LockOptions(timeout=900, stale_after=60, poll_interval=0.02)
-
-
-@dataclass(frozen=True)
-class ReadOptions:
-    """How inputs are opened and retried."""
-
-    engine: str | None = None
-    storage_options: Mapping[str, Any] | None = None
-    retries: int = 3
-    backoff: float = 0.5
-
-
-@dataclass
-class WriteStats:
-    """What one unit or file write did."""
-
-    key: str
-    steps: int
-    input_bytes: int
-    seconds: float
-
-
-def step_ranges(steps: Sequence[int]) -> list[list[int]]:
-    """Compress sorted step indices into ``[start, stop)`` ranges."""
-    ranges: list[list[int]] = []
-    for step in steps:
-        if ranges and ranges[-1][1] == step:
-            ranges[-1][1] = step + 1
-        else:
-            ranges.append([int(step), int(step) + 1])
-    return ranges
-
-
-def _runs(file_rows: Sequence[int], steps: Sequence[int]) -> list[tuple[int, int]]:
-    """Split a mapping into runs that are consecutive in both the file and the archive."""
-    runs = []
-    begin = 0
-    for i in range(1, len(steps) + 1):
-        if i == len(steps) or steps[i] != steps[i - 1] + 1 or file_rows[i] != file_rows[i - 1] + 1:
-            runs.append((begin, i))
-            begin = i
-    return runs
 
 
 class ArchiveWriter:
@@ -256,42 +216,6 @@ class ArchiveWriter:
 
     # -- data movement -------------------------------------------------------------------
 
-    def _blocks(
-        self, var: StoredVariable, steps: int, limit: tuple[str, int, int] | None = None
-    ) -> list[tuple[slice, ...]]:
-        """Split the non-concat dims into blocks of whole chunks that fit the budget.
-
-        ``limit`` (dim, start, stop) keeps to one range of a work unit's block.
-        """
-        dim_at = var.dims.index(self.concat_dim)
-        others = [i for i in range(len(var.dims)) if i != dim_at]
-        if not others:
-            return [()]
-        extents = {i: (0, var.shape[i]) for i in others}
-        order = list(others)
-        if limit is not None and limit[0] in var.dims and limit[0] != self.concat_dim:
-            at = var.dims.index(limit[0])
-            extents[at] = (limit[1], min(limit[2], var.shape[at]))
-            order = [at, *(i for i in others if i != at)]
-        span = {i: extents[i][1] - extents[i][0] for i in others}
-        # zarr holds a whole chunk for every chunk a write touches, even a few steps of it
-        steps = max(steps, var.chunks[dim_at])
-        for i in order:  # shrink dims in order, by whole chunks, until a block fits
-            total = steps * var.unpacked.itemsize * math.prod(span.values())
-            if total <= BLOCK_BYTES:
-                break
-            per_index = total // max(1, span[i])
-            chunk = var.chunks[i]
-            span[i] = min(span[i], max(chunk, (BLOCK_BYTES // max(1, per_index)) // chunk * chunk))
-        ranges = [
-            [
-                slice(begin, min(begin + span[i], extents[i][1]))
-                for begin in range(extents[i][0], extents[i][1], span[i])
-            ]
-            for i in others
-        ]
-        return list(itertools.product(*ranges))
-
     def _read(
         self,
         ds: xr.Dataset,
@@ -309,17 +233,24 @@ class ArchiveWriter:
             with DATASET_LOCK:
                 return np.asarray(ds[var.name].isel(selection).values)
 
-        values = with_retries(load, what=path, retries=read.retries, backoff=read.backoff)
-        if var.time is not None:
-            return var.time.encode(values, name=var.name, where=path)
-        if var.packing is not None:
-            values = var.packing.check_range(
-                values,
-                policy=var.policy,
-                name=var.name,
-                where=path,
-            )
+        clock = self._clock()
+        with clock.phase("read"):
+            values = with_retries(load, what=path, retries=read.retries, backoff=read.backoff)
+        with clock.phase("prepare"):
+            if var.time is not None:
+                return var.time.encode(values, name=var.name, where=path)
+            if var.packing is not None:
+                values = var.packing.check_range(
+                    values,
+                    policy=var.policy,
+                    name=var.name,
+                    where=path,
+                )
         return values
+
+    def _clock(self) -> UnitClock:
+        clock: UnitClock | None = getattr(self._unit, "clock", None)
+        return NO_CLOCK if clock is None else clock
 
     def _store(
         self,
@@ -331,14 +262,18 @@ class ArchiveWriter:
         dim_at = var.dims.index(self.concat_dim)
         index = list(block)
         index.insert(dim_at, rows)
-        if var.packing is not None:  # _read applied the out-of-range policy already
-            encoded = var.packing.pack_in_range(values)
-        else:
-            encoded = values.astype(var.dtype, copy=False)
-            if var.raw_fill is not None:
-                encoded = np.where(np.isnan(encoded), encoded.dtype.type(var.raw_fill), encoded)
+        clock = self._clock()
+        with clock.phase("prepare"):
+            if var.packing is not None:  # _read applied the out-of-range policy already
+                encoded = var.packing.pack_in_range(values)
+            else:
+                encoded = values.astype(var.dtype, copy=False)
+                if var.raw_fill is not None:
+                    raw = encoded.dtype.type(var.raw_fill)
+                    encoded = np.where(np.isnan(encoded), raw, encoded)
         ledger: ObjectLedger | None = getattr(self._unit, "ledger", None)
         if ledger is not None:
+            began = time.perf_counter()
             # The values' own statistics only where encoding changes them: elsewhere the
             # encoded bits already say everything and one pass is enough.
             changed = var.packing is not None or var.raw_fill is not None
@@ -350,7 +285,9 @@ class ArchiveWriter:
                 encoded,
                 values if changed else None,
             )
-        var.array[tuple(index)] = encoded
+            clock.seconds["fingerprint"] += time.perf_counter() - began
+        with clock.phase("store"):
+            var.array[tuple(index)] = encoded
 
     def _copy_segment(
         self,
@@ -373,8 +310,8 @@ class ArchiveWriter:
             return
         dim_at = var.dims.index(self.concat_dim)
         other_sizes = [size for i, size in enumerate(var.shape) if i != dim_at]
-        clipped = list(_clip(sources, start, stop))
-        for block in self._blocks(var, stop - start, limit):
+        clipped = list(clip(sources, start, stop))
+        for block in chunk_blocks(var, self.concat_dim, stop - start, limit):
             if len(clipped) == 1 and clipped[0][4] == stop - start:
                 ds, path, file_row, _, count = clipped[0]  # one file fills it: no copy
                 values = self._read(ds, path, var, slice(file_row, file_row + count), block, read)
@@ -393,15 +330,17 @@ class ArchiveWriter:
             # Read in slabs of a few steps: a whole run read at once would sit beside
             # the buffer, a second chunk-sized array at the worker's peak.
             step_bytes = buffer.nbytes // max(1, stop - start)
-            slab = max(1, SLAB_BYTES // max(1, step_bytes))
+            slab = slab_steps(step_bytes)
             for ds, path, file_row, step, count in clipped:
                 for offset in range(0, count, slab):
                     size = min(slab, count - offset)
                     rows = slice(file_row + offset, file_row + offset + size)
                     where[dim_at] = slice(step - start + offset, step - start + offset + size)
-                    buffer[tuple(where)] = self._read(ds, path, var, rows, block, read)
+                    part = self._read(ds, path, var, rows, block, read)
+                    with self._clock().phase("copy"):
+                        buffer[tuple(where)] = part
                 uncovered[step - start : step - start + count] = False
-            for first, last in _true_runs(uncovered):
+            for first, last in true_runs(uncovered):
                 where[dim_at] = slice(first, last)
                 buffer[tuple(where)] = var.fill
             self._store(var, buffer, slice(start, stop), block)
@@ -416,13 +355,16 @@ class ArchiveWriter:
         WriteStats
             Steps written and bytes read.
         """
-        began = time.perf_counter()
+        began, cpu = time.perf_counter(), time.process_time()
         ledger = self._unit.ledger = ObjectLedger()
+        clock = self._unit.clock = UnitClock()
+        written_before = self.recorder.write_seconds
         with contextlib.ExitStack() as stack:
             stack.callback(setattr, self._unit, "ledger", None)
+            stack.callback(setattr, self._unit, "clock", None)
             sources: list[_Source] = []
             for source in unit.sources:
-                ds = stack.enter_context(_opened(source.path, read))
+                ds = stack.enter_context(opened(source.path, read))
                 self.check_fits(ds, source.path)  # the file still fits the archive
                 for begin, end in _runs(source.file_index, source.target_index):
                     row, step = source.file_index[begin], source.target_index[begin]
@@ -444,7 +386,11 @@ class ArchiveWriter:
                 ),
             },
         )
-        return WriteStats(unit.key, len(unit.steps), unit.input_bytes, time.perf_counter() - began)
+        seconds = time.perf_counter() - began
+        written = self.recorder.write_seconds - written_before
+        split = clock.split(seconds, written)
+        split["cpu"] = round(time.process_time() - cpu, 4)  # all the process's threads
+        return WriteStats(unit.key, len(unit.steps), unit.input_bytes, seconds, split)
 
     # -- one file's region ---------------------------------------------------------------
 
@@ -474,7 +420,7 @@ class ArchiveWriter:
         WriteStats
             Steps written.
         """
-        with _opened(path, read) as ds:
+        with opened(path, read) as ds:
             return self.write_dataset(ds, path, read, region, lock_options)
 
     def write_dataset(
@@ -593,29 +539,3 @@ class ArchiveWriter:
 
     def _record(self, name: str, content: dict[str, Any]) -> None:
         write_record(self.store, name, content)
-
-
-def _true_runs(mask: np.ndarray[Any, Any]) -> list[tuple[int, int]]:
-    """Return the ``[first, last)`` ranges where ``mask`` is true."""
-    edges = np.flatnonzero(np.diff(np.concatenate(([0], mask.astype(np.int8), [0]))))
-    return [(int(a), int(b)) for a, b in zip(edges[::2], edges[1::2], strict=True)]
-
-
-def _clip(sources: Sequence[_Source], start: int, stop: int) -> Iterator[_Source]:
-    for ds, path, file_row, step, count in sources:
-        begin = max(step, start)
-        end = min(step + count, stop)
-        if begin < end:
-            yield ds, path, file_row + (begin - step), begin, end - begin
-
-
-@contextlib.contextmanager
-def _opened(path: str, read: ReadOptions) -> Iterator[xr.Dataset]:
-    with contextlib.ExitStack() as stack:
-
-        def open_it() -> xr.Dataset:
-            return stack.enter_context(
-                open_file_dataset(path, engine=read.engine, storage_options=read.storage_options)
-            )
-
-        yield with_retries(open_it, what=path, retries=read.retries, backoff=read.backoff)

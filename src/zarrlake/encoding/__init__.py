@@ -5,6 +5,7 @@ from zarrlake.encoding._chunks import (
     MIN_TARGET_CHUNK_BYTES,
     AccessPattern,
     ChunkPlan,
+    parse_size,
     plan_chunks,
 )
 from zarrlake.encoding._compression import (
@@ -25,6 +26,7 @@ from zarrlake.encoding._packing_spec import PackingSpec
 from zarrlake.encoding._shards import (
     DEFAULT_TARGET_SHARD_BYTES,
     plan_shards,
+    require_sharding_format,
     resolve_shards,
     step_selection,
 )
@@ -60,8 +62,10 @@ __all__ = [
     "packing_from_attrs",
     "packing_from_encoding",
     "parse_compression",
+    "parse_size",
     "plan_chunks",
     "plan_shards",
+    "require_sharding_format",
     "resolve_shards",
     "step_selection",
 ]

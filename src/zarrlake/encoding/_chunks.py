@@ -35,12 +35,12 @@ from __future__ import annotations
 
 import itertools
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
-from dask.utils import parse_bytes
 
 from zarrlake.errors import InvalidInputError
 
@@ -49,6 +49,7 @@ __all__ = [
     "MIN_TARGET_CHUNK_BYTES",
     "AccessPattern",
     "ChunkPlan",
+    "parse_size",
     "plan_chunks",
 ]
 
@@ -280,9 +281,67 @@ def _validate(
         )
 
 
+_UNITS = {
+    "": 1,
+    "b": 1,
+    "kb": 10**3,
+    "mb": 10**6,
+    "gb": 10**9,
+    "tb": 10**12,
+    "pb": 10**15,
+    "kib": 2**10,
+    "mib": 2**20,
+    "gib": 2**30,
+    "tib": 2**40,
+    "pib": 2**50,
+    "k": 10**3,
+    "m": 10**6,
+    "g": 10**9,
+    "t": 10**12,
+    "p": 10**15,
+    "ki": 2**10,
+    "mi": 2**20,
+    "gi": 2**30,
+    "ti": 2**40,
+    "pi": 2**50,
+}
+_SIZE = re.compile(r"\s*([0-9.eE+-]*)\s*([A-Za-z]*)\s*")
+
+
+def parse_size(size: int | float | str) -> int:
+    """Return a size in bytes from a number or a string such as ``"64MiB"`` or ``"1e6"``.
+
+    Units as dask's ``parse_bytes`` reads them: ``kB``, ``MB``, ... are powers of 1000,
+    ``KiB``, ``MiB``, ... powers of 1024, case-insensitive; a unit alone counts one.
+
+    Parameters
+    ----------
+    size
+        Bytes, or a number and a unit.
+
+    Returns
+    -------
+    int
+        The size in bytes.
+
+    Raises
+    ------
+    ValueError
+        When the text is not a number with a known unit.
+    """
+    if not isinstance(size, str):
+        return int(size)
+    match = _SIZE.fullmatch(size)
+    unit = match.group(2).lower() if match else None
+    if match is None or unit not in _UNITS:
+        raise ValueError(f"{size!r} is not a size (e.g. 64MiB, 100MB, 1e6)")
+    number = float(match.group(1)) if match.group(1) else 1.0
+    return int(number * _UNITS[unit])
+
+
 def _parse_target(target: int | str) -> int:
     try:
-        value = parse_bytes(target) if isinstance(target, str) else int(target)
+        value = parse_size(target)
     except (ValueError, TypeError) as exc:
         raise InvalidInputError(
             f"target chunk size {target!r} is not a size",

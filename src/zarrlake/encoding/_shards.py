@@ -27,7 +27,13 @@ from typing import Any
 
 from zarrlake.errors import InvalidInputError
 
-__all__ = ["DEFAULT_TARGET_SHARD_BYTES", "plan_shards", "resolve_shards", "step_selection"]
+__all__ = [
+    "DEFAULT_TARGET_SHARD_BYTES",
+    "plan_shards",
+    "require_sharding_format",
+    "resolve_shards",
+    "step_selection",
+]
 
 DEFAULT_TARGET_SHARD_BYTES = 128 * 2**20
 """Upper bound of a planned shard's uncompressed size. A writer holds one whole shard
@@ -93,6 +99,29 @@ def plan_shards(
     return tuple(c * f for c, f in zip(chunks, factors, strict=True))
 
 
+def require_sharding_format(zarr_format: int, *, where: str) -> None:
+    """Check that an archive of ``zarr_format`` can hold shards.
+
+    Parameters
+    ----------
+    zarr_format
+        The archive's format.
+    where
+        The config key that asks for shards, for the error.
+
+    Raises
+    ------
+    InvalidInputError
+        When the format is not 3 (format 2 has no sharding).
+    """
+    if zarr_format != 3:
+        raise InvalidInputError(
+            "shards need Zarr format 3 (format 2 has no sharding)",
+            subject=where,
+            hint="set zarr_format: 3, or drop shards",
+        )
+
+
 def resolve_shards(
     dims: Sequence[str],
     chunks: Sequence[int],
@@ -128,12 +157,7 @@ def resolve_shards(
     """
     if not given:
         return None
-    if zarr_format != 3:
-        raise InvalidInputError(
-            "shards need Zarr format 3 (format 2 has no sharding)",
-            subject=where,
-            hint="set zarr_format: 3, or drop shards",
-        )
+    require_sharding_format(zarr_format, where=where)
     shards = []
     for dim, chunk in zip(dims, chunks, strict=True):
         size = given.get(dim, chunk)
