@@ -57,7 +57,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.visitors import InternalTraversal
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 """The schema version this zarrlake writes; older catalogs need ``catalog upgrade``.
 
 Version 2 added ``target_key`` (the case-folded target name searches match on) and
@@ -68,6 +68,8 @@ Version 4 added ``chart_edges`` (footprint edges per mission: STAC collection ex
 Version 5 keyed ``chart_quality`` also by facility, instrument, format and calibration,
 and added ``chart_months`` (the same keys, per month): the charts of a search narrowed
 by those need no scan either.
+Version 6 added a partial index of the records whose ``observation_end`` is before their
+``observation_timestamp`` (a time-range search's charts from the day cells subtract them).
 """
 
 PROCESSING_STATUSES = ("raw", "processing", "processed", "failed", "archived")
@@ -181,6 +183,16 @@ Index(
     observations.c.id,
 )
 Index("ix_obs_source", observations.c.source_path)
+# Records ending before they start (few, or none): a time-range search counts whole days
+# from the chart cells, which hold such a record in its start's day even when it ends
+# before the range (catalog/_stats.py looks them up here to take them out).
+Index(
+    "ix_obs_end_before",
+    observations.c.observation_timestamp,
+    observations.c.id,
+    sqlite_where=observations.c.observation_end < observations.c.observation_timestamp,
+    postgresql_where=observations.c.observation_end < observations.c.observation_timestamp,
+)
 # The dashboard's problems view lists each kind newest first; few records have one, so
 # partial indexes stay small and a query reads only them. (The WHERE text must be the
 # query's own for SQLite to use them.)
