@@ -221,27 +221,58 @@ def quality_groups(catalog: Catalog, q: SearchQuery, *, summaries: bool = True) 
             if not groups:
                 check_vocabulary(connection, q)
         return groups
+    timed = q.start is not None or q.end is not None
+    sums: dict[tuple[str, int], list[int]] = {}
+    with read_connection(catalog.engine) as connection:
+        if summaries and timed and _facets_given(q, _TIMED) == []:
+            # Whole months of the month cells, the rest of the range from its rows.
+            parts = _time_parts(catalog, q, connection, s.chart_month_quality)
+        else:
+            parts = [(1, and_(_row_where(catalog, q, connection)), None)]
+        for sign, where, cells in parts:
+            query = _row_groups(catalog, where) if cells is None else _cell_groups(q, where)
+            for st, b, n, p, f in connection.execute(query):
+                total = sums.setdefault((str(st), int(b)), [0, 0, 0])
+                for position, value in enumerate((n, p, f)):
+                    total[position] += sign * int(value or 0)
+        groups = [(st, b, n, p, f) for (st, b), (n, p, f) in sums.items() if n]
+        if not groups:
+            check_vocabulary(connection, q)
+    return groups
+
+
+def _cell_groups(q: SearchQuery, where: Any) -> Any:
+    t = s.chart_month_quality
+    return (
+        select(
+            t.c.processing_status,
+            t.c.quality_bin,
+            func.sum(t.c.observation_count),
+            func.sum(t.c.positioned_count),
+            func.sum(t.c.footprint_count),
+        )
+        .where(_cell_where(t, q), where)
+        .group_by(t.c.processing_status, t.c.quality_bin)
+    )
+
+
+def _row_groups(catalog: Catalog, where: Any) -> Any:
     obs = s.observations.c
     quality_bin = func.coalesce(quality_bin_sql(catalog.dialect), literal(NO_SCORE))
     # Not the bare column: SQLite would read every row through the status index (in
     # status order, for the grouping), one random lookup a row.
     status = func.coalesce(obs.processing_status, "")
-    with read_connection(catalog.engine) as connection:
-        query = (
-            select(
-                status,
-                quality_bin,
-                func.count(),
-                func.count(case((and_(obs.ra.is_not(None), obs.dec.is_not(None)), 1))),
-                func.count(case((footprint_sql(), 1))),
-            )
-            .where(_row_where(catalog, q, connection))
-            .group_by(status, quality_bin)
+    return (
+        select(
+            status,
+            quality_bin,
+            func.count(),
+            func.count(case((and_(obs.ra.is_not(None), obs.dec.is_not(None)), 1))),
+            func.count(case((footprint_sql(), 1))),
         )
-        rows = connection.execute(query).all()
-        if not rows:
-            check_vocabulary(connection, q)
-    return [(str(st), int(b), int(n), int(p), int(f)) for st, b, n, p, f in rows]
+        .where(where)
+        .group_by(status, quality_bin)
+    )
 
 
 def totals(
@@ -404,19 +435,24 @@ _Part = tuple[int, ColumnElement[bool], Any]
 
 
 def _coverage_parts(catalog: Catalog, q: SearchQuery, period: str, connection: Any) -> list[_Part]:
-    """Split a search's coverage into cells and rows (see :func:`from_cells`).
-
-    Without a time range: the cells. With one: the whole UTC days (months, for a
-    search by facet) inside the range from the cells; the rows before the first and
-    after the last from the rows, with every criterion; minus the rows in those whole
-    days that end before the range starts (the cells count them; the search does not).
-    """
+    """Split a search's coverage into cells and rows (see :func:`from_cells`)."""
     cells = s.chart_days if period == "day" or not _facets_given(q, _TIMED) else s.chart_months
+    return _time_parts(catalog, q, connection, cells)
+
+
+def _time_parts(catalog: Catalog, q: SearchQuery, connection: Any, cells: Any) -> list[_Part]:
+    """Split a search into cells and rows.
+
+    Without a time range: the cells. With one: the whole UTC days (months, for the
+    month cells) inside the range from the cells; the rows before the first and after
+    the last from the rows, with every criterion; minus the rows in those whole days
+    that end before the range starts (the cells count them; the search does not).
+    """
     start = to_utc_naive(q.start, field="start")
     end = to_utc_naive(q.end, field="end")
     if start is None and end is None:
         return [(1, true(), cells)]
-    monthly = cells is s.chart_months
+    monthly = cells is not s.chart_days
     first = _period_start(start, monthly, up=True) if start is not None else None
     last = _period_start(end, monthly, up=False) if end is not None else None
     obs = s.observations.c

@@ -68,8 +68,10 @@ Version 4 added ``chart_edges`` (footprint edges per mission: STAC collection ex
 Version 5 keyed ``chart_quality`` also by facility, instrument, format and calibration,
 and added ``chart_months`` (the same keys, per month): the charts of a search narrowed
 by those need no scan either.
-Version 6 added a partial index of the records whose ``observation_end`` is before their
-``observation_timestamp`` (a time-range search's charts from the day cells subtract them).
+Version 6 added ``chart_month_quality`` (the quality cells per UTC month, without facets)
+and a partial index of the records whose ``observation_end`` is before their
+``observation_timestamp``: a time-range search's charts come from whole days and months
+of cells, which count such a record by its start.
 """
 
 PROCESSING_STATUSES = ("raw", "processing", "processed", "failed", "archived")
@@ -329,6 +331,19 @@ chart_months = Table(
     *_facets(),
     Column("observation_count", BigInteger, nullable=False, default=0),
     Column("total_bytes", BigInteger, nullable=False, default=0),
+)
+
+chart_month_quality = Table(
+    "chart_month_quality",
+    metadata,
+    Column("mission_id", String(128), primary_key=True),
+    Column("processing_status", String(32), primary_key=True),
+    Column("month", String(7), primary_key=True),  # YYYY-MM of observation_timestamp
+    Column("quality_bin", Integer, primary_key=True, autoincrement=False),  # -1: no score
+    Column("missing", Boolean, primary_key=True),
+    Column("observation_count", BigInteger, nullable=False, default=0),
+    Column("positioned_count", BigInteger, nullable=False, default=0),
+    Column("footprint_count", BigInteger, nullable=False, default=0),
 )
 
 chart_days = Table(
