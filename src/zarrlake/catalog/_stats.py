@@ -4,8 +4,10 @@ A search narrowed only by mission, processing status, the missing flag (the unfi
 dashboard among them) and the facets (facility, instrument, format, calibration) is
 answered from the chart cells kept on every write (``_cells``): thousands of small rows
 instead of every observation. Coverage comes from the day cells (no facet given) or the
-month cells (per month or year). Any other search groups its matching rows in the
-database, in one query per chart, through the indexes its criteria allow.
+month cells (per month or year). A time range adds the whole UTC days (months) inside
+it from the day (month) cells to its partial days' rows; a quality bar on a bin edge
+counts the quality cells from that bin up. Any other search groups its matching rows
+in the database, in one query per chart, through the indexes its criteria allow.
 ``summaries=False`` forces the direct aggregate (the tests compare both answers).
 """
 
