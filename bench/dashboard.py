@@ -9,14 +9,17 @@ until the last answer: the first time (from scratch: each view's first time foll
 status change, so nothing computed before is reused, as on a freshly ingested catalog)
 and then the median of 5 (answers the service reuses until the catalog changes).
 Answered from the chart summaries kept on write: unfiltered, one mission, a status, an
-instrument (a third of the rows), a facility and an instrument. From the rows: one
-mission and one month, one month and one year of every mission (through the time
-index), a minimum quality matching half the rows (through the quality index), free
-text (a scan of every row). ``--browser`` also times headless Chromium from navigation
-to the drawn table, charts and sky and Earth maps (median of 5, after the requests):
-each run in a fresh browser context (nothing cached, as a first visit), and again in
-one context whose HTTP cache holds the page and its libraries (a later visit). The load
-average is printed with each part.
+instrument (a third of the rows), a facility and an instrument. In part: one year of
+every mission (whole days and months from the cells, the partial ones from the rows,
+through the time index), a minimum quality of 0.5, on a bin edge, matching half the
+rows (counts, status, quality from the cells; coverage from the rows), one mission
+and one month and one month of every mission (coverage from the day cells; the rest
+from the rows: no whole month). From the rows: free text (a scan of every row).
+``--browser`` also times headless Chromium from navigation to the drawn table, charts
+and sky and Earth maps (median of 5, after the requests): each run in a fresh browser
+context (nothing cached, as a first visit), and again in one context whose HTTP cache
+holds the page and its libraries (a later visit). The load average is printed with
+each part.
 """
 
 from __future__ import annotations

@@ -10,6 +10,7 @@ spellings than the records', and records without them.
 
 from __future__ import annotations
 
+import math
 import random
 from datetime import datetime, timedelta
 from typing import Any
@@ -18,15 +19,23 @@ import pytest
 from sqlalchemy import select
 
 from zarrlake.catalog import Catalog, count, search
-from zarrlake.catalog._cells import quality_bin, rebuild_cells
+from zarrlake.catalog._cells import QUALITY_BINS, quality_bin, rebuild_cells
 from zarrlake.catalog._engine import read_connection, write_transaction
 from zarrlake.catalog._footprint import extents, footprint, union
 from zarrlake.catalog._search import SearchQuery
-from zarrlake.catalog._stats import coverage, from_cells, match_count, status_quality, totals
+from zarrlake.catalog._stats import (
+    coverage,
+    from_cells,
+    match_count,
+    quality_edge,
+    status_quality,
+    totals,
+)
 from zarrlake.catalog.schema import (
     PROCESSING_STATUSES,
     chart_days,
     chart_edges,
+    chart_month_quality,
     chart_months,
     chart_quality,
 )
@@ -61,12 +70,20 @@ def record(rng: random.Random, i: int) -> dict[str, Any]:
         [None, {}, BOX, {**BOX, "geospatial_lat_max": True}, {"x": 1}, *ODD_BOXES]
     )
     when = rng.choice([None, T0 + timedelta(hours=rng.randrange(0, 24 * 70))])
+    # Times within the hour and ends (some before the start, some days later) from a
+    # second generator: the writes the test makes stay those of the first.
+    side = random.Random(f"{i} {when}")
+    end = None
+    if when is not None:
+        when += timedelta(seconds=side.choice([0, side.randrange(3600)]))
+        end = side.choice([None, when, when + timedelta(hours=side.uniform(-30, 80))])
     positioned = rng.random() < 0.6
     return {
         "file_path": f"/data/f{i:04d}.fits",
         "mission_id": rng.choice(MISSIONS),
         "processing_status": rng.choice(PROCESSING_STATUSES),
         "observation_timestamp": when,
+        "observation_end": end,
         "data_quality_score": rng.choice(SCORES),
         "file_size": rng.choice([None, 0, rng.randrange(1, 10**12)]),
         "ra": rng.uniform(0, 360) if positioned else None,
@@ -93,13 +110,69 @@ QUERIES = [
 ]
 
 
+BARS = [  # quality bars on a bin edge: the cells answer the counts, quality and status
+    SearchQuery(min_quality=0.3),  # 0.3 * 10 is 3.0000000000000004
+    SearchQuery(min_quality=0.0, mission_id="gaia"),
+    SearchQuery(min_quality=0.7, instrument_type="CAM", include_missing=True),
+    SearchQuery(min_quality=0.1, processing_status="raw", format="FITS"),
+    SearchQuery(min_quality=0.8),
+]
+
+DAY = timedelta(days=1)
+D0 = datetime(2026, 1, 5)  # a midnight among the records' days
+RANGES = [  # (start, end): partial days at both ends, day and month boundaries, one end
+    (D0 + timedelta(hours=5, seconds=7), D0 + 20 * DAY + timedelta(hours=3)),
+    (D0, D0 + 10 * DAY),  # midnight to midnight: the last day holds only its first instant
+    (D0, D0 + 10 * DAY - timedelta(microseconds=1)),
+    (D0 - timedelta(minutes=1), D0 + DAY + timedelta(minutes=1)),
+    (D0 + timedelta(hours=1), D0 + timedelta(hours=20)),  # inside one day: rows only
+    (datetime(2026, 1, 1), datetime(2026, 3, 1)),  # whole months
+    (datetime(2025, 12, 31, 12), datetime(2026, 2, 10, 12)),  # partial months at both ends
+    (D0 + timedelta(hours=6), None),
+    (None, D0 + 30 * DAY + timedelta(hours=6)),
+    (datetime(1990, 1, 1), datetime(1990, 12, 31)),  # no record
+    (datetime(2027, 1, 1), None),  # no record
+]
+TIMED_CRITERIA = [  # without facets: days; with: months
+    {},
+    {"mission_id": "GAIA", "include_missing": True},
+    {"processing_status": "processed"},
+    {"instrument_type": "cam"},
+    {"satellite_name": "Sat-A", "format": "fits"},
+]
+
+
+def timed_queries(rng: random.Random) -> list[SearchQuery]:
+    """The ranges above and random ones, under each criteria."""
+    ranges = list(RANGES)
+    for _ in range(4):
+        low = T0 + timedelta(seconds=rng.randrange(-2 * 86400, 72 * 86400))
+        ranges.append((low, low + timedelta(seconds=rng.randrange(0, 40 * 86400))))
+    return [
+        SearchQuery(start=start, end=end, **criteria)
+        for n, (start, end) in enumerate(ranges)
+        for criteria in ({}, TIMED_CRITERIA[1 + n % 4])
+    ]
+
+
 def assert_charts_match(catalog: Catalog) -> None:
     """Every chart from the summaries equals the direct aggregate, for every query."""
-    for q in QUERIES:
+    for q in QUERIES + BARS:
         assert from_cells(q)
         assert totals(catalog, q) == totals(catalog, q, summaries=False), q
         assert status_quality(catalog, q) == status_quality(catalog, q, summaries=False), q
+    for q in QUERIES:
         for period in ("year", "month", "day"):
+            got = coverage(catalog, q, period)
+            assert got == coverage(catalog, q, period, summaries=False), (q, period)
+    for q in timed_queries(random.Random(len(search_all(catalog)))):
+        assert not from_cells(q)  # no quality bins per day: months, and the rest from rows
+        assert totals(catalog, q) == totals(catalog, q, summaries=False), q
+        assert status_quality(catalog, q) == status_quality(catalog, q, summaries=False), q
+        for period in ("year", "month", "day"):
+            assert from_cells(q, period) == (
+                period != "day" or not (q.instrument_type or q.satellite_name)
+            ), q
             got = coverage(catalog, q, period)
             assert got == coverage(catalog, q, period, summaries=False), (q, period)
     records = [r for r in search_all(catalog) if not r["missing"] and footprint(r) is not None]
@@ -129,7 +202,7 @@ def stored_cells(catalog: Catalog) -> list[list[tuple[Any, ...]]]:
     """The non-empty cells of each table (cells emptied by writes stay, at zero)."""
     out = []
     with read_connection(catalog.engine) as connection:
-        for table in (chart_quality, chart_days, chart_months):
+        for table in (chart_quality, chart_days, chart_months, chart_month_quality):
             counts = [c.name for c in table.columns if not c.primary_key]
             rows = connection.execute(select(table)).all()
             out.append(sorted(tuple(r) for r in rows if any(r._mapping[c] for c in counts)))
@@ -149,6 +222,51 @@ def test_quality_bins_in_python_and_sql_agree(catalog: Catalog) -> None:
         if score is not None:
             expected[quality_bin(score)] += 1
     assert [b["count"] for b in histogram] == expected == [2, 2, 0, 1, 0, 0, 1, 1, 0, 3]
+
+
+def test_quality_bars_on_a_bin_edge_are_met_by_the_bins_from_it_up() -> None:
+    for k in range(QUALITY_BINS):
+        edge = k / QUALITY_BINS
+        below = math.nextafter(edge, -1.0)
+        exact = quality_bin(edge) == k and (k == 0 or quality_bin(below) == k - 1)
+        assert quality_edge(edge) == (k if exact else None)
+        assert exact == (k != 9)  # 0.9 is not: the float below it lands in bin 9
+        assert quality_edge(below) is None and quality_edge(math.nextafter(edge, 2.0)) is None
+    assert quality_edge(1.0) is None and quality_edge(0.55) is None and quality_edge(None) is None
+
+
+def test_a_time_range_from_the_day_cells_counts_what_the_rows_do(catalog: Catalog) -> None:
+    """Whole days from the cells, partial ones and records ending before the range."""
+    day = datetime(2026, 3, 10)
+    catalog.upsert_observations(
+        [
+            {"file_path": "/t/a", "observation_timestamp": day + timedelta(hours=1)},
+            {  # starts inside the range, on a whole day, but ends before it: not matched
+                "file_path": "/t/b",
+                "observation_timestamp": day + timedelta(days=2),
+                "observation_end": day - timedelta(days=20),
+            },
+            {  # starts before the range and overlaps it: matched, from the rows
+                "file_path": "/t/c",
+                "observation_timestamp": day - timedelta(hours=30),
+                "observation_end": day + timedelta(hours=1),
+                "file_size": 5,
+            },
+            {"file_path": "/t/d", "observation_timestamp": day + timedelta(days=5, hours=23)},
+            {"file_path": "/t/e"},  # no time: never in a time range
+        ]
+    )
+    q = SearchQuery(start=day, end=day + timedelta(days=5, hours=22))
+    assert from_cells(q, "day")
+    got = coverage(catalog, q, "day")
+    assert got == coverage(catalog, q, "day", summaries=False)
+    assert [(r["period"], r["observations"], r["bytes"]) for r in got] == [
+        ("2026-03-08", 1, 5),
+        ("2026-03-10", 1, 0),
+    ]
+    months = SearchQuery(start=day - timedelta(days=9), end=day + timedelta(days=40))
+    assert totals(catalog, months)["count"] == 3  # March from its cells, minus /t/b
+    assert totals(catalog, months) == totals(catalog, months, summaries=False)
 
 
 def test_chart_summaries_stay_exact_under_every_write_path(catalog: Catalog) -> None:
@@ -199,9 +317,20 @@ def test_an_older_catalog_gets_its_chart_summaries_on_upgrade(catalog_url: str) 
     with Catalog(catalog_url) as db:
         db.upsert_observations([record(rng, i) for i in range(80)])
         with write_transaction(db.engine) as connection:  # as version 2 left it
-            for table in ("chart_quality", "chart_days", "chart_edges", "chart_months"):
+            for table in (
+                "chart_quality",
+                "chart_days",
+                "chart_edges",
+                "chart_months",
+                "chart_month_quality",
+            ):
                 connection.exec_driver_sql(f"DROP TABLE {table}")
-            for index in ("ix_obs_unreadable", "ix_obs_with_issues", "ix_obs_missing"):
+            for index in (
+                "ix_obs_unreadable",
+                "ix_obs_with_issues",
+                "ix_obs_missing",
+                "ix_obs_end_before",  # version 6
+            ):
                 connection.exec_driver_sql(f"DROP INDEX {index}")
             connection.exec_driver_sql("DROP INDEX ix_status_at")
             connection.exec_driver_sql(
@@ -211,7 +340,11 @@ def test_an_older_catalog_gets_its_chart_summaries_on_upgrade(catalog_url: str) 
         Catalog(catalog_url)
     with Catalog(catalog_url, check_schema=False) as db:
         steps = db.upgrade()
-        assert {"created index ix_obs_missing", "created index ix_status_at"} <= set(steps)
+        assert {
+            "created index ix_obs_missing",
+            "created index ix_status_at",
+            "created index ix_obs_end_before",
+        } <= set(steps)
         assert db.schema_version() == SCHEMA_VERSION
     with Catalog(catalog_url) as db:
         assert_charts_match(db)
@@ -226,6 +359,7 @@ def test_a_version_4_catalog_gets_faceted_cells_on_upgrade(catalog_url: str) -> 
         db.upsert_observations([record(rng, i) for i in range(60)])
         with write_transaction(db.engine) as connection:  # as version 4 left it
             connection.exec_driver_sql("DROP TABLE chart_months")
+            connection.exec_driver_sql("DROP TABLE chart_month_quality")
             connection.exec_driver_sql("DROP TABLE chart_quality")
             connection.exec_driver_sql(
                 "CREATE TABLE chart_quality (mission_id VARCHAR(128), "
@@ -258,7 +392,9 @@ def test_facet_searches_the_cells_cannot_answer_go_to_the_rows(catalog: Catalog)
     assert not from_cells(SearchQuery(instrument_type="CAM"), "day")  # no day cells by facet
     assert from_cells(SearchQuery(mission_id="x"), "day")
     assert not from_cells(SearchQuery(), "hour")
-    assert not from_cells(SearchQuery(min_quality=0.5))
+    assert not from_cells(SearchQuery(min_quality=0.55))  # not on a bin edge
+    assert from_cells(SearchQuery(min_quality=0.5))
+    assert not from_cells(SearchQuery(min_quality=0.5), "month")  # no bins per month
     # A calibration or format no record has is refused from the cells as from the rows.
     for q in (SearchQuery(calibration_status="nope"), SearchQuery(format="grib")):
         assert from_cells(q)
@@ -283,7 +419,7 @@ def test_searches_from_the_rows_count_what_the_records_hold(catalog: Catalog) ->
         if catalog.dialect == "sqlite":
             assert _share_above(connection, 0.1) and not _share_above(connection, 0.99)
     for q, keep in [
-        (SearchQuery(min_quality=0.1), lambda r: (r["data_quality_score"] or -1) >= 0.1),
+        (SearchQuery(min_quality=0.12), lambda r: (r["data_quality_score"] or -1) >= 0.12),
         (SearchQuery(min_quality=0.99), lambda r: (r["data_quality_score"] or -1) >= 0.99),
         (SearchQuery(text="f01"), lambda r: "f01" in r["file_path"]),
     ]:

@@ -14,6 +14,8 @@ by without reading rows (mission spelling, processing status, missing flag):
   out, as the coverage chart leaves them out), count and bytes;
 * ``chart_months``: the same per UTC month and facets (the coverage of a search by
   facility, instrument, format or calibration, per month or year);
+* ``chart_month_quality``: the quality cells (without facets) per UTC month of
+  ``observation_timestamp``: the counts, status and quality of a time range;
 * ``chart_edges``: per mission spelling and missing flag, how many footprints have
   each edge (``_footprint.edge_values``), from which the STAC collections' spatial
   extents follow without reading the observations.
@@ -55,6 +57,7 @@ from zarrlake.catalog.schema import (
     FACET_COLUMNS,
     chart_days,
     chart_edges,
+    chart_month_quality,
     chart_months,
     chart_quality,
     observations,
@@ -145,6 +148,7 @@ class CellDeltas:
         self.quality: dict[_QualityKey, list[int]] = defaultdict(lambda: [0, 0, 0])
         self.days: dict[_DayKey, list[int]] = defaultdict(lambda: [0, 0])
         self.months: dict[_DayKey, list[int]] = defaultdict(lambda: [0, 0])
+        self.month_quality: dict[_QualityKey, list[int]] = defaultdict(lambda: [0, 0, 0])
         self.edges: dict[_EdgeKey, int] = defaultdict(int)  # footprints per edge
 
     def add(self, row: Mapping[str, Any], sign: int) -> None:
@@ -154,16 +158,19 @@ class CellDeltas:
         missing = bool(row.get("missing"))
         facets = facet_keys(row)
         score = quality_bin(row.get("data_quality_score"))
-        cell = self.quality[(mission, status, score, missing, *facets)]
-        cell[0] += sign
-        if row.get("ra") is not None and row.get("dec") is not None:
-            cell[1] += sign
+        positioned = row.get("ra") is not None and row.get("dec") is not None
         box = footprint_of(row.get("mission_specific"))
+        day = day_key(row.get("observation_timestamp"))
+        counted = [self.quality[(mission, status, score, missing, *facets)]]
+        if day is not None:
+            counted.append(self.month_quality[(mission, status, day[:7], score, missing)])
+        for cell in counted:
+            cell[0] += sign
+            cell[1] += sign * positioned
+            cell[2] += sign * (box is not None)
         if box is not None:
-            cell[2] += sign
             for edge, value in edge_values(box):
                 self.edges[(mission, missing, edge, value)] += sign
-        day = day_key(row.get("observation_timestamp"))
         if day is not None:
             size = sign * int(row.get("file_size") or 0)
             for cells, key in (
@@ -181,6 +188,7 @@ class CellDeltas:
             (_quality_select, self.quality, 4 + len(FACET_COLUMNS)),
             (_days_select, self.days, 4),
             (_months_select, self.months, 4 + len(FACET_COLUMNS)),
+            (_month_quality_select, self.month_quality, 5),
         ):
             for row in connection.execute(query(connection.dialect.name, where)):
                 cell = cells[tuple(row[:width])]
@@ -216,6 +224,7 @@ class CellDeltas:
             any(any(v) for v in self.quality.values())
             or any(any(v) for v in self.days.values())
             or any(any(v) for v in self.months.values())
+            or any(any(v) for v in self.month_quality.values())
             or any(self.edges.values())
         )
 
@@ -236,6 +245,29 @@ def _quality_select(dialect: str, where: Any = None) -> Any:
         func.sum(positioned),
         func.sum(footprint),
     ).group_by(obs.mission_id, obs.processing_status, bin_, obs.missing, *facets)
+    return query if where is None else query.where(where)
+
+
+def _month_quality_select(dialect: str, where: Any = None) -> Any:
+    obs = observations.c
+    month = day_sql(dialect, 7).label("month")
+    bin_ = func.coalesce(quality_bin_sql(dialect), literal(NO_SCORE)).label("quality_bin")
+    positioned = case((and_(obs.ra.is_not(None), obs.dec.is_not(None)), 1), else_=0)
+    footprint = case((footprint_sql(), 1), else_=0)
+    query = (
+        select(
+            obs.mission_id,
+            obs.processing_status,
+            month,
+            bin_,
+            obs.missing,
+            func.count(),
+            func.sum(positioned),
+            func.sum(footprint),
+        )
+        .where(obs.observation_timestamp.is_not(None))
+        .group_by(obs.mission_id, obs.processing_status, month, bin_, obs.missing)
+    )
     return query if where is None else query.where(where)
 
 
@@ -331,6 +363,20 @@ def apply_cell_changes(
         ]
         for cells, period in ((deltas.days, "day"), (deltas.months, "month"))
     )
+    month_quality = [
+        {
+            "mission_id": m,
+            "processing_status": st,
+            "month": month,
+            "quality_bin": b,
+            "missing": gone,
+            "observation_count": n,
+            "positioned_count": p,
+            "footprint_count": f,
+        }
+        for (m, st, month, b, gone), (n, p, f) in sorted(deltas.month_quality.items())
+        if n or p or f
+    ]
     # Sorted keys: two writers on PostgreSQL take the cells' row locks in one order.
     if quality:
         _upsert(
@@ -343,6 +389,13 @@ def apply_cell_changes(
         _upsert(connection, chart_days, days, ["observation_count", "total_bytes"])
     if months:
         _upsert(connection, chart_months, months, ["observation_count", "total_bytes"])
+    if month_quality:
+        _upsert(
+            connection,
+            chart_month_quality,
+            month_quality,
+            ["observation_count", "positioned_count", "footprint_count"],
+        )
     _write_edges(connection, deltas)
 
 
@@ -388,6 +441,7 @@ def rebuild_cells(connection: Any) -> None:
         (chart_quality, _quality_select),
         (chart_days, _days_select),
         (chart_months, _months_select),
+        (chart_month_quality, _month_quality_select),
     ):
         connection.execute(delete(table))
         names = [c.name for c in table.columns]

@@ -4,20 +4,30 @@ A search narrowed only by mission, processing status, the missing flag (the unfi
 dashboard among them) and the facets (facility, instrument, format, calibration) is
 answered from the chart cells kept on every write (``_cells``): thousands of small rows
 instead of every observation. Coverage comes from the day cells (no facet given) or the
-month cells (per month or year). Any other search groups its matching rows in the
-database, in one query per chart, through the indexes its criteria allow.
+month cells (per month or year). A time range adds the whole UTC days (months) inside
+it from the day (month) cells to its partial days' rows; a quality bar on a bin edge
+counts the quality cells from that bin up. Any other search groups its matching rows
+in the database, in one query per chart, through the indexes its criteria allow.
 ``summaries=False`` forces the direct aggregate (the tests compare both answers).
 """
 
 from __future__ import annotations
 
-from dataclasses import fields
+import math
+from dataclasses import fields, replace
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, case, func, literal, select, true
 
 from zarrlake.catalog import schema as s
-from zarrlake.catalog._cells import NO_SCORE, QUALITY_BINS, quality_bin, quality_bin_sql
+from zarrlake.catalog._cells import (
+    NO_SCORE,
+    QUALITY_BINS,
+    day_key,
+    quality_bin,
+    quality_bin_sql,
+)
 from zarrlake.catalog._engine import read_connection
 from zarrlake.catalog._footprint import footprint_sql
 from zarrlake.catalog._repository import Catalog
@@ -49,12 +59,15 @@ _FACETS = frozenset(FACET_COLUMNS)
 _PAGE_FIELDS = frozenset({"sort", "limit", "cursor"})
 
 
-def _facets_given(q: SearchQuery) -> list[str] | None:
-    """Return the facet criteria given, or ``None`` when a criterion no cell has is given."""
+def _facets_given(q: SearchQuery, also: frozenset[str] = frozenset()) -> list[str] | None:
+    """Return the facet criteria given, or ``None`` when a criterion no cell has is given.
+
+    ``also``: criteria the caller answers besides the cells' keys (a time range, a bar).
+    """
     given = []
     for item in fields(q):
         value = getattr(q, item.name)
-        if item.name in _CELL_CRITERIA or item.name in _PAGE_FIELDS:
+        if item.name in _CELL_CRITERIA or item.name in _PAGE_FIELDS or item.name in also:
             continue
         if value is None or (item.name in ("where", "conditions") and not value):
             continue
@@ -64,6 +77,25 @@ def _facets_given(q: SearchQuery) -> list[str] | None:
     return given
 
 
+def quality_edge(bar: Any) -> int | None:
+    """Return the quality bin a bar is the lower edge of (``k`` for ``k / 10``), else ``None``.
+
+    A score meets such a bar exactly when its bin is ``k`` or higher, provided the bar
+    is in bin ``k`` and the float just below it is not: ``score * 10`` rounds
+    monotonically (in Python and in both databases). That holds for 0 to 0.8; not for
+    0.9 (the float below it times 10 rounds to 9.0), which keeps the row query.
+    """
+    if bar is None:
+        return None
+    value = float(bar)
+    k = round(value * QUALITY_BINS)
+    if not (0 <= k < QUALITY_BINS and value == k / QUALITY_BINS):
+        return None
+    if quality_bin(value) != k or (k and quality_bin(math.nextafter(value, -1.0)) >= k):
+        return None
+    return k
+
+
 def from_cells(q: SearchQuery, period: str | None = None) -> bool:
     """Tell whether the chart cells answer this search (and its coverage per ``period``).
 
@@ -71,7 +103,10 @@ def from_cells(q: SearchQuery, period: str | None = None) -> bool:
     ----------
     q
         The search: cells answer one narrowed by mission, status, the missing flag and
-        the facets (facility, instrument, format, calibration) only.
+        the facets (facility, instrument, format, calibration); the counts, quality
+        and status also with a quality bar on a bin edge (0.1, 0.2, ...), the coverage
+        also with a time range (whole days or months from the cells, the rest of the
+        range from its rows).
     period
         ``None``: the counts, quality and status. ``year``, ``month``, ``day``: the
         coverage (per day only without facets; never per hour).
@@ -81,11 +116,15 @@ def from_cells(q: SearchQuery, period: str | None = None) -> bool:
     bool
         Whether the cells answer.
     """
-    facets = _facets_given(q)
+    if period is None:
+        if q.start is not None or q.end is not None:
+            return False  # the day cells have no quality bins
+        if q.min_quality is not None and quality_edge(q.min_quality) is None:
+            return False
+        return _facets_given(q, frozenset({"min_quality"})) is not None
+    facets = _facets_given(q, frozenset({"start", "end"}))
     if facets is None:
         return False
-    if period is None:
-        return True
     return period in ("year", "month") or (period == "day" and not facets)
 
 
@@ -175,33 +214,67 @@ def quality_groups(catalog: Catalog, q: SearchQuery, *, summaries: bool = True) 
             .where(_cell_where(t, q))
             .group_by(t.c.processing_status, t.c.quality_bin)
         )
+        edge = quality_edge(q.min_quality)
+        if edge is not None:
+            query = query.where(t.c.quality_bin >= edge)
         with read_connection(catalog.engine) as connection:
             rows = connection.execute(query).all()
             groups = [(str(st), int(b), int(n), int(p), int(f)) for st, b, n, p, f in rows if n]
             if not groups:
                 check_vocabulary(connection, q)
         return groups
+    timed = q.start is not None or q.end is not None
+    sums: dict[tuple[str, int], list[int]] = {}
+    with read_connection(catalog.engine) as connection:
+        if summaries and timed and _facets_given(q, _TIMED) == []:
+            # Whole months of the month cells, the rest of the range from its rows.
+            parts = _time_parts(catalog, q, connection, s.chart_month_quality)
+        else:
+            parts = [(1, and_(_row_where(catalog, q, connection)), None)]
+        for sign, where, cells in parts:
+            query = _row_groups(catalog, where) if cells is None else _cell_groups(q, where)
+            for st, b, n, p, f in connection.execute(query):
+                total = sums.setdefault((str(st), int(b)), [0, 0, 0])
+                for position, value in enumerate((n, p, f)):
+                    total[position] += sign * int(value or 0)
+        groups = [(st, b, n, p, f) for (st, b), (n, p, f) in sums.items() if n]
+        if not groups:
+            check_vocabulary(connection, q)
+    return groups
+
+
+def _cell_groups(q: SearchQuery, where: Any) -> Any:
+    t = s.chart_month_quality
+    return (
+        select(
+            t.c.processing_status,
+            t.c.quality_bin,
+            func.sum(t.c.observation_count),
+            func.sum(t.c.positioned_count),
+            func.sum(t.c.footprint_count),
+        )
+        .where(_cell_where(t, q), where)
+        .group_by(t.c.processing_status, t.c.quality_bin)
+    )
+
+
+def _row_groups(catalog: Catalog, where: Any) -> Any:
     obs = s.observations.c
     quality_bin = func.coalesce(quality_bin_sql(catalog.dialect), literal(NO_SCORE))
     # Not the bare column: SQLite would read every row through the status index (in
     # status order, for the grouping), one random lookup a row.
     status = func.coalesce(obs.processing_status, "")
-    with read_connection(catalog.engine) as connection:
-        query = (
-            select(
-                status,
-                quality_bin,
-                func.count(),
-                func.count(case((and_(obs.ra.is_not(None), obs.dec.is_not(None)), 1))),
-                func.count(case((footprint_sql(), 1))),
-            )
-            .where(_row_where(catalog, q, connection))
-            .group_by(status, quality_bin)
+    return (
+        select(
+            status,
+            quality_bin,
+            func.count(),
+            func.count(case((and_(obs.ra.is_not(None), obs.dec.is_not(None)), 1))),
+            func.count(case((footprint_sql(), 1))),
         )
-        rows = connection.execute(query).all()
-        if not rows:
-            check_vocabulary(connection, q)
-    return [(str(st), int(b), int(n), int(p), int(f)) for st, b, n, p, f in rows]
+        .where(where)
+        .group_by(status, quality_bin)
+    )
 
 
 def totals(
@@ -334,46 +407,133 @@ def coverage(
         ``mission``, ``observations``, ``bytes``.
     """
     length = PERIOD_LENGTHS[period]
-    if summaries and from_cells(q, period):
-        t = s.chart_days if period == "day" or not _facets_given(q) else s.chart_months
-        bucket = func.substr(t.c.day if t is s.chart_days else t.c.month, 1, length)
-        query = (
-            select(
-                bucket, t.c.mission_id, func.sum(t.c.observation_count), func.sum(t.c.total_bytes)
-            )
-            .where(_cell_where(t, q))
-            .group_by(bucket, t.c.mission_id)
-            .having(func.sum(t.c.observation_count) > 0)
-            .order_by(bucket, t.c.mission_id)
-        )
-        with read_connection(catalog.engine) as connection:
-            rows = connection.execute(query).all()
-    else:
-        obs = s.observations.c
-        column = obs.observation_timestamp
-        if catalog.dialect == "postgresql":
-            bucket = func.to_char(column, _POSTGRES_FORMATS[period])
+    sums: dict[tuple[str, str], list[int]] = {}
+    with read_connection(catalog.engine) as connection:
+        if summaries and from_cells(q, period):
+            parts = _coverage_parts(catalog, q, period, connection)
         else:
-            bucket = func.substr(column, 1, length)
-        with read_connection(catalog.engine) as connection:
+            parts = [(1, and_(_row_where(catalog, q, connection)), None)]
+        for sign, where, cells in parts:
             query = (
-                select(
-                    bucket, obs.mission_id, func.count(), func.coalesce(func.sum(obs.file_size), 0)
-                )
-                .where(_row_where(catalog, q, connection), column.is_not(None))
-                .group_by(bucket, obs.mission_id)
-                .order_by(bucket, obs.mission_id)
+                _cell_coverage(cells, q, length, where)
+                if cells is not None
+                else _row_coverage(catalog, length, period, where)
             )
-            rows = connection.execute(query).all()
+            for p, m, n, b in connection.execute(query):
+                total = sums.setdefault((str(p).replace(" ", "T"), str(m)), [0, 0])
+                total[0] += sign * int(n)
+                total[1] += sign * int(b or 0)
+    # Sorted here, not by the database: PostgreSQL's collation would order mission
+    # spellings differently from one answer to the next part.
     return [
-        {
-            "period": str(p).replace(" ", "T"),
-            "mission": m,
-            "observations": int(n),
-            "bytes": int(b),
-        }
-        for p, m, n, b in rows
+        {"period": p, "mission": m, "observations": n, "bytes": b}
+        for (p, m), (n, b) in sorted(sums.items())
+        if n
     ]
+
+
+_Part = tuple[int, ColumnElement[bool], Any]
+"""A share of a coverage: sign, conditions, and the cell table (``None``: the rows)."""
+
+
+def _coverage_parts(catalog: Catalog, q: SearchQuery, period: str, connection: Any) -> list[_Part]:
+    """Split a search's coverage into cells and rows (see :func:`from_cells`)."""
+    cells = s.chart_days if period == "day" or not _facets_given(q, _TIMED) else s.chart_months
+    return _time_parts(catalog, q, connection, cells)
+
+
+def _time_parts(catalog: Catalog, q: SearchQuery, connection: Any, cells: Any) -> list[_Part]:
+    """Split a search into cells and rows.
+
+    Without a time range: the cells. With one: the whole UTC days (months, for the
+    month cells) inside the range from the cells; the rows before the first and after
+    the last from the rows, with every criterion; minus the rows in those whole days
+    that end before the range starts (the cells count them; the search does not).
+    """
+    start = to_utc_naive(q.start, field="start")
+    end = to_utc_naive(q.end, field="end")
+    if start is None and end is None:
+        return [(1, true(), cells)]
+    monthly = cells is not s.chart_days
+    first = _period_start(start, monthly, up=True) if start is not None else None
+    last = _period_start(end, monthly, up=False) if end is not None else None
+    obs = s.observations.c
+    stamp = obs.observation_timestamp
+    every = and_(_row_where(catalog, q, connection))
+    if first is not None and last is not None and first >= last:
+        return [(1, every, None)]  # no whole day (month) inside the range
+    key = cells.c.month if monthly else cells.c.day
+    length = 7 if monthly else 10
+    inside: list[ColumnElement[bool]] = []
+    parts: list[_Part] = []
+    if first is not None:
+        inside.append(stamp >= first)
+        parts.append((1, and_(every, stamp < first), None))
+        parts.append((1, key >= str(day_key(first))[:length], cells))
+    if last is not None:
+        inside.append(stamp < last)
+        parts.append((1, and_(every, stamp >= last), None))
+        parts.append((1, key < str(day_key(last))[:length], cells))
+    cell_parts = [p for p in parts if p[2] is not None]
+    parts = [p for p in parts if p[2] is None]
+    parts.append((1, and_(*(p[1] for p in cell_parts)), cells))
+    if start is not None:
+        # Through the partial index of such records: its condition stated as it is.
+        untimed = replace(q, start=None, end=None)
+        parts.append(
+            (
+                -1,
+                and_(
+                    *search_conditions(catalog, untimed, connection),
+                    obs.observation_end < obs.observation_timestamp,
+                    obs.observation_end < start,
+                    *inside,
+                ),
+                None,
+            )
+        )
+    return parts
+
+
+_TIMED = frozenset({"start", "end"})
+
+
+def _period_start(when: datetime, monthly: bool, *, up: bool) -> datetime:
+    """Return the start of the day (month) of ``when``, or of the next one (``up``)."""
+    floor = datetime(when.year, when.month, 1 if monthly else when.day)
+    if not up or floor == when:
+        return floor
+    if not monthly:
+        return floor + timedelta(days=1)
+    return datetime(when.year + when.month // 12, when.month % 12 + 1, 1)
+
+
+def _cell_coverage(cells: Any, q: SearchQuery, length: int, where: Any) -> Any:
+    bucket = func.substr(cells.c.day if cells is s.chart_days else cells.c.month, 1, length)
+    return (
+        select(
+            bucket,
+            cells.c.mission_id,
+            func.sum(cells.c.observation_count),
+            func.sum(cells.c.total_bytes),
+        )
+        .where(_cell_where(cells, q), where)
+        .group_by(bucket, cells.c.mission_id)
+    )
+
+
+def _row_coverage(catalog: Catalog, length: int, period: str, where: Any) -> Any:
+    obs = s.observations.c
+    column = obs.observation_timestamp
+    if catalog.dialect == "postgresql":
+        bucket = func.to_char(column, _POSTGRES_FORMATS[period])
+    else:
+        bucket = func.substr(column, 1, length)
+    return (
+        select(bucket, obs.mission_id, func.count(), func.coalesce(func.sum(obs.file_size), 0))
+        .where(where, column.is_not(None))
+        .group_by(bucket, obs.mission_id)
+    )
 
 
 def chart_data(catalog: Catalog, query: SearchQuery) -> dict[str, Any]:

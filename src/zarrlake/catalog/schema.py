@@ -57,7 +57,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.visitors import InternalTraversal
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 """The schema version this zarrlake writes; older catalogs need ``catalog upgrade``.
 
 Version 2 added ``target_key`` (the case-folded target name searches match on) and
@@ -68,6 +68,10 @@ Version 4 added ``chart_edges`` (footprint edges per mission: STAC collection ex
 Version 5 keyed ``chart_quality`` also by facility, instrument, format and calibration,
 and added ``chart_months`` (the same keys, per month): the charts of a search narrowed
 by those need no scan either.
+Version 6 added ``chart_month_quality`` (the quality cells per UTC month, without facets)
+and a partial index of the records whose ``observation_end`` is before their
+``observation_timestamp``: a time-range search's charts come from whole days and months
+of cells, which count such a record by its start.
 """
 
 PROCESSING_STATUSES = ("raw", "processing", "processed", "failed", "archived")
@@ -181,6 +185,16 @@ Index(
     observations.c.id,
 )
 Index("ix_obs_source", observations.c.source_path)
+# Records ending before they start (few, or none): a time-range search counts whole days
+# from the chart cells, which hold such a record in its start's day even when it ends
+# before the range (catalog/_stats.py looks them up here to take them out).
+Index(
+    "ix_obs_end_before",
+    observations.c.observation_timestamp,
+    observations.c.id,
+    sqlite_where=observations.c.observation_end < observations.c.observation_timestamp,
+    postgresql_where=observations.c.observation_end < observations.c.observation_timestamp,
+)
 # The dashboard's problems view lists each kind newest first; few records have one, so
 # partial indexes stay small and a query reads only them. (The WHERE text must be the
 # query's own for SQLite to use them.)
@@ -317,6 +331,19 @@ chart_months = Table(
     *_facets(),
     Column("observation_count", BigInteger, nullable=False, default=0),
     Column("total_bytes", BigInteger, nullable=False, default=0),
+)
+
+chart_month_quality = Table(
+    "chart_month_quality",
+    metadata,
+    Column("mission_id", String(128), primary_key=True),
+    Column("processing_status", String(32), primary_key=True),
+    Column("month", String(7), primary_key=True),  # YYYY-MM of observation_timestamp
+    Column("quality_bin", Integer, primary_key=True, autoincrement=False),  # -1: no score
+    Column("missing", Boolean, primary_key=True),
+    Column("observation_count", BigInteger, nullable=False, default=0),
+    Column("positioned_count", BigInteger, nullable=False, default=0),
+    Column("footprint_count", BigInteger, nullable=False, default=0),
 )
 
 chart_days = Table(
