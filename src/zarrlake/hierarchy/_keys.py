@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from typing import Literal
 
+from zarrlake.storage.protocol import INSIDE_PREFIX
+
 __all__ = [
     "CONSOLIDATED_V2",
     "METADATA_NAMES",
@@ -36,7 +38,7 @@ __all__ = [
 ]
 
 ZarrFormat = Literal[2, 3]
-ZARRLAKE_PREFIX = ".zarrlake/"
+ZARRLAKE_PREFIX = INSIDE_PREFIX  # bookkeeping kept inside an archive
 V3_DOCUMENT = "zarr.json"
 V2_ARRAY = ".zarray"
 V2_GROUP = ".zgroup"

@@ -17,6 +17,7 @@ from zarrlake.meta._rules import BUILTIN_RULES, Context, Rule
 from zarrlake.storage import open_store, run_sync, store_url
 from zarrlake.storage.atomic import aread_bytes
 from zarrlake.storage.listing import ahas_keys, alist_keys
+from zarrlake.storage.protocol import INSIDE_PREFIX
 from zarrlake.storage.sidecar import sidecar
 from zarrlake.txn import JOURNAL_KEY, LockOptions, read_lock
 
@@ -109,6 +110,7 @@ def validate(
         run_sync(aread_bytes(store, CONSOLIDATED_V2)) if hierarchy.zarr_format == 2 else None
     )
     side = sidecar(store)
+    inside = run_sync(ahas_keys(store, INSIDE_PREFIX.rstrip("/"))) if not side.inside else False
     context = Context(
         store=store,
         url=location,
@@ -117,7 +119,7 @@ def validate(
         journal=run_sync(aread_bytes(side.store, side.key(JOURNAL_KEY))),
         lock=run_sync(read_lock(store)),
         sidecar_url=side.location,
-        inside_bookkeeping=not side.inside and run_sync(ahas_keys(store, ".zarrlake")),
+        inside_bookkeeping=inside,
         stale_after=stale_after or LockOptions().stale_after,
         deep=deep,
         keys=run_sync(alist_keys(store)) if deep else {},

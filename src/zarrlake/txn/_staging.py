@@ -22,10 +22,11 @@ from zarr.abc.store import (
 from zarr.core.buffer import Buffer, BufferPrototype
 
 from zarrlake.storage.listing import is_in_flight
+from zarrlake.storage.protocol import INSIDE_PREFIX
 
 __all__ = ["StagingStore"]
 
-_PRIVATE = ".zarrlake/"
+_PRIVATE = INSIDE_PREFIX  # bookkeeping kept inside an archive is never a key
 
 
 def _slice(value: Buffer, byte_range: ByteRequest | None) -> Buffer:
