@@ -53,3 +53,18 @@ def test_every_sample_netcdf_file_is_catalogued() -> None:
         assert record["mission_specific"]["dimensions"], path
     toa = extract_one(DATA / "toa_brightness_stereographic.nc")
     assert toa["satellite_name"] == "MSG"
+
+
+def test_a_real_classic_file_cut_off_is_an_extraction_error(tmp_path: Path) -> None:
+    # space_weather.nc is NetCDF-3: netCDF-C would read the cut-off values as zeros
+    whole = DATA / "space_weather.nc"
+    assert whole.read_bytes()[:4] == b"CDF\x01"
+    assert extract_one(whole)["extraction_error"] is None
+    cut = tmp_path / "space_weather.nc"
+    cut.write_bytes(whole.read_bytes()[:100_000])
+    record = extract_one(cut)
+    assert (
+        "space_weather.nc is truncated: the NetCDF-3 file ends at 100000 of 248208 bytes"
+        in (record["extraction_error"])
+    )
+    assert record.get("observation_timestamp") is None

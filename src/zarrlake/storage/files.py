@@ -16,6 +16,7 @@ from typing import Any, Literal
 import xarray as xr
 
 from zarrlake.errors import InvalidInputError, NotFoundError
+from zarrlake.storage.classic import classic_shortfall, truncation_message
 from zarrlake.storage.remote import REMOTE_DEFAULTS, is_remote, remote_errors, remote_filesystem
 
 __all__ = ["DATASET_LOCK", "REMOTE_DEFAULTS", "file_size", "is_remote", "open_file_dataset"]
@@ -130,6 +131,8 @@ def _open_locked(
     missing_hint: str,
     purpose: Literal["headers", "data"],
 ) -> xr.Dataset:
+    if not is_remote(path):
+        _refuse_truncated_classic(path.removeprefix("file://"), role)
     with DATASET_LOCK:
         try:
             if is_remote(path):
@@ -170,6 +173,18 @@ def _open_locked(
                 hint="check that it is a complete NetCDF/HDF5 file, or pass engine=",
             ) from exc
         return ds
+
+
+def _refuse_truncated_classic(path: str, role: str) -> None:
+    """Refuse a NetCDF classic file cut off in its data: netCDF-C would read zeros."""
+    shortfall = classic_shortfall(path)
+    if shortfall is None:
+        return
+    raise InvalidInputError(
+        f"{role} {path} {truncation_message(shortfall)}",
+        subject=path,
+        hint="copy or download it again, and compare its size with the original's",
+    )
 
 
 _SIGNATURES = (b"CDF\x01", b"CDF\x02", b"CDF\x05", _HDF5_SIGNATURE)

@@ -9,6 +9,7 @@ from zarrlake.catalog.extractors.base import Extractor, RawObservation, Source
 from zarrlake.catalog.extractors.footprint import Variable, coordinate_footprint
 from zarrlake.catalog.extractors.timecoords import coverage, is_time_variable
 from zarrlake.errors import ExtractionError
+from zarrlake.storage.classic import classic_shortfall, truncation_message
 
 MAX_VARIABLES = 100
 
@@ -33,14 +34,25 @@ class NetcdfExtractor(Extractor):
 
         try:
             if source.is_local:
-                dataset = netCDF4.Dataset(source.local_path, "r")
+                shortfall = classic_shortfall(source.local_path)
+                if shortfall is None:
+                    dataset = netCDF4.Dataset(source.local_path, "r")
             else:
                 with source.open() as handle:
-                    dataset = netCDF4.Dataset(source.name, "r", memory=handle.read())
+                    data = handle.read()
+                shortfall = classic_shortfall(data)
+                if shortfall is None:
+                    dataset = netCDF4.Dataset(source.name, "r", memory=data)
         except Exception as exc:
             raise ExtractionError(
                 f"{source.path} is not a readable NetCDF file: {exc}", subject=source.path
             ) from exc
+        if shortfall is not None:
+            # netCDF-C would read the missing values as zeros: a wrong time coverage
+            raise ExtractionError(
+                f"{source.path} {truncation_message(shortfall)}; copy it again",
+                subject=source.path,
+            )
         with dataset:
             dataset.set_auto_mask(False)
             attributes = {k: dataset.getncattr(k) for k in dataset.ncattrs()}
