@@ -82,3 +82,18 @@ def test_an_empty_or_foreign_file_is_one_short_line(
     with pytest.raises(InvalidInputError, match=said) as caught, open_file_dataset(str(path)):
         pass
     assert "\n" not in str(caught.value) and "xarray" not in str(caught.value)
+
+
+def test_a_cut_off_hdf5_file_is_called_truncated(tmp_path: Path) -> None:
+    # netCDF4-python says only "NetCDF: HDF error"; the message says what is wrong
+    import iris_sample_data
+
+    whole = Path(iris_sample_data.path) / "ostia_monthly.nc"
+    cut = tmp_path / "ostia_monthly.nc"
+    cut.write_bytes(whole.read_bytes()[:50_000])
+    size = whole.stat().st_size
+    message = rf"input .*ostia_monthly.nc is truncated: the HDF5 file ends at 50000 of {size} bytes"
+    with pytest.raises(InvalidInputError, match=message), open_file_dataset(str(cut)):
+        pass
+    with open_file_dataset(str(whole)) as ds:  # the whole file is fine
+        assert ds.sizes

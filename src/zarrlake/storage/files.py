@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import threading
 from collections.abc import Iterator, Mapping
 from typing import Any, Literal
@@ -160,6 +161,13 @@ def _open_locked(
         except OSError as exc:
             if is_remote(path):
                 raise  # maybe transient: the caller retries
+            truncated = _hdf5_truncation(path.removeprefix("file://"))
+            if truncated:
+                raise InvalidInputError(
+                    f"{role} {path} is truncated: {truncated}",
+                    subject=path,
+                    hint="copy or download it again, and compare its size with the original's",
+                ) from exc
             raise InvalidInputError(
                 f"{role} {path} cannot be read: {exc}",
                 subject=path,
@@ -185,6 +193,26 @@ def _refuse_truncated_classic(path: str, role: str) -> None:
         subject=path,
         hint="copy or download it again, and compare its size with the original's",
     )
+
+
+def _hdf5_truncation(path: str) -> str | None:
+    """HDF5's own words when a local HDF5 file is shorter than its superblock says.
+
+    netCDF4-python reports only "NetCDF: HDF error"; h5py passes on the library's
+    reason (``truncated file: eof = 3000, ..., stored_eof = 9000``).
+    """
+    try:
+        with open(path, "rb") as handle:
+            if handle.read(len(_HDF5_SIGNATURE)) != _HDF5_SIGNATURE:
+                return None
+        import h5py
+
+        h5py.File(path, "r").close()
+    except OSError as exc:
+        found = re.search(r"truncated file: eof = (\d+), .*stored_eof = (\d+)", str(exc))
+        if found:
+            return f"the HDF5 file ends at {found[1]} of {found[2]} bytes"
+    return None
 
 
 _SIGNATURES = (b"CDF\x01", b"CDF\x02", b"CDF\x05", _HDF5_SIGNATURE)
