@@ -180,18 +180,11 @@ def test_help_builds_only_the_command_it_shows(args: list[str]) -> None:
 def test_append_and_convert_runs_import_no_dask_array(tmp_path) -> None:
     # dask.array (with scipy.sparse and dask.array.fft) costs 0.5-1 CPU s to import;
     # xarray's slow path for building a Variable imports it only to look for masked
-    # dask arrays, and neither command uses dask arrays
-    import numpy as np
-    import xarray as xr
+    # dask arrays, and neither command uses dask arrays. CMOR-style files (noleap,
+    # packed int16, time and lat/lon bounds) take the most paths through both.
+    from tests.cfdata import write_series
 
-    paths = []
-    for day in range(2):
-        path = tmp_path / f"d{day}.nc"
-        xr.Dataset(
-            {"t": (("time", "x"), np.arange(3.0).reshape(1, 3))},
-            coords={"time": np.array([f"2026-01-0{day + 1}"], "M8[ns]")},
-        ).to_netcdf(path)
-        paths.append(str(path))
+    paths = write_series(tmp_path / "in", "noleap", "6h", 2, 4)
     for args in (
         ["append", *paths, "-t", str(tmp_path / "a.zarr")],
         ["convert", "run", *paths, "-O", str(tmp_path / "c.zarr")],

@@ -174,7 +174,8 @@ def template_dataset(plan: ConvertPlan, static: Mapping[str, xr.Variable]) -> xr
             values = static[v.name].values
             if v.time is not None:
                 values = v.time.encode(values, name=v.name)
-            variable = xr.Variable(v.dims, values, attrs=attrs)
+            # an ndarray xarray built already (or its encoded times): see _empty_variable
+            variable = xr.Variable(v.dims, values, attrs=attrs, fastpath=True)
         (coords if v.coord else data_vars)[v.name] = variable
     return xr.Dataset(data_vars, coords=coords, attrs=dict(plan.attrs))
 
