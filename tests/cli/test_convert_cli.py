@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import xarray as xr
@@ -137,3 +138,48 @@ def test_json_reports_are_printed_on_failure_too(tmp_path):
         run_zarrlake("convert", "run", *paths, "-O", str(tmp_path / "a.zarr"), "--json").stdout
     )
     assert ok["ok"] is True and ok["units_written"] == ok["units_total"] > 0
+
+
+def _counter_files(folder, count):
+    """Files joined along 'time_counter' (as NEMO writes them), not 'time'."""
+    folder.mkdir()
+    paths = []
+    for i in range(count):
+        path = folder / f"f{i}.nc"
+        xr.Dataset(
+            {"tos": (("time_counter", "y"), np.full((2, 3), float(i), "f4"))},
+            coords={
+                "time_counter": (
+                    "time_counter",
+                    [2.0 * i, 2.0 * i + 1],
+                    {"units": "days since 2026-01-01", "axis": "T"},
+                )
+            },
+        ).to_netcdf(path, unlimited_dims=["time_counter"])
+        paths.append(str(path))
+    return paths
+
+
+def test_the_join_dimension_is_an_option_and_the_error_names_it(tmp_path):
+    import iris_sample_data
+
+    nemo = sorted(str(p) for p in (Path(iris_sample_data.path) / "NEMO").glob("*.nc"))
+    # real NEMO output runs along time_counter: the errors say which option to use
+    convert = run_zarrlake("convert", "run", *nemo, "-O", str(tmp_path / "n.zarr"))
+    assert convert.returncode == 2
+    assert "its time runs along 'time_counter': --concat-dim time_counter" in convert.stderr
+    append = run_zarrlake("append", *nemo, "-t", str(tmp_path / "n2.zarr"))
+    assert append.returncode == 2
+    assert "its time runs along 'time_counter': --append-dim time_counter" in append.stderr
+    assert not (tmp_path / "n.zarr").exists() and not (tmp_path / "n2.zarr").exists()
+
+    paths = _counter_files(tmp_path / "in", 3)
+    expected = xr.open_mfdataset(paths, combine="nested", concat_dim="time_counter").load()
+    out = tmp_path / "c.zarr"
+    run = run_zarrlake("convert", "run", *paths, "-O", str(out), "--concat-dim", "time_counter")
+    assert run.returncode == 0, run.stderr
+    target = tmp_path / "a.zarr"
+    grown = run_zarrlake("append", *paths, "-t", str(target), "--append-dim", "time_counter")
+    assert grown.returncode == 0, grown.stderr
+    for archive in (out, target):
+        xr.testing.assert_equal(xr.open_zarr(archive).load(), expected)

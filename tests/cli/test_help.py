@@ -148,7 +148,8 @@ def test_root_help_lists_each_command_with_its_own_first_paragraph(
 
 def test_config_defaults_in_help_are_the_models() -> None:
     """Options whose default a config model holds state it without importing the model."""
-    from zarrlake.cli.append import LOCK_DEFAULTS
+    from zarrlake.append import AppendConfig
+    from zarrlake.cli.append import APPEND_DIM_DEFAULT, LOCK_DEFAULTS
     from zarrlake.cli.convert import CONFIG_DEFAULTS
     from zarrlake.convert import ConvertConfig
     from zarrlake.txn import LockOptions
@@ -157,6 +158,7 @@ def test_config_defaults_in_help_are_the_models() -> None:
         assert ConvertConfig.model_fields[name].default == value, name
     for name, value in LOCK_DEFAULTS.items():
         assert LockOptions.model_fields[name].default == value, name
+    assert AppendConfig.model_fields["append_dim"].default == APPEND_DIM_DEFAULT
 
 
 def test_described_defaults_are_shown(

@@ -23,6 +23,7 @@ from zarrlake.append._config import AppendConfig
 from zarrlake.encoding import (
     Packing,
     describe_duration,
+    join_hint,
     label_key,
     label_text,
     step_selection,
@@ -196,7 +197,7 @@ def _check_structure(ds: xr.Dataset, config: AppendConfig, name: str) -> None:
             name,
             f"has no append dimension {dim!r} (dims: {sorted(map(str, ds.dims))})",
             dim,
-            "set append_dim, or fix the slice",
+            join_hint("append_dim", "--append-dim", ds),
         )
     for fixed, size in (config.fixed_dims or {}).items():
         if fixed not in ds.dims:

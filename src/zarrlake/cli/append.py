@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 HelpConfigArg = Annotated[str | None, help_config_option("zarrlake.append:AppendConfig")]
 # the lock defaults of AppendConfig (LockOptions), checked against the model by the tests
 LOCK_DEFAULTS: dict[str, object] = {"wait": True, "timeout": 60.0}
+APPEND_DIM_DEFAULT = "time"  # AppendConfig's, checked by the tests
 
 
 def _recorded(
@@ -72,6 +73,14 @@ def append_command(
     config: Annotated[
         list[str] | None,
         typer.Option("--config", "-c", help="Config JSON/YAML file; several are merged in order."),
+    ] = None,
+    append_dim: Annotated[
+        str | None,
+        typer.Option(
+            "--append-dim",
+            help="The dimension slices are appended along.",
+            show_default=config_default(APPEND_DIM_DEFAULT),
+        ),
     ] = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Validate only; write nothing.")
@@ -121,7 +130,11 @@ def append_command(
         lock["timeout"] = lock_timeout
     if break_lock:
         lock["break_stale"] = True
-    overrides: dict[str, Any] = {"dry_run": dry_run or None, "force_new": force_new or None}
+    overrides: dict[str, Any] = {
+        "append_dim": append_dim,
+        "dry_run": dry_run or None,
+        "force_new": force_new or None,
+    }
     slice_options, options = option_sets(storage_option, input_option, target=target)
     if options:
         overrides["target_storage_options"] = options

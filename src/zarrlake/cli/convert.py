@@ -61,6 +61,7 @@ FreqArg = Annotated[str | None, typer.Option("--freq", help="Step, e.g. 1D or 6h
 FormatArg = Annotated[int | None, typer.Option("--zarr-format", help="Zarr format, 2 or 3.")]
 # ConvertConfig's defaults of the options below (checked against the model by the tests)
 CONFIG_DEFAULTS: dict[str, object] = {
+    "concat_dim": "time",
     "access_pattern": "balanced",
     "compression": "blosc:zstd:3",
     "zarr_format": 3,
@@ -118,6 +119,14 @@ class ConvertFlags:
     """The options ``convert plan`` and ``convert run`` share (config files + overrides)."""
 
     config: ConfigArg = None
+    concat_dim: Annotated[
+        str | None,
+        typer.Option(
+            "--concat-dim",
+            help="The dimension the files are joined along.",
+            show_default=config_default(CONFIG_DEFAULTS["concat_dim"]),
+        ),
+    ] = None
     chunk: ChunkArg = None
     access_pattern: Annotated[
         str | None,
@@ -161,6 +170,7 @@ class ConvertFlags:
         inputs, target_options = option_sets(storage_option, input_option, target=target)
         return load_convert_config(
             self.config or None,
+            concat_dim=self.concat_dim,
             chunks=_chunks(self.chunk),
             access_pattern=self.access_pattern,
             compression=self.compression,

@@ -17,7 +17,7 @@ import xarray as xr
 
 from zarrlake.convert._config import ConvertConfig
 from zarrlake.convert._inputs import with_retries
-from zarrlake.encoding import is_time_like, label_key
+from zarrlake.encoding import is_time_like, join_hint, label_key
 from zarrlake.errors import InvalidInputError
 from zarrlake.storage.files import file_size, open_file_dataset
 
@@ -202,7 +202,7 @@ def scan_dataset(ds: xr.Dataset, path: str, config: ConvertConfig, size: int = 0
         raise InvalidInputError(
             f"input {path} has no dimension {dim!r} (its dims: {', '.join(map(str, ds.dims))})",
             subject=path,
-            hint="set concat_dim to the dimension the files are joined along",
+            hint=join_hint("concat_dim", "--concat-dim", ds),
         )
     for name in config.include or []:
         if name not in ds.data_vars:

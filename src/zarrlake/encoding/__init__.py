@@ -35,8 +35,10 @@ from zarrlake.encoding._times import (
     choose_time_encoding,
     describe_duration,
     is_time_like,
+    join_hint,
     label_key,
     label_text,
+    time_dimensions,
 )
 
 __all__ = [
@@ -57,6 +59,7 @@ __all__ = [
     "describe_codecs",
     "describe_duration",
     "is_time_like",
+    "join_hint",
     "label_key",
     "label_text",
     "packing_from_attrs",
@@ -68,4 +71,5 @@ __all__ = [
     "require_sharding_format",
     "resolve_shards",
     "step_selection",
+    "time_dimensions",
 ]

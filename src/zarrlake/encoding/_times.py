@@ -90,6 +90,55 @@ def is_time_like(values: np.ndarray[Any, Any]) -> bool:
     return first is not None and hasattr(first, "calendar") and hasattr(first, "year")
 
 
+def time_dimensions(ds: Any) -> list[str]:
+    """Name the dimensions a dataset's time runs along, most likely first.
+
+    A dimension counts when its coordinate holds times or is marked as CF time
+    (``axis: T``, ``standard_name: time``); the file's unlimited dimension comes first.
+    Used to say which dimension to join files along when the configured one is absent
+    (NEMO files run along ``time_counter``, for one).
+    """
+    unlimited = set(ds.encoding.get("unlimited_dims") or ())
+    found = []
+    for dim in map(str, ds.dims):
+        coord = ds.variables.get(dim)
+        if coord is None or coord.ndim != 1:
+            continue
+        attrs = {**coord.encoding, **coord.attrs}
+        if (
+            is_time_like(np.asarray(coord.values[:1]))
+            or attrs.get("axis") == "T"
+            or attrs.get("standard_name") == "time"
+            or " since " in str(attrs.get("units", ""))
+        ):
+            found.append(dim)
+    return sorted(found, key=lambda dim: dim not in unlimited)
+
+
+def join_hint(option: str, flag: str, ds: Any) -> str:
+    """Say what to do when the dimension to join along is missing: the option, a guess.
+
+    Parameters
+    ----------
+    option
+        The config key (``concat_dim``, ``append_dim``).
+    flag
+        The command-line option that sets it (``--concat-dim``).
+    ds
+        The dataset lacking the dimension.
+
+    Returns
+    -------
+    str
+        E.g. ``its time runs along 'time_counter': --concat-dim time_counter (or
+        concat_dim in the config)``.
+    """
+    dims = time_dimensions(ds)
+    if not dims:
+        return f"set {option} (or {flag}) to the dimension the files are joined along"
+    return f"its time runs along {dims[0]!r}: {flag} {dims[0]} (or {option} in the config)"
+
+
 def label_key(value: Any) -> Any:
     """Return a hashable, exactly comparable key for one label (time or number)."""
     if isinstance(value, np.datetime64):
