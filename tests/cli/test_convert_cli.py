@@ -172,6 +172,13 @@ def test_the_join_dimension_is_an_option_and_the_error_names_it(tmp_path):
     assert append.returncode == 2
     assert "its time runs along 'time_counter': --append-dim time_counter" in append.stderr
     assert not (tmp_path / "n.zarr").exists() and not (tmp_path / "n2.zarr").exists()
+    # these files' time_counter is 0 in each; their times are in time_centered
+    placeholders = run_zarrlake(
+        "convert", "run", *nemo, "-O", str(tmp_path / "n.zarr"), "--concat-dim", "time_counter"
+    )
+    assert placeholders.returncode == 2
+    assert "label 0.0 appears in both" in placeholders.stderr
+    assert "'time_centered' along 'time_counter' differs between the files" in placeholders.stderr
 
     paths = _counter_files(tmp_path / "in", 3)
     expected = xr.open_mfdataset(paths, combine="nested", concat_dim="time_counter").load()

@@ -296,7 +296,7 @@ def scan_inputs(
         for name in _packing_differs(reference, scanned):
             mixed.setdefault(name, [reference.path]).append(scanned.path)
     files.sort(key=lambda f: label_key(f.labels.min()) if f.labels.size else 0)
-    _check_unique_labels(files)
+    _check_unique_labels(files, config.concat_dim)
     if not reference.variables:
         raise InvalidInputError(
             f"no data variable of {reference.path} is selected for conversion",
@@ -397,23 +397,47 @@ def _check_same(reference: FileScan, other: FileScan, dim: str) -> None:
         )
 
 
-def _check_unique_labels(files: list[FileScan]) -> None:
-    seen: dict[Any, str] = {}
+def _check_unique_labels(files: list[FileScan], dim: str) -> None:
+    seen: dict[Any, FileScan] = {}
     for scanned in files:
         for label in scanned.labels:
             key = label_key(label)
             if key in seen:
+                first = seen[key]
                 where = (
                     f"twice in {scanned.path}"
-                    if seen[key] == scanned.path
-                    else f"in both {seen[key]} and {scanned.path}"
+                    if first is scanned
+                    else f"in both {first.path} and {scanned.path}"
                 )
                 raise InvalidInputError(
                     f"label {label} appears {where} (overlapping or duplicate inputs)",
                     subject=scanned.path,
-                    hint="remove the duplicate file or the repeated steps",
+                    hint=_repeated_label_hint(first, scanned, dim),
                 )
-            seen[key] = scanned.path
+            seen[key] = scanned
+
+
+def _repeated_label_hint(first: FileScan, second: FileScan, dim: str) -> str:
+    """Tell repeated steps from a label coordinate that is not the time.
+
+    Some models write a placeholder along the time dimension (NEMO's ``time_counter``
+    can be 0 in every file) and the times in another coordinate along it.
+    """
+    differing = sorted(
+        (
+            name
+            for name, values in second.times.items()
+            if name in first.times and not np.array_equal(first.times[name], values)
+        ),
+        key=lambda name: second.times[name].ndim,  # time_centered before its bounds
+    )
+    if first is second or not differing:
+        return "remove the duplicate file or the repeated steps"
+    return (
+        f"{differing[0]!r} along {dim!r} differs between the files, so the labels of "
+        f"{dim!r} may be placeholders: set them from {differing[0]!r} in the inputs, or "
+        "remove the duplicate file"
+    )
 
 
 def scan_data_ranges(scan: ScanResult, names: Sequence[str], config: ConvertConfig) -> None:
