@@ -237,3 +237,46 @@ def test_verify_checks_the_coordinate(tmp_path):
     time[:] = values
     codes = verify(target).codes()
     assert "ZL203" in codes and "ZL202" not in codes
+
+
+@pytest.mark.parametrize(
+    ("damage", "rewritten"),
+    [
+        ("edited", True),  # content changed after the fact: its digest no longer matches
+        ("not-json", True),  # truncated to something that does not parse
+        ("not-an-object", True),  # JSON, but not a record
+        ("no-digest", False),  # written before records carried digests: still counts
+    ],
+)
+def test_resume_rewrites_a_unit_whose_record_is_corrupt_and_verify_names_it(
+    tmp_path, damage, rewritten
+):
+    import json
+
+    paths = write_inputs(tmp_path / "in", 2, 5)
+    target = tmp_path / "out.zarr"
+    first = run(paths, str(target), chunks={"time": 7}, workers=1, chunks_per_unit=1)
+    done = tmp_path / "out.zarr.zarrlake" / "convert" / "done"
+    record = sorted(done.iterdir())[0]
+    content = json.loads(record.read_text())
+    if damage == "edited":
+        content["inputs"] = list(reversed(content["inputs"]))
+        record.write_text(json.dumps(content))
+    elif damage == "not-json":
+        record.write_text(record.read_text()[:40])
+    elif damage == "not-an-object":
+        record.write_text("[1, 2]")
+    else:
+        del content["digest"]
+        record.write_text(json.dumps(content))
+    intact = read_records(open_store(str(target), mode="r"))
+    assert (record.stem in intact) is not rewritten
+    report = verify(str(target))
+    assert ("ZL209" in report.codes()) is rewritten
+    again = run(paths, str(target), chunks={"time": 7}, workers=1, chunks_per_unit=1)
+    assert again.units_written == (1 if rewritten else 0)
+    assert again.units_skipped == first.units_total - again.units_written
+    assert again.report is not None and again.report.valid, again.report.errors()
+    if rewritten:  # the unit's new record is intact
+        assert record.stem in read_records(open_store(str(target), mode="r"))
+
