@@ -20,7 +20,9 @@ CPU seconds of the whole process tree (user + system; a loaded machine inflates 
 far less than the wall time), and ratios. ``BENCH_ZARRLAKE_ONLY=1`` skips the
 ``--no-verify`` candidate. ``BENCH_BEFORE=SRC`` adds ``zarrlake convert run`` from another
 checkout's ``src`` (e.g. a ``git worktree`` of main) to the alternation: an A/B of a
-change, with the same measuring as the rest.
+change, with the same measuring as the rest. ``BENCH_LIBRARY=1`` adds ``run()`` called
+from a script (``bench/scripts/zarrlake_run.py``), without and with
+``tune_process_memory()``: the peak a notebook or a service gets.
 ``BENCH_SHAPES=smooth`` / ``BENCH_LAYOUTS=aligned`` / ``BENCH_REPEAT=3`` narrow or widen
 the run.
 """
@@ -99,6 +101,15 @@ def one(shape: str, layout: str, repeat: int, disk: float) -> dict[str, Runs]:
     }
     if os.environ.get("BENCH_ZARRLAKE_ONLY"):
         del candidates["zarrlake convert run --no-verify"]
+    if os.environ.get("BENCH_LIBRARY"):
+        library = [*script("zarrlake_run.py")]
+        candidates["run() from a script"] = lambda: [*library, str(OUT / "lib.zarr"), *paths]
+        candidates["run() after tune_process_memory()"] = lambda: [
+            *library,
+            "--tune",
+            str(OUT / "lib.zarr"),
+            *paths,
+        ]
     before = os.environ.get("BENCH_BEFORE")
     if before:
         # env(1) execs the command: the tree measured is the command's alone
@@ -122,7 +133,7 @@ def one(shape: str, layout: str, repeat: int, disk: float) -> dict[str, Runs]:
         )
     base, ours, *rest = runs.values()
     verify = ""
-    if rest and not rest[0].name.endswith("(BENCH_BEFORE)"):
+    if rest and rest[0].name.endswith("--no-verify"):
         verify = f"; default verify {(ours.median - rest[0].median) / ours.median:+.1%} of the run"
     if rest and rest[-1].name.endswith("(BENCH_BEFORE)"):
         old = rest[-1]

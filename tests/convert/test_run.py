@@ -280,3 +280,31 @@ def test_resume_rewrites_a_unit_whose_record_is_corrupt_and_verify_names_it(
     if rewritten:  # the unit's new record is intact
         assert record.stem in read_records(open_store(str(target), mode="r"))
 
+
+class _RecordingLibc:
+    """Stands in for glibc: notes the allocator settings asked for."""
+
+    def __init__(self) -> None:
+        self.settings: list[tuple[int, int]] = []
+
+    def mallopt(self, option: int, value: int) -> int:
+        self.settings.append((option, value))
+        return 1
+
+    def malloc_trim(self, pad: int) -> int:
+        return 1
+
+
+def test_a_library_run_leaves_the_callers_allocator_settings_alone(tmp_path, monkeypatch):
+    import zarrlake._malloc as malloc_module
+    from zarrlake.convert import tune_process_memory
+
+    libc = _RecordingLibc()
+    monkeypatch.setattr(malloc_module, "_glibc", lambda: libc)
+    paths = write_inputs(tmp_path / "in", 4, 5)
+    target = str(tmp_path / "out.zarr")
+    result = run(paths, target, chunks={"time": 5}, workers=2, chunks_per_unit=1)
+    assert result.units_written == 4 and result.report is not None and result.report.valid
+    assert libc.settings == []  # no mallopt: the process is the caller's
+    assert tune_process_memory()  # what the caller may opt into
+    assert libc.settings == [(-8, 1), (-3, malloc_module.MMAP_THRESHOLD_BYTES)]
