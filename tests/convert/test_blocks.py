@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from tests.convert.test_writer import _files, _template
 from zarrlake.convert import ArchiveWriter
@@ -43,3 +44,102 @@ def test_the_clock_adds_phases_and_leaves_the_rest_as_other():
     split = clock.split(total=1.5, written=0.25)
     assert split["store"] == 1.0 and split["write"] == 0.25
     assert 0.49 < split["other"] <= 0.5
+
+
+def _reader():
+    import concurrent.futures as cf
+
+    return cf.ThreadPoolExecutor(1, thread_name_prefix="test-read")
+
+
+def test_read_ahead_loads_the_next_value_on_the_reader_while_this_one_is_used():
+    import threading
+
+    from zarrlake.convert._blocks import read_ahead
+
+    loaded_on: dict[int, str] = {}
+
+    def load(at: int):
+        def it() -> int:
+            loaded_on[at] = threading.current_thread().name
+            return at * 10
+
+        return it
+
+    with _reader() as reader:
+        seen = []
+        for key, value in read_ahead([(at, load(at)) for at in range(4)], reader):
+            # by the time the caller has the value, the next one is under way (or done)
+            seen.append((key, value))
+    assert seen == [(0, 0), (1, 10), (2, 20), (3, 30)]
+    assert loaded_on[0] == threading.current_thread().name  # the first: no one to overlap
+    assert all(loaded_on[at].startswith("test-read") for at in (1, 2, 3))
+
+
+def test_a_failed_load_ahead_raises_in_its_own_turn():
+    from zarrlake.convert._blocks import read_ahead
+
+    def fail() -> int:
+        raise OSError("block 1 of x.nc is unreadable")
+
+    used = []
+    with _reader() as reader, pytest.raises(OSError, match="block 1 of x.nc is unreadable"):
+        for key, value in read_ahead([(0, lambda: 0), (1, fail), (2, lambda: 2)], reader):
+            used.append((key, value))
+    assert used == [(0, 0)]  # block 0 was used before the error came up
+
+
+def test_stopping_early_waits_for_the_load_under_way_and_frees_its_slot():
+    import threading
+    import time
+
+    from zarrlake.convert._blocks import read_ahead
+
+    finished = threading.Event()
+
+    def slow() -> int:
+        time.sleep(0.2)
+        finished.set()
+        return 1
+
+    with _reader() as reader:
+        blocks = read_ahead([(0, lambda: 0), (1, slow)], reader)
+        assert next(blocks) == (0, 0)  # block 1 is now loading on the reader
+        blocks.close()  # the caller failed storing block 0
+        assert finished.is_set()  # closed only after the load under way ended
+        # the slot is free again: the next unit reads ahead
+        assert list(read_ahead([(0, lambda: 0), (1, lambda: 1)], reader)) == [(0, 0), (1, 1)]
+
+
+def test_the_process_holds_at_most_one_block_read_ahead():
+    import threading
+    import time
+
+    from zarrlake.convert._blocks import READ_AHEAD_BLOCKS, read_ahead
+
+    ahead = 0
+    most = 0
+    lock = threading.Lock()
+
+    def load() -> int:
+        nonlocal ahead, most
+        if threading.current_thread().name.startswith("test-read"):
+            with lock:
+                ahead += 1
+                most = max(most, ahead)
+            time.sleep(0.01)
+            with lock:
+                ahead -= 1
+        return 0
+
+    def unit() -> None:
+        with _reader() as reader:
+            for _ in read_ahead([(at, load) for at in range(20)], reader):
+                time.sleep(0.005)
+
+    units = [threading.Thread(target=unit) for _ in range(4)]
+    for thread in units:
+        thread.start()
+    for thread in units:
+        thread.join()
+    assert most == READ_AHEAD_BLOCKS == 1
