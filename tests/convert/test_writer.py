@@ -161,25 +161,3 @@ def test_verify_reports_steps_never_written(tmp_path):
     assert report["written_steps"] == 5 and report["steps"] == 15
     messages = [f.message for f in report.errors() if f.code == "ZL200"]
     assert messages and "10 of 15" in messages[0]
-
-
-def test_an_out_of_range_value_in_a_block_read_ahead_fails_the_unit_with_the_usual_error(
-    tmp_path, monkeypatch
-):
-    # A unit of several blocks: the bad value is in its last block, which is read on the
-    # reader thread while the block before is stored; the error is the same and the
-    # unit leaves no record.
-    import zarrlake.convert._blocks as blocks_module
-    from zarrlake.convert import run
-
-    paths = _files(tmp_path, count=2)
-    with xr.open_dataset(paths[1]) as ds:
-        hot = ds.load()
-    hot["t2m"][2, 5, 4] = 400.0  # above valid_max 330, in the last rows of lat
-    hot.to_netcdf(tmp_path / "hot.nc")
-    paths[1] = str(tmp_path / "hot.nc")
-    monkeypatch.setattr(blocks_module, "BLOCK_BYTES", 1)  # one chunk a block
-    target = str(tmp_path / "out.zarr")
-    with pytest.raises(OutOfRangeError, match=r"'t2m' in .*: 1 value"):
-        run(paths, target, chunks={"time": 10, "lat": 2}, workers=1, packing=True)
-    assert not list((tmp_path / "out.zarr").rglob("done/*"))

@@ -4,14 +4,9 @@ Contract: a unit (or one file's region) is written block by block; a block is th
 unit's steps along the concat dim by a range of whole chunks (whole shards when
 sharded) along the other dims, at most ``BLOCK_BYTES`` unless one chunk is larger, so
 zarr never reads back and rewrites a chunk another block of the same unit filled, and
-a writer holds one block (plus what the codecs make of it) at a time, and at most one
-more that it reads ahead: while a unit's block is encoded and stored, its next block
-is read (and decoded) on a reader thread (:func:`read_ahead`), when one of the
-process's ``READ_AHEAD_BLOCKS`` slots is free; a read that fails raises in that block's
-turn, as if it had been read then. A block filled from several files is assembled from
-reads of at most ``SLAB_BYTES``; steps no file covers get the fill value. ``UnitClock``
-adds up where a unit's seconds go (a block read ahead counts its read in parallel with
-the store of the one before).
+a writer holds one block (plus what the codecs make of it) at a time. A block filled
+from several files is assembled from reads of at most ``SLAB_BYTES``; steps no file
+covers get the fill value. ``UnitClock`` adds up where a unit's seconds go.
 
 The helpers here are pure (no store access); :class:`~zarrlake.convert._writer.ArchiveWriter`
 does the reads and writes with them.
@@ -19,15 +14,13 @@ does the reads and writes with them.
 
 from __future__ import annotations
 
-import concurrent.futures as cf
 import contextlib
 import itertools
 import math
-import threading
 import time
-from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 
 import numpy as np
 import xarray as xr
@@ -38,7 +31,6 @@ from zarrlake.storage.files import open_file_dataset
 
 __all__ = [
     "BLOCK_BYTES",
-    "READ_AHEAD_BLOCKS",
     "SLAB_BYTES",
     "ReadOptions",
     "Source",
@@ -47,7 +39,6 @@ __all__ = [
     "chunk_blocks",
     "clip",
     "opened",
-    "read_ahead",
     "runs",
     "slab_steps",
     "step_ranges",
@@ -59,16 +50,6 @@ BLOCK_BYTES = 32 * 2**20
 
 SLAB_BYTES = 4 * 2**20
 """Largest single read when a block is assembled from several files."""
-
-READ_AHEAD_BLOCKS = 1
-"""Blocks the whole process may hold read ahead at once (each up to ``BLOCK_BYTES``):
-one is enough to keep both cores busy while the other unit's thread reads, and bounds
-what read-ahead adds to the peak to one block however many units run."""
-
-_read_ahead_slots = threading.BoundedSemaphore(READ_AHEAD_BLOCKS)
-
-Key = TypeVar("Key")
-Value = TypeVar("Value")
 
 Source = tuple[xr.Dataset, str, int, int, int]
 """An input run: (dataset, path, first file row, first archive step, count)."""
@@ -104,7 +85,6 @@ class UnitClock:
 
     def __init__(self) -> None:
         self.seconds = dict.fromkeys(self.PHASES, 0.0)
-        self._adding = threading.Lock()  # a unit's reader thread adds to it too
 
     @contextlib.contextmanager
     def phase(self, name: str) -> Iterator[None]:
@@ -113,12 +93,7 @@ class UnitClock:
         try:
             yield
         finally:
-            self.add(name, time.perf_counter() - began)
-
-    def add(self, name: str, seconds: float) -> None:
-        """Add ``seconds`` to phase ``name``."""
-        with self._adding:
-            self.seconds[name] += seconds
+            self.seconds[name] += time.perf_counter() - began
 
     def split(self, total: float, written: float) -> dict[str, float]:
         """Return the phases rounded, with ``write`` and the rest of ``total`` as ``other``."""
@@ -236,51 +211,3 @@ def opened(path: str, read: ReadOptions) -> Iterator[xr.Dataset]:
             )
 
         yield with_retries(open_it, what=path, retries=read.retries, backoff=read.backoff)
-
-
-def read_ahead(
-    loads: Sequence[tuple[Key, Callable[[], Value]]], reader: cf.Executor
-) -> Generator[tuple[Key, Value], None, None]:
-    """Yield each key with its loaded value, in order, loading the next one on ``reader``.
-
-    While the caller uses one value, the next is loaded on ``reader`` if a read-ahead
-    slot of the process is free (otherwise it is loaded in its turn, on the caller's
-    thread). A load that failed raises its exception when its turn comes. When the
-    caller stops early (an error), a load under way is waited for before this returns,
-    so the caller may close what it reads from.
-
-    Parameters
-    ----------
-    loads
-        (key, load) pairs; ``load()`` returns the value.
-    reader
-        Where loads ahead run (one thread keeps them in order).
-
-    Yields
-    ------
-    tuple
-        (key, value), in the order of ``loads``.
-    """
-    pending: cf.Future[Value] | None = None
-    try:
-        for at, (key, load) in enumerate(loads):
-            if pending is None:
-                value = load()
-            else:
-                try:
-                    value = pending.result()
-                finally:
-                    pending = None
-                    _read_ahead_slots.release()
-            if at + 1 < len(loads) and _read_ahead_slots.acquire(blocking=False):
-                try:
-                    pending = reader.submit(loads[at + 1][1])
-                except BaseException:
-                    _read_ahead_slots.release()
-                    raise
-            yield key, value
-            del value  # the caller's block goes before the next is taken
-    finally:
-        if pending is not None:
-            cf.wait([pending])
-            _read_ahead_slots.release()

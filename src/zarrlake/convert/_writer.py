@@ -17,14 +17,12 @@ of every object it stored, taken while the data were in memory (see
 
 from __future__ import annotations
 
-import concurrent.futures as cf
 import contextlib
-import functools
 import hashlib
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -41,7 +39,6 @@ from zarrlake.convert._blocks import (
     chunk_blocks,
     clip,
     opened,
-    read_ahead,
     slab_steps,
     step_ranges,
     true_runs,
@@ -301,77 +298,52 @@ class ArchiveWriter:
         read: ReadOptions,
         limit: tuple[str, int, int] | None = None,
     ) -> None:
-        """Fill archive steps [start, stop) of one variable from its sources, block by block.
-
-        See :meth:`_segment_blocks` for what the sources and ``limit`` mean.
-        """
-        for block, load in self._segment_blocks(sources, var, start, stop, read, limit):
-            self._store(var, load(), slice(start, stop), block)
-
-    def _segment_blocks(
-        self,
-        sources: Sequence[_Source],
-        var: StoredVariable,
-        start: int,
-        stop: int,
-        read: ReadOptions,
-        limit: tuple[str, int, int] | None = None,
-    ) -> Iterator[tuple[tuple[slice, ...], Callable[[], np.ndarray[Any, Any]]]]:
-        """Yield each block of archive steps [start, stop) of one variable and its loader.
+        """Fill archive steps [start, stop) of one variable from its sources.
 
         A source ``(ds, path, file_row, step, count)`` maps ``count`` consecutive file
         rows from ``file_row`` onto archive steps from ``step``; steps outside
         [start, stop) are ignored, steps no source covers get the fill value. ``limit``
         restricts the write to a work unit's block; a variable without that dim is
-        written by the unit of the first block only. A loader reads (and decodes) its
-        block's values; nothing is read until it is called.
+        written by the unit of the first block only.
         """
         if limit is not None and limit[0] not in var.dims and limit[1] != 0:
             return
-        clipped = list(clip(sources, start, stop))
-        for block in chunk_blocks(var, self.concat_dim, stop - start, limit):
-            yield block, functools.partial(self._load_block, clipped, var, start, stop, block, read)
-
-    def _load_block(
-        self,
-        clipped: Sequence[_Source],
-        var: StoredVariable,
-        start: int,
-        stop: int,
-        block: tuple[slice, ...],
-        read: ReadOptions,
-    ) -> np.ndarray[Any, Any]:
-        if len(clipped) == 1 and clipped[0][4] == stop - start:
-            ds, path, file_row, _, count = clipped[0]  # one file fills it: no copy
-            return self._read(ds, path, var, slice(file_row, file_row + count), block, read)
         dim_at = var.dims.index(self.concat_dim)
         other_sizes = [size for i, size in enumerate(var.shape) if i != dim_at]
-        shape = [
-            len(range(*part.indices(size))) for part, size in zip(block, other_sizes, strict=True)
-        ]
-        shape.insert(dim_at, stop - start)
-        # Only the steps no source covers get the fill value: filling a whole chunk
-        # first would write every byte twice.
-        buffer = np.empty(shape, dtype=var.unpacked)
-        uncovered = np.ones(stop - start, dtype=bool)
-        where: list[slice] = [slice(None)] * len(shape)
-        # Read in slabs of a few steps: a whole run read at once would sit beside
-        # the buffer, a second chunk-sized array at the worker's peak.
-        step_bytes = buffer.nbytes // max(1, stop - start)
-        slab = slab_steps(step_bytes)
-        for ds, path, file_row, step, count in clipped:
-            for offset in range(0, count, slab):
-                size = min(slab, count - offset)
-                rows = slice(file_row + offset, file_row + offset + size)
-                where[dim_at] = slice(step - start + offset, step - start + offset + size)
-                part = self._read(ds, path, var, rows, block, read)
-                with self._clock().phase("copy"):
-                    buffer[tuple(where)] = part
-            uncovered[step - start : step - start + count] = False
-        for first, last in true_runs(uncovered):
-            where[dim_at] = slice(first, last)
-            buffer[tuple(where)] = var.fill
-        return buffer
+        clipped = list(clip(sources, start, stop))
+        for block in chunk_blocks(var, self.concat_dim, stop - start, limit):
+            if len(clipped) == 1 and clipped[0][4] == stop - start:
+                ds, path, file_row, _, count = clipped[0]  # one file fills it: no copy
+                values = self._read(ds, path, var, slice(file_row, file_row + count), block, read)
+                self._store(var, values, slice(start, stop), block)
+                continue
+            shape = [
+                len(range(*part.indices(size)))
+                for part, size in zip(block, other_sizes, strict=True)
+            ]
+            shape.insert(dim_at, stop - start)
+            # Only the steps no source covers get the fill value: filling a whole chunk
+            # first would write every byte twice.
+            buffer = np.empty(shape, dtype=var.unpacked)
+            uncovered = np.ones(stop - start, dtype=bool)
+            where: list[slice] = [slice(None)] * len(shape)
+            # Read in slabs of a few steps: a whole run read at once would sit beside
+            # the buffer, a second chunk-sized array at the worker's peak.
+            step_bytes = buffer.nbytes // max(1, stop - start)
+            slab = slab_steps(step_bytes)
+            for ds, path, file_row, step, count in clipped:
+                for offset in range(0, count, slab):
+                    size = min(slab, count - offset)
+                    rows = slice(file_row + offset, file_row + offset + size)
+                    where[dim_at] = slice(step - start + offset, step - start + offset + size)
+                    part = self._read(ds, path, var, rows, block, read)
+                    with self._clock().phase("copy"):
+                        buffer[tuple(where)] = part
+                uncovered[step - start : step - start + count] = False
+            for first, last in true_runs(uncovered):
+                where[dim_at] = slice(first, last)
+                buffer[tuple(where)] = var.fill
+            self._store(var, buffer, slice(start, stop), block)
 
     # -- work units ----------------------------------------------------------------------
 
@@ -397,27 +369,8 @@ class ArchiveWriter:
                 for begin, end in _runs(source.file_index, source.target_index):
                     row, step = source.file_index[begin], source.target_index[begin]
                     sources.append((ds, source.path, row, step, end - begin))
-            loads = [
-                ((var, block), load)
-                for var in self.variables.values()
-                for block, load in self._segment_blocks(
-                    sources, var, unit.start, unit.stop, read, unit.block
-                )
-            ]
-            # Shut down before the inputs close (the stack unwinds in reverse); its
-            # thread counts its reads on this unit's clock.
-            reader = stack.enter_context(
-                cf.ThreadPoolExecutor(
-                    1,
-                    thread_name_prefix="zarrlake-read",
-                    initializer=setattr,
-                    initargs=(self._unit, "clock", clock),
-                )
-            )
-            blocks = stack.enter_context(contextlib.closing(read_ahead(loads, reader)))
-            for (var, block), values in blocks:
-                self._store(var, values, slice(unit.start, unit.stop), block)
-                del values  # before the next block is taken
+            for var in self.variables.values():
+                self._copy_segment(sources, var, unit.start, unit.stop, read, unit.block)
         self._record(
             unit.key,
             {
