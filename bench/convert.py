@@ -18,7 +18,11 @@ compression ratio measured on those chunks) at the disk's write rate takes longe
 Printed: median seconds and the spread, MB/s of input, share of the bound, peak memory,
 CPU seconds of the whole process tree (user + system; a loaded machine inflates them
 far less than the wall time), and ratios. ``BENCH_ZARRLAKE_ONLY=1`` skips the
-``--no-verify`` candidate.
+``--no-verify`` candidate. ``BENCH_BEFORE=SRC`` adds ``zarrlake convert run`` from another
+checkout's ``src`` (e.g. a ``git worktree`` of main) to the alternation: an A/B of a
+change, with the same measuring as the rest. ``BENCH_LIBRARY=1`` adds ``run()`` called
+from a script (``bench/scripts/zarrlake_run.py``), without and with
+``tune_process_memory()``: the peak a notebook or a service gets.
 ``BENCH_SHAPES=smooth`` / ``BENCH_LAYOUTS=aligned`` / ``BENCH_REPEAT=3`` narrow or widen
 the run.
 """
@@ -97,6 +101,23 @@ def one(shape: str, layout: str, repeat: int, disk: float) -> dict[str, Runs]:
     }
     if os.environ.get("BENCH_ZARRLAKE_ONLY"):
         del candidates["zarrlake convert run --no-verify"]
+    if os.environ.get("BENCH_LIBRARY"):
+        library = [*script("zarrlake_run.py")]
+        candidates["run() from a script"] = lambda: [*library, str(OUT / "lib.zarr"), *paths]
+        candidates["run() after tune_process_memory()"] = lambda: [
+            *library,
+            "--tune",
+            str(OUT / "lib.zarr"),
+            *paths,
+        ]
+    before = os.environ.get("BENCH_BEFORE")
+    if before:
+        # env(1) execs the command: the tree measured is the command's alone
+        candidates["zarrlake convert run (BENCH_BEFORE)"] = lambda: [
+            "env",
+            f"PYTHONPATH={before}",
+            *_zarrlake(paths),
+        ]
     runs = alternate(candidates, repeat=repeat, before_each=_clear)
     files, steps = LAYOUTS[layout]
     print(
@@ -112,8 +133,14 @@ def one(shape: str, layout: str, repeat: int, disk: float) -> dict[str, Runs]:
         )
     base, ours, *rest = runs.values()
     verify = ""
-    if rest:
+    if rest and rest[0].name.endswith("--no-verify"):
         verify = f"; default verify {(ours.median - rest[0].median) / ours.median:+.1%} of the run"
+    if rest and rest[-1].name.endswith("(BENCH_BEFORE)"):
+        old = rest[-1]
+        verify += (
+            f"; vs BENCH_BEFORE: time {ours.median / old.median:.2f}, peak "
+            f"{ours.peak / old.peak:.2f}, cpu {ours.cpu / old.cpu:.2f}"
+        )
     print(
         f"  ratio: time {ours.median / base.median:.2f} of the script's, peak memory "
         f"{ours.peak / base.peak:.2f}, cpu {ours.cpu / base.cpu:.2f}{verify}"

@@ -4,7 +4,11 @@ A conversion worker allocates a few chunk-sized arrays per chunk (the values rea
 compressor's output) on three threads (the caller, zarr's event loop, its codec
 threads). glibc gives every thread its own arena and keeps what is freed there for
 reuse, so a worker that holds under 100 MiB of live arrays settles at twice that.
-Both helpers do nothing where the C library is not glibc.
+Settings (:func:`limit_arenas`, :func:`map_buffers_from`, both through
+:func:`tune_process_memory`) last for the whole process and every library in it, so only
+code that owns the process applies them: the ``zarrlake`` commands and conversion worker
+processes, or a library caller that opts in. :func:`release_free_memory` changes no
+setting. All of them do nothing where the C library is not glibc.
 """
 
 from __future__ import annotations
@@ -15,6 +19,13 @@ import platform
 from typing import Any
 
 _M_ARENA_MAX = -8  # from glibc's malloc.h
+_M_MMAP_THRESHOLD = -3
+
+MMAP_THRESHOLD_BYTES = 16 * 2**20
+"""Buffers from this size up (chunk-sized ones) get their own mapping, returned to the
+system when freed. Measured on 1 GB (31 MB chunks, 2 workers): peak memory of the tree
+410 -> 311 MiB, system CPU time 2.4 -> 2.9 s; a 1 MiB threshold maps many more buffers
+and took 7.1 s of system time."""
 
 
 @functools.cache
@@ -41,6 +52,43 @@ def limit_arenas(count: int = 1) -> bool:
     """
     libc = _glibc()
     return bool(libc is not None and libc.mallopt(_M_ARENA_MAX, count) == 1)
+
+
+def map_buffers_from(size: int = MMAP_THRESHOLD_BYTES) -> bool:
+    """Give every buffer of ``size`` bytes or more its own mapping, for the whole process.
+
+    glibc raises its mmap threshold to the largest buffer freed so far (up to 32 MiB):
+    after the first chunk, chunk-sized buffers come from the heap and their pages stay
+    with the process. A fixed threshold keeps them mapped and returned when freed, for
+    some page faults (system CPU time) each time one is allocated.
+
+    Returns
+    -------
+    bool
+        Whether the threshold was set (false off glibc).
+    """
+    libc = _glibc()
+    return bool(libc is not None and libc.mallopt(_M_MMAP_THRESHOLD, size) == 1)
+
+
+def tune_process_memory() -> bool:
+    """Set this process's allocator up for conversion: one arena, chunk buffers mapped.
+
+    What ``zarrlake convert run`` does in its own process before its worker threads
+    start (and each worker process of ``--processes``): :func:`limit_arenas` to one and
+    :func:`map_buffers_from` ``MMAP_THRESHOLD_BYTES``. On 1 GB with two worker threads
+    it keeps the command's peak near 250 MiB. Both are glibc settings of the whole
+    process, kept after the conversion and applying to every other library in it,
+    so :func:`zarrlake.convert.run` leaves them alone: call this first (before the
+    process starts threads, where possible) in a process that exists to convert.
+
+    Returns
+    -------
+    bool
+        Whether both were set (false off glibc).
+    """
+    arenas = limit_arenas(1)
+    return map_buffers_from(MMAP_THRESHOLD_BYTES) and arenas
 
 
 def release_free_memory() -> bool:

@@ -190,3 +190,52 @@ def test_the_join_dimension_is_an_option_and_the_error_names_it(tmp_path):
     assert grown.returncode == 0, grown.stderr
     for archive in (out, target):
         xr.testing.assert_equal(xr.open_zarr(archive).load(), expected)
+
+
+def test_the_command_tunes_its_own_allocator_before_its_threads_write(tmp_path):
+    # In a fresh interpreter (the settings are the process's), glibc stood in for.
+    import subprocess
+    import sys
+    import textwrap
+
+    paths = write_inputs(tmp_path / "in", 4, 5)
+    code = textwrap.dedent(
+        """
+        import json, sys
+        import zarrlake._malloc as malloc_module
+        from zarrlake.cli import main
+
+        class Libc:
+            settings = []
+            def mallopt(self, option, value):
+                self.settings.append([option, value])
+                return 1
+            def malloc_trim(self, pad):
+                return 1
+
+        libc = Libc()
+        malloc_module._glibc = lambda: libc
+        try:
+            main(sys.argv[1:])
+        except SystemExit as stop:
+            assert not stop.code, stop.code
+        print(json.dumps(libc.settings))
+        """
+    )
+    base = [sys.executable, "-c", code, "convert", "run", *paths, "--chunk", "time=5"]
+    threads = subprocess.run(
+        [*base, "-O", str(tmp_path / "a.zarr"), "--workers", "2", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert threads.returncode == 0, threads.stderr
+    assert json.loads(threads.stdout.strip().splitlines()[-1]) == [[-8, 1], [-3, 16 * 2**20]]
+    inline = subprocess.run(
+        [*base, "-O", str(tmp_path / "b.zarr"), "--workers", "1", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert inline.returncode == 0, inline.stderr
+    assert json.loads(inline.stdout.strip().splitlines()[-1]) == []  # as before: inline

@@ -237,3 +237,74 @@ def test_verify_checks_the_coordinate(tmp_path):
     time[:] = values
     codes = verify(target).codes()
     assert "ZL203" in codes and "ZL202" not in codes
+
+
+@pytest.mark.parametrize(
+    ("damage", "rewritten"),
+    [
+        ("edited", True),  # content changed after the fact: its digest no longer matches
+        ("not-json", True),  # truncated to something that does not parse
+        ("not-an-object", True),  # JSON, but not a record
+        ("no-digest", False),  # written before records carried digests: still counts
+    ],
+)
+def test_resume_rewrites_a_unit_whose_record_is_corrupt_and_verify_names_it(
+    tmp_path, damage, rewritten
+):
+    import json
+
+    paths = write_inputs(tmp_path / "in", 2, 5)
+    target = tmp_path / "out.zarr"
+    first = run(paths, str(target), chunks={"time": 7}, workers=1, chunks_per_unit=1)
+    done = tmp_path / "out.zarr.zarrlake" / "convert" / "done"
+    record = sorted(done.iterdir())[0]
+    content = json.loads(record.read_text())
+    if damage == "edited":
+        content["inputs"] = list(reversed(content["inputs"]))
+        record.write_text(json.dumps(content))
+    elif damage == "not-json":
+        record.write_text(record.read_text()[:40])
+    elif damage == "not-an-object":
+        record.write_text("[1, 2]")
+    else:
+        del content["digest"]
+        record.write_text(json.dumps(content))
+    intact = read_records(open_store(str(target), mode="r"))
+    assert (record.stem in intact) is not rewritten
+    report = verify(str(target))
+    assert ("ZL209" in report.codes()) is rewritten
+    again = run(paths, str(target), chunks={"time": 7}, workers=1, chunks_per_unit=1)
+    assert again.units_written == (1 if rewritten else 0)
+    assert again.units_skipped == first.units_total - again.units_written
+    assert again.report is not None and again.report.valid, again.report.errors()
+    if rewritten:  # the unit's new record is intact
+        assert record.stem in read_records(open_store(str(target), mode="r"))
+
+
+class _RecordingLibc:
+    """Stands in for glibc: notes the allocator settings asked for."""
+
+    def __init__(self) -> None:
+        self.settings: list[tuple[int, int]] = []
+
+    def mallopt(self, option: int, value: int) -> int:
+        self.settings.append((option, value))
+        return 1
+
+    def malloc_trim(self, pad: int) -> int:
+        return 1
+
+
+def test_a_library_run_leaves_the_callers_allocator_settings_alone(tmp_path, monkeypatch):
+    import zarrlake._malloc as malloc_module
+    from zarrlake.convert import tune_process_memory
+
+    libc = _RecordingLibc()
+    monkeypatch.setattr(malloc_module, "_glibc", lambda: libc)
+    paths = write_inputs(tmp_path / "in", 4, 5)
+    target = str(tmp_path / "out.zarr")
+    result = run(paths, target, chunks={"time": 5}, workers=2, chunks_per_unit=1)
+    assert result.units_written == 4 and result.report is not None and result.report.valid
+    assert libc.settings == []  # no mallopt: the process is the caller's
+    assert tune_process_memory()  # what the caller may opt into
+    assert libc.settings == [(-8, 1), (-3, malloc_module.MMAP_THRESHOLD_BYTES)]

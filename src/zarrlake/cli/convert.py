@@ -346,8 +346,15 @@ def run_command(
     help_config: HelpConfigArg = None,
 ) -> None:
     """Convert files into one archive in parallel; a re-run resumes what is missing."""
-    from zarrlake.convert import run as run_conversion
+    import os
 
+    from zarrlake.convert import run as run_conversion
+    from zarrlake.convert import tune_process_memory
+
+    if not processes and scheduler is None and (workers or os.cpu_count() or 1) > 1:
+        # This process is the command's and its threads write the units: its
+        # allocator gets the settings run() leaves to the owner of the process.
+        tune_process_memory()
     progress = _RunProgress(quiet=as_json)
 
     def done(_: BaseException) -> dict[str, object]:

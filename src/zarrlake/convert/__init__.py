@@ -2,10 +2,12 @@
 
 ``run`` does it all; ``plan`` shows what would be written; ``create_template`` and
 ``write_region`` are the steps for callers that schedule the work themselves;
-``verify`` checks the result. zarrio's ``ZarrConverter`` over the same parts is in
-:mod:`zarrlake.compat.zarrio`.
+``verify`` checks the result; ``tune_process_memory`` sets a process that exists to
+convert up as the command does (glibc allocator settings of the whole process).
+zarrio's ``ZarrConverter`` over the same parts is in :mod:`zarrlake.compat.zarrio`.
 """
 
+from zarrlake._malloc import tune_process_memory
 from zarrlake.convert._config import ConvertConfig, load_convert_config
 from zarrlake.convert._estimate import estimate_ratio
 from zarrlake.convert._inputs import expand_inputs
@@ -38,5 +40,6 @@ __all__ = [
     "run",
     "scan",
     "scan_template",
+    "tune_process_memory",
     "verify",
 ]

@@ -255,8 +255,16 @@ def write_record(store: Store, name: str, content: dict[str, Any]) -> None:
 def read_record_state(store: Store) -> tuple[dict[str, dict[str, Any]], list[str]]:
     """Return the intact completion records by name, and the names of corrupt ones.
 
+    The one reader of the records: resume (:func:`read_records`) and verify both use it.
     A record is corrupt when it is not a JSON object or its digest does not match its
-    content (records written before digests existed have none and count as intact).
+    content (records written before digests existed have none and count as intact);
+    resume rewrites a unit whose record is corrupt, verify reports it (ZL209). Keys
+    that are not ``.json`` (an atomic put's temporary object) are no records.
+
+    Returns
+    -------
+    tuple
+        (records by name, sorted names of the corrupt records).
     """
     records: dict[str, dict[str, Any]] = {}
     corrupt: list[str] = []
@@ -282,5 +290,8 @@ def read_record_state(store: Store) -> tuple[dict[str, dict[str, Any]], list[str
 
 
 def read_records(store: Store) -> dict[str, dict[str, Any]]:
-    """Return the intact completion records of an archive (units and files) by name."""
+    """Return the intact completion records of an archive (units and files) by name.
+
+    What resume skips: a corrupt record counts as not written (:func:`read_record_state`).
+    """
     return read_record_state(store)[0]

@@ -24,7 +24,7 @@ from typing import Any, Literal
 from zarr.abc.store import Store
 
 from zarrlake._logging import event, rate
-from zarrlake._malloc import limit_arenas, release_free_memory
+from zarrlake._malloc import release_free_memory, tune_process_memory
 from zarrlake._workers import follow_parent
 from zarrlake.convert._config import ConvertConfig, as_config
 from zarrlake.convert._encodings import packing_needs_scan
@@ -148,28 +148,9 @@ def _context() -> multiprocessing.context.BaseContext:
 
 def _worker_started(command_pid: int) -> None:
     follow_parent(command_pid)  # a killed command leaves no worker writing on
-    # Before the worker starts zarr's threads: one arena for all of them.
-    limit_arenas(1)
-    _map_large_buffers()
-
-
-_M_MMAP_THRESHOLD = -3  # from glibc's malloc.h
-MMAP_THRESHOLD_BYTES = 16 * 2**20
-"""Buffers from this size up (chunk-sized ones) get their own mapping, returned to the
-system when freed. Measured on 1 GB (31 MB chunks, 2 workers): peak memory of the tree
-410 -> 311 MiB, system CPU time 2.4 -> 2.9 s; a 1 MiB threshold maps many more buffers
-and took 7.1 s of system time."""
-
-
-def _map_large_buffers() -> None:
-    # glibc raises its mmap threshold to the largest buffer freed so far (up to 32 MiB):
-    # after the first chunk, chunk-sized buffers come from the heap and their pages
-    # stay with the worker. A fixed threshold keeps every chunk-sized buffer mapped.
-    from zarrlake._malloc import _glibc
-
-    libc = _glibc()
-    if libc is not None:
-        libc.mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES)
+    # The worker process is the run's own: before it starts zarr's threads, one arena
+    # for all of them and chunk-sized buffers mapped.
+    tune_process_memory()
 
 
 def _warm_up() -> int:
@@ -237,9 +218,8 @@ class _Executor:
         self.scheduler = scheduler
         self.pool: cf.Executor | None = None
         if scheduler is None and workers > 1 and kind == "threads":
-            # Before the pool's threads exist: one arena, chunk-sized buffers mapped.
-            limit_arenas(1)
-            _map_large_buffers()
+            # The caller's process: its allocator settings are the caller's to choose
+            # (zarrlake.convert.tune_process_memory; the command does).
             self.pool = cf.ThreadPoolExecutor(workers, thread_name_prefix="zarrlake-unit")
         elif scheduler is None and workers > 1:
             self.pool = cf.ProcessPoolExecutor(
@@ -348,6 +328,10 @@ def run(
     executor
         What the local workers are: ``"threads"`` of this process (the codecs run
         outside the GIL; one copy of everything in memory), or ``"processes"``.
+        Threads leave this process's allocator settings alone; the command applies
+        :func:`~zarrlake.convert.tune_process_memory` first, and so can a caller
+        whose process exists to convert (about 0.6x the peak memory on 1 GB, see
+        ``docs/convert.md``).
     overwrite
         Replace an archive that is not this conversion's template.
     verify

@@ -12,7 +12,6 @@ from another.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 from collections.abc import Mapping
@@ -40,7 +39,6 @@ __all__ = [
     "RECORD_PREFIX",
     "create_template_from_plan",
     "read_plan_record",
-    "read_records",
     "structure_digest",
 ]
 
@@ -201,20 +199,6 @@ def read_plan_record(store: Store) -> dict[str, Any] | None:
     except ValueError:
         return None
     return record
-
-
-def read_records(store: Store) -> dict[str, dict[str, Any]]:
-    """Return the completion records of an archive (units and files written) by name."""
-    records = {}
-    side = sidecar(store)
-    prefix = side.key(RECORD_PREFIX)
-    for key in run_sync(alist_keys(side.store, prefix.rstrip("/"))):
-        data = read_bytes(side.store, key)
-        if data is None:
-            continue
-        with contextlib.suppress(ValueError):
-            records[key.removeprefix(prefix).removesuffix(".json")] = json.loads(data)
-    return records
 
 
 def plan_record(plan: ConvertPlan) -> dict[str, Any]:
