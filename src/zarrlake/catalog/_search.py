@@ -25,6 +25,7 @@ from zarrlake.catalog import schema as s
 from zarrlake.catalog._engine import read_connection
 from zarrlake.catalog._filters import compile_filter
 from zarrlake.catalog._repository import Catalog
+from zarrlake.catalog._text import text_condition
 from zarrlake.catalog._values import to_utc_naive
 from zarrlake.catalog._writes import batches
 from zarrlake.errors import InvalidInputError
@@ -153,13 +154,8 @@ def search_conditions(
         span = math.ceil(catalog.max_span_seconds(q.mission_id, connection) + 1e-3)
         parts.append(obs.observation_timestamp >= start - timedelta(seconds=span))
         parts.append(func.coalesce(obs.observation_end, obs.observation_timestamp) >= start)
-    if q.text:  # % and _ are literal
-        parts.append(
-            or_(
-                obs.target_key.like(f"%{_literal(s.fold(q.text) or '')}%", escape="\\"),
-                func.lower(obs.file_path).like(f"%{_literal(q.text.lower())}%", escape="\\"),
-            )
-        )
+    if q.text:  # % and _ are literal; through the free text index where there is one
+        parts.append(text_condition(connection, q.text))
     if not q.include_missing:
         parts.append(obs.missing.is_(False))
     if q.where:
@@ -171,10 +167,6 @@ def search_conditions(
 _ANY_CASE = ("mission_id", "satellite_name", "instrument_type", "calibration_status", "format")
 _TEXT_CRITERIA = (*_ANY_CASE, "processing_status", "target_object", "text")
 _VOCABULARY = ("calibration_status", "format")  # free values, but a value no record has is a typo
-
-
-def _literal(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def check_criteria(q: SearchQuery) -> None:
