@@ -259,3 +259,20 @@ def test_a_dropped_index_falls_back_to_the_scan(catalog: Catalog) -> None:
             )
             == ids
         )
+
+
+def test_a_page_of_broad_text_scans_in_sort_order(
+    catalog: Catalog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import zarrlake.catalog._search as search_module
+
+    rng = random.Random(13)
+    catalog.upsert_observations([record(rng, i) for i in range(200)])
+    pages = {t: search(catalog, text=t, limit=7).items for t in ("ngc", "/arch", "ωmega", "zzz")}
+    with read_connection(catalog.engine) as connection:
+        for text in TEXTS:  # with at most 5 candidates through the index, else the scan
+            query = select(observations.c.id).where(text_condition(connection, text, most=5))
+            assert sorted(connection.execute(query).scalars()) == expected(catalog, text), text
+    monkeypatch.setattr(search_module, "PAGE_TEXT_CANDIDATES", 3)
+    for text, items in pages.items():
+        assert search(catalog, text=text, limit=7).items == items, text

@@ -184,7 +184,9 @@ def _phrase(value: str) -> str:
     return '"' + value.replace('"', '""') + '"'
 
 
-def text_condition(connection: Any, value: str, *, use_index: bool = True) -> ColumnElement[bool]:
+def text_condition(
+    connection: Any, value: str, *, use_index: bool = True, most: int | None = None
+) -> ColumnElement[bool]:
     """Return the condition of a free text search (see the module's protocol).
 
     Parameters
@@ -196,6 +198,10 @@ def text_condition(connection: Any, value: str, *, use_index: bool = True) -> Co
     use_index
         Narrow the rows through the SQLite FTS5 table when the catalog has one and the
         text is long enough (``False``: the scan alone; the tests compare both).
+    most
+        Narrow through the index only when it finds at most this many candidate rows
+        (else the scan): a page in sort order meets its rows early when many match,
+        while the candidates would all be read and sorted. ``None``: no limit.
 
     Returns
     -------
@@ -216,6 +222,10 @@ def text_condition(connection: Any, value: str, *, use_index: bool = True) -> Co
     match = f"target_key : {_phrase(folded)} OR file_path : {_phrase(lowered)}"
     matched = text(f"{TEXT_TABLE} MATCH :text_match").bindparams(text_match=match)
     candidates = select(text("rowid")).select_from(fts).where(matched)
+    if most is not None:
+        probe = select(func.count()).select_from(candidates.limit(most + 1).subquery())
+        if connection.execute(probe).scalar_one() > most:
+            return exact
     return and_(obs.id.in_(candidates), exact)
 
 
