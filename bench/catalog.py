@@ -12,8 +12,10 @@
    The same on PostgreSQL when its server binaries are installed.
 3. What the dashboard's chart cells cost writers: 20,000 of those records upserted in
    batches of 1,000 into a fresh SQLite catalog (not a bulk load: the cells move by
-   deltas in each write), with the cells and with their updates left out (median of 2,
-   each in a fresh process). ``--cells`` runs this part alone.
+   deltas in each write), with the cells and with their updates left out, with the
+   free text index left out (FTS5 trigram table and triggers, schema 7), and the same
+   records upserted again with another target name (updates); two runs each, both
+   printed, each in a fresh process. ``--cells`` runs this part alone.
 
 Data is generated under ``bench/data/catalog`` (ignored by git).
 """
@@ -306,15 +308,33 @@ N_CELL_RECORDS = 20_000
 CELL_BATCH = 1_000
 
 
-def _upsert_in_batches(url: str, cells: bool) -> float:
-    """Seconds to upsert :data:`N_CELL_RECORDS` records, :data:`CELL_BATCH` at a time."""
+def _upsert_in_batches(url: str, cells: bool, text: bool = True, again: bool = False) -> float:
+    """Seconds to upsert :data:`N_CELL_RECORDS` records, :data:`CELL_BATCH` at a time.
+
+    ``text=False`` drops the free text index first (FTS5 and its triggers, if the
+    zarrlake measured has them); ``again`` times upserting the same records a second
+    time, each with another target name (updates instead of inserts).
+    """
     import zarrlake.catalog._summary as summary
     from zarrlake.catalog import Catalog
+    from zarrlake.catalog._engine import write_transaction
 
     if not cells:  # the mission summaries still move; the chart cells do not
         summary.apply_cell_changes = lambda *args, **kwargs: None  # type: ignore[assignment]
     records = [r for batch in _records(N_CELL_RECORDS) for r in batch]
     with Catalog(url) as db:
+        if not text:
+            try:
+                from zarrlake.catalog._text import drop_text_index
+            except ImportError:  # a zarrlake without one
+                pass
+            else:
+                with write_transaction(db.engine) as connection:
+                    drop_text_index(connection)
+        if again:
+            for first in range(0, len(records), CELL_BATCH):
+                db.upsert_observations(records[first : first + CELL_BATCH])
+            records = [{**r, "target_object": f"{r['target_object']} b"} for r in records]
         began = time.perf_counter()
         for first in range(0, len(records), CELL_BATCH):
             db.upsert_observations(records[first : first + CELL_BATCH])
@@ -323,18 +343,34 @@ def _upsert_in_batches(url: str, cells: bool) -> float:
 
 def bench_cell_writes() -> None:
     runs = {}
-    for cells in (False, True):
-        name = "upsert, chart cells " + ("kept" if cells else "left out")
+    modes = {  # label: cells, text index, updates
+        "chart cells left out": (False, True, False),
+        "with the chart cells": (True, True, False),
+        "text index left out": (True, False, False),
+        "updates, all kept": (True, True, True),
+        "updates, no text index": (True, False, True),
+    }
+    for label, (cells, text, again) in modes.items():
         measured = [
-            isolated(name, _upsert_in_batches, _fresh_sqlite(f"cells{i}.db"), cells, repeat=1)
+            isolated(
+                label,
+                _upsert_in_batches,
+                _fresh_sqlite(f"cells{i}.db"),
+                cells,
+                text,
+                again,
+                repeat=1,
+            )
             for i in range(2)
         ]
-        runs[cells] = statistics.median(m.result for m in measured)
+        runs[label] = sorted(m.result for m in measured)
     print(f"\n== {N_CELL_RECORDS:,} records upserted in batches of {CELL_BATCH:,} (SQLite)")
-    for cells, seconds in runs.items():
-        label = "with the chart cells" if cells else "chart cells left out"
-        per_batch = seconds / (N_CELL_RECORDS / CELL_BATCH) * 1000
-        print(f"  {label:<28} {seconds:7.2f} s   {per_batch:6.0f} ms a batch")
+    for label, seconds in runs.items():
+        per_batch = [s / (N_CELL_RECORDS / CELL_BATCH) * 1000 for s in seconds]
+        print(
+            f"  {label:<28} {' / '.join(f'{s:.2f}' for s in seconds)} s   "
+            f"{' / '.join(f'{b:.0f}' for b in per_batch)} ms a batch"
+        )
 
 
 def main() -> None:

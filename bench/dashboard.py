@@ -12,9 +12,10 @@ Answered from the chart summaries kept on write: unfiltered, one mission, a stat
 instrument (a third of the rows), a facility and an instrument. In part: one year of
 every mission (whole days and months from the cells, the partial ones from the rows,
 through the time index), a minimum quality of 0.5, on a bin edge, matching half the
-rows (counts, status, quality from the cells; coverage from the rows), one mission
+rows (counts, status, quality and, schema 7, coverage from the cells), one mission
 and one month and one month of every mission (coverage from the day cells; the rest
-from the rows: no whole month). From the rows: free text (a scan of every row).
+from the rows: no whole month). From the rows: free text (the rows the trigram index
+finds, schema 7; before, a scan of every row).
 ``--browser`` also times headless Chromium from navigation to the drawn table, charts
 and sky and Earth maps (median of 5, after the requests): each run in a fresh browser
 context (nothing cached, as a first visit), and again in one context whose HTTP cache

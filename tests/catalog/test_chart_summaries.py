@@ -24,6 +24,7 @@ from zarrlake.catalog._engine import read_connection, write_transaction
 from zarrlake.catalog._footprint import extents, footprint, union
 from zarrlake.catalog._search import SearchQuery
 from zarrlake.catalog._stats import (
+    _month_quality_answers,
     coverage,
     from_cells,
     match_count,
@@ -133,12 +134,15 @@ RANGES = [  # (start, end): partial days at both ends, day and month boundaries,
     (datetime(1990, 1, 1), datetime(1990, 12, 31)),  # no record
     (datetime(2027, 1, 1), None),  # no record
 ]
-TIMED_CRITERIA = [  # without facets: days; with: months
+TIMED_CRITERIA = [  # without facets: days; with: months; with a bar: months, no facets
     {},
     {"mission_id": "GAIA", "include_missing": True},
     {"processing_status": "processed"},
     {"instrument_type": "cam"},
     {"satellite_name": "Sat-A", "format": "fits"},
+    {"min_quality": 0.3},
+    {"min_quality": 0.0, "mission_id": "gaia", "processing_status": "raw"},
+    {"min_quality": 0.7, "instrument_type": "CAM"},  # rows
 ]
 
 
@@ -151,7 +155,7 @@ def timed_queries(rng: random.Random) -> list[SearchQuery]:
     return [
         SearchQuery(start=start, end=end, **criteria)
         for n, (start, end) in enumerate(ranges)
-        for criteria in ({}, TIMED_CRITERIA[1 + n % 4])
+        for criteria in ({}, TIMED_CRITERIA[1 + n % 7])
     ]
 
 
@@ -161,18 +165,26 @@ def assert_charts_match(catalog: Catalog) -> None:
         assert from_cells(q)
         assert totals(catalog, q) == totals(catalog, q, summaries=False), q
         assert status_quality(catalog, q) == status_quality(catalog, q, summaries=False), q
-    for q in QUERIES:
+    for q in QUERIES + BARS:
         for period in ("year", "month", "day"):
+            faceted = q.instrument_type or q.satellite_name or q.format or q.calibration_status
+            if q.min_quality is not None:  # the month quality cells: no facets, no days
+                assert from_cells(q, period) == (period != "day" and not faceted), q
+            else:
+                assert from_cells(q, period) == (period != "day" or not faceted), q
             got = coverage(catalog, q, period)
             assert got == coverage(catalog, q, period, summaries=False), (q, period)
     for q in timed_queries(random.Random(len(search_all(catalog)))):
         assert not from_cells(q)  # no quality bins per day: months, and the rest from rows
+        faceted = q.instrument_type or q.satellite_name
+        assert _month_quality_answers(q) == (not faceted), q
         assert totals(catalog, q) == totals(catalog, q, summaries=False), q
         assert status_quality(catalog, q) == status_quality(catalog, q, summaries=False), q
         for period in ("year", "month", "day"):
-            assert from_cells(q, period) == (
-                period != "day" or not (q.instrument_type or q.satellite_name)
-            ), q
+            if q.min_quality is not None:
+                assert from_cells(q, period) == (period != "day" and not faceted), q
+            else:
+                assert from_cells(q, period) == (period != "day" or not faceted), q
             got = coverage(catalog, q, period)
             assert got == coverage(catalog, q, period, summaries=False), (q, period)
     records = [r for r in search_all(catalog) if not r["missing"] and footprint(r) is not None]
@@ -378,6 +390,44 @@ def test_a_version_4_catalog_gets_faceted_cells_on_upgrade(catalog_url: str) -> 
         assert db.upgrade() == ["rebuilt mission summaries"]  # nothing else to do again
 
 
+def test_a_version_6_catalog_gets_month_bytes_and_the_text_index_on_upgrade(
+    catalog_url: str,
+) -> None:
+    from zarrlake.catalog import SCHEMA_VERSION
+    from zarrlake.catalog._text import drop_text_index
+    from zarrlake.errors import CatalogSchemaError
+
+    rng = random.Random(6)
+    with Catalog(catalog_url) as db:
+        db.upsert_observations([record(rng, i) for i in range(70)])
+        with write_transaction(db.engine) as connection:  # as version 6 left it
+            drop_text_index(connection)
+            connection.exec_driver_sql("DROP TABLE chart_month_quality")
+            connection.exec_driver_sql(
+                "CREATE TABLE chart_month_quality (mission_id VARCHAR(128), "
+                "processing_status VARCHAR(32), month VARCHAR(7), quality_bin INTEGER, "
+                "missing BOOLEAN, observation_count BIGINT, positioned_count BIGINT, "
+                "footprint_count BIGINT, "
+                "PRIMARY KEY (mission_id, processing_status, month, quality_bin, missing))"
+            )
+            connection.exec_driver_sql(
+                "UPDATE catalog_info SET value = '6' WHERE key = 'schema_version'"
+            )
+    with pytest.raises(CatalogSchemaError, match="catalog upgrade"):
+        Catalog(catalog_url)
+    with Catalog(catalog_url, check_schema=False) as db:
+        steps = db.upgrade()
+        assert "dropped chart_month_quality (fewer columns; rebuilt)" in steps, steps
+        text_index = "obs_text" if db.dialect == "sqlite" else "ix_obs_path_trgm"
+        assert any(text_index in step for step in steps), steps
+        assert db.schema_version() == SCHEMA_VERSION == 7
+    with Catalog(catalog_url) as db:
+        assert_charts_match(db)
+        assert db.upgrade() == ["rebuilt mission summaries"]  # nothing else to do again
+        every = count(db, SearchQuery(include_missing=True, text="/data/f0"))
+        assert every == 70
+
+
 def test_facet_searches_the_cells_cannot_answer_go_to_the_rows(catalog: Catalog) -> None:
     catalog.upsert_observations(
         [
@@ -394,7 +444,11 @@ def test_facet_searches_the_cells_cannot_answer_go_to_the_rows(catalog: Catalog)
     assert not from_cells(SearchQuery(), "hour")
     assert not from_cells(SearchQuery(min_quality=0.55))  # not on a bin edge
     assert from_cells(SearchQuery(min_quality=0.5))
-    assert not from_cells(SearchQuery(min_quality=0.5), "month")  # no bins per month
+    assert from_cells(SearchQuery(min_quality=0.5), "month")  # the month quality cells
+    assert from_cells(SearchQuery(min_quality=0.5, mission_id="x"), "year")
+    assert not from_cells(SearchQuery(min_quality=0.5), "day")  # no bins per day
+    assert not from_cells(SearchQuery(min_quality=0.5, instrument_type="CAM"), "month")
+    assert not from_cells(SearchQuery(min_quality=0.55), "month")
     # A calibration or format no record has is refused from the cells as from the rows.
     for q in (SearchQuery(calibration_status="nope"), SearchQuery(format="grib")):
         assert from_cells(q)

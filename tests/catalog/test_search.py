@@ -258,11 +258,13 @@ def test_unicode_targets_are_found_exact_and_in_any_case(catalog: Catalog) -> No
 
 def test_upgrade_folds_the_targets_of_an_older_catalog(catalog_url: str) -> None:
     from zarrlake.catalog import SCHEMA_VERSION, write_transaction
+    from zarrlake.catalog._text import drop_text_index
     from zarrlake.errors import CatalogSchemaError
 
     with Catalog(catalog_url) as db:
         db.upsert_observations([obs(i, target_object=n) for i, n in enumerate(UNICODE_TARGETS)])
         with write_transaction(db.engine) as connection:  # as version 1 left it
+            drop_text_index(connection)  # version 7's, on target_key
             connection.exec_driver_sql("DROP INDEX IF EXISTS ix_obs_target_key_time")
             connection.exec_driver_sql("DROP INDEX IF EXISTS ix_obs_mission_ci_time")
             connection.exec_driver_sql(
@@ -284,12 +286,15 @@ def test_upgrade_folds_the_targets_of_an_older_catalog(catalog_url: str) -> None
         assert any("target_key" in step for step in steps), steps
         assert "dropped index ix_obs_mission_time" in steps
         assert "created index ix_obs_mission_ci_time" in steps
+        text_index = "obs_text" if db.dialect == "sqlite" else "ix_obs_target_trgm"
+        assert any(text_index in step for step in steps), steps
         assert db.schema_version() == SCHEMA_VERSION
     with Catalog(catalog_url) as db:
         assert [h["target_object"] for h in search(db, target_object="ωMEGA CEN").items] == [
             "Ωmega Cen"
         ]
         assert count(db, target_object="strasse 1") == 1
+        assert [h["target_object"] for h in search(db, text="MEGA c").items] == ["Ωmega Cen"]
 
 
 def test_search_input_gets_errors_not_silent_empty_answers(catalog: Catalog) -> None:

@@ -15,7 +15,8 @@ by without reading rows (mission spelling, processing status, missing flag):
 * ``chart_months``: the same per UTC month and facets (the coverage of a search by
   facility, instrument, format or calibration, per month or year);
 * ``chart_month_quality``: the quality cells (without facets) per UTC month of
-  ``observation_timestamp``: the counts, status and quality of a time range;
+  ``observation_timestamp``, with bytes: the counts, status and quality of a time
+  range, and the coverage per month or year of a quality bar on a bin edge;
 * ``chart_edges``: per mission spelling and missing flag, how many footprints have
   each edge (``_footprint.edge_values``), from which the STAC collections' spatial
   extents follow without reading the observations.
@@ -148,7 +149,8 @@ class CellDeltas:
         self.quality: dict[_QualityKey, list[int]] = defaultdict(lambda: [0, 0, 0])
         self.days: dict[_DayKey, list[int]] = defaultdict(lambda: [0, 0])
         self.months: dict[_DayKey, list[int]] = defaultdict(lambda: [0, 0])
-        self.month_quality: dict[_QualityKey, list[int]] = defaultdict(lambda: [0, 0, 0])
+        # [count, positioned, footprints, bytes]
+        self.month_quality: dict[_QualityKey, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
         self.edges: dict[_EdgeKey, int] = defaultdict(int)  # footprints per edge
 
     def add(self, row: Mapping[str, Any], sign: int) -> None:
@@ -161,9 +163,11 @@ class CellDeltas:
         positioned = row.get("ra") is not None and row.get("dec") is not None
         box = footprint_of(row.get("mission_specific"))
         day = day_key(row.get("observation_timestamp"))
+        size = sign * int(row.get("file_size") or 0)
         counted = [self.quality[(mission, status, score, missing, *facets)]]
         if day is not None:
             counted.append(self.month_quality[(mission, status, day[:7], score, missing)])
+            counted[-1][3] += size
         for cell in counted:
             cell[0] += sign
             cell[1] += sign * positioned
@@ -172,7 +176,6 @@ class CellDeltas:
             for edge, value in edge_values(box):
                 self.edges[(mission, missing, edge, value)] += sign
         if day is not None:
-            size = sign * int(row.get("file_size") or 0)
             for cells, key in (
                 (self.days, (mission, status, day, missing)),
                 (self.months, (mission, status, day[:7], missing, *facets)),
@@ -264,6 +267,7 @@ def _month_quality_select(dialect: str, where: Any = None) -> Any:
             func.count(),
             func.sum(positioned),
             func.sum(footprint),
+            func.coalesce(func.sum(obs.file_size), 0),
         )
         .where(obs.observation_timestamp.is_not(None))
         .group_by(obs.mission_id, obs.processing_status, month, bin_, obs.missing)
@@ -373,9 +377,10 @@ def apply_cell_changes(
             "observation_count": n,
             "positioned_count": p,
             "footprint_count": f,
+            "total_bytes": size,
         }
-        for (m, st, month, b, gone), (n, p, f) in sorted(deltas.month_quality.items())
-        if n or p or f
+        for (m, st, month, b, gone), (n, p, f, size) in sorted(deltas.month_quality.items())
+        if n or p or f or size
     ]
     # Sorted keys: two writers on PostgreSQL take the cells' row locks in one order.
     if quality:
@@ -394,7 +399,7 @@ def apply_cell_changes(
             connection,
             chart_month_quality,
             month_quality,
-            ["observation_count", "positioned_count", "footprint_count"],
+            ["observation_count", "positioned_count", "footprint_count", "total_bytes"],
         )
     _write_edges(connection, deltas)
 

@@ -1,8 +1,10 @@
 """Schema upgrades of existing catalogs: columns, derived values and indexes added since.
 
 Tables added since (version 3: the chart summaries) are created by ``Catalog.upgrade``,
-which then rebuilds every summary from the observations. Summary tables whose keys
-changed since (version 5: the chart cells' facets) are dropped first and made anew.
+which then rebuilds every summary from the observations. Summary tables whose columns
+changed since (version 5: the chart cells' facets; version 7: the month quality cells'
+bytes) are dropped first and made anew. The free text index (version 7) is created by
+``_text.create_text_index``.
 
 Each step checks what the database has, so an upgrade can run any number of times and
 from any older version.
@@ -50,7 +52,7 @@ def upgrade_columns(connection: Any) -> list[str]:
         connection.exec_driver_sql(f"ALTER TABLE observations ADD COLUMN {key} {kind}")
         filled = _fill(connection, key, source)
         steps.append(f"added column {key} (case-folded {source}) to {filled} record(s)")
-    existing = _index_names(connection, "observations")
+    existing = index_names(connection, "observations")
     for name in _REPLACED_INDEXES:
         if name in existing:
             connection.exec_driver_sql(f"DROP INDEX {name}")
@@ -61,7 +63,7 @@ def upgrade_columns(connection: Any) -> list[str]:
             steps.append(f"created index {index.name}")
     # Indexes added since on the other tables (version 3: status events by time).
     for other in (s.status_events, s.dataset_relationships):
-        have_other = _index_names(connection, other.name)
+        have_other = index_names(connection, other.name)
         for index in sorted(other.indexes, key=lambda ix: str(ix.name)):
             if index.name not in have_other:
                 index.create(connection)
@@ -70,7 +72,7 @@ def upgrade_columns(connection: Any) -> list[str]:
 
 
 def drop_outdated_summaries(connection: Any) -> list[str]:
-    """Drop summary tables that lack a key column this version has (rebuilt after).
+    """Drop summary tables that lack a column this version has (rebuilt after).
 
     Parameters
     ----------
@@ -85,13 +87,13 @@ def drop_outdated_summaries(connection: Any) -> list[str]:
     """
     steps: list[str] = []
     inspector = inspect(connection)
-    for table in (s.chart_quality, s.chart_months):
+    for table in (s.chart_quality, s.chart_months, s.chart_month_quality):
         if not inspector.has_table(table.name):
             continue
         have = {c["name"] for c in inspector.get_columns(table.name)}
         if not {c.name for c in table.columns} <= have:
             table.drop(connection)
-            steps.append(f"dropped {table.name} (keyed by fewer columns; rebuilt)")
+            steps.append(f"dropped {table.name} (fewer columns; rebuilt)")
     return steps
 
 
@@ -107,7 +109,11 @@ def _fill(connection: Any, key: str, source: str) -> int:
     return len(rows)
 
 
-def _index_names(connection: Any, table: str) -> set[str]:
+def index_names(connection: Any, table: str) -> set[str]:
+    """Return the names of a table's indexes, expression indexes included.
+
+    SQLAlchemy's reflection skips expression indexes, so the system catalogs are asked.
+    """
     if connection.dialect.name == "sqlite":
         query = "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ?"
     else:

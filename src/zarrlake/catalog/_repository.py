@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import and_, delete, func, insert, inspect, literal, select, text, update
+from sqlalchemy import and_, delete, func, insert, inspect, literal, select, update
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from zarrlake._gc import collector_paused
@@ -26,7 +26,7 @@ from zarrlake.catalog._engine import (
 )
 from zarrlake.catalog._known import KnownSource
 from zarrlake.catalog._links import LinksMixin, is_id
-from zarrlake.catalog._migrate import drop_outdated_summaries, upgrade_columns
+from zarrlake.catalog._migrate import drop_outdated_summaries, index_names, upgrade_columns
 from zarrlake.catalog._summary import (
     SUMMARY_COLUMNS,
     apply_summary_changes,
@@ -35,6 +35,7 @@ from zarrlake.catalog._summary import (
     rebuild_summaries,
     summary_row,
 )
+from zarrlake.catalog._text import create_text_index, drop_text_index
 from zarrlake.catalog._values import absolute_path, normalize_observation, utcnow
 from zarrlake.catalog._writes import (
     LOOKUP_BATCH,
@@ -166,6 +167,7 @@ class Catalog(LinksMixin):
                     ],
                 )
             self._create_promoted_indexes(connection)
+            create_text_index(connection)
 
     def upgrade(self) -> list[str]:
         """Bring the schema to this zarrlake's version; return the steps applied.
@@ -182,6 +184,7 @@ class Catalog(LinksMixin):
             steps.extend(upgrade_columns(connection))
             created = self._create_promoted_indexes(connection)
             steps.extend(f"created index {name}" for name in created)
+            steps.extend(create_text_index(connection))
             rebuild_summaries(connection)
             steps.append("rebuilt mission summaries")
             connection.execute(
@@ -280,11 +283,12 @@ class Catalog(LinksMixin):
     def bulk_loading(self) -> Iterator[Catalog]:
         """Load many records fast: indexes and summaries are rebuilt once at the end.
 
-        Inside the block the search indexes are dropped (the unique path index, which
-        upserts need, stays) and this catalog's upserts skip the per-batch summary
-        update; at the end the indexes are built, every mission summary is recomputed
-        in one scan and the planner statistics are refreshed. Building an index once
-        over a million rows is several times faster than updating it row by row.
+        Inside the block the search indexes and the free text index are dropped (the
+        unique path index, which upserts need, stays) and this catalog's upserts skip
+        the per-batch summary update; at the end the indexes are built, every mission
+        summary is recomputed in one scan and the planner statistics are refreshed.
+        Building an index once over a million rows is several times faster than
+        updating it row by row.
         Meanwhile searches stay correct, only slower, and summaries lag behind.
 
         Yields
@@ -298,6 +302,7 @@ class Catalog(LinksMixin):
             for index in indexes:
                 if index.name in existing:
                     index.drop(connection)
+            drop_text_index(connection)
         outer, self._bulk_loading = self._bulk_loading, True
         try:
             yield self
@@ -312,6 +317,7 @@ class Catalog(LinksMixin):
                 for index in indexes:
                     if index.name not in existing:
                         index.create(connection)
+                create_text_index(connection)
             self.analyze()
 
     def analyze(self) -> None:
@@ -582,18 +588,6 @@ class Catalog(LinksMixin):
         query = select(table).order_by(table.c.id.desc()).limit(limit)
         with read_connection(self.engine) as connection:
             return [dict(r._mapping) for r in connection.execute(query)]
-
-
-def index_names(connection: Any, table: str) -> set[str]:
-    """Return the names of a table's indexes, expression indexes included.
-
-    SQLAlchemy's reflection skips expression indexes, so the system catalogs are asked.
-    """
-    if connection.dialect.name == "sqlite":
-        query = "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = :t"
-    else:
-        query = "SELECT indexname FROM pg_indexes WHERE tablename = :t"
-    return {row[0] for row in connection.execute(text(query), {"t": table})}
 
 
 __all__ = ["Catalog", "KnownSource", "UpsertResult"]

@@ -6,8 +6,10 @@ answered from the chart cells kept on every write (``_cells``): thousands of sma
 instead of every observation. Coverage comes from the day cells (no facet given) or the
 month cells (per month or year). A time range adds the whole UTC days (months) inside
 it from the day (month) cells to its partial days' rows; a quality bar on a bin edge
-counts the quality cells from that bin up. Any other search groups its matching rows
-in the database, in one query per chart, through the indexes its criteria allow.
+counts the quality cells from that bin up, and takes its coverage per month or year
+from the month quality cells (with a time range too, without facets: whole months from
+the cells). Any other search groups its matching rows in the database, in one query per
+chart, through the indexes its criteria allow.
 ``summaries=False`` forces the direct aggregate (the tests compare both answers).
 """
 
@@ -57,6 +59,7 @@ _POSTGRES_FORMATS = {
 _CELL_CRITERIA = frozenset({"mission_id", "processing_status", "include_missing"})
 _FACETS = frozenset(FACET_COLUMNS)
 _PAGE_FIELDS = frozenset({"sort", "limit", "cursor"})
+_TIMED = frozenset({"start", "end"})
 
 
 def _facets_given(q: SearchQuery, also: frozenset[str] = frozenset()) -> list[str] | None:
@@ -109,22 +112,26 @@ def from_cells(q: SearchQuery, period: str | None = None) -> bool:
         range from its rows).
     period
         ``None``: the counts, quality and status. ``year``, ``month``, ``day``: the
-        coverage (per day only without facets; never per hour).
+        coverage (per day only without facets; with a quality bar on a bin edge, per
+        month or year and without facets; never per hour).
 
     Returns
     -------
     bool
         Whether the cells answer.
     """
+    bar = q.min_quality is not None
+    if bar and quality_edge(q.min_quality) is None:
+        return False
     if period is None:
         if q.start is not None or q.end is not None:
             return False  # the day cells have no quality bins
-        if q.min_quality is not None and quality_edge(q.min_quality) is None:
-            return False
         return _facets_given(q, frozenset({"min_quality"})) is not None
-    facets = _facets_given(q, frozenset({"start", "end"}))
+    facets = _facets_given(q, _TIMED | {"min_quality"} if bar else _TIMED)
     if facets is None:
         return False
+    if bar:  # the month quality cells: no facets, no days
+        return period in ("year", "month") and not facets
     return period in ("year", "month") or (period == "day" and not facets)
 
 
@@ -142,6 +149,11 @@ def _cell_where(table: Any, q: SearchQuery) -> ColumnElement[bool]:
         value = getattr(q, name)
         if value is not None:
             parts.append(func.lower(table.c[name]) == func.lower(literal(str(value))))
+    if q.min_quality is not None:
+        edge = quality_edge(q.min_quality)
+        if edge is None or "quality_bin" not in table.c:
+            raise ValueError(f"the cells {table.name} cannot answer min_quality {q.min_quality}")
+        parts.append(table.c.quality_bin >= edge)
     return and_(*parts)
 
 
@@ -214,9 +226,6 @@ def quality_groups(catalog: Catalog, q: SearchQuery, *, summaries: bool = True) 
             .where(_cell_where(t, q))
             .group_by(t.c.processing_status, t.c.quality_bin)
         )
-        edge = quality_edge(q.min_quality)
-        if edge is not None:
-            query = query.where(t.c.quality_bin >= edge)
         with read_connection(catalog.engine) as connection:
             rows = connection.execute(query).all()
             groups = [(str(st), int(b), int(n), int(p), int(f)) for st, b, n, p, f in rows if n]
@@ -226,7 +235,7 @@ def quality_groups(catalog: Catalog, q: SearchQuery, *, summaries: bool = True) 
     timed = q.start is not None or q.end is not None
     sums: dict[tuple[str, int], list[int]] = {}
     with read_connection(catalog.engine) as connection:
-        if summaries and timed and _facets_given(q, _TIMED) == []:
+        if summaries and timed and _month_quality_answers(q):
             # Whole months of the month cells, the rest of the range from its rows.
             parts = _time_parts(catalog, q, connection, s.chart_month_quality)
         else:
@@ -241,6 +250,13 @@ def quality_groups(catalog: Catalog, q: SearchQuery, *, summaries: bool = True) 
         if not groups:
             check_vocabulary(connection, q)
     return groups
+
+
+def _month_quality_answers(q: SearchQuery) -> bool:
+    """Tell whether the month quality cells answer a search (less its time range)."""
+    if q.min_quality is not None and quality_edge(q.min_quality) is None:
+        return False
+    return _facets_given(q, _TIMED | {"min_quality"}) == []
 
 
 def _cell_groups(q: SearchQuery, where: Any) -> Any:
@@ -438,7 +454,12 @@ _Part = tuple[int, ColumnElement[bool], Any]
 
 def _coverage_parts(catalog: Catalog, q: SearchQuery, period: str, connection: Any) -> list[_Part]:
     """Split a search's coverage into cells and rows (see :func:`from_cells`)."""
-    cells = s.chart_days if period == "day" or not _facets_given(q, _TIMED) else s.chart_months
+    if q.min_quality is not None:  # on a bin edge (from_cells)
+        cells = s.chart_month_quality
+    elif period == "day" or not _facets_given(q, _TIMED):
+        cells = s.chart_days
+    else:
+        cells = s.chart_months
     return _time_parts(catalog, q, connection, cells)
 
 
@@ -493,9 +514,6 @@ def _time_parts(catalog: Catalog, q: SearchQuery, connection: Any, cells: Any) -
             )
         )
     return parts
-
-
-_TIMED = frozenset({"start", "end"})
 
 
 def _period_start(when: datetime, monthly: bool, *, up: bool) -> datetime:

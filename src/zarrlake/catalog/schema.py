@@ -57,7 +57,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.visitors import InternalTraversal
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 """The schema version this zarrlake writes; older catalogs need ``catalog upgrade``.
 
 Version 2 added ``target_key`` (the case-folded target name searches match on) and
@@ -72,6 +72,9 @@ Version 6 added ``chart_month_quality`` (the quality cells per UTC month, withou
 and a partial index of the records whose ``observation_end`` is before their
 ``observation_timestamp``: a time-range search's charts come from whole days and months
 of cells, which count such a record by its start.
+Version 7 added bytes to ``chart_month_quality`` (the coverage of a quality bar on a bin
+edge, per month or year, from the cells) and the free text index (``catalog/_text.py``:
+an FTS5 trigram table kept by triggers on SQLite, ``pg_trgm`` indexes on PostgreSQL).
 """
 
 PROCESSING_STATUSES = ("raw", "processing", "processed", "failed", "archived")
@@ -344,6 +347,7 @@ chart_month_quality = Table(
     Column("observation_count", BigInteger, nullable=False, default=0),
     Column("positioned_count", BigInteger, nullable=False, default=0),
     Column("footprint_count", BigInteger, nullable=False, default=0),
+    Column("total_bytes", BigInteger, nullable=False, default=0),  # version 7
 )
 
 chart_days = Table(
