@@ -26,6 +26,7 @@ import numpy as np
 import xarray as xr
 
 from zarrlake.convert._inputs import with_retries
+from zarrlake.convert._kept_inputs import kept_open
 from zarrlake.convert._variables import StoredVariable
 from zarrlake.storage.files import open_file_dataset
 
@@ -63,6 +64,8 @@ class ReadOptions:
     storage_options: Mapping[str, Any] | None = None
     retries: int = 3
     backoff: float = 0.5
+    keep_open: str | None = None
+    """A run's token when its units share open inputs (local threads; see _kept_inputs)."""
 
 
 @dataclass
@@ -202,12 +205,22 @@ def clip(sources: Sequence[Source], start: int, stop: int) -> Iterator[Source]:
 
 @contextlib.contextmanager
 def opened(path: str, read: ReadOptions) -> Iterator[xr.Dataset]:
-    """Open an input (with retries) for the duration of a ``with`` block."""
-    with contextlib.ExitStack() as stack:
+    """Open an input (with retries) for the duration of a ``with`` block.
 
+    With ``read.keep_open`` the input stays open for the run's next units.
+    """
+
+    def open_input(stack: contextlib.ExitStack) -> xr.Dataset:
         def open_it() -> xr.Dataset:
             return stack.enter_context(
                 open_file_dataset(path, engine=read.engine, storage_options=read.storage_options)
             )
 
-        yield with_retries(open_it, what=path, retries=read.retries, backoff=read.backoff)
+        return with_retries(open_it, what=path, retries=read.retries, backoff=read.backoff)
+
+    if read.keep_open is not None:
+        with kept_open(read.keep_open, path, open_input) as ds:
+            yield ds
+        return
+    with contextlib.ExitStack() as stack:
+        yield open_input(stack)

@@ -17,6 +17,7 @@ import os
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -29,6 +30,7 @@ from zarrlake._workers import follow_parent
 from zarrlake.convert._config import ConvertConfig, as_config
 from zarrlake.convert._encodings import packing_needs_scan
 from zarrlake.convert._inputs import expand_inputs
+from zarrlake.convert._kept_inputs import close_kept_inputs
 from zarrlake.convert._planner import ConvertPlan, build_plan
 from zarrlake.convert._scan import FileScan, ScanResult, scan_data_ranges, scan_inputs
 from zarrlake.convert._template import (
@@ -231,6 +233,11 @@ class _Executor:
             for _ in range(workers):  # start the workers while the caller writes the template
                 self.pool.submit(_warm_up)
 
+    @property
+    def keeps_inputs(self) -> bool:
+        """Whether units run in this process (threads or inline): a run closes what they keep."""
+        return self.scheduler is None and not isinstance(self.pool, cf.ProcessPoolExecutor)
+
     def map(self, tasks: list[tuple[Any, ...]]) -> Iterator[WriteStats]:
         if self.scheduler is not None:
             yield from self._dask(tasks)
@@ -397,6 +404,7 @@ def run(
     # (each would import its own copy otherwise), and before the template is written,
     # so they inherit no threads (limit_arenas needs a worker without any).
     pool = _Executor(count, scheduler, executor)
+    read: ReadOptions | None = None
     try:
         the_plan = build_plan(scanned, settings, object_store=is_object_store(target))
         store = open_store(target, mode="a", storage_options=settings.target_storage_options)
@@ -427,7 +435,12 @@ def run(
         if on_plan is not None:
             on_plan(the_plan, todo)
         read = ReadOptions(
-            settings.engine, settings.storage_options, settings.retries, settings.retry_backoff
+            settings.engine,
+            settings.storage_options,
+            settings.retries,
+            settings.retry_backoff,
+            # units on threads of this process share open inputs until the run ends
+            keep_open=uuid.uuid4().hex if pool.keeps_inputs else None,
         )
         digest = structure_digest(the_plan)
         tasks = [(target, settings.target_storage_options, digest, u, read) for u in todo]
@@ -455,6 +468,8 @@ def run(
                 on_unit(stats)
     finally:
         pool.close()
+        if read is not None and read.keep_open is not None:
+            close_kept_inputs(read.keep_open)
     report = None
     if verify:
         from zarrlake.convert._verify import verify as verify_archive
