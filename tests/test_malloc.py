@@ -94,5 +94,37 @@ def test_limit_arenas_makes_threads_share_one_arena() -> None:
     assert arenas("limit") == 1
 
 
+@glibc_only
+def test_keep_free_heap_stops_faulting_in_reused_read_sized_buffers() -> None:
+    # A 4 MiB buffer (a slab read, under the 16 MiB mmap threshold) allocated and freed
+    # 50 times: with the trim threshold at glibc's 128 KiB, each free hands the heap's
+    # top back and each allocation faults its 1,024 pages in again.
+    code = """
+        import resource, sys
+        from zarrlake._malloc import keep_free_heap, map_buffers_from
+        assert map_buffers_from(16 * 2**20)
+        if sys.argv[1:] == ["keep"]:
+            assert keep_free_heap()
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+        for _ in range(50):
+            buffer = bytearray(4 * 2**20)
+            del buffer
+        print(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
+        """
+
+    def faults(*args: str) -> int:
+        done = subprocess.run(
+            [sys.executable, "-c", textwrap.dedent(code), *args],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=60,
+        )
+        return int(done.stdout)
+
+    assert faults() > 40 * 1024
+    assert faults("keep") < 2 * 1024
+
+
 def test_release_answers_without_raising_on_any_platform() -> None:
     assert isinstance(release_free_memory(), bool)
