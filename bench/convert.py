@@ -15,6 +15,10 @@ The bound: conversion is compression-bound on this machine, so it is the rate at
 which the cores can encode these data (one core's blosc-zstd-3 encode rate on chunks of
 the data set, times the cores), unless writing the *compressed* bytes (input / the
 compression ratio measured on those chunks) at the disk's write rate takes longer.
+The floor of a whole command adds what any conversion must do before it can encode:
+start Python and import xarray, zarr, netCDF4 and numcodecs (timed here, median of 3,
+one core); ``floor = start-up + input / bound``, and the time each candidate would need
+to be 1.5x faster than the script is printed beside it.
 Printed: median seconds and the spread, MB/s of input, share of the bound, peak memory,
 CPU seconds of the whole process tree (user + system; a loaded machine inflates them
 far less than the wall time), and ratios. ``BENCH_ZARRLAKE_ONLY=1`` skips the
@@ -31,9 +35,10 @@ from __future__ import annotations
 
 import os
 import shutil
+import statistics
 import time
 
-from bench._commands import ZARRLAKE, Runs, alternate, script
+from bench._commands import PYTHON, ZARRLAKE, Runs, alternate, measure, script
 from bench._harness import DATA
 from bench._shapes import CHUNKS, LAYOUTS, SHAPES, dataset, encode_probe, size_of
 
@@ -55,6 +60,12 @@ def disk_rate(size: int = 1 << 30) -> float:
     seconds = time.perf_counter() - started
     path.unlink()
     return size / seconds
+
+
+def startup_floor(repeat: int = 3) -> float:
+    """Seconds to start Python and import what any NetCDF-to-Zarr conversion needs."""
+    imports = "import numcodecs.blosc, netCDF4, xarray, zarr"
+    return statistics.median(measure([PYTHON, "-c", imports])[0] for _ in range(repeat))
 
 
 def _clear() -> None:
@@ -80,7 +91,7 @@ def _zarrlake(paths: list[str], *extra: str) -> list[str]:
     ]
 
 
-def one(shape: str, layout: str, repeat: int, disk: float) -> dict[str, Runs]:
+def one(shape: str, layout: str, repeat: int, disk: float, startup: float) -> dict[str, Runs]:
     """Measure the candidates on one data set and print them."""
     from numcodecs import Blosc
 
@@ -123,7 +134,8 @@ def one(shape: str, layout: str, repeat: int, disk: float) -> dict[str, Runs]:
     print(
         f"\n== convert {shape}/{layout}: {files} files x {steps} steps, {size / 1e9:.2f} GB; "
         f"bound min(disk {disk / 1e6:.0f} MB/s x ratio {ratio:.2f} = {disk_input / 1e6:.0f}, "
-        f"{CORES} x encode {encode / 1e6:.0f}) = {bound / 1e6:.0f} MB/s of input"
+        f"{CORES} x encode {encode / 1e6:.0f}) = {bound / 1e6:.0f} MB/s of input; floor "
+        f"{startup:.2f} s start-up + {size / bound:.2f} s = {startup + size / bound:.2f} s"
     )
     for run in runs.values():
         rate = size / run.median
@@ -141,9 +153,12 @@ def one(shape: str, layout: str, repeat: int, disk: float) -> dict[str, Runs]:
             f"; vs BENCH_BEFORE: time {ours.median / old.median:.2f}, peak "
             f"{ours.peak / old.peak:.2f}, cpu {ours.cpu / old.cpu:.2f}"
         )
+    floor = startup + size / bound
     print(
         f"  ratio: time {ours.median / base.median:.2f} of the script's, peak memory "
-        f"{ours.peak / base.peak:.2f}, cpu {ours.cpu / base.cpu:.2f}{verify}"
+        f"{ours.peak / base.peak:.2f}, cpu {ours.cpu / base.cpu:.2f}{verify}; "
+        f"1.5x faster than the script = {base.median / 1.5:.2f} s, "
+        f"{base.median / 1.5 / floor:.2f} of the floor (zarrlake: {ours.median / floor:.2f})"
     )
     return runs
 
@@ -157,9 +172,10 @@ def main() -> None:
         for layout in layouts:
             dataset(shape, layout)  # generated before any timing
     disk = disk_rate()
+    startup = startup_floor()
     for shape in shapes:
         for layout in layouts:
-            one(shape, layout, repeat, disk)
+            one(shape, layout, repeat, disk, startup)
     shutil.rmtree(OUT, ignore_errors=True)
 
 
