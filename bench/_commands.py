@@ -157,3 +157,13 @@ def alternate(
 def script(name: str) -> list[str]:
     """The argv prefix of a baseline script in bench/scripts/."""
     return [PYTHON, str(ROOT / "bench" / "scripts" / name)]
+
+
+def startup_floor(repeat: int = 3) -> float:
+    """Seconds to start Python and import what any NetCDF-to-Zarr writer needs (median).
+
+    The part of a whole command that no tool avoids: the interpreter and xarray, zarr,
+    netCDF4 and numcodecs, on one core before any data moves.
+    """
+    imports = "import numcodecs.blosc, netCDF4, xarray, zarr"
+    return statistics.median(measure([PYTHON, "-c", imports])[0] for _ in range(repeat))

@@ -116,10 +116,6 @@ def encode_probe(paths: list[str], compressor: object) -> tuple[float, float]:
     of every latitude x longitude chunk of both variables, so the rate is the one the
     whole grid gets (the poles of a smooth field compress far better than the tropics).
     """
-    import time
-
-    import numcodecs.blosc
-
     steps, ny, nx = CHUNKS["time"], CHUNKS["latitude"], CHUNKS["longitude"]
     blocks = []
     with xr.open_mfdataset(paths, combine="by_coords") as ds:
@@ -128,6 +124,15 @@ def encode_probe(paths: list[str], compressor: object) -> tuple[float, float]:
             for y in range(0, values.shape[1], ny):
                 for x in range(0, values.shape[2], nx):
                     blocks.append(np.ascontiguousarray(values[:, y : y + ny, x : x + nx]))
+    return encode_blocks(blocks, compressor)
+
+
+def encode_blocks(blocks: list[np.ndarray], compressor: object) -> tuple[float, float]:
+    """Return one core's encode rate (bytes/s) of ``compressor`` on ``blocks``, and the ratio."""
+    import time
+
+    import numcodecs.blosc
+
     # one core: blosc would otherwise encode each block on every core it finds
     numcodecs.blosc.set_nthreads(1)
     encode = compressor.encode  # type: ignore[attr-defined]
@@ -136,6 +141,15 @@ def encode_probe(paths: list[str], compressor: object) -> tuple[float, float]:
     seconds = time.perf_counter() - started
     raw = sum(b.nbytes for b in blocks)
     return raw / seconds, raw / encoded
+
+
+def daily_probe(paths: list[str], compressor: object) -> tuple[float, float]:
+    """Return one core's encode rate and the ratio on the slices of daily files (a chunk each)."""
+    blocks = []
+    for path in paths:
+        with xr.open_dataset(path) as ds:
+            blocks.extend(np.ascontiguousarray(ds[name].values) for name in ("a", "b"))
+    return encode_blocks(blocks, compressor)
 
 
 def daily(shape: str, count: int = 40) -> list[str]:

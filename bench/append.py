@@ -2,8 +2,11 @@
 
 0. Whole commands, as a user runs them: ``zarrlake append DAY_FILES... -t OUT`` vs
    ``python bench/scripts/xarray_append.py OUT DAY_FILES...`` (process start to exit,
-   alternated, peak PSS of the tree), 40 daily 721 x 1440 files of two variables, on
-   the smooth, noisy and sparse shapes of ``bench/_shapes.py``.
+   alternated, peak PSS and CPU of the tree), 40 daily 721 x 1440 files of two
+   variables, on the smooth, noisy and sparse shapes of ``bench/_shapes.py``. The bound
+   is the cores' encode rate of blosc-zstd-3 on the slices (one core's, measured on
+   them, times the cores); the floor adds the start-up any writer pays
+   (``startup_floor``: the interpreter and xarray, zarr, netCDF4, numcodecs).
 1. 100 slices of time=1 x 720 x 1440 float32, two variables, local target: median seconds
    per slice and peak RSS of each (each in its own fresh process).
 2. Growth: 1010 slices of 1 x 90 x 180; median per-slice time around slice 10 and
@@ -131,8 +134,10 @@ def whole_commands(repeat: int = 2) -> None:
     """Case 0: the CLI against the plain script, process start to exit."""
     import os
 
-    from bench._commands import ZARRLAKE, alternate, script
-    from bench._shapes import SHAPES, daily, size_of
+    from numcodecs import Blosc
+
+    from bench._commands import ZARRLAKE, alternate, script, startup_floor
+    from bench._shapes import SHAPES, daily, daily_probe, size_of
 
     out = DATA / "append-out"
     config = DATA / "append-bench.yaml"
@@ -143,8 +148,13 @@ def whole_commands(repeat: int = 2) -> None:
         shutil.rmtree(out, ignore_errors=True)
         out.mkdir(parents=True)
 
+    cores = os.cpu_count() or 1
+    startup = startup_floor()
     for shape in shapes:
         paths = daily(shape)
+        size = size_of(paths)
+        encode, ratio = daily_probe(paths, Blosc(cname="zstd", clevel=3, shuffle=Blosc.SHUFFLE))
+        bound = cores * encode
         runs = alternate(
             {
                 "to_zarr(append_dim) loop script": lambda paths=paths: [
@@ -165,16 +175,22 @@ def whole_commands(repeat: int = 2) -> None:
             repeat=repeat,
             before_each=clear,
         )
-        print(f"\n== append {shape}: {len(paths)} daily files, {size_of(paths) / 1e6:.0f} MB")
+        floor = startup + size / bound
+        print(
+            f"\n== append {shape}: {len(paths)} daily files, {size / 1e6:.0f} MB; bound "
+            f"{cores} x encode {encode / 1e6:.0f} = {bound / 1e6:.0f} MB/s (ratio {ratio:.2f}); "
+            f"floor {startup:.2f} s start-up + {size / bound:.2f} s = {floor:.2f} s"
+        )
         for run in runs.values():
             print(
                 f"  {run.name:<34} {run.median:6.2f} s (runs {run.spread()})  "
-                f"peak {run.peak:6.0f} MiB"
+                f"{size / run.median / bound:4.0%} of bound  {floor / run.median:4.0%} of floor  "
+                f"peak {run.peak:6.0f} MiB  cpu {run.cpu:6.2f} s"
             )
         base, ours = runs.values()
         print(
             f"  ratio: time {ours.median / base.median:.2f} of the script's, "
-            f"peak memory {ours.peak / base.peak:.2f}"
+            f"peak memory {ours.peak / base.peak:.2f}, cpu {ours.cpu / base.cpu:.2f}"
         )
     shutil.rmtree(out, ignore_errors=True)
 

@@ -35,10 +35,9 @@ from __future__ import annotations
 
 import os
 import shutil
-import statistics
 import time
 
-from bench._commands import PYTHON, ZARRLAKE, Runs, alternate, measure, script
+from bench._commands import ZARRLAKE, Runs, alternate, script, startup_floor
 from bench._harness import DATA
 from bench._shapes import CHUNKS, LAYOUTS, SHAPES, dataset, encode_probe, size_of
 
@@ -60,12 +59,6 @@ def disk_rate(size: int = 1 << 30) -> float:
     seconds = time.perf_counter() - started
     path.unlink()
     return size / seconds
-
-
-def startup_floor(repeat: int = 3) -> float:
-    """Seconds to start Python and import what any NetCDF-to-Zarr conversion needs."""
-    imports = "import numcodecs.blosc, netCDF4, xarray, zarr"
-    return statistics.median(measure([PYTHON, "-c", imports])[0] for _ in range(repeat))
 
 
 def _clear() -> None:
