@@ -143,6 +143,20 @@ def encode_blocks(blocks: list[np.ndarray], compressor: object) -> tuple[float, 
     return raw / seconds, raw / encoded
 
 
+def read_rate(paths: list[str]) -> float:
+    """One core's rate (bytes/s) of reading the files' variables into memory (warm cache)."""
+    import time
+
+    for _ in range(2):  # the first round warms the page cache
+        started = time.perf_counter()
+        read = 0
+        for path in paths:
+            with xr.open_dataset(path) as ds:
+                read += sum(ds[name].values.nbytes for name in ("a", "b"))
+        seconds = time.perf_counter() - started
+    return read / seconds
+
+
 def daily_probe(paths: list[str], compressor: object) -> tuple[float, float]:
     """Return one core's encode rate and the ratio on the slices of daily files (a chunk each)."""
     blocks = []

@@ -6,7 +6,9 @@
    variables, on the smooth, noisy and sparse shapes of ``bench/_shapes.py``. The bound
    is the cores' encode rate of blosc-zstd-3 on the slices (one core's, measured on
    them, times the cores); the floor adds the start-up any writer pays
-   (``startup_floor``: the interpreter and xarray, zarr, netCDF4, numcodecs).
+   (``startup_floor``: the interpreter and xarray, zarr, netCDF4, numcodecs) and
+   reading the files (one core's rate, opening each): ``start-up + input / (cores /
+   (1/read + 1/encode))``.
 1. 100 slices of time=1 x 720 x 1440 float32, two variables, local target: median seconds
    per slice and peak RSS of each (each in its own fresh process).
 2. Growth: 1010 slices of 1 x 90 x 180; median per-slice time around slice 10 and
@@ -137,7 +139,7 @@ def whole_commands(repeat: int = 2) -> None:
     from numcodecs import Blosc
 
     from bench._commands import ZARRLAKE, alternate, script, startup_floor
-    from bench._shapes import SHAPES, daily, daily_probe, size_of
+    from bench._shapes import SHAPES, daily, daily_probe, read_rate, size_of
 
     out = DATA / "append-out"
     config = DATA / "append-bench.yaml"
@@ -155,6 +157,8 @@ def whole_commands(repeat: int = 2) -> None:
         size = size_of(paths)
         encode, ratio = daily_probe(paths, Blosc(cname="zstd", clevel=3, shuffle=Blosc.SHUFFLE))
         bound = cores * encode
+        read = read_rate(paths)
+        floor = startup + size / (cores / (1 / read + 1 / encode))
         runs = alternate(
             {
                 "to_zarr(append_dim) loop script": lambda paths=paths: [
@@ -175,11 +179,10 @@ def whole_commands(repeat: int = 2) -> None:
             repeat=repeat,
             before_each=clear,
         )
-        floor = startup + size / bound
         print(
             f"\n== append {shape}: {len(paths)} daily files, {size / 1e6:.0f} MB; bound "
             f"{cores} x encode {encode / 1e6:.0f} = {bound / 1e6:.0f} MB/s (ratio {ratio:.2f}); "
-            f"floor {startup:.2f} s start-up + {size / bound:.2f} s = {floor:.2f} s"
+            f"floor {floor:.2f} s ({startup:.2f} s start-up, read {read / 1e6:.0f} MB/s a core)"
         )
         for run in runs.values():
             print(

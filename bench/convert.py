@@ -15,10 +15,11 @@ The bound: conversion is compression-bound on this machine, so it is the rate at
 which the cores can encode these data (one core's blosc-zstd-3 encode rate on chunks of
 the data set, times the cores), unless writing the *compressed* bytes (input / the
 compression ratio measured on those chunks) at the disk's write rate takes longer.
-The floor of a whole command adds what any conversion must do before it can encode:
-start Python and import xarray, zarr, netCDF4 and numcodecs (timed here, median of 3,
-one core); ``floor = start-up + input / bound``, and the time each candidate would need
-to be 1.5x faster than the script is printed beside it.
+The floor of a whole command adds what any conversion must do besides encoding: start
+Python and import xarray, zarr, netCDF4 and numcodecs (timed here, median of 3, one
+core), and read the inputs into memory (one core's rate through xarray, page cache
+warm); ``floor = start-up + input / min(disk term, cores / (1/read + 1/encode))``.
+The time a candidate needs to be 1.5x faster than the script is printed beside it.
 Printed: median seconds and the spread, MB/s of input, share of the bound, peak memory,
 CPU seconds of the whole process tree (user + system; a loaded machine inflates them
 far less than the wall time), and ratios. ``BENCH_ZARRLAKE_ONLY=1`` skips the
@@ -39,7 +40,15 @@ import time
 
 from bench._commands import ZARRLAKE, Runs, alternate, script, startup_floor
 from bench._harness import DATA
-from bench._shapes import CHUNKS, LAYOUTS, SHAPES, dataset, encode_probe, size_of
+from bench._shapes import (
+    CHUNKS,
+    LAYOUTS,
+    SHAPES,
+    dataset,
+    encode_probe,
+    read_rate,
+    size_of,
+)
 
 OUT = DATA / "convert-out"
 CORES = os.cpu_count() or 1
@@ -94,6 +103,8 @@ def one(shape: str, layout: str, repeat: int, disk: float, startup: float) -> di
     # input bytes per second the disk allows: it writes only the compressed bytes
     disk_input = disk * ratio
     bound = min(disk_input, CORES * encode)
+    read = read_rate(paths)
+    floor = startup + size / min(disk_input, CORES / (1 / read + 1 / encode))
     candidates = {
         "xarray script (open_mfdataset.to_zarr)": lambda: [
             *script("xarray_convert.py"),
@@ -128,13 +139,14 @@ def one(shape: str, layout: str, repeat: int, disk: float, startup: float) -> di
         f"\n== convert {shape}/{layout}: {files} files x {steps} steps, {size / 1e9:.2f} GB; "
         f"bound min(disk {disk / 1e6:.0f} MB/s x ratio {ratio:.2f} = {disk_input / 1e6:.0f}, "
         f"{CORES} x encode {encode / 1e6:.0f}) = {bound / 1e6:.0f} MB/s of input; floor "
-        f"{startup:.2f} s start-up + {size / bound:.2f} s = {startup + size / bound:.2f} s"
+        f"{floor:.2f} s ({startup:.2f} s start-up, read {read / 1e6:.0f} MB/s a core)"
     )
     for run in runs.values():
         rate = size / run.median
         print(
             f"  {run.name:<40} {run.median:6.2f} s (runs {run.spread()})  {rate / 1e6:5.0f} MB/s"
-            f"  {rate / bound:4.0%} of bound  peak {run.peak:6.0f} MiB  cpu {run.cpu:6.2f} s"
+            f"  {rate / bound:4.0%} of bound  {floor / run.median:4.0%} of floor  "
+            f"peak {run.peak:6.0f} MiB  cpu {run.cpu:6.2f} s"
         )
     base, ours, *rest = runs.values()
     verify = ""
@@ -146,7 +158,6 @@ def one(shape: str, layout: str, repeat: int, disk: float, startup: float) -> di
             f"; vs BENCH_BEFORE: time {ours.median / old.median:.2f}, peak "
             f"{ours.peak / old.peak:.2f}, cpu {ours.cpu / old.cpu:.2f}"
         )
-    floor = startup + size / bound
     print(
         f"  ratio: time {ours.median / base.median:.2f} of the script's, peak memory "
         f"{ours.peak / base.peak:.2f}, cpu {ours.cpu / base.cpu:.2f}{verify}; "
