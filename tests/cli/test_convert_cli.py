@@ -230,7 +230,11 @@ def test_the_command_tunes_its_own_allocator_before_its_threads_write(tmp_path):
         timeout=300,
     )
     assert threads.returncode == 0, threads.stderr
-    assert json.loads(threads.stdout.strip().splitlines()[-1]) == [[-8, 1], [-3, 16 * 2**20]]
+    assert json.loads(threads.stdout.strip().splitlines()[-1]) == [
+        [-8, 1],
+        [-1, 64 * 2**20],
+        [-3, 16 * 2**20],
+    ]
     inline = subprocess.run(
         [*base, "-O", str(tmp_path / "b.zarr"), "--workers", "1", "--json"],
         capture_output=True,

@@ -307,4 +307,8 @@ def test_a_library_run_leaves_the_callers_allocator_settings_alone(tmp_path, mon
     assert result.units_written == 4 and result.report is not None and result.report.valid
     assert libc.settings == []  # no mallopt: the process is the caller's
     assert tune_process_memory()  # what the caller may opt into
-    assert libc.settings == [(-8, 1), (-3, malloc_module.MMAP_THRESHOLD_BYTES)]
+    assert libc.settings == [
+        (-8, 1),
+        (-1, malloc_module.TRIM_THRESHOLD_BYTES),
+        (-3, malloc_module.MMAP_THRESHOLD_BYTES),
+    ]
