@@ -15,7 +15,6 @@ chart, through the indexes its criteria allow.
 
 from __future__ import annotations
 
-import math
 from dataclasses import fields, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -26,6 +25,7 @@ from zarrlake.catalog import schema as s
 from zarrlake.catalog._cells import (
     NO_SCORE,
     QUALITY_BINS,
+    bin_floor,
     day_key,
     quality_bin,
     quality_bin_sql,
@@ -81,22 +81,45 @@ def _facets_given(q: SearchQuery, also: frozenset[str] = frozenset()) -> list[st
 
 
 def quality_edge(bar: Any) -> int | None:
-    """Return the quality bin a bar is the lower edge of (``k`` for ``k / 10``), else ``None``.
+    """Return the quality bin a bar is the lower edge of, else ``None``.
 
-    A score meets such a bar exactly when its bin is ``k`` or higher, provided the bar
-    is in bin ``k`` and the float just below it is not: ``score * 10`` rounds
-    monotonically (in Python and in both databases). That holds for 0 to 0.8; not for
-    0.9 (the float below it times 10 rounds to 9.0), which keeps the row query.
+    A score meets such a bar exactly when its bin is ``k`` or higher: the bar is 0
+    (``k = 0``) or the smallest float in bin ``k`` (:func:`~._cells.bin_floor`), as
+    ``score * 10`` rounds monotonically (in Python and in both databases). That is
+    ``k / 10`` for 0.1 to 0.8; bin 9 starts one float below 0.9.
     """
     if bar is None:
         return None
     value = float(bar)
-    k = round(value * QUALITY_BINS)
-    if not (0 <= k < QUALITY_BINS and value == k / QUALITY_BINS):
+    k = quality_bin(value)
+    if value == 0.0:
+        return 0
+    if 0 < k < QUALITY_BINS and value == bin_floor(k):
+        return k
+    return None
+
+
+def bar_split(q: SearchQuery) -> tuple[SearchQuery, float] | None:
+    """Split a quality bar off a bin edge into the bins above it and its own bin's rows.
+
+    A bar in bin ``k`` (below 9) is met by every score of the bins from ``k + 1`` up
+    (the search with the bar at :func:`~._cells.bin_floor` ``(k + 1)``, which the cells
+    can answer) and by the scores from the bar to that edge (read from the rows through
+    the quality index): together exactly the scores at least the bar.
+
+    Returns
+    -------
+    tuple or None
+        The search with the bar on the edge above, and that edge; ``None`` for no bar,
+        one on an edge, or one in the last bin.
+    """
+    if q.min_quality is None or quality_edge(q.min_quality) is not None:
         return None
-    if quality_bin(value) != k or (k and quality_bin(math.nextafter(value, -1.0)) >= k):
+    k = quality_bin(float(q.min_quality))
+    if not 0 <= k < QUALITY_BINS - 1:
         return None
-    return k
+    edge = bin_floor(k + 1)
+    return replace(q, min_quality=edge), edge
 
 
 def from_cells(q: SearchQuery, period: str | None = None) -> bool:
@@ -133,6 +156,16 @@ def from_cells(q: SearchQuery, period: str | None = None) -> bool:
     if bar:  # the month quality cells: no facets, no days
         return period in ("year", "month") and not facets
     return period in ("year", "month") or (period == "day" and not facets)
+
+
+def groups_from_cells(q: SearchQuery) -> bool:
+    """Tell whether a search's counts per status and quality bin come from the cells.
+
+    Wholly (:func:`from_cells`), or but for the rows of a quality bar's own bin
+    (:func:`bar_split`): cheaper than a plain count of the rows.
+    """
+    split = bar_split(q)
+    return from_cells(q) or (split is not None and from_cells(split[0]))
 
 
 def _cell_where(table: Any, q: SearchQuery) -> ColumnElement[bool]:
@@ -213,35 +246,27 @@ def quality_groups(catalog: Catalog, q: SearchQuery, *, summaries: bool = True) 
     InvalidInputError
         As :func:`~zarrlake.catalog.count`, for a calibration or format no record has.
     """
-    if summaries and from_cells(q):
-        t = s.chart_quality
-        query = (
-            select(
-                t.c.processing_status,
-                t.c.quality_bin,
-                func.sum(t.c.observation_count),
-                func.sum(t.c.positioned_count),
-                func.sum(t.c.footprint_count),
-            )
-            .where(_cell_where(t, q))
-            .group_by(t.c.processing_status, t.c.quality_bin)
-        )
-        with read_connection(catalog.engine) as connection:
-            rows = connection.execute(query).all()
-            groups = [(str(st), int(b), int(n), int(p), int(f)) for st, b, n, p, f in rows if n]
-            if not groups:
-                check_vocabulary(connection, q)
-        return groups
     timed = q.start is not None or q.end is not None
     sums: dict[tuple[str, int], list[int]] = {}
     with read_connection(catalog.engine) as connection:
-        if summaries and timed and _month_quality_answers(q):
+        cell_q, parts = q, []
+        split = bar_split(q) if summaries else None
+        if split is not None and (
+            from_cells(split[0]) or (timed and _month_quality_answers(split[0]))
+        ):
+            cell_q = split[0]
+            parts.append((1, _partial_bin(catalog, q, split[1], connection), None))
+        if summaries and from_cells(cell_q):
+            parts.append((1, true(), s.chart_quality))
+        elif summaries and timed and _month_quality_answers(cell_q):
             # Whole months of the month cells, the rest of the range from its rows.
-            parts = _time_parts(catalog, q, connection, s.chart_month_quality)
+            parts.extend(_time_parts(catalog, cell_q, connection, s.chart_month_quality))
         else:
             parts = [(1, and_(_row_where(catalog, q, connection)), None)]
         for sign, where, cells in parts:
-            query = _row_groups(catalog, where) if cells is None else _cell_groups(q, where)
+            query = (
+                _row_groups(catalog, where) if cells is None else _cell_groups(cells, cell_q, where)
+            )
             for st, b, n, p, f in connection.execute(query):
                 total = sums.setdefault((str(st), int(b)), [0, 0, 0])
                 for position, value in enumerate((n, p, f)):
@@ -252,6 +277,16 @@ def quality_groups(catalog: Catalog, q: SearchQuery, *, summaries: bool = True) 
     return groups
 
 
+def _partial_bin(catalog: Catalog, q: SearchQuery, edge: float, connection: Any) -> Any:
+    """Return the conditions of a search's rows scored from its bar up to ``edge``.
+
+    Through the quality index where the planner takes it: one bin's share of the
+    rows at most (:func:`bar_split`).
+    """
+    score = s.observations.c.data_quality_score
+    return and_(*search_conditions(catalog, q, connection), score < edge)
+
+
 def _month_quality_answers(q: SearchQuery) -> bool:
     """Tell whether the month quality cells answer a search (less its time range)."""
     if q.min_quality is not None and quality_edge(q.min_quality) is None:
@@ -259,8 +294,7 @@ def _month_quality_answers(q: SearchQuery) -> bool:
     return _facets_given(q, _TIMED | {"min_quality"}) == []
 
 
-def _cell_groups(q: SearchQuery, where: Any) -> Any:
-    t = s.chart_month_quality
+def _cell_groups(t: Any, q: SearchQuery, where: Any) -> Any:
     return (
         select(
             t.c.processing_status,
@@ -425,15 +459,20 @@ def coverage(
     length = PERIOD_LENGTHS[period]
     sums: dict[tuple[str, str], list[int]] = {}
     with read_connection(catalog.engine) as connection:
-        if summaries and from_cells(q, period):
-            parts = _coverage_parts(catalog, q, period, connection)
+        cell_q, parts = q, []
+        split = bar_split(q) if summaries else None
+        if split is not None and from_cells(split[0], period):
+            cell_q = split[0]
+            parts.append((1, _partial_bin(catalog, q, split[1], connection), None))
+        if summaries and from_cells(cell_q, period):
+            parts.extend(_coverage_parts(catalog, cell_q, period, connection))
         else:
             parts = [(1, and_(_row_where(catalog, q, connection)), None)]
         for sign, where, cells in parts:
             query = (
-                _cell_coverage(cells, q, length, where)
-                if cells is not None
-                else _row_coverage(catalog, length, period, where)
+                _row_coverage(catalog, length, period, where)
+                if cells is None
+                else _cell_coverage(cells, cell_q, length, where)
             )
             for p, m, n, b in connection.execute(query):
                 total = sums.setdefault((str(p).replace(" ", "T"), str(m)), [0, 0])

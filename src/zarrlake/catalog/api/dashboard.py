@@ -34,7 +34,7 @@ from zarrlake.catalog._search import SearchQuery, count, search_conditions
 from zarrlake.catalog._stats import (
     Group,
     auto_period,
-    from_cells,
+    groups_from_cells,
     quality_groups,
     status_quality,
     totals,
@@ -140,7 +140,7 @@ def _key(name: str, params: Any) -> tuple[Any, ...]:
 def cached_count(params: Params, catalog: CatalogDep, settings: SettingsDep) -> JSONResponse:
     """Count the search's observations, as ``/datasets/count``, kept until the catalog changes."""
     query = params.query(settings)
-    if from_cells(query) or _peek(catalog, _key("groups", params)) is not None:
+    if groups_from_cells(query) or _peek(catalog, _key("groups", params)) is not None:
         return ok({"count": _totals(catalog, params, query)["count"]})
     # From the rows, a plain count reads less than the groups (no sorting, no documents).
     return ok({"count": _cached(catalog, _key("count", params), lambda: count(catalog, query))})
