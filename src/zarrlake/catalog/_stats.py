@@ -249,7 +249,8 @@ def quality_groups(catalog: Catalog, q: SearchQuery, *, summaries: bool = True) 
     timed = q.start is not None or q.end is not None
     sums: dict[tuple[str, int], list[int]] = {}
     with read_connection(catalog.engine) as connection:
-        cell_q, parts = q, []
+        cell_q = q
+        parts: list[_Part] = []
         split = bar_split(q) if summaries else None
         if split is not None and (
             from_cells(split[0]) or (timed and _month_quality_answers(split[0]))
@@ -459,7 +460,8 @@ def coverage(
     length = PERIOD_LENGTHS[period]
     sums: dict[tuple[str, str], list[int]] = {}
     with read_connection(catalog.engine) as connection:
-        cell_q, parts = q, []
+        cell_q = q
+        parts: list[_Part] = []
         split = bar_split(q) if summaries else None
         if split is not None and from_cells(split[0], period):
             cell_q = split[0]
