@@ -19,21 +19,18 @@ import pytest
 from sqlalchemy import select
 
 from zarrlake.catalog import Catalog, count, search
+from zarrlake.catalog._answers import (
+    bar_split,
+    from_cells,
+    groups_from_cells,
+    month_quality_answers,
+    quality_edge,
+)
 from zarrlake.catalog._cells import QUALITY_BINS, bin_floor, quality_bin, rebuild_cells
 from zarrlake.catalog._engine import read_connection, write_transaction
 from zarrlake.catalog._footprint import extents, footprint, union
 from zarrlake.catalog._search import SearchQuery
-from zarrlake.catalog._stats import (
-    _month_quality_answers,
-    bar_split,
-    coverage,
-    from_cells,
-    groups_from_cells,
-    match_count,
-    quality_edge,
-    status_quality,
-    totals,
-)
+from zarrlake.catalog._stats import coverage, match_count, status_quality, totals
 from zarrlake.catalog.schema import (
     PROCESSING_STATUSES,
     chart_days,
@@ -198,7 +195,7 @@ def assert_charts_match(catalog: Catalog) -> None:
         assert not from_cells(q)  # no quality bins per day: months, and the rest from rows
         faceted = q.instrument_type or q.satellite_name
         off = q.min_quality is not None and quality_edge(q.min_quality) is None
-        assert _month_quality_answers(q) == (not faceted and not off), q
+        assert month_quality_answers(q) == (not faceted and not off), q
         assert totals(catalog, q) == totals(catalog, q, summaries=False), q
         assert status_quality(catalog, q) == status_quality(catalog, q, summaries=False), q
         for period in ("year", "month", "day"):

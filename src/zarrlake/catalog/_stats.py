@@ -15,17 +15,24 @@ chart, through the indexes its criteria allow.
 
 from __future__ import annotations
 
-from dataclasses import fields, replace
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, case, func, literal, select, true
 
 from zarrlake.catalog import schema as s
+from zarrlake.catalog._answers import (
+    TIMED,
+    bar_split,
+    cell_where,
+    facets_given,
+    from_cells,
+    month_quality_answers,
+)
 from zarrlake.catalog._cells import (
     NO_SCORE,
     QUALITY_BINS,
-    bin_floor,
     day_key,
     quality_bin,
     quality_bin_sql,
@@ -35,12 +42,10 @@ from zarrlake.catalog._footprint import footprint_sql
 from zarrlake.catalog._repository import Catalog
 from zarrlake.catalog._search import (
     SearchQuery,
-    check_criteria,
     check_vocabulary,
     search_conditions,
 )
 from zarrlake.catalog._values import to_utc_naive
-from zarrlake.catalog.schema import FACET_COLUMNS
 
 STATUSES = s.PROCESSING_STATUSES
 
@@ -53,142 +58,6 @@ _POSTGRES_FORMATS = {
     "day": "YYYY-MM-DD",
     "hour": 'YYYY-MM-DD"T"HH24',
 }
-
-# The criteria the cells are keyed by (the search's field names are the columns'); the
-# others describe a page, not a set of rows.
-_CELL_CRITERIA = frozenset({"mission_id", "processing_status", "include_missing"})
-_FACETS = frozenset(FACET_COLUMNS)
-_PAGE_FIELDS = frozenset({"sort", "limit", "cursor"})
-_TIMED = frozenset({"start", "end"})
-
-
-def _facets_given(q: SearchQuery, also: frozenset[str] = frozenset()) -> list[str] | None:
-    """Return the facet criteria given, or ``None`` when a criterion no cell has is given.
-
-    ``also``: criteria the caller answers besides the cells' keys (a time range, a bar).
-    """
-    given = []
-    for item in fields(q):
-        value = getattr(q, item.name)
-        if item.name in _CELL_CRITERIA or item.name in _PAGE_FIELDS or item.name in also:
-            continue
-        if value is None or (item.name in ("where", "conditions") and not value):
-            continue
-        if item.name not in _FACETS or value == "":  # no cell is keyed by '' as given
-            return None
-        given.append(item.name)
-    return given
-
-
-def quality_edge(bar: Any) -> int | None:
-    """Return the quality bin a bar is the lower edge of, else ``None``.
-
-    A score meets such a bar exactly when its bin is ``k`` or higher: the bar is 0
-    (``k = 0``) or the smallest float in bin ``k`` (:func:`~._cells.bin_floor`), as
-    ``score * 10`` rounds monotonically (in Python and in both databases). That is
-    ``k / 10`` for 0.1 to 0.8; bin 9 starts one float below 0.9.
-    """
-    if bar is None:
-        return None
-    value = float(bar)
-    k = quality_bin(value)
-    if value == 0.0:
-        return 0
-    if 0 < k < QUALITY_BINS and value == bin_floor(k):
-        return k
-    return None
-
-
-def bar_split(q: SearchQuery) -> tuple[SearchQuery, float] | None:
-    """Split a quality bar off a bin edge into the bins above it and its own bin's rows.
-
-    A bar in bin ``k`` (below 9) is met by every score of the bins from ``k + 1`` up
-    (the search with the bar at :func:`~._cells.bin_floor` ``(k + 1)``, which the cells
-    can answer) and by the scores from the bar to that edge (read from the rows through
-    the quality index): together exactly the scores at least the bar.
-
-    Returns
-    -------
-    tuple or None
-        The search with the bar on the edge above, and that edge; ``None`` for no bar,
-        one on an edge, or one in the last bin.
-    """
-    if q.min_quality is None or quality_edge(q.min_quality) is not None:
-        return None
-    k = quality_bin(float(q.min_quality))
-    if not 0 <= k < QUALITY_BINS - 1:
-        return None
-    edge = bin_floor(k + 1)
-    return replace(q, min_quality=edge), edge
-
-
-def from_cells(q: SearchQuery, period: str | None = None) -> bool:
-    """Tell whether the chart cells answer this search (and its coverage per ``period``).
-
-    Parameters
-    ----------
-    q
-        The search: cells answer one narrowed by mission, status, the missing flag and
-        the facets (facility, instrument, format, calibration); the counts, quality
-        and status also with a quality bar on a bin edge (0.1, 0.2, ...), the coverage
-        also with a time range (whole days or months from the cells, the rest of the
-        range from its rows).
-    period
-        ``None``: the counts, quality and status. ``year``, ``month``, ``day``: the
-        coverage (per day only without facets; with a quality bar on a bin edge, per
-        month or year and without facets; never per hour).
-
-    Returns
-    -------
-    bool
-        Whether the cells answer.
-    """
-    bar = q.min_quality is not None
-    if bar and quality_edge(q.min_quality) is None:
-        return False
-    if period is None:
-        if q.start is not None or q.end is not None:
-            return False  # the day cells have no quality bins
-        return _facets_given(q, frozenset({"min_quality"})) is not None
-    facets = _facets_given(q, _TIMED | {"min_quality"} if bar else _TIMED)
-    if facets is None:
-        return False
-    if bar:  # the month quality cells: no facets, no days
-        return period in ("year", "month") and not facets
-    return period in ("year", "month") or (period == "day" and not facets)
-
-
-def groups_from_cells(q: SearchQuery) -> bool:
-    """Tell whether a search's counts per status and quality bin come from the cells.
-
-    Wholly (:func:`from_cells`), or but for the rows of a quality bar's own bin
-    (:func:`bar_split`): cheaper than a plain count of the rows.
-    """
-    split = bar_split(q)
-    return from_cells(q) or (split is not None and from_cells(split[0]))
-
-
-def _cell_where(table: Any, q: SearchQuery) -> ColumnElement[bool]:
-    """Return the search's conditions on a cell table (as ``search_conditions`` states them)."""
-    check_criteria(q)  # the same errors as a search
-    parts: list[ColumnElement[bool]] = [true()]
-    if q.mission_id is not None:
-        parts.append(func.lower(table.c.mission_id) == func.lower(literal(str(q.mission_id))))
-    if q.processing_status is not None:
-        parts.append(table.c.processing_status == str(q.processing_status).lower())
-    if not q.include_missing:
-        parts.append(table.c.missing.is_(False))
-    for name in _FACETS & set(table.c.keys()):
-        value = getattr(q, name)
-        if value is not None:
-            parts.append(func.lower(table.c[name]) == func.lower(literal(str(value))))
-    if q.min_quality is not None:
-        edge = quality_edge(q.min_quality)
-        if edge is None or "quality_bin" not in table.c:
-            raise ValueError(f"the cells {table.name} cannot answer min_quality {q.min_quality}")
-        parts.append(table.c.quality_bin >= edge)
-    return and_(*parts)
-
 
 BROAD_SHARE = 0.2
 """A quality bar met by more than this share of the catalog is not read through its index
@@ -253,13 +122,13 @@ def quality_groups(catalog: Catalog, q: SearchQuery, *, summaries: bool = True) 
         parts: list[_Part] = []
         split = bar_split(q) if summaries else None
         if split is not None and (
-            from_cells(split[0]) or (timed and _month_quality_answers(split[0]))
+            from_cells(split[0]) or (timed and month_quality_answers(split[0]))
         ):
             cell_q = split[0]
             parts.append((1, _partial_bin(catalog, q, split[1], connection), None))
         if summaries and from_cells(cell_q):
             parts.append((1, true(), s.chart_quality))
-        elif summaries and timed and _month_quality_answers(cell_q):
+        elif summaries and timed and month_quality_answers(cell_q):
             # Whole months of the month cells, the rest of the range from its rows.
             parts.extend(_time_parts(catalog, cell_q, connection, s.chart_month_quality))
         else:
@@ -288,13 +157,6 @@ def _partial_bin(catalog: Catalog, q: SearchQuery, edge: float, connection: Any)
     return and_(*search_conditions(catalog, q, connection), score < edge)
 
 
-def _month_quality_answers(q: SearchQuery) -> bool:
-    """Tell whether the month quality cells answer a search (less its time range)."""
-    if q.min_quality is not None and quality_edge(q.min_quality) is None:
-        return False
-    return _facets_given(q, _TIMED | {"min_quality"}) == []
-
-
 def _cell_groups(t: Any, q: SearchQuery, where: Any) -> Any:
     return (
         select(
@@ -304,7 +166,7 @@ def _cell_groups(t: Any, q: SearchQuery, where: Any) -> Any:
             func.sum(t.c.positioned_count),
             func.sum(t.c.footprint_count),
         )
-        .where(_cell_where(t, q), where)
+        .where(cell_where(t, q), where)
         .group_by(t.c.processing_status, t.c.quality_bin)
     )
 
@@ -497,7 +359,7 @@ def _coverage_parts(catalog: Catalog, q: SearchQuery, period: str, connection: A
     """Split a search's coverage into cells and rows (see :func:`from_cells`)."""
     if q.min_quality is not None:  # on a bin edge (from_cells)
         cells = s.chart_month_quality
-    elif period == "day" or not _facets_given(q, _TIMED):
+    elif period == "day" or not facets_given(q, TIMED):
         cells = s.chart_days
     else:
         cells = s.chart_months
@@ -576,7 +438,7 @@ def _cell_coverage(cells: Any, q: SearchQuery, length: int, where: Any) -> Any:
             func.sum(cells.c.observation_count),
             func.sum(cells.c.total_bytes),
         )
-        .where(_cell_where(cells, q), where)
+        .where(cell_where(cells, q), where)
         .group_by(bucket, cells.c.mission_id)
     )
 

@@ -27,6 +27,7 @@ from sqlalchemy import ColumnElement, Integer, and_, cast, desc, func, literal, 
 from starlette.routing import Route
 
 from zarrlake.catalog import schema as s
+from zarrlake.catalog._answers import groups_from_cells
 from zarrlake.catalog._engine import read_connection
 from zarrlake.catalog._footprint import bound_columns, footprint_sql, normalise
 from zarrlake.catalog._repository import Catalog
@@ -34,7 +35,6 @@ from zarrlake.catalog._search import SearchQuery, count, search_conditions
 from zarrlake.catalog._stats import (
     Group,
     auto_period,
-    groups_from_cells,
     quality_groups,
     status_quality,
     totals,
