@@ -28,6 +28,7 @@ from zarrlake.catalog._answers import (
     cell_where,
     facets_given,
     from_cells,
+    groups_from_cells,
     month_quality_answers,
 )
 from zarrlake.catalog._cells import (
@@ -45,6 +46,7 @@ from zarrlake.catalog._search import (
     check_vocabulary,
     search_conditions,
 )
+from zarrlake.catalog._text import text_condition
 from zarrlake.catalog._values import to_utc_naive
 
 STATUSES = s.PROCESSING_STATUSES
@@ -115,36 +117,53 @@ def quality_groups(catalog: Catalog, q: SearchQuery, *, summaries: bool = True) 
     InvalidInputError
         As :func:`~zarrlake.catalog.count`, for a calibration or format no record has.
     """
-    timed = q.start is not None or q.end is not None
-    sums: dict[tuple[str, int], list[int]] = {}
     with read_connection(catalog.engine) as connection:
-        cell_q = q
-        parts: list[_Part] = []
-        split = bar_split(q) if summaries else None
-        if split is not None and (
-            from_cells(split[0]) or (timed and month_quality_answers(split[0]))
-        ):
-            cell_q = split[0]
-            parts.append((1, _partial_bin(catalog, q, split[1], connection), None))
-        if summaries and from_cells(cell_q):
-            parts.append((1, true(), s.chart_quality))
-        elif summaries and timed and month_quality_answers(cell_q):
-            # Whole months of the month cells, the rest of the range from its rows.
-            parts.extend(_time_parts(catalog, cell_q, connection, s.chart_month_quality))
-        else:
-            parts = [(1, and_(_row_where(catalog, q, connection)), None)]
-        for sign, where, cells in parts:
-            query = (
-                _row_groups(catalog, where) if cells is None else _cell_groups(cells, cell_q, where)
-            )
-            for st, b, n, p, f in connection.execute(query):
-                total = sums.setdefault((str(st), int(b)), [0, 0, 0])
-                for position, value in enumerate((n, p, f)):
-                    total[position] += sign * int(value or 0)
+        sums = _group_sums(catalog, q, connection, summaries)
         groups = [(st, b, n, p, f) for (st, b), (n, p, f) in sums.items() if n]
         if not groups:
             check_vocabulary(connection, q)
     return groups
+
+
+def _group_sums(
+    catalog: Catalog, q: SearchQuery, connection: Any, summaries: bool
+) -> dict[tuple[str, int], list[int]]:
+    """Return observations, positioned and footprints per status and bin (see above)."""
+    sums: dict[tuple[str, int], list[int]] = {}
+    if summaries and q.text and _by_complement(catalog, q, connection, None):
+        # The search less its text (from the cells), less its rows without the text.
+        sums = _group_sums(catalog, replace(q, text=None), connection, summaries)
+        cell_q, parts = q, [(-1, _unmatched(catalog, q, connection), None)]
+    else:
+        cell_q, parts = _group_parts(catalog, q, connection, summaries)
+    for sign, where, cells in parts:
+        query = _row_groups(catalog, where) if cells is None else _cell_groups(cells, cell_q, where)
+        for st, b, n, p, f in connection.execute(query):
+            total = sums.setdefault((str(st), int(b)), [0, 0, 0])
+            for position, value in enumerate((n, p, f)):
+                total[position] += sign * int(value or 0)
+    return sums
+
+
+def _group_parts(
+    catalog: Catalog, q: SearchQuery, connection: Any, summaries: bool
+) -> tuple[SearchQuery, list[_Part]]:
+    """Split a search's groups into cells and rows; return the search the cells answer."""
+    timed = q.start is not None or q.end is not None
+    cell_q = q
+    parts: list[_Part] = []
+    split = bar_split(q) if summaries else None
+    if split is not None and (from_cells(split[0]) or (timed and month_quality_answers(split[0]))):
+        cell_q = split[0]
+        parts.append((1, _partial_bin(catalog, q, split[1], connection), None))
+    if summaries and from_cells(cell_q):
+        parts.append((1, true(), s.chart_quality))
+    elif summaries and timed and month_quality_answers(cell_q):
+        # Whole months of the month cells, the rest of the range from its rows.
+        parts.extend(_time_parts(catalog, cell_q, connection, s.chart_month_quality))
+    else:
+        parts = [(1, and_(_row_where(catalog, q, connection)), None)]
+    return cell_q, parts
 
 
 def _partial_bin(catalog: Catalog, q: SearchQuery, edge: float, connection: Any) -> Any:
@@ -319,29 +338,8 @@ def coverage(
         ``period`` (``2026``, ``2026-03``, ``2026-03-01``, ``2026-03-01T05``),
         ``mission``, ``observations``, ``bytes``.
     """
-    length = PERIOD_LENGTHS[period]
-    sums: dict[tuple[str, str], list[int]] = {}
     with read_connection(catalog.engine) as connection:
-        cell_q = q
-        parts: list[_Part] = []
-        split = bar_split(q) if summaries else None
-        if split is not None and from_cells(split[0], period):
-            cell_q = split[0]
-            parts.append((1, _partial_bin(catalog, q, split[1], connection), None))
-        if summaries and from_cells(cell_q, period):
-            parts.extend(_coverage_parts(catalog, cell_q, period, connection))
-        else:
-            parts = [(1, and_(_row_where(catalog, q, connection)), None)]
-        for sign, where, cells in parts:
-            query = (
-                _row_coverage(catalog, length, period, where)
-                if cells is None
-                else _cell_coverage(cells, cell_q, length, where)
-            )
-            for p, m, n, b in connection.execute(query):
-                total = sums.setdefault((str(p).replace(" ", "T"), str(m)), [0, 0])
-                total[0] += sign * int(n)
-                total[1] += sign * int(b or 0)
+        sums = _coverage_sums(catalog, q, period, connection, summaries)
     # Sorted here, not by the database: PostgreSQL's collation would order mission
     # spellings differently from one answer to the next part.
     return [
@@ -349,6 +347,87 @@ def coverage(
         for (p, m), (n, b) in sorted(sums.items())
         if n
     ]
+
+
+def _coverage_sums(
+    catalog: Catalog, q: SearchQuery, period: str, connection: Any, summaries: bool
+) -> dict[tuple[str, str], list[int]]:
+    """Return observations and bytes per period and mission (see :func:`coverage`)."""
+    length = PERIOD_LENGTHS[period]
+    sums: dict[tuple[str, str], list[int]] = {}
+    cell_q = q
+    parts: list[_Part] = []
+    split = bar_split(q) if summaries else None
+    if summaries and q.text and _by_complement(catalog, q, connection, period):
+        # The search less its text (from the cells), less its rows without the text.
+        sums = _coverage_sums(catalog, replace(q, text=None), period, connection, summaries)
+        parts = [(-1, _unmatched(catalog, q, connection), None)]
+    elif split is not None and from_cells(split[0], period):
+        cell_q = split[0]
+        parts = [(1, _partial_bin(catalog, q, split[1], connection), None)]
+        parts.extend(_coverage_parts(catalog, cell_q, period, connection))
+    elif summaries and from_cells(q, period):
+        parts = _coverage_parts(catalog, q, period, connection)
+    else:
+        parts = [(1, and_(_row_where(catalog, q, connection)), None)]
+    for sign, where, cells in parts:
+        query = (
+            _row_coverage(catalog, length, period, where)
+            if cells is None
+            else _cell_coverage(cells, cell_q, length, where)
+        )
+        for p, m, n, b in connection.execute(query):
+            total = sums.setdefault((str(p).replace(" ", "T"), str(m)), [0, 0])
+            total[0] += sign * int(n)
+            total[1] += sign * int(b or 0)
+    return sums
+
+
+TEXT_PROBES = 1000
+"""Rows sampled (spread over the ids) to tell whether a free text is in most rows."""
+
+
+def _by_complement(catalog: Catalog, q: SearchQuery, connection: Any, period: str | None) -> bool:
+    """Tell whether to count a free text search as the search less its text, less the rest.
+
+    So when the cells answer the search less its text and a sample of its rows mostly
+    holds the text: grouping the few rows without it costs less than grouping the many
+    with it (SQLite sorts them), and the scan for the text is the same.
+
+    ``period``: of a coverage (``None``: the counts per status and quality bin).
+    """
+    rest = replace(q, text=None)
+    split = bar_split(rest)
+    if period is None:
+        timed = rest.start is not None or rest.end is not None
+        cheap = groups_from_cells(rest) or (
+            timed and month_quality_answers(rest if split is None else split[0])
+        )
+    else:
+        cheap = from_cells(rest, period) or (split is not None and from_cells(split[0], period))
+    if not cheap:
+        return False
+    obs = s.observations.c
+    largest = int(connection.execute(select(func.max(obs.id))).scalar() or 0)
+    step = max(largest / TEXT_PROBES, 1.0)
+    probes = sorted({round(k * step) for k in range(1, min(TEXT_PROBES, largest) + 1)})
+    held = text_condition(connection, str(q.text), use_index=False)
+    sample = select(func.count(), func.count(case((held, 1)))).where(
+        obs.id.in_(probes), *search_conditions(catalog, rest, connection)
+    )
+    rows, holding = connection.execute(sample).one()
+    return 2 * int(holding) > int(rows) > 0
+
+
+def _unmatched(catalog: Catalog, q: SearchQuery, connection: Any) -> ColumnElement[bool]:
+    """Return the conditions of the search less its text, on rows without the text.
+
+    Stated as "not true" (``CASE``), so a row whose text test is unknown (no target)
+    is among them exactly when the search leaves it out.
+    """
+    rest = replace(q, text=None)
+    held = text_condition(connection, str(q.text), use_index=False)
+    return and_(_row_where(catalog, rest, connection), case((held, 0), else_=1) == 1)
 
 
 _Part = tuple[int, ColumnElement[bool], Any]

@@ -167,6 +167,17 @@ def text_indexed(connection: Any) -> bool:
     return {TEXT_TABLE, *_TRIGGERS} <= _sqlite_names(connection)
 
 
+def text_scanned(connection: Any, value: str) -> bool:
+    """Tell whether a free text is matched by a scan of every row on an SQLite catalog.
+
+    Text of fewer than three characters (no trigram), or a catalog without the index.
+    """
+    if connection is None or connection.dialect.name != "sqlite":
+        return False
+    folded = s.fold(value) or ""
+    return min(len(folded), len(value.lower())) < MIN_CHARACTERS or not text_indexed(connection)
+
+
 def _sqlite_names(connection: Any) -> set[str]:
     rows = connection.exec_driver_sql(
         "SELECT name FROM sqlite_master WHERE name = 'obs_text' OR "
@@ -243,4 +254,10 @@ def text_condition(
     return and_(obs.id.in_(candidates), exact)
 
 
-__all__ = ["TEXT_TABLE", "create_text_index", "drop_text_index", "text_condition"]
+__all__ = [
+    "TEXT_TABLE",
+    "create_text_index",
+    "drop_text_index",
+    "text_condition",
+    "text_scanned",
+]
