@@ -522,13 +522,18 @@ def _cell_coverage(cells: Any, q: SearchQuery, length: int, where: Any) -> Any:
     )
 
 
+def _period_bucket(catalog: Catalog, period: str) -> Any:
+    """Return a row's period of ``observation_timestamp`` as SQL text (NULL without one)."""
+    column = s.observations.c.observation_timestamp
+    if catalog.dialect == "postgresql":
+        return func.to_char(column, _POSTGRES_FORMATS[period])
+    return func.substr(column, 1, PERIOD_LENGTHS[period])
+
+
 def _row_coverage(catalog: Catalog, length: int, period: str, where: Any) -> Any:
     obs = s.observations.c
     column = obs.observation_timestamp
-    if catalog.dialect == "postgresql":
-        bucket = func.to_char(column, _POSTGRES_FORMATS[period])
-    else:
-        bucket = func.substr(column, 1, length)
+    bucket = _period_bucket(catalog, period)
     return (
         select(bucket, obs.mission_id, func.count(), func.coalesce(func.sum(obs.file_size), 0))
         .where(where, column.is_not(None))
