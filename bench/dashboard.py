@@ -20,7 +20,7 @@ with an instrument (its coverage from the rows). From the rows: free text (the r
 trigram index finds, schema 7; before, a scan of every row); text of one or two
 characters (no trigram: a scan), held by every record ('n': counted as every record
 less the rows without it), by 7% ('42') and by none ('q': the page sorts a scan's
-matches instead of walking the catalog in time order).
+matches instead of walking the catalog in time order; its charts share one scan).
 ``--only=TEXT`` (repeatable) measures the searches whose name holds one of the texts.
 ``--browser`` also times headless Chromium from navigation to the drawn table, charts
 and sky and Earth maps (median of 5, after the requests): each run in a fresh browser

@@ -6,13 +6,15 @@ status and quality bin (:func:`~._stats.quality_groups`) and for the coverage pe
 period (:func:`~._stats.coverage`) of the same search at once; a service reads SQLite
 one query at a time, so two scans cost twice one. :func:`row_cube` groups the matching
 rows once by status, quality bin, period and mission, and both answers are sums of
-those groups: exactly what the two row queries return (the tests compare them). It is
-used where those would read the rows (:func:`one_scan`): not when the cells answer the
-search less its text for a text most rows hold (``_stats._by_complement``).
+those groups: exactly what the two row queries return (the tests compare them). For a
+text most rows hold, where the cells answer the search less its text for both
+(``_stats._by_complement``), the one scan groups the rows without the text instead,
+and both answers are the cells' less those.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import and_, case, func, literal, select
@@ -27,8 +29,11 @@ from zarrlake.catalog._stats import (
     PERIOD_LENGTHS,
     Group,
     _by_complement,
+    _coverage_sums,
+    _group_sums,
     _period_bucket,
     _row_where,
+    _unmatched,
 )
 from zarrlake.catalog._text import text_scanned
 
@@ -55,14 +60,23 @@ def one_scan(catalog: Catalog, q: SearchQuery, period: str) -> bool:
     with read_connection(catalog.engine) as connection:
         if not text_scanned(connection, q.text):
             return False
-        return not (
-            _by_complement(catalog, q, connection, None)
-            or _by_complement(catalog, q, connection, period)
-        )
+        return _complement(catalog, q, connection, period) is not None
+
+
+def _complement(catalog: Catalog, q: SearchQuery, connection: Any, period: str) -> bool | None:
+    """Tell how both answers come: as the cells less the rows without the text, or not.
+
+    ``True``: both the search less its text, less its rows without the text; ``False``:
+    both from the rows; ``None``: one each way (two queries then).
+    """
+    groups = _by_complement(catalog, q, connection, None)
+    if groups != _by_complement(catalog, q, connection, period):
+        return None
+    return groups
 
 
 def row_cube(
-    catalog: Catalog, q: SearchQuery, period: str
+    catalog: Catalog, q: SearchQuery, period: str, *, summaries: bool = True
 ) -> tuple[list[Group], list[dict[str, Any]]]:
     """Return a search's groups and coverage per ``period`` from one query on its rows.
 
@@ -74,6 +88,9 @@ def row_cube(
         The search.
     period
         ``year``, ``month``, ``day`` or ``hour``.
+    summaries
+        For a text most rows hold, when the cells answer the search less its text for
+        both: those less the one scan's rows without the text (``False``: the rows').
 
     Returns
     -------
@@ -94,6 +111,13 @@ def row_cube(
     groups: dict[tuple[str, int], list[int]] = {}
     periods: dict[tuple[str, str], list[int]] = {}
     with read_connection(catalog.engine) as connection:
+        sign, where = 1, and_(_row_where(catalog, q, connection))
+        if summaries and q.text and _complement(catalog, q, connection, period):
+            # The search less its text (from the cells), less its rows without the text.
+            rest = replace(q, text=None)
+            groups = _group_sums(catalog, rest, connection, summaries)
+            periods = _coverage_sums(catalog, rest, period, connection, summaries)
+            sign, where = -1, _unmatched(catalog, q, connection)
         query = (
             select(
                 status,
@@ -105,17 +129,17 @@ def row_cube(
                 func.count(case((footprint_sql(), 1))),
                 func.coalesce(func.sum(obs.file_size), 0),
             )
-            .where(and_(_row_where(catalog, q, connection)))
+            .where(where)
             .group_by(status, score_bin, bucket, obs.mission_id)
         )
         for st, b, when, mission, n, p, f, size in connection.execute(query):
             group = groups.setdefault((str(st), int(b)), [0, 0, 0])
             for position, value in enumerate((n, p, f)):
-                group[position] += int(value or 0)
+                group[position] += sign * int(value or 0)
             if when is not None:
                 cell = periods.setdefault((str(when).replace(" ", "T"), str(mission)), [0, 0])
-                cell[0] += int(n)
-                cell[1] += int(size or 0)
+                cell[0] += sign * int(n)
+                cell[1] += sign * int(size or 0)
         found = [(st, b, n, p, f) for (st, b), (n, p, f) in groups.items() if n]
         if not found:
             check_vocabulary(connection, q)
