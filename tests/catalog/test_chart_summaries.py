@@ -19,19 +19,18 @@ import pytest
 from sqlalchemy import select
 
 from zarrlake.catalog import Catalog, count, search
-from zarrlake.catalog._cells import QUALITY_BINS, quality_bin, rebuild_cells
+from zarrlake.catalog._answers import (
+    bar_split,
+    from_cells,
+    groups_from_cells,
+    month_quality_answers,
+    quality_edge,
+)
+from zarrlake.catalog._cells import QUALITY_BINS, bin_floor, quality_bin, rebuild_cells
 from zarrlake.catalog._engine import read_connection, write_transaction
 from zarrlake.catalog._footprint import extents, footprint, union
 from zarrlake.catalog._search import SearchQuery
-from zarrlake.catalog._stats import (
-    _month_quality_answers,
-    coverage,
-    from_cells,
-    match_count,
-    quality_edge,
-    status_quality,
-    totals,
-)
+from zarrlake.catalog._stats import coverage, match_count, status_quality, totals
 from zarrlake.catalog.schema import (
     PROCESSING_STATUSES,
     chart_days,
@@ -119,6 +118,14 @@ BARS = [  # quality bars on a bin edge: the cells answer the counts, quality and
     SearchQuery(min_quality=0.8),
 ]
 
+OFF_EDGE = [  # bars inside a bin: the cells from the next edge up, the bar's bin from rows
+    SearchQuery(min_quality=0.05),  # 0.05 in, 0.0 out
+    SearchQuery(min_quality=0.12, mission_id="gaia"),  # 0.15 in, 0.1 out
+    SearchQuery(min_quality=0.65, instrument_type="cam", include_missing=True),
+    SearchQuery(min_quality=0.85, processing_status="raw"),  # bin 9 starts below 0.9
+    SearchQuery(min_quality=0.97),  # the last bin: rows only
+]
+
 DAY = timedelta(days=1)
 D0 = datetime(2026, 1, 5)  # a midnight among the records' days
 RANGES = [  # (start, end): partial days at both ends, day and month boundaries, one end
@@ -143,6 +150,8 @@ TIMED_CRITERIA = [  # without facets: days; with: months; with a bar: months, no
     {"min_quality": 0.3},
     {"min_quality": 0.0, "mission_id": "gaia", "processing_status": "raw"},
     {"min_quality": 0.7, "instrument_type": "CAM"},  # rows
+    {"min_quality": 0.65},  # off an edge: the bins above from the cells
+    {"min_quality": 0.12, "mission_id": "GAIA", "processing_status": "raw"},
 ]
 
 
@@ -155,7 +164,7 @@ def timed_queries(rng: random.Random) -> list[SearchQuery]:
     return [
         SearchQuery(start=start, end=end, **criteria)
         for n, (start, end) in enumerate(ranges)
-        for criteria in ({}, TIMED_CRITERIA[1 + n % 7])
+        for criteria in ({}, TIMED_CRITERIA[1 + n % (len(TIMED_CRITERIA) - 1)])
     ]
 
 
@@ -165,6 +174,14 @@ def assert_charts_match(catalog: Catalog) -> None:
         assert from_cells(q)
         assert totals(catalog, q) == totals(catalog, q, summaries=False), q
         assert status_quality(catalog, q) == status_quality(catalog, q, summaries=False), q
+    for q in OFF_EDGE:
+        split = bar_split(q)
+        assert not from_cells(q) and groups_from_cells(q) == (split is not None), q
+        assert totals(catalog, q) == totals(catalog, q, summaries=False), q
+        assert status_quality(catalog, q) == status_quality(catalog, q, summaries=False), q
+        for period in ("year", "month", "day"):
+            got = coverage(catalog, q, period)
+            assert got == coverage(catalog, q, period, summaries=False), (q, period)
     for q in QUERIES + BARS:
         for period in ("year", "month", "day"):
             faceted = q.instrument_type or q.satellite_name or q.format or q.calibration_status
@@ -177,11 +194,14 @@ def assert_charts_match(catalog: Catalog) -> None:
     for q in timed_queries(random.Random(len(search_all(catalog)))):
         assert not from_cells(q)  # no quality bins per day: months, and the rest from rows
         faceted = q.instrument_type or q.satellite_name
-        assert _month_quality_answers(q) == (not faceted), q
+        off = q.min_quality is not None and quality_edge(q.min_quality) is None
+        assert month_quality_answers(q) == (not faceted and not off), q
         assert totals(catalog, q) == totals(catalog, q, summaries=False), q
         assert status_quality(catalog, q) == status_quality(catalog, q, summaries=False), q
         for period in ("year", "month", "day"):
-            if q.min_quality is not None:
+            if off:
+                assert not from_cells(q, period)
+            elif q.min_quality is not None:
                 assert from_cells(q, period) == (period != "day" and not faceted), q
             else:
                 assert from_cells(q, period) == (period != "day" or not faceted), q
@@ -243,8 +263,57 @@ def test_quality_bars_on_a_bin_edge_are_met_by_the_bins_from_it_up() -> None:
         exact = quality_bin(edge) == k and (k == 0 or quality_bin(below) == k - 1)
         assert quality_edge(edge) == (k if exact else None)
         assert exact == (k != 9)  # 0.9 is not: the float below it lands in bin 9
-        assert quality_edge(below) is None and quality_edge(math.nextafter(edge, 2.0)) is None
+        assert quality_edge(math.nextafter(edge, 2.0)) is None
+        assert quality_edge(below) == (9 if k == 9 else None)  # where bin 9 starts
+    for k in range(1, QUALITY_BINS):  # the smallest float of each bin, found by walking
+        floor = bin_floor(k)
+        assert quality_bin(floor) == k and quality_bin(math.nextafter(floor, -1.0)) == k - 1
+        assert floor == (math.nextafter(0.9, -1.0) if k == 9 else k / QUALITY_BINS)
     assert quality_edge(1.0) is None and quality_edge(0.55) is None and quality_edge(None) is None
+
+
+@pytest.mark.parametrize("bar", [0.55, math.nextafter(0.55, 1.0), 0.12, 0.85, 0.8999, 0.95])
+def test_a_bar_off_a_bin_edge_counts_what_the_rows_do(catalog: Catalog, bar: float) -> None:
+    """The bins above from the cells and the bar's own bin from the rows: no score lost."""
+    scores = [0.5, 0.55, math.nextafter(0.55, -1.0), math.nextafter(0.55, 1.0), 0.56]
+    scores += [0.1, 0.12, 0.15, math.nextafter(0.6, -1.0), 0.6, 0.85, 0.8999, 0.9, 1.0]
+    scores += [math.nextafter(0.9, -1.0), math.nextafter(0.2, -1.0), 0.2, None]
+    catalog.upsert_observations(
+        [
+            {
+                "file_path": f"/b/{i}",
+                "data_quality_score": score,
+                "instrument_type": ("CAM", "SPEC")[i % 2],
+                "observation_timestamp": T0 + timedelta(days=40 * i),
+            }
+            for i, score in enumerate(scores)
+        ]
+    )
+    for q in (
+        SearchQuery(min_quality=bar),
+        SearchQuery(min_quality=bar, instrument_type="cam"),
+        SearchQuery(min_quality=bar, start=T0 + timedelta(days=50)),
+    ):
+        split = quality_bin(bar) < QUALITY_BINS - 1  # the last bin has no edge above
+        assert (bar_split(q) is not None) == split, q
+        assert groups_from_cells(q) == (split and q.start is None), q
+        expected = [
+            s
+            for i, s in enumerate(scores)
+            if s is not None
+            and s >= bar
+            and (q.instrument_type is None or i % 2 == 0)
+            and (q.start is None or 40 * i >= 50)
+        ]
+        assert totals(catalog, q)["count"] == len(expected) == count(catalog, q), q
+        histogram = [0] * QUALITY_BINS
+        for score in expected:
+            histogram[quality_bin(score)] += 1
+        assert [b["count"] for b in status_quality(catalog, q)["quality"]] == histogram
+        for period in ("year", "month"):
+            got = coverage(catalog, q, period)
+            assert sum(r["observations"] for r in got) == len(expected), (q, period)
+            assert got == coverage(catalog, q, period, summaries=False), (q, period)
 
 
 def test_a_time_range_from_the_day_cells_counts_what_the_rows_do(catalog: Catalog) -> None:

@@ -12,6 +12,7 @@ whose database has no trigram index scans and answers the same.
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -276,3 +277,108 @@ def test_a_page_of_broad_text_scans_in_sort_order(
     monkeypatch.setattr(search_module, "PAGE_TEXT_CANDIDATES", 3)
     for text, items in pages.items():
         assert search(catalog, text=text, limit=7).items == items, text
+
+
+SORTS = ["-observation_timestamp", "observation_timestamp", "-target_object", "file_path", "-id"]
+
+
+def _sort_key(sort: str) -> Any:
+    """The order of a search's pages in Python: values (none last), then the id."""
+    name, descending = sort.lstrip("-"), sort.startswith("-")
+
+    def key(row: dict[str, Any]) -> Any:
+        value, ident = row[name], row["id"]
+        if name == "id":
+            return -ident if descending else ident
+        if value is None:
+            return (1, "", ident)  # NULLs after all others, in id order
+        if isinstance(value, datetime):
+            value = value.timestamp()
+        if descending:
+            return (0, -value, -ident)
+        return (0, value, ident)
+
+    return key
+
+
+@pytest.mark.parametrize("walk", [40, 20_000])
+def test_pages_of_short_text_walk_then_scan(
+    catalog: Catalog, monkeypatch: pytest.MonkeyPatch, walk: int
+) -> None:
+    """Text the index cannot narrow: the first rows in sort order, else every row sorted.
+
+    A short walk (40 rows: a twentieth is 2) leaves most pages to the scan; a long
+    one finds them in the walk. Every page in a row equals the matches in Python's
+    order, for text held by most records, a few and none.
+    """
+    import zarrlake.catalog._search as search_module
+
+    monkeypatch.setattr(search_module, "PAGE_WALK", walk)
+    rng = random.Random(17)
+    catalog.upsert_observations([record(rng, i) for i in range(300)])
+    every = {r["id"]: r for r in _every(catalog)}
+    for text in ("a", "x", "Ü", "4", "%", "zz", "ω"):
+        hits = [every[i] for i in expected(catalog, text) if not every[i]["missing"]]
+        with read_connection(catalog.engine) as connection:
+            assert _text.text_scanned(connection, text) == (catalog.dialect == "sqlite")
+        for sort in SORTS:
+            got = _pages(catalog, SearchQuery(text=text, sort=sort, limit=9))
+            assert sorted(got) == sorted(r["id"] for r in hits), (text, sort)
+            if "target" not in sort and "path" not in sort:  # (text: the database's collation)
+                assert got == [r["id"] for r in sorted(hits, key=_sort_key(sort))], (text, sort)
+            with monkeypatch.context() as plain:  # the one query in sort order
+                plain.setattr(search_module, "text_scanned", lambda *args: False)
+                assert got == _pages(catalog, SearchQuery(text=text, sort=sort, limit=9))
+
+
+def _pages(catalog: Catalog, q: SearchQuery) -> list[int]:
+    """The ids of every page of a search, page after page."""
+    got: list[int] = []
+    for _ in range(1000):  # a cursor that does not move on fails, not loops
+        page = search(catalog, q)
+        got.extend(r["id"] for r in page.items)
+        if page.next_cursor is None:
+            return got
+        q = replace(q, cursor=page.next_cursor)
+    raise AssertionError(f"no last page for {q}")
+
+
+def test_text_most_records_hold_is_counted_as_the_rest_less_the_rows_without_it(
+    catalog: Catalog,
+) -> None:
+    """Charts of a text most records hold: the cells of the search less its text, minus
+    the rows without the text (targets unknown among them); equal to the rows' answer."""
+    from zarrlake.catalog import _stats
+
+    rng = random.Random(19)
+    catalog.upsert_observations([record(rng, i) for i in range(400)])
+    every = {r["id"]: r for r in _every(catalog)}
+    used = set()
+    for text in ("/arch", "a", "fits", "ngc", "NGC 42", "zzz-none", "x"):
+        for criteria in (
+            {},
+            {"mission_id": "gaia", "include_missing": True},
+            {"processing_status": "raw", "min_quality": 0.5},
+            {"min_quality": 0.3},  # off a bin edge
+            {"start": T0 + timedelta(days=20), "end": T0 + timedelta(days=50, hours=5)},
+        ):
+            q = SearchQuery(text=text, **criteria)
+            with read_connection(catalog.engine) as connection:
+                for period in (None, "month"):
+                    if _stats._by_complement(catalog, q, connection, period):
+                        used.add((text, period))
+            want = [
+                i
+                for i in expected(catalog, text)
+                if _meets(every[i], criteria)
+                and (criteria.get("include_missing") or not every[i]["missing"])
+            ]
+            assert totals(catalog, q)["count"] == len(want) == count(catalog, q), (text, criteria)
+            assert totals(catalog, q) == totals(catalog, q, summaries=False)
+            assert status_quality(catalog, q) == status_quality(catalog, q, summaries=False)
+            for period in ("year", "month", "day"):
+                got = coverage(catalog, q, period)
+                assert got == coverage(catalog, q, period, summaries=False), (q, period)
+    # "fits": two paths in three (the others, some without a target, are subtracted)
+    assert {("/arch", None), ("/arch", "month"), ("a", None), ("fits", None)} <= used, used
+    assert not {t for t, _ in used} & {"NGC 42", "zzz-none", "x"}, used

@@ -30,6 +30,7 @@ a rebuild agree; the tests compare both with direct aggregate queries.
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -93,6 +94,23 @@ def quality_bin(score: float | None) -> int:
     if score is None:
         return NO_SCORE
     return min(int(float(score) * QUALITY_BINS), QUALITY_BINS - 1)  # scores are >= 0
+
+
+def bin_floor(k: int) -> float:
+    """Return the smallest float in quality bin ``k`` (1..9): ``score >= it`` is ``bin >= k``.
+
+    :func:`quality_bin` rounds monotonically, so a score is in bin ``k`` or higher
+    exactly when it is at least this float. It is ``k / 10`` except for 0.9 (the float
+    below 0.9 times 10 rounds to 9.0, so bin 9 starts one float lower).
+    """
+    if not 0 < k < QUALITY_BINS:
+        raise ValueError(f"no quality bin {k} with a lower edge above 0")
+    value = k / QUALITY_BINS
+    while quality_bin(math.nextafter(value, -1.0)) >= k:
+        value = math.nextafter(value, -1.0)
+    while quality_bin(value) < k:
+        value = math.nextafter(value, 2.0)
+    return value
 
 
 def quality_bin_sql(dialect: str) -> Any:

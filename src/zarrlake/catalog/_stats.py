@@ -15,14 +15,22 @@ chart, through the indexes its criteria allow.
 
 from __future__ import annotations
 
-import math
-from dataclasses import fields, replace
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, case, func, literal, select, true
 
 from zarrlake.catalog import schema as s
+from zarrlake.catalog._answers import (
+    TIMED,
+    bar_split,
+    cell_where,
+    facets_given,
+    from_cells,
+    groups_from_cells,
+    month_quality_answers,
+)
 from zarrlake.catalog._cells import (
     NO_SCORE,
     QUALITY_BINS,
@@ -35,12 +43,11 @@ from zarrlake.catalog._footprint import footprint_sql
 from zarrlake.catalog._repository import Catalog
 from zarrlake.catalog._search import (
     SearchQuery,
-    check_criteria,
     check_vocabulary,
     search_conditions,
 )
+from zarrlake.catalog._text import text_condition
 from zarrlake.catalog._values import to_utc_naive
-from zarrlake.catalog.schema import FACET_COLUMNS
 
 STATUSES = s.PROCESSING_STATUSES
 
@@ -53,109 +60,6 @@ _POSTGRES_FORMATS = {
     "day": "YYYY-MM-DD",
     "hour": 'YYYY-MM-DD"T"HH24',
 }
-
-# The criteria the cells are keyed by (the search's field names are the columns'); the
-# others describe a page, not a set of rows.
-_CELL_CRITERIA = frozenset({"mission_id", "processing_status", "include_missing"})
-_FACETS = frozenset(FACET_COLUMNS)
-_PAGE_FIELDS = frozenset({"sort", "limit", "cursor"})
-_TIMED = frozenset({"start", "end"})
-
-
-def _facets_given(q: SearchQuery, also: frozenset[str] = frozenset()) -> list[str] | None:
-    """Return the facet criteria given, or ``None`` when a criterion no cell has is given.
-
-    ``also``: criteria the caller answers besides the cells' keys (a time range, a bar).
-    """
-    given = []
-    for item in fields(q):
-        value = getattr(q, item.name)
-        if item.name in _CELL_CRITERIA or item.name in _PAGE_FIELDS or item.name in also:
-            continue
-        if value is None or (item.name in ("where", "conditions") and not value):
-            continue
-        if item.name not in _FACETS or value == "":  # no cell is keyed by '' as given
-            return None
-        given.append(item.name)
-    return given
-
-
-def quality_edge(bar: Any) -> int | None:
-    """Return the quality bin a bar is the lower edge of (``k`` for ``k / 10``), else ``None``.
-
-    A score meets such a bar exactly when its bin is ``k`` or higher, provided the bar
-    is in bin ``k`` and the float just below it is not: ``score * 10`` rounds
-    monotonically (in Python and in both databases). That holds for 0 to 0.8; not for
-    0.9 (the float below it times 10 rounds to 9.0), which keeps the row query.
-    """
-    if bar is None:
-        return None
-    value = float(bar)
-    k = round(value * QUALITY_BINS)
-    if not (0 <= k < QUALITY_BINS and value == k / QUALITY_BINS):
-        return None
-    if quality_bin(value) != k or (k and quality_bin(math.nextafter(value, -1.0)) >= k):
-        return None
-    return k
-
-
-def from_cells(q: SearchQuery, period: str | None = None) -> bool:
-    """Tell whether the chart cells answer this search (and its coverage per ``period``).
-
-    Parameters
-    ----------
-    q
-        The search: cells answer one narrowed by mission, status, the missing flag and
-        the facets (facility, instrument, format, calibration); the counts, quality
-        and status also with a quality bar on a bin edge (0.1, 0.2, ...), the coverage
-        also with a time range (whole days or months from the cells, the rest of the
-        range from its rows).
-    period
-        ``None``: the counts, quality and status. ``year``, ``month``, ``day``: the
-        coverage (per day only without facets; with a quality bar on a bin edge, per
-        month or year and without facets; never per hour).
-
-    Returns
-    -------
-    bool
-        Whether the cells answer.
-    """
-    bar = q.min_quality is not None
-    if bar and quality_edge(q.min_quality) is None:
-        return False
-    if period is None:
-        if q.start is not None or q.end is not None:
-            return False  # the day cells have no quality bins
-        return _facets_given(q, frozenset({"min_quality"})) is not None
-    facets = _facets_given(q, _TIMED | {"min_quality"} if bar else _TIMED)
-    if facets is None:
-        return False
-    if bar:  # the month quality cells: no facets, no days
-        return period in ("year", "month") and not facets
-    return period in ("year", "month") or (period == "day" and not facets)
-
-
-def _cell_where(table: Any, q: SearchQuery) -> ColumnElement[bool]:
-    """Return the search's conditions on a cell table (as ``search_conditions`` states them)."""
-    check_criteria(q)  # the same errors as a search
-    parts: list[ColumnElement[bool]] = [true()]
-    if q.mission_id is not None:
-        parts.append(func.lower(table.c.mission_id) == func.lower(literal(str(q.mission_id))))
-    if q.processing_status is not None:
-        parts.append(table.c.processing_status == str(q.processing_status).lower())
-    if not q.include_missing:
-        parts.append(table.c.missing.is_(False))
-    for name in _FACETS & set(table.c.keys()):
-        value = getattr(q, name)
-        if value is not None:
-            parts.append(func.lower(table.c[name]) == func.lower(literal(str(value))))
-    if q.min_quality is not None:
-        edge = quality_edge(q.min_quality)
-        if edge is None or "quality_bin" not in table.c:
-            raise ValueError(f"the cells {table.name} cannot answer min_quality {q.min_quality}")
-        parts.append(table.c.quality_bin >= edge)
-    return and_(*parts)
-
 
 BROAD_SHARE = 0.2
 """A quality bar met by more than this share of the catalog is not read through its index
@@ -213,54 +117,66 @@ def quality_groups(catalog: Catalog, q: SearchQuery, *, summaries: bool = True) 
     InvalidInputError
         As :func:`~zarrlake.catalog.count`, for a calibration or format no record has.
     """
-    if summaries and from_cells(q):
-        t = s.chart_quality
-        query = (
-            select(
-                t.c.processing_status,
-                t.c.quality_bin,
-                func.sum(t.c.observation_count),
-                func.sum(t.c.positioned_count),
-                func.sum(t.c.footprint_count),
-            )
-            .where(_cell_where(t, q))
-            .group_by(t.c.processing_status, t.c.quality_bin)
-        )
-        with read_connection(catalog.engine) as connection:
-            rows = connection.execute(query).all()
-            groups = [(str(st), int(b), int(n), int(p), int(f)) for st, b, n, p, f in rows if n]
-            if not groups:
-                check_vocabulary(connection, q)
-        return groups
-    timed = q.start is not None or q.end is not None
-    sums: dict[tuple[str, int], list[int]] = {}
     with read_connection(catalog.engine) as connection:
-        if summaries and timed and _month_quality_answers(q):
-            # Whole months of the month cells, the rest of the range from its rows.
-            parts = _time_parts(catalog, q, connection, s.chart_month_quality)
-        else:
-            parts = [(1, and_(_row_where(catalog, q, connection)), None)]
-        for sign, where, cells in parts:
-            query = _row_groups(catalog, where) if cells is None else _cell_groups(q, where)
-            for st, b, n, p, f in connection.execute(query):
-                total = sums.setdefault((str(st), int(b)), [0, 0, 0])
-                for position, value in enumerate((n, p, f)):
-                    total[position] += sign * int(value or 0)
+        sums = _group_sums(catalog, q, connection, summaries)
         groups = [(st, b, n, p, f) for (st, b), (n, p, f) in sums.items() if n]
         if not groups:
             check_vocabulary(connection, q)
     return groups
 
 
-def _month_quality_answers(q: SearchQuery) -> bool:
-    """Tell whether the month quality cells answer a search (less its time range)."""
-    if q.min_quality is not None and quality_edge(q.min_quality) is None:
-        return False
-    return _facets_given(q, _TIMED | {"min_quality"}) == []
+def _group_sums(
+    catalog: Catalog, q: SearchQuery, connection: Any, summaries: bool
+) -> dict[tuple[str, int], list[int]]:
+    """Return observations, positioned and footprints per status and bin (see above)."""
+    sums: dict[tuple[str, int], list[int]] = {}
+    if summaries and q.text and _by_complement(catalog, q, connection, None):
+        # The search less its text (from the cells), less its rows without the text.
+        sums = _group_sums(catalog, replace(q, text=None), connection, summaries)
+        cell_q, parts = q, [(-1, _unmatched(catalog, q, connection), None)]
+    else:
+        cell_q, parts = _group_parts(catalog, q, connection, summaries)
+    for sign, where, cells in parts:
+        query = _row_groups(catalog, where) if cells is None else _cell_groups(cells, cell_q, where)
+        for st, b, n, p, f in connection.execute(query):
+            total = sums.setdefault((str(st), int(b)), [0, 0, 0])
+            for position, value in enumerate((n, p, f)):
+                total[position] += sign * int(value or 0)
+    return sums
 
 
-def _cell_groups(q: SearchQuery, where: Any) -> Any:
-    t = s.chart_month_quality
+def _group_parts(
+    catalog: Catalog, q: SearchQuery, connection: Any, summaries: bool
+) -> tuple[SearchQuery, list[_Part]]:
+    """Split a search's groups into cells and rows; return the search the cells answer."""
+    timed = q.start is not None or q.end is not None
+    cell_q = q
+    parts: list[_Part] = []
+    split = bar_split(q) if summaries else None
+    if split is not None and (from_cells(split[0]) or (timed and month_quality_answers(split[0]))):
+        cell_q = split[0]
+        parts.append((1, _partial_bin(catalog, q, split[1], connection), None))
+    if summaries and from_cells(cell_q):
+        parts.append((1, true(), s.chart_quality))
+    elif summaries and timed and month_quality_answers(cell_q):
+        # Whole months of the month cells, the rest of the range from its rows.
+        parts.extend(_time_parts(catalog, cell_q, connection, s.chart_month_quality))
+    else:
+        parts = [(1, and_(_row_where(catalog, q, connection)), None)]
+    return cell_q, parts
+
+
+def _partial_bin(catalog: Catalog, q: SearchQuery, edge: float, connection: Any) -> Any:
+    """Return the conditions of a search's rows scored from its bar up to ``edge``.
+
+    Through the quality index where the planner takes it: one bin's share of the
+    rows at most (:func:`bar_split`).
+    """
+    score = s.observations.c.data_quality_score
+    return and_(*search_conditions(catalog, q, connection), score < edge)
+
+
+def _cell_groups(t: Any, q: SearchQuery, where: Any) -> Any:
     return (
         select(
             t.c.processing_status,
@@ -269,7 +185,7 @@ def _cell_groups(q: SearchQuery, where: Any) -> Any:
             func.sum(t.c.positioned_count),
             func.sum(t.c.footprint_count),
         )
-        .where(_cell_where(t, q), where)
+        .where(cell_where(t, q), where)
         .group_by(t.c.processing_status, t.c.quality_bin)
     )
 
@@ -422,23 +338,8 @@ def coverage(
         ``period`` (``2026``, ``2026-03``, ``2026-03-01``, ``2026-03-01T05``),
         ``mission``, ``observations``, ``bytes``.
     """
-    length = PERIOD_LENGTHS[period]
-    sums: dict[tuple[str, str], list[int]] = {}
     with read_connection(catalog.engine) as connection:
-        if summaries and from_cells(q, period):
-            parts = _coverage_parts(catalog, q, period, connection)
-        else:
-            parts = [(1, and_(_row_where(catalog, q, connection)), None)]
-        for sign, where, cells in parts:
-            query = (
-                _cell_coverage(cells, q, length, where)
-                if cells is not None
-                else _row_coverage(catalog, length, period, where)
-            )
-            for p, m, n, b in connection.execute(query):
-                total = sums.setdefault((str(p).replace(" ", "T"), str(m)), [0, 0])
-                total[0] += sign * int(n)
-                total[1] += sign * int(b or 0)
+        sums = _coverage_sums(catalog, q, period, connection, summaries)
     # Sorted here, not by the database: PostgreSQL's collation would order mission
     # spellings differently from one answer to the next part.
     return [
@@ -446,6 +347,87 @@ def coverage(
         for (p, m), (n, b) in sorted(sums.items())
         if n
     ]
+
+
+def _coverage_sums(
+    catalog: Catalog, q: SearchQuery, period: str, connection: Any, summaries: bool
+) -> dict[tuple[str, str], list[int]]:
+    """Return observations and bytes per period and mission (see :func:`coverage`)."""
+    length = PERIOD_LENGTHS[period]
+    sums: dict[tuple[str, str], list[int]] = {}
+    cell_q = q
+    parts: list[_Part] = []
+    split = bar_split(q) if summaries else None
+    if summaries and q.text and _by_complement(catalog, q, connection, period):
+        # The search less its text (from the cells), less its rows without the text.
+        sums = _coverage_sums(catalog, replace(q, text=None), period, connection, summaries)
+        parts = [(-1, _unmatched(catalog, q, connection), None)]
+    elif split is not None and from_cells(split[0], period):
+        cell_q = split[0]
+        parts = [(1, _partial_bin(catalog, q, split[1], connection), None)]
+        parts.extend(_coverage_parts(catalog, cell_q, period, connection))
+    elif summaries and from_cells(q, period):
+        parts = _coverage_parts(catalog, q, period, connection)
+    else:
+        parts = [(1, and_(_row_where(catalog, q, connection)), None)]
+    for sign, where, cells in parts:
+        query = (
+            _row_coverage(catalog, length, period, where)
+            if cells is None
+            else _cell_coverage(cells, cell_q, length, where)
+        )
+        for p, m, n, b in connection.execute(query):
+            total = sums.setdefault((str(p).replace(" ", "T"), str(m)), [0, 0])
+            total[0] += sign * int(n)
+            total[1] += sign * int(b or 0)
+    return sums
+
+
+TEXT_PROBES = 1000
+"""Rows sampled (spread over the ids) to tell whether a free text is in most rows."""
+
+
+def _by_complement(catalog: Catalog, q: SearchQuery, connection: Any, period: str | None) -> bool:
+    """Tell whether to count a free text search as the search less its text, less the rest.
+
+    So when the cells answer the search less its text and a sample of its rows mostly
+    holds the text: grouping the few rows without it costs less than grouping the many
+    with it (SQLite sorts them), and the scan for the text is the same.
+
+    ``period``: of a coverage (``None``: the counts per status and quality bin).
+    """
+    rest = replace(q, text=None)
+    split = bar_split(rest)
+    if period is None:
+        timed = rest.start is not None or rest.end is not None
+        cheap = groups_from_cells(rest) or (
+            timed and month_quality_answers(rest if split is None else split[0])
+        )
+    else:
+        cheap = from_cells(rest, period) or (split is not None and from_cells(split[0], period))
+    if not cheap:
+        return False
+    obs = s.observations.c
+    largest = int(connection.execute(select(func.max(obs.id))).scalar() or 0)
+    step = max(largest / TEXT_PROBES, 1.0)
+    probes = sorted({round(k * step) for k in range(1, min(TEXT_PROBES, largest) + 1)})
+    held = text_condition(connection, str(q.text), use_index=False)
+    sample = select(func.count(), func.count(case((held, 1)))).where(
+        obs.id.in_(probes), *search_conditions(catalog, rest, connection)
+    )
+    rows, holding = connection.execute(sample).one()
+    return 2 * int(holding) > int(rows) > 0
+
+
+def _unmatched(catalog: Catalog, q: SearchQuery, connection: Any) -> ColumnElement[bool]:
+    """Return the conditions of the search less its text, on rows without the text.
+
+    Stated as "not true" (``CASE``), so a row whose text test is unknown (no target)
+    is among them exactly when the search leaves it out.
+    """
+    rest = replace(q, text=None)
+    held = text_condition(connection, str(q.text), use_index=False)
+    return and_(_row_where(catalog, rest, connection), case((held, 0), else_=1) == 1)
 
 
 _Part = tuple[int, ColumnElement[bool], Any]
@@ -456,7 +438,7 @@ def _coverage_parts(catalog: Catalog, q: SearchQuery, period: str, connection: A
     """Split a search's coverage into cells and rows (see :func:`from_cells`)."""
     if q.min_quality is not None:  # on a bin edge (from_cells)
         cells = s.chart_month_quality
-    elif period == "day" or not _facets_given(q, _TIMED):
+    elif period == "day" or not facets_given(q, TIMED):
         cells = s.chart_days
     else:
         cells = s.chart_months
@@ -535,18 +517,23 @@ def _cell_coverage(cells: Any, q: SearchQuery, length: int, where: Any) -> Any:
             func.sum(cells.c.observation_count),
             func.sum(cells.c.total_bytes),
         )
-        .where(_cell_where(cells, q), where)
+        .where(cell_where(cells, q), where)
         .group_by(bucket, cells.c.mission_id)
     )
+
+
+def _period_bucket(catalog: Catalog, period: str) -> Any:
+    """Return a row's period of ``observation_timestamp`` as SQL text (NULL without one)."""
+    column = s.observations.c.observation_timestamp
+    if catalog.dialect == "postgresql":
+        return func.to_char(column, _POSTGRES_FORMATS[period])
+    return func.substr(column, 1, PERIOD_LENGTHS[period])
 
 
 def _row_coverage(catalog: Catalog, length: int, period: str, where: Any) -> Any:
     obs = s.observations.c
     column = obs.observation_timestamp
-    if catalog.dialect == "postgresql":
-        bucket = func.to_char(column, _POSTGRES_FORMATS[period])
-    else:
-        bucket = func.substr(column, 1, length)
+    bucket = _period_bucket(catalog, period)
     return (
         select(bucket, obs.mission_id, func.count(), func.coalesce(func.sum(obs.file_size), 0))
         .where(where, column.is_not(None))

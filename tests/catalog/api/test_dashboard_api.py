@@ -79,6 +79,8 @@ def test_sky_points_and_an_even_sample(client: TestClient, monkeypatch: pytest.M
     sky = client.get("/dashboard/sky", params={"target": "m31"}).json()
     assert sky["total"] == 10 and not sky["sampled"] and len(sky["points"]) == 10
     assert {p["target"] for p in sky["points"]} == {"M31"}
+    none = client.get("/dashboard/sky", params={"q": "no such text"}).json()
+    assert none == {"total": 0, "sampled": False, "points": []}
     from zarrlake.catalog.api import dashboard
 
     monkeypatch.setattr(dashboard, "MAX_SKY_POINTS", 5)
@@ -207,3 +209,33 @@ def test_earth_footprints_from_acdd_bounds(client: TestClient, filled: Catalog) 
             [-10.0, 35.0, 30.5, 60.0],
         ]
     assert client.get("/dashboard/earth", params={"mission": "COSMOS-7"}).json()["total"] == 0
+
+
+@pytest.mark.parametrize("text", ["q", "c ", "m3"])  # none, NGC 1 (a third), M31 and M33
+def test_a_scanned_text_s_views_share_one_scan(
+    client: TestClient, filled: Catalog, monkeypatch: pytest.MonkeyPatch, text: str
+) -> None:
+    """Status and coverage of short text from one grouped query, as from their rows."""
+    from zarrlake.catalog import _onescan
+    from zarrlake.catalog._search import SearchQuery
+    from zarrlake.catalog._stats import auto_period, coverage, status_quality
+    from zarrlake.catalog.api import dashboard
+
+    cubes: list[str] = []
+    counted = _onescan.row_cube
+
+    def cube(catalog: Catalog, q: SearchQuery, period: str) -> object:
+        cubes.append(period)
+        return counted(catalog, q, period)
+
+    monkeypatch.setattr(dashboard, "row_cube", cube)
+    q = SearchQuery(text=text)
+    period = auto_period(filled, q)
+    status = client.get("/dashboard/status", params={"q": text}).json()
+    cover = client.get("/dashboard/coverage/auto", params={"q": text}).json()
+    assert status == status_quality(filled, q, summaries=False)
+    assert cover == {"period": period, "rows": coverage(filled, q, period, summaries=False)}
+    scanned = _onescan.one_scan(filled, q, period)
+    assert cubes == ([period] if scanned else [])  # one scan for both views, kept
+    # Scanned on SQLite (most records hold "m3": the cells, less the rows without it).
+    assert scanned == (filled.dialect == "sqlite")

@@ -27,14 +27,15 @@ from sqlalchemy import ColumnElement, Integer, and_, cast, desc, func, literal, 
 from starlette.routing import Route
 
 from zarrlake.catalog import schema as s
+from zarrlake.catalog._answers import groups_from_cells
 from zarrlake.catalog._engine import read_connection
 from zarrlake.catalog._footprint import bound_columns, footprint_sql, normalise
+from zarrlake.catalog._onescan import one_scan, row_cube
 from zarrlake.catalog._repository import Catalog
 from zarrlake.catalog._search import SearchQuery, count, search_conditions
 from zarrlake.catalog._stats import (
     Group,
     auto_period,
-    from_cells,
     quality_groups,
     status_quality,
     totals,
@@ -122,8 +123,26 @@ def _peek(catalog: Catalog, key: tuple[Any, ...]) -> Any:
 
 def _groups(catalog: Catalog, params: Any, query: SearchQuery) -> list[Group]:
     """Return the search's counts per status and quality bin, shared by the views."""
-    key = _key("groups", params)
-    return _cached(catalog, key, lambda: quality_groups(catalog, query))  # type: ignore[no-any-return]
+
+    def compute() -> list[Group]:
+        cube = _cube(catalog, params, query, auto_period(catalog, query)) if query.text else None
+        return cube[0] if cube is not None else quality_groups(catalog, query)
+
+    return _cached(catalog, _key("groups", params), compute)  # type: ignore[no-any-return]
+
+
+def _cube(
+    catalog: Catalog, params: Any, query: SearchQuery, period: str
+) -> tuple[list[Group], list[dict[str, Any]]] | None:
+    """Return a scanned search's groups and coverage per ``period`` from one scan, kept.
+
+    ``None`` where they come otherwise (``_onescan.one_scan``): the status and the
+    coverage views of such a search, asked for at once, share the one scan.
+    """
+    if not query.text or not one_scan(catalog, query, period):
+        return None
+    key = _key(f"cube-{period}", params)
+    return _cached(catalog, key, lambda: row_cube(catalog, query, period))  # type: ignore[no-any-return]
 
 
 def _totals(catalog: Catalog, params: Any, query: SearchQuery) -> dict[str, int]:
@@ -140,7 +159,7 @@ def _key(name: str, params: Any) -> tuple[Any, ...]:
 def cached_count(params: Params, catalog: CatalogDep, settings: SettingsDep) -> JSONResponse:
     """Count the search's observations, as ``/datasets/count``, kept until the catalog changes."""
     query = params.query(settings)
-    if from_cells(query) or _peek(catalog, _key("groups", params)) is not None:
+    if groups_from_cells(query) or _peek(catalog, _key("groups", params)) is not None:
         return ok({"count": _totals(catalog, params, query)["count"]})
     # From the rows, a plain count reads less than the groups (no sorting, no documents).
     return ok({"count": _cached(catalog, _key("count", params), lambda: count(catalog, query))})
@@ -171,7 +190,9 @@ def coverage(
     chosen = auto_period(catalog, query) if period == "auto" else period
 
     def compute() -> dict[str, Any]:
-        return {"period": chosen, "rows": coverage_rows(catalog, query, chosen)}
+        cube = _cube(catalog, params, query, chosen) if period == "auto" else None
+        rows = cube[1] if cube is not None else coverage_rows(catalog, query, chosen)
+        return {"period": chosen, "rows": rows}
 
     return ok(_cached(catalog, _key(f"coverage-{chosen}", params), compute))
 
@@ -193,6 +214,8 @@ def sky(params: Params, catalog: CatalogDep, settings: SettingsDep) -> JSONRespo
 
 def _sky(catalog: Catalog, query: SearchQuery, total: int) -> dict[str, Any]:
     obs = s.observations.c
+    if not total:  # no matching record has a position: nothing to read (nor to scan for)
+        return {"total": 0, "sampled": False, "points": []}
     stride = -(-total // MAX_SKY_POINTS)
     columns = (obs.id, obs.mission_id, obs.ra, obs.dec, obs.target_object)
     with read_connection(catalog.engine) as connection:
