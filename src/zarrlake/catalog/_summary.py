@@ -13,13 +13,14 @@ that moves a summary moves the cells with the same old and new rows.
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, case, func, select, update
+from sqlalchemy import and_, bindparam, case, func, select, update
 
 from zarrlake.catalog._cells import CELL_COLUMNS, apply_cell_changes, rebuild_cells
 from zarrlake.catalog._values import CALIBRATED_VALUES, is_calibrated
@@ -195,9 +196,17 @@ def _aggregates(dialect: str) -> Any:
     ).group_by(obs.mission_id)
 
 
+@functools.cache
+def _inserted_aggregates(dialect: str) -> Any:
+    """Return :func:`_aggregates` of the rows with ids ``first_id..last_id`` (built once)."""
+    inserted = observations.c.id.between(bindparam("first_id"), bindparam("last_id"))
+    return _aggregates(dialect).where(inserted)
+
+
 def _add_inserted(connection: Any, deltas: dict[str, _Delta], first: int, last: int) -> None:
-    query = _aggregates(connection.dialect.name).where(observations.c.id.between(first, last))
-    for mission, n, size, qsum, qcount, cal, start, stop, longest in connection.execute(query):
+    query = _inserted_aggregates(connection.dialect.name)
+    ids = {"first_id": first, "last_id": last}
+    for mission, n, size, qsum, qcount, cal, start, stop, longest in connection.execute(query, ids):
         delta = deltas[str(mission)]
         delta.count += n
         delta.total_bytes += int(size)
