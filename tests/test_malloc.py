@@ -17,15 +17,19 @@ glibc_only = pytest.mark.skipif(
 )
 
 
-def _run(code: str) -> str:
-    done = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code)],
+def _python(code: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run ``code`` with ``args`` in a fresh interpreter (the helpers change process state)."""
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code), *args],
         capture_output=True,
         text=True,
         check=True,
         timeout=60,
     )
-    return done.stdout.strip()
+
+
+def _run(code: str) -> str:
+    return _python(code).stdout.strip()
 
 
 def _rss_mib() -> str:
@@ -81,14 +85,7 @@ def test_limit_arenas_makes_threads_share_one_arena() -> None:
         """
 
     def arenas(*args: str) -> int:
-        done = subprocess.run(
-            [sys.executable, "-c", textwrap.dedent(code), *args],
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=60,
-        )
-        return done.stderr.count("Arena ")
+        return _python(code, *args).stderr.count("Arena ")
 
     assert arenas() > 1
     assert arenas("limit") == 1
@@ -113,14 +110,7 @@ def test_keep_free_heap_stops_faulting_in_reused_read_sized_buffers() -> None:
         """
 
     def faults(*args: str) -> int:
-        done = subprocess.run(
-            [sys.executable, "-c", textwrap.dedent(code), *args],
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=60,
-        )
-        return int(done.stdout)
+        return int(_python(code, *args).stdout)
 
     assert faults() > 40 * 1024
     assert faults("keep") < 2 * 1024

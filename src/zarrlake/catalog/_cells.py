@@ -217,7 +217,7 @@ class CellDeltas:
                 cell = cells[tuple(row[:width])]
                 for position, value in enumerate(row[width:]):
                     cell[position] += int(value or 0)
-        self._count_edges(connection.execute(_edges_select(_INSERTED_IDS), ids))
+        self._count_edges(connection.execute(_inserted_edges_select(), ids))
 
     def add_edges(self, connection: Any, where: Any = None) -> None:
         """Count the edges of the footprints of the rows ``where`` selects in.
@@ -266,8 +266,6 @@ def _inserted_selects(dialect: str) -> tuple[Any, ...]:
 
 def _edges_select(where: Any = None) -> Any:
     """Return footprint bounds grouped per mission and missing flag (rows ``where`` picks)."""
-    if where is _INSERTED_IDS:
-        return _inserted_edges_select()
     obs = observations.c
     bounds = bound_columns()
     # Grouped by the bounds first: a gridded product repeats one box in every file.
