@@ -179,18 +179,25 @@ def _read_gate(engine: Any) -> AbstractContextManager[Any]:
 
 
 @contextmanager
-def read_connection(engine: Any) -> Iterator[Any]:
+def read_connection(engine: Any, *, scan: bool = False) -> Iterator[Any]:
     """Open a connection for reading (one consistent snapshot for the block).
 
     Parameters
     ----------
     engine
         A catalog engine.
+    scan
+        The block's queries read many rows and return few (a count, groups, a page of
+        text no index narrows): it reads beside the process's other reads instead of
+        after them. SQLite works on such a query without the GIL, so two of them (a
+        view's chart and count, say) use two cores; the one-reader gate is for queries
+        that return row after row.
 
     Yields
     ------
     sqlalchemy.engine.Connection
         Rolled back at the end (nothing is written).
     """
-    with _read_gate(engine), engine.connect() as connection, connection.begin():
+    gate = nullcontext() if scan else _read_gate(engine)
+    with gate, engine.connect() as connection, connection.begin():
         yield connection

@@ -110,7 +110,7 @@ def row_cube(
     positioned = case((and_(obs.ra.is_not(None), obs.dec.is_not(None)), 1))
     groups: dict[tuple[str, int], list[int]] = {}
     periods: dict[tuple[str, str], list[int]] = {}
-    with read_connection(catalog.engine) as connection:
+    with read_connection(catalog.engine, scan=True) as connection:
         sign, where = 1, and_(_row_where(catalog, q, connection))
         if summaries and q.text and _complement(catalog, q, connection, period):
             # The search less its text (from the cells), less its rows without the text.

@@ -329,7 +329,7 @@ def search(catalog: Catalog, query: SearchQuery | None = None, **criteria: Any) 
 
     items: list[dict[str, Any]] = []
     next_cursor: str | None = None
-    with read_connection(catalog.engine) as connection:
+    with read_connection(catalog.engine, scan=bool(q.text)) as connection:
         base = search_conditions(catalog, q, connection, text_candidates=PAGE_TEXT_CANDIDATES)
         if phase == "v":
             conditions = [*base, sort_col.is_not(None)]
@@ -423,7 +423,7 @@ def _unindexed(term: Any) -> Any:
 def count(catalog: Catalog, query: SearchQuery | None = None, **criteria: Any) -> int:
     """Return how many observations match (all pages)."""
     q = query or SearchQuery(**criteria)
-    with read_connection(catalog.engine) as connection:
+    with read_connection(catalog.engine, scan=True) as connection:
         statement = select(func.count()).select_from(s.observations)
         found = int(
             connection.execute(

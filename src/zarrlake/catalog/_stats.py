@@ -117,7 +117,7 @@ def quality_groups(catalog: Catalog, q: SearchQuery, *, summaries: bool = True) 
     InvalidInputError
         As :func:`~zarrlake.catalog.count`, for a calibration or format no record has.
     """
-    with read_connection(catalog.engine) as connection:
+    with read_connection(catalog.engine, scan=True) as connection:
         sums = _group_sums(catalog, q, connection, summaries)
         groups = [(st, b, n, p, f) for (st, b), (n, p, f) in sums.items() if n]
         if not groups:
@@ -338,7 +338,7 @@ def coverage(
         ``period`` (``2026``, ``2026-03``, ``2026-03-01``, ``2026-03-01T05``),
         ``mission``, ``observations``, ``bytes``.
     """
-    with read_connection(catalog.engine) as connection:
+    with read_connection(catalog.engine, scan=True) as connection:
         sums = _coverage_sums(catalog, q, period, connection, summaries)
     # Sorted here, not by the database: PostgreSQL's collation would order mission
     # spellings differently from one answer to the next part.

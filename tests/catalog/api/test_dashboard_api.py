@@ -5,10 +5,12 @@ from __future__ import annotations
 import csv
 import io
 import re
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
+from tests.catalog.api.conftest import make_client
 from zarrlake.catalog import Catalog
 
 
@@ -86,7 +88,9 @@ def test_sky_points_and_an_even_sample(client: TestClient, monkeypatch: pytest.M
     monkeypatch.setattr(dashboard, "MAX_SKY_POINTS", 5)
     sample = client.get("/dashboard/sky").json()
     assert sample["sampled"] and sample["total"] == 30
-    assert [p["id"] for p in sample["points"]] == [6, 12, 18, 24, 30]
+    # Ids looked up over the id range 1..30: one in each fifth of it (3, 8, 15, 19, 26).
+    ids = [p["id"] for p in sample["points"]]
+    assert ids == sorted(ids) and [(i - 1) * 5 // 30 for i in ids] == [0, 1, 2, 3, 4]
 
 
 @pytest.mark.parametrize("probes", [0, 20000])  # every n-th match / ids spread evenly
@@ -102,6 +106,34 @@ def test_a_sample_keeps_every_group(
     assert sample["sampled"] and sample["total"] == 15
     ids = [p["id"] for p in sample["points"]]
     assert 4 <= len(ids) <= 8 and all(i % 2 for i in ids) and ids == sorted(ids)
+
+
+def test_probes_see_a_group_on_a_period_of_the_ids(
+    catalog: Catalog, service_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from zarrlake.catalog.api import dashboard
+
+    # Ids 1, 5, 9 ... (60 of 240) are mission A. Sampling 15 of them by lookups takes
+    # 240 * 15 / 60 = 60 probes: a step of exactly 4 ids (4, 8, ... 240) would find none.
+    catalog.upsert_observations(
+        [
+            {
+                "file_path": f"/sky/{i:03d}.fits",
+                "mission_id": "A" if i % 4 == 1 else "B",
+                "ra": float(i),
+                "dec": 0.0,
+            }
+            for i in range(1, 241)
+        ]
+    )
+    monkeypatch.setattr(dashboard, "MAX_SKY_POINTS", 15)
+    with make_client(catalog, service_root) as client:
+        sample = client.get("/dashboard/sky", params={"mission": "A"}).json()
+    ids = [p["id"] for p in sample["points"]]
+    assert sample["sampled"] and sample["total"] == 60
+    assert 8 <= len(ids) <= 30 and all(i % 4 == 1 for i in ids) and ids == sorted(ids)
+    # Spread over the id range: each quarter of it holds some of the sample.
+    assert {(i - 1) * 4 // 240 for i in ids} == {0, 1, 2, 3}
 
 
 def test_problems_are_the_newest_of_any_kind(filled: Catalog) -> None:
@@ -239,3 +271,30 @@ def test_a_scanned_text_s_views_share_one_scan(
     assert cubes == ([period] if scanned else [])  # one scan for both views, kept
     # Scanned on SQLite (most records hold "m3": the cells, less the rows without it).
     assert scanned == (filled.dialect == "sqlite")
+
+
+def test_an_answer_computed_from_others_never_waits_for_itself(tmp_path: Path) -> None:
+    import threading
+
+    from zarrlake.catalog.api import dashboard
+
+    # Coverage is computed from the groups, the groups from a scan's cube: answers
+    # nested in answers. With locks shared by hash, one pair in 64 waited forever.
+    found: list[int] = []
+
+    def nested() -> None:
+        with Catalog(f"sqlite:///{tmp_path / 'c.db'}") as catalog:
+            for i in range(1000):
+                found.append(
+                    dashboard._cached(
+                        catalog,
+                        (f"outer-{i}",),
+                        lambda i=i: dashboard._cached(catalog, (f"inner-{i}",), lambda: i),
+                    )
+                )
+
+    worker = threading.Thread(target=nested, daemon=True)
+    worker.start()
+    worker.join(timeout=30)
+    assert not worker.is_alive(), f"stuck after {len(found)} answers"
+    assert found == list(range(1000)) and not dashboard._COMPUTING
