@@ -141,7 +141,7 @@ def test_problems_are_the_newest_of_any_kind(filled: Catalog) -> None:
 
     from zarrlake.catalog import schema as s
     from zarrlake.catalog._engine import read_connection
-    from zarrlake.catalog.api.dashboard import _problems
+    from zarrlake.catalog.api.operations import _problems
 
     for i in range(12):  # kinds interleaved in time, some records with two
         filled.upsert_observations(
@@ -165,7 +165,7 @@ def test_problems_are_the_newest_of_any_kind(filled: Catalog) -> None:
         )
         with read_connection(filled.engine) as connection:
             expected = list(connection.execute(query).scalars())
-        got = list(dict.fromkeys(r["id"] for r in _problems(filled, None, limit)))
+        got = list(dict.fromkeys(r["id"] for r in _problems(filled, None, limit, None, None)))
         assert got == expected, limit
 
 
@@ -273,28 +273,97 @@ def test_a_scanned_text_s_views_share_one_scan(
     assert scanned == (filled.dialect == "sqlite")
 
 
-def test_an_answer_computed_from_others_never_waits_for_itself(tmp_path: Path) -> None:
-    import threading
+def test_problems_read_as_sentences_once_each_and_filter(
+    catalog: Catalog, service_root: Path, tmp_path: Path
+) -> None:
+    import shutil
 
-    from zarrlake.catalog.api import dashboard
+    from astropy.io import fits
 
-    # Coverage is computed from the groups, the groups from a scan's cube: answers
-    # nested in answers. With locks shared by hash, one pair in 64 waited forever.
-    found: list[int] = []
+    from zarrlake.catalog import ingest
 
-    def nested() -> None:
-        with Catalog(f"sqlite:///{tmp_path / 'c.db'}") as catalog:
-            for i in range(1000):
-                found.append(
-                    dashboard._cached(
-                        catalog,
-                        (f"outer-{i}",),
-                        lambda i=i: dashboard._cached(catalog, (f"inner-{i}",), lambda: i),
-                    )
-                )
+    # astropy's own test files: a compressed file no reader opens, and a plain image
+    # whose header names no mission.
+    data = Path(fits.__file__).parent / "tests" / "data"
+    folder = tmp_path / "files"
+    folder.mkdir()
+    for name in ("lzw.fits.Z", "test0.fits"):
+        shutil.copy(data / name, folder / name)
+    ingest(catalog, folder)
+    with make_client(catalog, service_root) as client:
+        items = client.get("/dashboard/problems").json()["items"]
+        by_file = {(Path(i["file_path"]).name, i["kind"]): i["problem"] for i in items}
+        # The unreadable file once, as unreadable (its one issue is that same error).
+        assert [k for k in by_file if k[0] == "lzw.fits.Z"] == [("lzw.fits.Z", "unreadable")]
+        issues = by_file[("test0.fits", "issues")]
+        assert "mission_id not found in the file's metadata" in issues
+        assert "{" not in issues and "'code'" not in issues
+        exported = client.get("/dashboard/problems", params={"format": "csv"}).text
+        table = list(csv.DictReader(io.StringIO(exported)))
+        assert {(Path(r["file_path"]).name, r["kind"]): r["problem"] for r in table} == by_file
+        # Filters: text in the path or the problem, and the mission.
+        found = client.get("/dashboard/problems", params={"q": "LZW"}).json()["items"]
+        assert [Path(i["file_path"]).name for i in found] == ["lzw.fits.Z"]
+        found = client.get("/dashboard/problems", params={"q": "MISSION_ID"}).json()["items"]
+        assert [Path(i["file_path"]).name for i in found] == ["test0.fits"]
+        unknown = client.get("/dashboard/problems", params={"mission": "UNKNOWN"}).json()
+        assert {Path(i["file_path"]).name for i in unknown["items"]} == {"test0.fits", "lzw.fits.Z"}
+        assert client.get("/dashboard/problems", params={"mission": "HST"}).json()["items"] == []
 
-    worker = threading.Thread(target=nested, daemon=True)
-    worker.start()
-    worker.join(timeout=30)
-    assert not worker.is_alive(), f"stuck after {len(found)} answers"
-    assert found == list(range(1000)) and not dashboard._COMPUTING
+
+def test_issue_sentences() -> None:
+    from zarrlake.catalog.api.operations import issue_text
+
+    assert issue_text({"code": "unparsable_card", "message": "FITS card 'X' ..."}) == (
+        "FITS card 'X' ..."
+    )
+    assert issue_text({"code": "missing_field", "field": "instrument_type"}) == (
+        "instrument_type not found in the file's metadata"
+    )
+    assert (
+        issue_text(
+            {
+                "code": "quality_out_of_range",
+                "field": "data_quality_score",
+                "attribute": "Q",
+                "value": "7",
+            }
+        )
+        == "Q = 7 is outside 0..1: not taken as data_quality_score"
+    )
+    assert (
+        issue_text(
+            {"code": "unreadable_value", "field": "ra", "attribute": "RA_OBJ", "value": "ten"}
+        )
+        == "RA_OBJ = 'ten' cannot be read as ra"
+    )
+    assert issue_text({"code": "odd_thing", "hdu": 2}) == "odd thing: hdu 2"
+    assert issue_text("no DATE-OBS") == "no DATE-OBS"
+
+
+def test_lineage_graph_holds_every_link_between_its_datasets(
+    client: TestClient, filled: Catalog
+) -> None:
+    # A diamond: 13 -> 15 -> 18 and 13 -> 18; 18 -> 19 (a child); the fixture has 1 -> 2 -> 3.
+    filled.link(13, 15, "calibrated_from")
+    filled.link(15, 18)
+    filled.link(13, 18, "uses")
+    filled.link(18, 19)
+    graph = client.get("/dashboard/lineage/18", params={"depth": 2}).json()
+    assert graph["root"] == 18
+    nodes = {n["id"]: (n["depth"], n["direction"]) for n in graph["nodes"]}
+    assert nodes == {18: (0, "self"), 15: (1, "parent"), 13: (1, "parent"), 19: (1, "child")}
+    edges = {(e["parent"], e["child"], e["type"]) for e in graph["edges"]}
+    # 13 -> 15 joins two inputs of 18: /related names each dataset once and leaves it out.
+    assert edges == {
+        (13, 15, "calibrated_from"),
+        (15, 18, "derived_from"),
+        (13, 18, "uses"),
+        (18, 19, "derived_from"),
+    }
+    assert all(n["file_path"] == filled.get(n["id"])["file_path"] for n in graph["nodes"])
+    one = client.get("/dashboard/lineage/15", params={"depth": 1}).json()
+    assert {n["id"] for n in one["nodes"]} == {13, 15, 18}
+    assert {(e["parent"], e["child"]) for e in one["edges"]} == {(13, 15), (15, 18), (13, 18)}
+    assert client.get("/dashboard/lineage/999").status_code == 404
+    assert client.get("/dashboard/lineage/18", params={"depth": 4}).status_code in (400, 422)

@@ -11,19 +11,12 @@ sky and Earth answers.
 
 from __future__ import annotations
 
-import csv
-import io
 import logging
-import os
-import threading
-from collections import OrderedDict
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, FastAPI, Path, Query
+from fastapi import APIRouter, FastAPI, Path
 from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, StreamingResponse
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from sqlalchemy import ColumnElement, Integer, and_, cast, desc, func, literal, select, true
 from starlette.routing import Route
 
@@ -42,9 +35,10 @@ from zarrlake.catalog._stats import (
     totals,
 )
 from zarrlake.catalog._stats import coverage as coverage_rows
+from zarrlake.catalog.api import operations
 from zarrlake.catalog.api.datasets import CatalogDep, Params, SettingsDep, ok
 from zarrlake.catalog.api.errors import responses
-from zarrlake.catalog.api.serialize import iso
+from zarrlake.catalog.api.kept import cached, peek, search_key
 
 router = APIRouter(prefix="/dashboard", tags=["dashboard"])
 logger = logging.getLogger(__name__)
@@ -75,86 +69,6 @@ def _where(catalog: Catalog, params: Any, settings: Any, connection: Any) -> Col
     return and_(true(), *search_conditions(catalog, params.query(settings), connection))
 
 
-_CACHE: OrderedDict[tuple[Any, ...], tuple[Any, Any]] = OrderedDict()
-CACHE_SIZE = 256
-_GUARD = threading.Lock()  # over _CACHE and _COMPUTING (threads share them)
-_COMPUTING: dict[tuple[Any, ...], tuple[threading.Lock, int]] = {}
-"""A lock per answer being computed, and how many requests hold or wait for it."""
-
-
-def _version(catalog: Catalog) -> Any:
-    """Return what changes whenever the catalog does (``None``: unknown, do not cache).
-
-    For a SQLite file, the size and modification time of the file and its write-ahead
-    log: every commit changes one of them.
-    """
-    database = catalog.engine.url.database
-    if catalog.dialect != "sqlite" or not database or database == ":memory:":
-        return None
-    stamps: list[tuple[int, int] | None] = []
-    for path in (database, f"{database}-wal"):
-        try:
-            stat = os.stat(path)
-        except OSError:
-            stamps.append(None)
-        else:
-            stamps.append((stat.st_mtime_ns, stat.st_size))
-    return tuple(stamps)
-
-
-def _cached(catalog: Catalog, key: tuple[Any, ...], compute: Callable[[], Any]) -> Any:
-    """Return ``compute()``, reusing the answer while the catalog has not changed.
-
-    Chart queries group every matching row: on 1M records they take seconds, and a
-    dashboard asks the same ones again and again. Requests for one answer at once
-    compute it once (the others wait for it): a view's requests arrive together, and
-    several need the same totals. An answer may be computed from others (coverage from
-    the groups): each answer has its own lock, so a request never waits for itself.
-    """
-    version = _version(catalog)
-    if version is None:
-        return compute()
-    full_key = (id(catalog), *key)
-    with _computing(full_key):
-        with _GUARD:
-            hit = _CACHE.get(full_key)
-            if hit is not None and hit[0] == version:
-                _CACHE.move_to_end(full_key)
-                return hit[1]
-        value = compute()
-        with _GUARD:
-            _CACHE[full_key] = (version, value)
-            while len(_CACHE) > CACHE_SIZE:
-                _CACHE.popitem(last=False)
-        return value
-
-
-@contextmanager
-def _computing(key: tuple[Any, ...]) -> Iterator[None]:
-    """Hold the lock of one answer (made for its first request, dropped after its last)."""
-    with _GUARD:
-        lock, users = _COMPUTING.get(key) or (threading.Lock(), 0)
-        _COMPUTING[key] = (lock, users + 1)
-    try:
-        with lock:
-            yield
-    finally:
-        with _GUARD:
-            users = _COMPUTING[key][1] - 1
-            if users:
-                _COMPUTING[key] = (lock, users)
-            else:
-                del _COMPUTING[key]
-
-
-def _peek(catalog: Catalog, key: tuple[Any, ...]) -> Any:
-    """Return the kept answer for ``key`` if it is current, else ``None`` (never computes)."""
-    version = _version(catalog)
-    with _GUARD:
-        hit = _CACHE.get((id(catalog), *key))
-    return hit[1] if hit is not None and version is not None and hit[0] == version else None
-
-
 def _groups(catalog: Catalog, params: Any, query: SearchQuery) -> list[Group]:
     """Return the search's counts per status and quality bin, shared by the views."""
 
@@ -162,7 +76,7 @@ def _groups(catalog: Catalog, params: Any, query: SearchQuery) -> list[Group]:
         cube = _cube(catalog, params, query, auto_period(catalog, query)) if query.text else None
         return cube[0] if cube is not None else quality_groups(catalog, query)
 
-    return _cached(catalog, _key("groups", params), compute)  # type: ignore[no-any-return]
+    return cached(catalog, search_key("groups", params), compute)  # type: ignore[no-any-return]
 
 
 def _cube(
@@ -175,8 +89,8 @@ def _cube(
     """
     if not query.text or not one_scan(catalog, query, period):
         return None
-    key = _key(f"cube-{period}", params)
-    return _cached(catalog, key, lambda: row_cube(catalog, query, period))  # type: ignore[no-any-return]
+    key = search_key(f"cube-{period}", params)
+    return cached(catalog, key, lambda: row_cube(catalog, query, period))  # type: ignore[no-any-return]
 
 
 def _totals(catalog: Catalog, params: Any, query: SearchQuery) -> dict[str, int]:
@@ -184,19 +98,16 @@ def _totals(catalog: Catalog, params: Any, query: SearchQuery) -> dict[str, int]
     return totals(catalog, query, groups=_groups(catalog, params, query))
 
 
-def _key(name: str, params: Any) -> tuple[Any, ...]:
-    criteria = params.model_dump(exclude={"sort", "limit", "cursor"})
-    return (name, *sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in criteria.items()))
-
-
 @router.get("/count", responses=responses(400))
 def cached_count(params: Params, catalog: CatalogDep, settings: SettingsDep) -> JSONResponse:
     """Count the search's observations, as ``/datasets/count``, kept until the catalog changes."""
     query = params.query(settings)
-    if groups_from_cells(query) or _peek(catalog, _key("groups", params)) is not None:
+    if groups_from_cells(query) or peek(catalog, search_key("groups", params)) is not None:
         return ok({"count": _totals(catalog, params, query)["count"]})
     # From the rows, a plain count reads less than the groups (no sorting, no documents).
-    return ok({"count": _cached(catalog, _key("count", params), lambda: count(catalog, query))})
+    return ok(
+        {"count": cached(catalog, search_key("count", params), lambda: count(catalog, query))}
+    )
 
 
 @router.get("/status", responses=responses(400))
@@ -228,7 +139,7 @@ def coverage(
         rows = cube[1] if cube is not None else coverage_rows(catalog, query, chosen)
         return {"period": chosen, "rows": rows}
 
-    return ok(_cached(catalog, _key(f"coverage-{chosen}", params), compute))
+    return ok(cached(catalog, search_key(f"coverage-{chosen}", params), compute))
 
 
 @router.get("/sky", responses=responses(400))
@@ -243,7 +154,7 @@ def sky(params: Params, catalog: CatalogDep, settings: SettingsDep) -> JSONRespo
     """
     query = params.query(settings)
     total = _totals(catalog, params, query)["positioned"]
-    return ok(_cached(catalog, _key("sky", params), lambda: _sky(catalog, query, total)))
+    return ok(cached(catalog, search_key("sky", params), lambda: _sky(catalog, query, total)))
 
 
 def _sky(catalog: Catalog, query: SearchQuery, total: int) -> dict[str, Any]:
@@ -329,7 +240,7 @@ def earth(params: Params, catalog: CatalogDep, settings: SettingsDep) -> JSONRes
     """
     query = params.query(settings)
     total = _totals(catalog, params, query)["footprints"]
-    return ok(_cached(catalog, _key("earth", params), lambda: _boxes(catalog, query, total)))
+    return ok(cached(catalog, search_key("earth", params), lambda: _boxes(catalog, query, total)))
 
 
 def _boxes(catalog: Catalog, query: SearchQuery, total: int) -> dict[str, Any]:
@@ -350,139 +261,6 @@ def _boxes(catalog: Catalog, query: SearchQuery, total: int) -> dict[str, Any]:
             if box is not None:  # always, as footprint_sql() kept the row
                 boxes.append({"id": i, "mission": m, "bbox": list(box)})
     return {"total": total, "footprints": boxes}
-
-
-PROBLEM_KINDS = ("unreadable", "issues", "missing")
-PROBLEM_COLUMNS = ("id", "kind", "mission_id", "file_path", "problem", "last_updated")
-
-
-def _problems(catalog: Catalog, kind: str | None, limit: int) -> list[dict[str, Any]]:
-    obs = s.observations.c
-    kinds = [kind] if kind else list(PROBLEM_KINDS)
-    tests = {
-        "unreadable": obs.extraction_error.is_not(None),
-        "issues": obs.issues.is_not(None),
-        "missing": obs.missing.is_(True),
-    }
-    columns = (
-        obs.id,
-        obs.mission_id,
-        obs.file_path,
-        obs.extraction_error,
-        obs.issues,
-        obs.missing,
-        obs.last_updated,
-    )
-    newest = (desc(obs.last_updated), desc(obs.id))
-    # The newest records of each kind through its partial index, then the newest of
-    # those: the same rows as one query over "any kind", which would read every row.
-    found: dict[int, Any] = {}
-    with read_connection(catalog.engine) as connection:
-        for name in kinds:
-            query = select(*columns).where(tests[name]).order_by(*newest).limit(limit)
-            found.update((row.id, row) for row in connection.execute(query))
-    chosen = sorted(found.values(), key=lambda r: (r.last_updated, r.id), reverse=True)[:limit]
-    rows: list[dict[str, Any]] = []
-    for row in chosen:
-        problems = {
-            "unreadable": row.extraction_error,
-            "issues": row.issues or None,
-            "missing": "the file is gone" if row.missing else None,
-        }
-        for name in kinds:
-            if problems[name]:
-                rows.append(
-                    {
-                        "id": row.id,
-                        "kind": name,
-                        "mission_id": row.mission_id,
-                        "file_path": row.file_path,
-                        "problem": _text(problems[name]),
-                        "last_updated": iso(row.last_updated),
-                    }
-                )
-    return rows
-
-
-def _text(value: Any) -> str:
-    if isinstance(value, list):
-        return "; ".join(map(str, value))
-    return str(value)
-
-
-@router.get("/problems", responses=responses(400), response_model=None)
-def problems(
-    catalog: CatalogDep,
-    kind: Annotated[Literal["unreadable", "issues", "missing"] | None, Query()] = None,
-    limit: Annotated[int, Query(ge=1, le=10000)] = 500,
-    format: Annotated[Literal["json", "csv"], Query()] = "json",
-) -> JSONResponse | StreamingResponse:
-    """Unreadable files with their error, records with issues, missing files; newest first."""
-    rows = _cached(catalog, ("problems", kind, limit), lambda: _problems(catalog, kind, limit))
-    if format == "json":
-        return ok({"items": rows})
-
-    def lines() -> Iterator[str]:
-        buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, PROBLEM_COLUMNS)
-        writer.writeheader()
-        writer.writerows(rows)
-        yield buffer.getvalue()
-
-    return StreamingResponse(
-        lines(),
-        media_type="text/csv",
-        headers={"Content-Disposition": 'attachment; filename="problems.csv"'},
-    )
-
-
-@router.get("/pipeline")
-def pipeline(catalog: CatalogDep, limit: Annotated[int, Query(ge=1, le=1000)] = 50) -> JSONResponse:
-    """List what is processing now, what failed (with the reason), recent status events."""
-    return ok(_cached(catalog, ("pipeline", limit), lambda: _pipeline(catalog, limit)))
-
-
-def _pipeline(catalog: Catalog, limit: int) -> dict[str, Any]:
-    obs, events = s.observations.c, s.status_events.c
-    newest = (desc(events.at), desc(events.id))
-    recent = (
-        select(events.dataset_id, events.old_status, events.new_status, events.reason)
-        .add_columns(events.actor, events.at, obs.mission_id, obs.file_path)
-        .join_from(s.status_events, s.observations, obs.id == events.dataset_id)
-        .order_by(*newest)
-        .limit(limit)
-    )
-    with read_connection(catalog.engine) as connection:
-        recent_rows = [dict(r._mapping) for r in connection.execute(recent)]
-        lists = {}
-        for status in ("processing", "failed"):
-            query = (
-                select(obs.id, obs.mission_id, obs.file_path, obs.last_updated)
-                .where(obs.processing_status == status)
-                .order_by(desc(obs.last_updated), desc(obs.id))
-                .limit(limit)
-            )
-            lists[status] = [dict(r._mapping) for r in connection.execute(query)]
-        failed_ids = [r["id"] for r in lists["failed"]]
-        reasons: dict[int, str | None] = {}
-        if failed_ids:
-            why = (
-                select(events.dataset_id, events.reason)
-                .where(events.dataset_id.in_(failed_ids), events.new_status == "failed")
-                .order_by(events.at, events.id)
-            )
-            reasons = {d: r for d, r in connection.execute(why)}
-    for row in lists["failed"]:
-        row["reason"] = reasons.get(row["id"])
-    return {
-        "processing": [_times(r) for r in lists["processing"]],
-        "failed": [_times(r) for r in lists["failed"]],
-        "events": [_times(r) for r in recent_rows],
-    }
-
-
-def _times(row: dict[str, Any]) -> dict[str, Any]:
-    return {k: iso(v) if k in ("at", "last_updated") else v for k, v in row.items()}
 
 
 def offline_docs(request: Any) -> HTMLResponse:
@@ -515,3 +293,4 @@ def install(app: FastAPI) -> None:
                 "/redoc", lambda request: RedirectResponse("docs"), include_in_schema=False
             )
     app.include_router(router)
+    app.include_router(operations.router)
