@@ -254,22 +254,26 @@ def status_quality(
     Returns
     -------
     dict
-        ``counts`` (every status, zeros too) and ``quality`` (``low``, ``high``,
-        ``count`` per bin of 0.1; a score of 1 counts in the last bin).
+        ``counts`` (every status, zeros too), ``quality`` (``low``, ``high``,
+        ``count`` per bin of 0.1; a score of 1 counts in the last bin) and
+        ``unscored`` (observations without a score: in no bin).
     """
     if groups is None:
         groups = quality_groups(catalog, q, summaries=summaries)
     counts: dict[str, int] = {name: 0 for name in STATUSES}
     bins = [0] * QUALITY_BINS
+    unscored = 0
     for status, bin_, number, _, _ in groups:
         counts[status] = counts.get(status, 0) + number
         if bin_ != NO_SCORE:
             bins[bin_] += number
+        else:
+            unscored += number
     quality = [
         {"low": i / QUALITY_BINS, "high": (i + 1) / QUALITY_BINS, "count": n}
         for i, n in enumerate(bins)
     ]
-    return {"counts": counts, "quality": quality}
+    return {"counts": counts, "quality": quality, "unscored": unscored}
 
 
 def auto_period(catalog: Catalog, q: SearchQuery) -> str:

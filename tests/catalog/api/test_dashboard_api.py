@@ -42,6 +42,10 @@ def test_status_counts_follow_the_search(client: TestClient, filled: Catalog) ->
     assert sum(helio.values()) == 15 and helio["processing"] == 1 and helio["failed"] == 1
     quality = client.get("/dashboard/status").json()["quality"]
     assert [b["count"] for b in quality] == [3] * 10 and quality[9]["high"] == 1.0
+    filled.upsert_observations([{"file_path": "/x/no-score.fits", "mission_id": "HELIO"}])
+    answer = client.get("/dashboard/status", params={"mission": "HELIO"}).json()
+    assert answer["unscored"] == 1 and sum(b["count"] for b in answer["quality"]) == 15
+    assert sum(answer["counts"].values()) == 16
 
 
 def test_coverage_per_period_and_mission(client: TestClient) -> None:
