@@ -69,8 +69,15 @@ def test_summaries_stay_exact_through_every_kind_of_write(catalog: Catalog) -> N
     catalog.rename("/data/f0010.fits", "/data/moved.fits")
     catalog.delete("/data/f0011.fits")
     catalog.mark_missing(["/data/f0059.fits"], missing=False)
+    # Updates moving several rows of one mission (M0) out of its time range, both ways:
+    # the range widens to the earliest start and the latest end among them.
+    earlier = [obs(i, observation_timestamp=T0 - timedelta(days=i)) for i in (21, 27, 24)]
+    later = [obs(i, observation_timestamp=T0 + timedelta(days=i)) for i in (33, 39, 36)]
+    catalog.upsert_observations(earlier + later)
     incremental = stored_summaries(catalog)
     assert incremental == recomputed_summaries(catalog)
+    m0 = catalog.summary("M0")[0]
+    assert (m0["time_min"], m0["time_max"]) == (T0 - timedelta(days=27), T0 + timedelta(days=39))
     m9 = catalog.summary("M9")[0]
     assert (m9["observations"], m9["total_bytes"], m9["mean_quality"]) == (1, 5, None)
     m1 = catalog.summary("M1")[0]

@@ -117,38 +117,68 @@ def apply_summary_changes(
     if not deltas:
         return
     _ensure_rows(connection, list(deltas))
-    table = mission_summaries
     bounds = _bounds(connection, [m for m, d in deltas.items() if d.removed_first is not None])
     for mission, delta in sorted(deltas.items()):
         values: dict[str, Any] = {
-            "observation_count": table.c.observation_count + delta.count,
-            "total_bytes": table.c.total_bytes + delta.total_bytes,
-            "quality_sum": table.c.quality_sum + delta.quality_sum,
-            "quality_count": table.c.quality_count + delta.quality_count,
-            "calibrated_count": table.c.calibrated_count + delta.calibrated,
+            "d_mission": mission,
+            "d_count": delta.count,
+            "d_bytes": delta.total_bytes,
+            "d_quality_sum": delta.quality_sum,
+            "d_quality_count": delta.quality_count,
+            "d_calibrated": delta.calibrated,
         }
         if delta.starts:
-            first = min(delta.starts)
-            values["time_min"] = case(
-                (table.c.time_min.is_(None), first),
-                (table.c.time_min > first, first),
-                else_=table.c.time_min,
-            )
+            values["d_first"] = min(delta.starts)
         if delta.ends:
-            last = max(delta.ends)
-            values["time_max"] = case(
-                (table.c.time_max.is_(None), last),
-                (table.c.time_max < last, last),
-                else_=table.c.time_max,
-            )
+            values["d_last"] = max(delta.ends)
         if delta.max_span:
-            values["max_span_seconds"] = case(
-                (table.c.max_span_seconds < delta.max_span, delta.max_span),
-                else_=table.c.max_span_seconds,
-            )
-        connection.execute(update(table).where(table.c.mission_id == mission).values(**values))
+            values["d_span"] = delta.max_span
+        shape = (bool(delta.starts), bool(delta.ends), bool(delta.max_span))
+        connection.execute(_summary_update(*shape), values)
         if mission in bounds and _held_a_bound(delta, *bounds[mission]):
             _recompute_bounds(connection, mission)
+
+
+@functools.cache
+def _summary_update(starts: bool, ends: bool, span: bool) -> Any:
+    """Return the UPDATE that moves one mission's summary by bound deltas (built once).
+
+    Parameters (``d_`` and): ``mission``, ``count``, ``bytes``, ``quality_sum``,
+    ``quality_count``, ``calibrated``; with ``starts`` the delta's first start ``first``
+    (the time range widens to it), with ``ends`` its last end ``last``, with ``span`` its
+    longest ``span``. The ``d_`` keeps them apart from the column names, which
+    SQLAlchemy keeps for SET values. Eight shapes, each built once (building one took
+    ~1.5 ms a write).
+    """
+    c = mission_summaries.c
+
+    def bound(name: str, column: Any) -> Any:
+        return bindparam(name, type_=column.type)
+
+    values: dict[str, Any] = {
+        "observation_count": c.observation_count + bound("d_count", c.observation_count),
+        "total_bytes": c.total_bytes + bound("d_bytes", c.total_bytes),
+        "quality_sum": c.quality_sum + bound("d_quality_sum", c.quality_sum),
+        "quality_count": c.quality_count + bound("d_quality_count", c.quality_count),
+        "calibrated_count": c.calibrated_count + bound("d_calibrated", c.calibrated_count),
+    }
+    if starts:
+        first = bound("d_first", c.time_min)
+        values["time_min"] = case(
+            (c.time_min.is_(None), first), (c.time_min > first, first), else_=c.time_min
+        )
+    if ends:
+        last = bound("d_last", c.time_max)
+        values["time_max"] = case(
+            (c.time_max.is_(None), last), (c.time_max < last, last), else_=c.time_max
+        )
+    if span:
+        longest = bound("d_span", c.max_span_seconds)
+        values["max_span_seconds"] = case(
+            (c.max_span_seconds < longest, longest), else_=c.max_span_seconds
+        )
+    mission = bound("d_mission", c.mission_id)
+    return update(mission_summaries).where(c.mission_id == mission).values(**values)
 
 
 _OBSERVATION_END = func.coalesce(
@@ -241,17 +271,10 @@ def _held_a_bound(delta: _Delta, time_min: datetime | None, time_max: datetime |
 
 
 def _ensure_rows(connection: Any, missions: list[str]) -> None:
-    existing = set(
-        connection.execute(
-            select(mission_summaries.c.mission_id).where(
-                mission_summaries.c.mission_id.in_(missions)
-            )
-        ).scalars()
-    )
+    existing = set(connection.execute(_existing_rows(), {"missions": missions}).scalars())
     fresh = [m for m in missions if m not in existing]
     if not fresh:
         return
-    dialect = connection.dialect.name
     rows = [
         {
             "mission_id": m,
@@ -264,14 +287,26 @@ def _ensure_rows(connection: Any, missions: list[str]) -> None:
         }
         for m in fresh
     ]
+    connection.execute(_new_rows(connection.dialect.name), rows)
+
+
+@functools.cache
+def _existing_rows() -> Any:
+    """Return the SELECT of the missions among ``missions`` that have a row (built once)."""
+    c = mission_summaries.c
+    return select(c.mission_id).where(c.mission_id.in_(bindparam("missions", expanding=True)))
+
+
+@functools.cache
+def _new_rows(dialect: str) -> Any:
+    """Return the INSERT of empty summary rows, skipping a row another writer added."""
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-        connection.execute(pg_insert(mission_summaries).on_conflict_do_nothing(), rows)
-    else:
-        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+        return pg_insert(mission_summaries).on_conflict_do_nothing()
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-        connection.execute(sqlite_insert(mission_summaries).on_conflict_do_nothing(), rows)
+    return sqlite_insert(mission_summaries).on_conflict_do_nothing()
 
 
 def _recompute_bounds(connection: Any, mission: str) -> None:
