@@ -149,8 +149,8 @@ def sky(params: Params, catalog: CatalogDep, settings: SettingsDep) -> JSONRespo
     ``total`` observations have a position; up to :data:`MAX_SKY_POINTS` come one per
     observation. Beyond that ``sampled`` is true and the points are an even sample of
     about :data:`MAX_SKY_POINTS`, each still one observation: every n-th matching
-    observation in id order, or (for a search matching most of a large catalog) the
-    matches among ids spread evenly over the id range.
+    observation in id order, or (when that takes at most :data:`SKY_PROBES` lookups)
+    the matches among ids spread evenly over the id range.
     """
     query = params.query(settings)
     total = _totals(catalog, params, query)["positioned"]
