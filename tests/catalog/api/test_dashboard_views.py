@@ -377,6 +377,21 @@ def test_problems_and_pipeline_views(page: Page, filled: Catalog) -> None:
     snap(page, "problems")
     page.go_back()
     page.wait_for_function("document.querySelectorAll('[data-testid=problem-row]').length === 3")
+    # Text in the path or the problem, and the mission: in the URL and the export.
+    page.fill("[data-testid=problem-text]", "BROKEN")
+    page.click("[data-testid=problem-filter]")
+    page.wait_for_function("location.hash === '#/problems?q=BROKEN'")
+    page.wait_for_function("document.querySelectorAll('[data-testid=problem-row]').length === 1")
+    assert "/x/broken.nc" in page.inner_text("[data-testid=problems]")
+    href = page.get_attribute("[data-testid=problems-csv]", "href")
+    assert href == "dashboard/problems?q=BROKEN&format=csv"
+    page.fill("[data-testid=problem-text]", "")
+    page.fill("[data-testid=problem-mission]", "no such mission")
+    page.press("[data-testid=problem-mission]", "Enter")
+    page.wait_for_function("document.querySelectorAll('[data-testid=problem-row]').length === 0")
+    page.go_back()
+    page.wait_for_function("document.querySelectorAll('[data-testid=problem-row]').length === 1")
+    assert page.input_value("[data-testid=problem-text]") == "BROKEN"
     page.click("[data-testid=nav-pipeline]")
     page.wait_for_selector("[data-testid=pipeline-failed] [data-testid=pipeline-row]")
     assert "calibration diverged" in page.inner_text("[data-testid=pipeline-failed]")

@@ -7,11 +7,22 @@ function datasetLink(id) {
   return el("a", { href: `#/datasets/${id}`, text: String(id) });
 }
 
+const PROBLEM_FILTERS = { kind: "#problem-kind", mission: "#problem-mission", q: "#problem-text" };
+
+function problemFilters(values) {
+  const query = new URLSearchParams();
+  for (const [name, value] of Object.entries(values)) if (value) query.set(name, value);
+  return query;
+}
+
 async function showProblems(params) {
   show("problems");
-  const kind = params.get("kind") || "";
-  $("#problem-kind").value = kind;
-  const query = new URLSearchParams(kind ? { kind } : {});
+  const values = {};
+  for (const [name, field] of Object.entries(PROBLEM_FILTERS)) {
+    values[name] = params.get(name) || "";
+    $(field).value = values[name];
+  }
+  const query = problemFilters(values);
   const csv = new URLSearchParams(query);
   csv.set("format", "csv");
   $("#problems-csv").href = `dashboard/problems?${csv}`;
@@ -61,10 +72,14 @@ async function showPipeline() {
 }
 
 window.addEventListener("DOMContentLoaded", () => {
-  $("#problem-kind").addEventListener("change", () => {
-    const kind = $("#problem-kind").value;
-    go("/problems", new URLSearchParams(kind ? { kind } : {}));
-  });
+  const filterProblems = (event) => {
+    event.preventDefault();
+    const values = {};
+    for (const [name, field] of Object.entries(PROBLEM_FILTERS)) values[name] = $(field).value.trim();
+    go("/problems", problemFilters(values));
+  };
+  $("#problem-kind").addEventListener("change", filterProblems);
+  $("#problem-filters").addEventListener("submit", filterProblems);
   $("#sky-projection").addEventListener("change", () => {
     const { params } = parseHash();
     params.set("projection", $("#sky-projection").value);
