@@ -314,10 +314,14 @@ async function showDataset(id, params) {
 // of them (GET /dashboard/lineage). A service without that endpoint (404) has
 // /datasets/{id}/related, which gives each dataset once, with the one link that reached it.
 async function lineage(record, depth, signal) {
-  try {
-    return await api(`dashboard/lineage/${record.id}?depth=${depth}`, signal);
-  } catch (error) {
-    if (error.status !== 404) throw error;
+  if (!state.oldService) {
+    try {
+      return await api(`dashboard/lineage/${record.id}?depth=${depth}`, signal);
+    } catch (error) {
+      // The record was just read, so a 404 here is a service without the endpoint.
+      if (error.status !== 404) throw error;
+      state.oldService = true;  // asked once per page load
+    }
   }
   const { related } = await api(`datasets/${record.id}/related?depth=${depth}`, signal);
   const node = (d, level, direction) => ({ id: d.id, file_path: d.file_path, mission_id: d.mission_id,
