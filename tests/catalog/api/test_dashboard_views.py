@@ -469,6 +469,7 @@ def test_earth_map_small_boxes_on_top_and_points_clickable(page: Page, filled: C
         "small": (2.0, 46.0, 6.0, 50.0),
         "point": (40.0, 10.0, 40.0, 10.0),
         "line": (-60.0, -20.0, -60.0, -10.0),  # no width
+        "tiny": (100.0, -30.0, 100.00001, -29.99999),  # a point, as NetCDF bounds give it
     }
     filled.upsert_observations(
         [
@@ -487,9 +488,9 @@ def test_earth_map_small_boxes_on_top_and_points_clickable(page: Page, filled: C
     }
     page.goto("/#/sky?mission=GEO")
     page.wait_for_selector("[data-testid=footprint]")
-    assert page.locator("[data-testid=footprint]").count() == 4
+    assert page.locator("[data-testid=footprint]").count() == 5
     snap(page, "earth-small-on-top")
-    for name in ("small", "point", "line"):
+    for name in ("small", "point", "line", "tiny"):
         shape = page.locator(f"[data-testid=footprint][data-id='{ids[name]}']")
         shape.scroll_into_view_if_needed()
         box = shape.bounding_box()

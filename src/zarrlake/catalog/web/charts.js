@@ -46,6 +46,18 @@ function tag(chart, markLabel, testid, selector) {
   return chart;
 }
 
+// A bar a period wide over centuries (a year in 2,000) is under a pixel: at least 2 px
+// wide, about its own middle, so every period with data is seen.
+function widen(chart, testid, least = 2) {
+  for (const bar of chart.querySelectorAll(`[data-testid=${testid}]`)) {
+    const width = Number(bar.getAttribute("width"));
+    if (!(width < least)) continue;
+    bar.setAttribute("x", String(Number(bar.getAttribute("x")) - (least - width) / 2));
+    bar.setAttribute("width", String(least));
+  }
+  return chart;
+}
+
 // -- sky map ----------------------------------------------------------------------------
 
 function skyLongitude(ra) {  // east to the left, as on the sky: RA 0h in the middle
@@ -165,8 +177,12 @@ async function drawEarth(earth, current) {
     land = topojson.feature(atlas, atlas.objects.land);
     if (!current()) return;
   }
-  // A point (or a box with no width or height) has no area to draw or click: a marker.
-  const flat = (f) => f.bbox[0] === f.bbox[2] || f.bbox[1] === f.bbox[3];
+  // A point, or a box with (next to) no width or height, or under a degree each way, has
+  // no area to see or click: a marker. (NetCDF bounds of a point can differ by 1e-44.)
+  const flat = ({ bbox: [west, south, east, north] }) => {
+    const wide = east < west ? east + 360 - west : east - west, high = north - south;
+    return wide < 0.05 || high < 0.05 || (wide < 1 && high < 1);
+  };
   const shapes = earth.footprints.filter((f) => !flat(f))
     .sort((a, b) => boxArea(b.bbox) - boxArea(a.bbox))  // largest first: the smallest on top
     .map((f) => ({ type: "Feature", properties: f, geometry: { type: "Polygon", coordinates: [footprint(f.bbox)] } }));
@@ -266,7 +282,7 @@ async function showCoverage(params) {
           Plot.ruleY([0]),
         ],
       });
-      tag(chart, "rect", "coverage-bar", "rect");
+      widen(tag(chart, "rect", "coverage-bar", "rect"), "coverage-bar");
       $(target).replaceChildren(chart);
       brush(chart, params);
     }
@@ -383,7 +399,7 @@ async function showMissions(mission) {
           Plot.ruleY([0]),
         ],
       });
-      $(target).replaceChildren(tag(chart, "rect", "bar", "rect"));
+      $(target).replaceChildren(widen(tag(chart, "rect", "bar", "rect"), "bar"));
     }
     drawQuality($("#chart-quality"), stats.quality);
   } catch (error) {
