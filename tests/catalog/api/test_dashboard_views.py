@@ -542,6 +542,12 @@ def test_a_late_answer_does_not_replace_a_newer_one(page: Page, filled: Catalog)
     page.wait_for_timeout(1200)
     missions = page.locator("[data-testid=result-row] td:nth-child(2)").all_inner_texts()
     assert missions and set(missions) == {"COSMOS-7"}
+    page.goto("/#/coverage?mission=HELIO")
+    page.evaluate("location.hash = '#/coverage?mission=COSMOS-7'")
+    page.wait_for_selector("[data-testid=coverage-bar]")
+    page.wait_for_timeout(1200)
+    titles = page.locator("[data-testid=chart-coverage] [data-testid=coverage-bar] title")
+    assert all(" COSMOS-7: " in t for t in titles.all_text_contents())
 
 
 def lineage_boxes(page: Page) -> dict[int, dict[str, float]]:
