@@ -165,6 +165,7 @@ def test_attribute_filters_live_in_the_url_and_narrow_every_view(
     page.click("[data-testid=search-button]")
     page.wait_for_selector("[data-testid=error]:visible")
     assert "not KEY=VALUE" in page.inner_text("[data-testid=error]")
+    assert page.locator("[data-testid=status-bar]").count() == 0  # no stale chart under it
     snap(page, "attribute-filter-error")
 
 

@@ -129,7 +129,12 @@ async function showSky(params) {
     const boxes = await earth;
     if (current()) await drawEarth(boxes, current);
   } catch (error) {
-    if (current()) showError(error);
+    if (!current()) return;
+    for (const id of ["#sky-count", "#sky-hover", "#earth-count"]) $(id).textContent = "";  // nothing stale
+    $("#sky-map").replaceChildren();
+    $("#earth-map").replaceChildren();
+    $("#earth").hidden = true;
+    showError(error);
   }
 }
 
@@ -289,7 +294,12 @@ async function showCoverage(params) {
     drawQuality($("#chart-quality-search"), status.quality);
     drawStatus(status.counts);
   } catch (error) {
-    if (current()) showError(error);
+    if (!current()) return;
+    for (const id of ["#chart-coverage", "#chart-coverage-bytes", "#chart-quality-search", "#chart-status",
+      "#status-counts"]) $(id).replaceChildren();  // nothing stale under the error
+    $("#coverage-note").hidden = true;
+    $("#coverage-period").textContent = "";
+    showError(error);
   }
 }
 
