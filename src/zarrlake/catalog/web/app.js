@@ -14,6 +14,7 @@ const state = {
   cursors: new Map(),    // search (without cursor/page) -> cursor of each page seen
   current: null,         // the hash being shown
   ready: null,           // resolves once the missions are known
+  visits: 0,             // views shown since the app was opened
 };
 
 const $ = (selector) => document.querySelector(selector);
@@ -34,11 +35,28 @@ function svg(tag, attributes = {}) {
   return node;
 }
 
-async function api(path) {
-  const response = await fetch(path, { headers: { Accept: "application/json" } });
-  const body = await response.json();
-  if (!response.ok) throw new Error(`${body.code}: ${body.description}`);
-  return body;
+async function api(path, signal) {
+  const response = await fetch(path, { headers: { Accept: "application/json" }, signal });
+  if (!response.ok) {  // the service answers JSON errors; a path it does not know may not
+    const body = await response.json().catch(() => ({ code: response.status, description: response.statusText }));
+    const error = new Error(`${body.code}: ${body.description}`);
+    error.status = response.status;
+    throw error;
+  }
+  return response.json();
+}
+
+// Each view's load takes a ticket: a newer load (another view, another search, another
+// depth) aborts the older one's requests, and an answer that still arrives late is not
+// drawn (current() is false), so the last thing asked for is what stays on the page.
+let loads = 0;
+let inFlight = null;
+function ticket() {
+  const mine = ++loads;
+  if (inFlight) inFlight.abort();
+  inFlight = new AbortController();
+  const signal = inFlight.signal;
+  return { signal, current: () => mine === loads };
 }
 
 function showError(error) {
@@ -58,6 +76,13 @@ function bytes(size) {
 
 function when(text) {
   return text ? text.replace("T", " ").replace("Z", "").slice(0, 19) : "";
+}
+
+function clearSearch() {  // no stale count, rows or pages under an error
+  $("#result-count").textContent = "";
+  $("#results tbody").replaceChildren();
+  $("#next-page").disabled = true;
+  $("#prev-page").disabled = true;
 }
 
 function statusBadge(status) {
@@ -94,10 +119,18 @@ function chartCriteria(params) {
   return copy;
 }
 
-function localInput(iso) {  // "2026-03-01T00:00:00Z" -> "2026-03-01T00:00"
+function timeInput(iso) {  // "2026-03-01T00:00:00Z" -> "2026-03-01T00:00" (ISO, 24-hour, UTC)
   if (!iso) return "";
   const text = iso.replace("Z", "").replace(" ", "T");
-  return text.length === 10 ? `${text}T00:00` : text.slice(0, 16);
+  if (text.length === 10) return `${text}T00:00`;
+  return text.slice(16, 19) === ":00" || text.length < 19 ? text.slice(0, 16) : text.slice(0, 19);
+}
+
+function timeParam(text) {  // "2026-03-01", "2026-03-01 13:05" or "...T13:05:30" -> "...Z"
+  const iso = text.replace(" ", "T").replace(/Z$/i, "");
+  if (/^\d{4}-\d\d-\d\d$/.test(iso)) return `${iso}T00:00:00Z`;
+  if (/^\d{4}-\d\d-\d\dT\d\d:\d\d$/.test(iso)) return `${iso}:00Z`;
+  return `${iso}Z`;  // anything else goes as typed: the service says what is wrong
 }
 
 function fillForm(params) {
@@ -107,11 +140,12 @@ function fillForm(params) {
     const value = params.get(field.name);
     if (field.type === "checkbox") field.checked = value === "true";
     else if (field.name === "attr") field.value = params.getAll("attr").join("; ");
-    else if (field.type === "datetime-local") field.value = localInput(value);
+    else if (field.dataset.time !== undefined) field.value = timeInput(value);
     else if (field.name === "limit") field.value = value || "25";
     else field.value = value || "";
   }
   form.dataset.sort = params.get("sort") || DEFAULT_SORT;
+  $("#sort-select").value = form.dataset.sort;
 }
 
 function formParams(sort) {
@@ -126,7 +160,7 @@ function formParams(sort) {
       for (const part of value.split(";").map((p) => p.trim()).filter(Boolean)) params.append("attr", part);
       continue;
     }
-    params.set(field.name, field.type === "datetime-local" ? `${value.length === 16 ? `${value}:00` : value}Z` : value);
+    params.set(field.name, field.dataset.time !== undefined ? timeParam(value) : value);
   }
   params.set("sort", sort || form.dataset.sort || DEFAULT_SORT);
   return params;
@@ -181,10 +215,13 @@ async function runSearch(params) {
   if (params.get("cursor")) request.set("cursor", params.get("cursor"));
   cursors[page - 1] = params.get("cursor");
   exportLinks(params);
+  const { signal, current } = ticket();
   try {
     // dashboard/count: /datasets/count kept by the service until the catalog changes
     // (counting 1M records takes half a second).
-    const [result, total] = await Promise.all([api(`datasets?${request}`), api(`dashboard/count?${chartCriteria(query)}`)]);
+    const [result, total] = await Promise.all([api(`datasets?${request}`, signal),
+      api(`dashboard/count?${chartCriteria(query)}`, signal)]);
+    if (!current()) return;
     $("#result-count").textContent = `${total.count} observation(s)`;
     renderRows(result.items, query.get("sort"));
     cursors[page] = result.next_cursor;
@@ -192,6 +229,8 @@ async function runSearch(params) {
     $("#prev-page").disabled = page === 1;
     $("#page-number").textContent = `page ${page}`;
   } catch (error) {
+    if (!current()) return;
+    clearSearch();
     showError(error);
   }
 }
@@ -212,13 +251,17 @@ function renderRows(items, sort) {
     const link = el("a", { href: `#/datasets/${item.id}`, "data-testid": "dataset-link", text: String(item.id) });
     const quality = item.data_quality_score === null ? "" : item.data_quality_score.toFixed(2);
     const cell = (label, value, attributes = {}) => el("td", { "data-label": label, ...attributes, text: value ?? "" });
-    body.append(el("tr", { "data-testid": "result-row" },
+    const missing = item.missing ? { class: "missing", "data-missing": "true", title: "the file is missing" } : {};
+    body.append(el("tr", { "data-testid": "result-row", ...missing },
       el("td", { "data-label": "id" }, link), cell("mission", item.mission_id), cell("facility", item.satellite_name),
       cell("instrument", item.instrument_type), cell("target", item.target_object, { class: "wrap" }),
       cell("time (UTC)", when(item.observation_timestamp), { class: "time" }), cell("quality", quality),
       el("td", { "data-label": "status" }, statusBadge(item.processing_status)), cell("format", item.format),
-      cell("size", bytes(item.file_size)), cell("path", item.file_path, { class: "path" })));
+      cell("size", bytes(item.file_size)),
+      el("td", { "data-label": "path", class: "path" }, item.file_path || "",
+        ...(item.missing ? [" ", el("span", { class: "missing-badge", "data-testid": "missing", text: "file missing" })] : []))));
   }
+  $("#sort-select").value = sort;
   for (const header of document.querySelectorAll("#results th[data-sort]")) {
     const name = header.dataset.sort;
     header.classList.toggle("sorted-asc", sort === name);
@@ -233,8 +276,10 @@ async function showDataset(id, params) {
   show("dataset");
   const depth = params.get("depth") || "2";
   $("#lineage-depth").value = depth;
+  const { signal, current } = ticket();
   try {
-    const record = await api(`datasets/${id}`);
+    const record = await api(`datasets/${id}`, signal);
+    if (!current()) return;
     $("#dataset-title").textContent = `Dataset ${record.id}: ${record.file_path}`;
     const fields = $("#dataset-fields tbody");
     fields.replaceChildren();
@@ -252,24 +297,80 @@ async function showDataset(id, params) {
         el("td", {}, statusBadge(event.new_status)), el("td", { text: event.actor || "" }),
         el("td", { class: "wrap", text: event.reason || "" })));
     }
-    const lineage = await api(`datasets/${record.id}/related?depth=${depth}`);
-    drawLineage(record, lineage.related);
+    if (!record.status_history.length) {
+      history.append(el("tr", {}, el("td", { colspan: "5", class: "muted", "data-testid": "no-history",
+        text: `no status changes recorded (${record.processing_status} since it was catalogued)` })));
+    }
+    $("#lineage").replaceChildren();
+    const graph = await lineage(record, depth, signal);
+    if (!current()) return;
+    drawLineage(graph);
   } catch (error) {
-    showError(error);
+    if (current()) showError(error);
   }
 }
 
-// Parents to the left, children to the right, one column per link away. Every edge
-// has its own end points on the boxes' sides, its own arrowhead and its link type.
-function drawLineage(record, related) {
-  const levels = new Map([[0, [{ dataset: record }]]]);
-  for (const entry of related) {
-    const column = entry.direction === "parent" ? -entry.depth : entry.depth;
-    levels.set(column, [...(levels.get(column) || []), entry]);
+// The lineage graph: every dataset up to depth links away and every link between any two
+// of them (GET /dashboard/lineage). A service without that endpoint (404) has
+// /datasets/{id}/related, which gives each dataset once, with the one link that reached it.
+async function lineage(record, depth, signal) {
+  if (!state.oldService) {
+    try {
+      return await api(`dashboard/lineage/${record.id}?depth=${depth}`, signal);
+    } catch (error) {
+      // The record was just read, so a 404 here is a service without the endpoint.
+      if (error.status !== 404) throw error;
+      state.oldService = true;  // asked once per page load
+    }
+  }
+  const { related } = await api(`datasets/${record.id}/related?depth=${depth}`, signal);
+  const node = (d, level, direction) => ({ id: d.id, file_path: d.file_path, mission_id: d.mission_id,
+    processing_status: d.processing_status, depth: level, direction });
+  return {
+    root: record.id,
+    nodes: [node(record, 0, "self"), ...related.map((e) => node(e.dataset, e.depth, e.direction))],
+    edges: related.map((e) => ({ id: e.relationship_id, type: e.relationship_type,
+      parent: e.direction === "parent" ? e.dataset.id : e.via, child: e.direction === "parent" ? e.via : e.dataset.id })),
+  };
+}
+
+// Columns: parents to the left, children to the right. A node's column is its longest chain
+// of shown links to the dataset (37 -> 41 -> 44 and 37 -> 44: 37 two columns left of 44, 41
+// one), so every link runs left to right. Every edge has its own end points on the boxes'
+// sides, its own arrowhead and its link type.
+function columnsOf(graph) {
+  const column = new Map([[graph.root, 0]]);
+  const side = new Map(graph.nodes.map((n) => [n.id, n.direction]));
+  for (const n of graph.nodes) if (n.id !== graph.root) column.set(n.id, n.direction === "parent" ? -n.depth : n.depth);
+  for (let pass = 0; pass < graph.nodes.length; pass += 1) {  // relax; bounded (a cycle stops)
+    let moved = false;
+    for (const e of graph.edges) {
+      if (!column.has(e.parent) || !column.has(e.child)) continue;
+      if (side.get(e.parent) === "parent" && column.get(e.parent) > column.get(e.child) - 1) {
+        column.set(e.parent, column.get(e.child) - 1); moved = true;
+      } else if (side.get(e.child) === "child" && column.get(e.child) < column.get(e.parent) + 1) {
+        column.set(e.child, column.get(e.parent) + 1); moved = true;
+      }
+    }
+    if (!moved) break;
+  }
+  return column;
+}
+
+const LINEAGE_BOX = { width: 190, height: 44, gapX: 130, gapY: 26, pad: 8 };
+
+function drawLineage(graph) {
+  const { width: boxWidth, height: boxHeight, gapX, gapY, pad } = LINEAGE_BOX;
+  const nodes = new Map();  // one box per dataset (a dataset both parent and child: its parent box)
+  for (const n of graph.nodes) if (!nodes.has(n.id) || n.id === graph.root) nodes.set(n.id, n);
+  const columnOf = columnsOf({ ...graph, nodes: [...nodes.values()] });
+  const levels = new Map();
+  for (const n of nodes.values()) {
+    const column = columnOf.get(n.id);
+    levels.set(column, [...(levels.get(column) || []), n]);
   }
   const columns = [...levels.keys()].sort((a, b) => a - b);
   const rows = Math.max(...[...levels.values()].map((v) => v.length));
-  const boxWidth = 190, boxHeight = 44, gapX = 130, gapY = 26, pad = 8;
   const width = columns.length * (boxWidth + gapX) - gapX + 2 * pad;
   const height = rows * (boxHeight + gapY) - gapY + 2 * pad;
   const canvas = svg("svg", { width, height, viewBox: `0 0 ${width} ${height}`, role: "img", class: "lineage" });
@@ -279,37 +380,33 @@ function drawLineage(record, related) {
   marker.append(svg("path", { d: "M0,0 L10,5 L0,10 z", class: "arrow" }));
   defs.append(marker);
   canvas.append(defs);
-  const boxes = new Map();  // "column:id" -> {x, y, ins, outs}
+  const boxes = new Map();  // id -> {x, y, left, right}
+  const fit = [];  // texts to fit into their box once drawn (measuring needs the page)
   columns.forEach((column, ci) => {
     const entries = levels.get(column);
     const offset = ((rows - entries.length) * (boxHeight + gapY)) / 2;
-    entries.forEach((entry, ri) => {
+    entries.forEach((dataset, ri) => {
       const x = pad + ci * (boxWidth + gapX);
       const y = pad + offset + ri * (boxHeight + gapY);
-      const dataset = entry.dataset || {};
-      boxes.set(`${column}:${dataset.id}`, { x, y, left: 0, right: 0 });
-      const group = svg("a", { href: `#/datasets/${dataset.id}`, "data-testid": "lineage-node" });
+      boxes.set(dataset.id, { x, y, left: 0, right: 0, current: dataset.id === graph.root });
+      const group = svg("a", { href: `#/datasets/${dataset.id}`, "data-testid": "lineage-node", "data-id": String(dataset.id) });
       group.append(svg("rect", { x, y, width: boxWidth, height: boxHeight, rx: 6,
-        class: column === 0 ? "node current" : "node" }));
+        class: dataset.id === graph.root ? "node current" : "node" }));
       const label = svg("text", { x: x + 8, y: y + 17 });
       label.textContent = `${dataset.id} ${dataset.mission_id || ""}`;
-      const file = (dataset.file_path || "").split("/").pop();
       const name = svg("text", { x: x + 8, y: y + 34, class: "small" });
-      name.textContent = file.length > 28 ? `${file.slice(0, 27)}…` : file;
+      name.textContent = (dataset.file_path || "").split("/").pop();
       const tip = svg("title");
       tip.textContent = dataset.file_path || "";
       group.append(label, name, tip);  // the id first: the node's text starts with it
       canvas.append(group);
+      fit.push(label, name);
     });
   });
   const edges = [];  // [from box, to box, type]
-  for (const column of columns.filter((c) => c !== 0)) {
-    for (const entry of levels.get(column)) {
-      const nearer = column < 0 ? column + 1 : column - 1;
-      const here = boxes.get(`${column}:${entry.dataset.id}`);
-      const there = boxes.get(`${nearer}:${entry.via}`);
-      if (here && there) edges.push(column < 0 ? [here, there, entry.relationship_type] : [there, here, entry.relationship_type]);
-    }
+  for (const e of graph.edges) {
+    const from = boxes.get(e.parent), to = boxes.get(e.child);
+    if (from && to && from !== to) edges.push([from, to, e.type]);
   }
   const count = (box, side) => edges.filter((e) => e[side === "out" ? 0 : 1] === box).length;
   for (const [from, to, type] of edges) {  // spread each box's edge ends along its side
@@ -327,10 +424,39 @@ function drawLineage(record, related) {
     label.textContent = type;
     canvas.append(edge, label);
   }
-  $("#lineage").replaceChildren(canvas);
+  const note = nodes.size === 1
+    ? [el("p", { class: "muted", "data-testid": "no-lineage", text: "No links to other datasets." })] : [];
+  $("#lineage").replaceChildren(canvas, ...note);
+  for (const text of fit) fitText(text, boxWidth - 16);
   const room = $("#lineage").clientWidth - 12;  // fit the window, down to a legible 75%
   canvas.dataset.scale = String(Math.min(1, Math.max(0.75, room / width)));
   zoomLineage(0);
+  const here = boxes.get(graph.root);  // scrolled so the dataset itself is in view (phones)
+  canvas.dataset.currentX = String(here.x + boxWidth / 2);
+  canvas.dataset.currentY = String(here.y + boxHeight / 2);
+  centreLineage();
+}
+
+// Shorten a text in the middle (keeping the file's extension) until it fits; the full
+// name stays in the node's <title> tooltip.
+function fitText(text, room) {
+  const full = text.textContent;
+  if (text.getComputedTextLength() <= room) return;
+  let keep = full.length - 1;
+  while (keep > 3) {
+    const head = Math.ceil(keep * 0.6);
+    text.textContent = `${full.slice(0, head)}…${full.slice(full.length - (keep - head))}`;
+    if (text.getComputedTextLength() <= room) return;
+    keep -= 1;
+  }
+}
+
+function centreLineage() {
+  const canvas = $("#lineage svg"), pane = $("#lineage");
+  if (!canvas || canvas.dataset.currentX === undefined) return;
+  const scale = Number(canvas.dataset.scale || 1);
+  pane.scrollLeft = Math.max(0, Number(canvas.dataset.currentX) * scale - pane.clientWidth / 2);
+  pane.scrollTop = Math.max(0, Number(canvas.dataset.currentY) * scale - pane.clientHeight / 2);
 }
 
 function zoomLineage(step) {
@@ -349,6 +475,7 @@ function zoomLineage(step) {
 function route() {
   if (location.hash === state.current) return;
   state.current = location.hash;
+  state.visits += 1;  // pages shown in this app (the first one may be a bookmark)
   const { path, params } = parseHash();
   const dataset = path.match(/^\/datasets\/(\d+)$/);
   const mission = path.match(/^\/missions(?:\/(.+))?$/);
@@ -391,8 +518,12 @@ function start() {
     params.set("depth", $("#lineage-depth").value);
     go(path, params);
   });
-  $("#zoom-in").addEventListener("click", () => zoomLineage(0.2));
-  $("#zoom-out").addEventListener("click", () => zoomLineage(-0.2));
+  $("#zoom-in").addEventListener("click", () => { zoomLineage(0.2); centreLineage(); });
+  $("#zoom-out").addEventListener("click", () => { zoomLineage(-0.2); centreLineage(); });
+  $("#back").addEventListener("click", (event) => {  // opened from a bookmark: to the search
+    if (state.visits > 1) { event.preventDefault(); history.back(); }
+  });
+  $("#sort-select").addEventListener("change", () => go("/", formParams($("#sort-select").value)));
   for (const header of document.querySelectorAll("#results th[data-sort]")) {
     header.addEventListener("click", () => {
       const name = header.dataset.sort;

@@ -1,6 +1,6 @@
 // Operator views: problems (unreadable files, records with issues, missing files) and
 // the pipeline (processing now, failed and why, recent status events).
-/* global $, el, api, show, showError, when, statusBadge, go, parseHash */
+/* global $, el, api, show, showError, when, statusBadge, go, parseHash, ticket */
 "use strict";
 
 function datasetLink(id) {
@@ -26,8 +26,10 @@ async function showProblems(params) {
   const csv = new URLSearchParams(query);
   csv.set("format", "csv");
   $("#problems-csv").href = `dashboard/problems?${csv}`;
+  const { signal, current } = ticket();
   try {
-    const { items } = await api(`dashboard/problems?${query}`);
+    const { items } = await api(`dashboard/problems?${query}`, signal);
+    if (!current()) return;
     $("#problems-count").textContent = `${items.length} problem(s)`;
     $("#problems tbody").replaceChildren(...items.map((item) => el("tr", { "data-testid": "problem-row", "data-kind": item.kind },
       el("td", { "data-label": "kind" }, el("span", { class: `kind kind-${item.kind}`, text: item.kind })),
@@ -37,7 +39,7 @@ async function showProblems(params) {
       el("td", { "data-label": "problem", class: "wrap", text: item.problem }),
       el("td", { "data-label": "updated", class: "time", text: when(item.last_updated) }))));
   } catch (error) {
-    showError(error);
+    if (current()) showError(error);
   }
 }
 
@@ -47,8 +49,10 @@ function pipelineRows(target, rows, cells) {
 
 async function showPipeline() {
   show("pipeline");
+  const { signal, current } = ticket();
   try {
-    const pipe = await api("dashboard/pipeline");
+    const pipe = await api("dashboard/pipeline", signal);
+    if (!current()) return;
     const file = (row) => el("td", { "data-label": "path", class: "path", text: row.file_path });
     pipelineRows("#pipeline-processing tbody", pipe.processing, (row) => [
       el("td", { "data-label": "id" }, datasetLink(row.id)), el("td", { "data-label": "mission", text: row.mission_id }),
@@ -67,7 +71,7 @@ async function showPipeline() {
     $("#pipeline-summary").textContent =
       `${pipe.processing.length} processing, ${pipe.failed.length} failed (newest first)`;
   } catch (error) {
-    showError(error);
+    if (current()) showError(error);
   }
 }
 
