@@ -134,7 +134,7 @@ def test_open_a_dataset_with_history_and_lineage(
     for i in range(2):
         edge = edges.nth(i)
         assert edge.get_attribute("marker-end") == "url(#arrow)"
-        assert float(edge.get_attribute("x1") or 0) < float(edge.get_attribute("x2") or 0)
+        assert float(edge.get_attribute("data-x1") or 0) < float(edge.get_attribute("data-x2") or 0)
     assert sorted(edges.all_text_contents()) == ["derived_from", "raw_to_processed"]
     page.click("[data-testid=lineage-node] >> text=/^3 /")
     page.wait_for_function(

@@ -358,6 +358,7 @@ function columnsOf(graph) {
 }
 
 const LINEAGE_BOX = { width: 190, height: 44, gapX: 130, gapY: 26, pad: 8 };
+const ARC_LANE = 16;  // the height of each lane of links that skip a column
 
 function drawLineage(graph) {
   const { width: boxWidth, height: boxHeight, gapX, gapY, pad } = LINEAGE_BOX;
@@ -371,8 +372,17 @@ function drawLineage(graph) {
   }
   const columns = [...levels.keys()].sort((a, b) => a - b);
   const rows = Math.max(...[...levels.values()].map((v) => v.length));
+  // A link that skips a column arcs over the boxes between its ends, each in a lane of
+  // its own above them (the shortest lowest): it never crosses a box nor its label one.
+  const skips = graph.edges
+    .filter((e) => nodes.has(e.parent) && nodes.has(e.child))
+    .map((e) => ({ e, span: Math.abs(columnOf.get(e.child) - columnOf.get(e.parent)) }))
+    .filter((s) => s.span > 1)
+    .sort((a, b) => a.span - b.span || a.e.id - b.e.id);
+  const lanes = new Map(skips.map((s, i) => [s.e, i]));
+  const above = skips.length ? 14 + ARC_LANE * skips.length : 0;
   const width = columns.length * (boxWidth + gapX) - gapX + 2 * pad;
-  const height = rows * (boxHeight + gapY) - gapY + 2 * pad;
+  const height = rows * (boxHeight + gapY) - gapY + 2 * pad + above;
   const canvas = svg("svg", { width, height, viewBox: `0 0 ${width} ${height}`, role: "img", class: "lineage" });
   const defs = svg("defs");
   const marker = svg("marker", { id: "arrow", viewBox: "0 0 10 10", refX: 10, refY: 5,
@@ -387,7 +397,7 @@ function drawLineage(graph) {
     const offset = ((rows - entries.length) * (boxHeight + gapY)) / 2;
     entries.forEach((dataset, ri) => {
       const x = pad + ci * (boxWidth + gapX);
-      const y = pad + offset + ri * (boxHeight + gapY);
+      const y = pad + above + offset + ri * (boxHeight + gapY);
       boxes.set(dataset.id, { x, y, left: 0, right: 0, current: dataset.id === graph.root });
       const group = svg("a", { href: `#/datasets/${dataset.id}`, "data-testid": "lineage-node", "data-id": String(dataset.id) });
       group.append(svg("rect", { x, y, width: boxWidth, height: boxHeight, rx: 6,
@@ -403,25 +413,33 @@ function drawLineage(graph) {
       fit.push(label, name);
     });
   });
-  const edges = [];  // [from box, to box, type]
+  const edges = [];  // [from box, to box, link]
   for (const e of graph.edges) {
     const from = boxes.get(e.parent), to = boxes.get(e.child);
-    if (from && to && from !== to) edges.push([from, to, e.type]);
+    if (from && to && from !== to) edges.push([from, to, e]);
   }
   const count = (box, side) => edges.filter((e) => e[side === "out" ? 0 : 1] === box).length;
-  for (const [from, to, type] of edges) {  // spread each box's edge ends along its side
+  for (const [from, to, link] of edges) {  // spread each box's edge ends along its side
     const y1 = from.y + (boxHeight * (from.right + 1)) / (count(from, "out") + 1);
     const y2 = to.y + (boxHeight * (to.left + 1)) / (count(to, "in") + 1);
     from.right += 1;
     to.left += 1;
     const x1 = from.x + boxWidth, x2 = to.x - 1;
-    const edge = svg("line", { x1, y1, x2, y2, class: "edge", "marker-end": "url(#arrow)", "data-testid": "lineage-edge" });
+    let d = `M${x1},${y1} L${x2},${y2}`, labelX = (x1 + x2) / 2, labelY = (y1 + y2) / 2 - 5;
+    if (lanes.has(link)) {  // up into its lane, along it, and down into the box
+      const lane = pad + 6 + ARC_LANE * (skips.length - 1 - lanes.get(link));
+      d = `M${x1},${y1} C${x1 + gapX / 2},${y1} ${x1 + gapX / 2},${lane} ${x1 + gapX},${lane} `
+        + `L${x2 - gapX},${lane} C${x2 - gapX / 2},${lane} ${x2 - gapX / 2},${y2} ${x2},${y2}`;
+      labelY = lane - 4;
+    }
+    const ends = { "data-x1": x1, "data-y1": y1, "data-x2": x2, "data-y2": y2 };
+    const edge = svg("path", { d, ...ends, class: "edge", "marker-end": "url(#arrow)", "data-testid": "lineage-edge" });
     const tip = svg("title");
-    tip.textContent = type;
+    tip.textContent = link.type;
     edge.append(tip);
-    const label = svg("text", { x: (x1 + x2) / 2, y: (y1 + y2) / 2 - 5, class: "edge-label", "text-anchor": "middle",
+    const label = svg("text", { x: labelX, y: labelY, class: "edge-label", "text-anchor": "middle",
       "data-testid": "lineage-edge-label" });
-    label.textContent = type;
+    label.textContent = link.type;
     canvas.append(edge, label);
   }
   const note = nodes.size === 1

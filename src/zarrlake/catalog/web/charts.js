@@ -291,7 +291,7 @@ async function showCoverage(params) {
       $(target).replaceChildren(chart);
       brush(chart, params);
     }
-    drawQuality($("#chart-quality-search"), status.quality);
+    drawQuality($("#chart-quality-search"), status.quality, status.unscored);
     drawStatus(status.counts);
   } catch (error) {
     if (!current()) return;
@@ -326,7 +326,7 @@ function brush(chart, params) {
   d3.select(plot).append("g").attr("class", "brush").attr("data-testid", "coverage-brush").call(brushing);
 }
 
-function drawQuality(target, bins) {
+function drawQuality(target, bins, unscored = 0) {
   const chart = Plot.plot({
     width: 460, height: 250, marginLeft: 50, marginTop: 32,
     x: { label: "quality score", domain: [0, 1], ticks: 10 },
@@ -339,7 +339,12 @@ function drawQuality(target, bins) {
       Plot.ruleY([0]),
     ],
   });
-  target.replaceChildren(tag(chart, "rect", "bar", "rect"));
+  const drawn = [tag(chart, "rect", "bar", "rect")];
+  if (unscored) {  // records without a score are in no bin: say how many
+    drawn.push(el("p", { class: "note", "data-testid": "quality-unscored",
+      text: `${unscored} observation(s) without a quality score (not in the histogram)` }));
+  }
+  target.replaceChildren(...drawn);
 }
 
 function drawStatus(counts) {
