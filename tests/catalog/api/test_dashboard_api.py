@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.catalog.api.conftest import make_client
-from zarrlake.catalog import Catalog
+from zarrlake.catalog import Catalog, SearchQuery, search
 
 
 def test_docs_are_served_from_the_package(client: TestClient) -> None:
@@ -371,3 +371,59 @@ def test_lineage_graph_holds_every_link_between_its_datasets(
     assert {(e["parent"], e["child"]) for e in one["edges"]} == {(13, 15), (15, 18), (13, 18)}
     assert client.get("/dashboard/lineage/999").status_code == 404
     assert client.get("/dashboard/lineage/18", params={"depth": 4}).status_code in (400, 422)
+
+
+@pytest.mark.parametrize(
+    ("start", "end"),
+    [
+        ("0001-01-01T00:00:00Z", None),
+        ("0100-01-01T00:00:00Z", "0151-06-01T00:00:00Z"),
+        (None, "9999-12-31T23:59:59Z"),
+        ("0001-01-01T00:00:00Z", "9999-12-31T23:59:59Z"),
+    ],
+)
+def test_time_ranges_at_the_ends_of_the_calendar(
+    client: TestClient, filled: Catalog, start: str | None, end: str | None
+) -> None:
+    # A model run from 1860 to 2099 and an ocean file of year 1 (real CF data has both):
+    # a range starting before year 240 once overflowed (start less the longest span).
+    filled.upsert_observations(
+        [
+            {
+                "file_path": "/x/scenario.nc",
+                "mission_id": "HELIO",
+                "observation_timestamp": "1860-06-01T00:00:00Z",
+                "observation_end": "2099-12-01T00:00:00Z",
+            },
+            {
+                "file_path": "/x/nemo.nc",
+                "mission_id": "HELIO",
+                "observation_timestamp": "0001-01-01T00:00:00Z",
+                "observation_end": "0001-01-31T00:00:00Z",
+            },
+        ]
+    )
+    params = {k: v for k, v in (("start", start), ("end", end)) if v}
+    expected = {
+        r["file_path"] for r in search(filled, SearchQuery(start=start, end=end, limit=1000)).items
+    }
+    assert ("/x/nemo.nc" in expected) == (start is None or start.startswith("0001"))
+    assert ("/x/scenario.nc" in expected) == (end is None or end > "1860")
+    for path in (
+        "/datasets/count",
+        "/dashboard/count",
+        "/dashboard/status",
+        "/dashboard/coverage/auto",
+        "/dashboard/coverage/year",
+        "/dashboard/sky",
+        "/dashboard/earth",
+    ):
+        answer = client.get(path, params=params)
+        assert answer.status_code == 200, (path, answer.text)
+    assert client.get("/dashboard/count", params=params).json()["count"] == len(expected)
+    status = client.get("/dashboard/status", params=params).json()
+    assert sum(status["counts"].values()) == len(expected)
+    years = client.get("/dashboard/coverage/year", params=params).json()["rows"]
+    assert sum(r["observations"] for r in years) == len(expected)
+    page = client.get("/datasets", params={**params, "limit": 1000}).json()
+    assert {r["file_path"] for r in page["items"]} == expected

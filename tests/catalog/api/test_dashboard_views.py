@@ -359,6 +359,20 @@ def test_coverage_quality_and_status_charts(page: Page, filled: Catalog) -> None
     page.goto("/#/coverage?mission=HELIO")
     note = page.wait_for_selector("[data-testid=quality-unscored]")
     assert note.inner_text().startswith("1 observation(s) without a quality score")
+    # Nothing scored at all: empty bins stay flat on a 0..1 axis (not full-height bars).
+    page.goto("/#/coverage?q=unscored")
+    page.wait_for_function(
+        """() => {
+          const axis = [...document.querySelectorAll(
+            '[data-testid=chart-quality-search] g[aria-label="y-axis tick label"] text')];
+          return axis.map((t) => t.textContent).join(',') === '0,1';
+        }"""
+    )
+    heights = page.eval_on_selector_all(
+        "[data-testid=chart-quality-search] [data-testid=bar]",
+        "bars => bars.map(b => b.getBBox().height)",
+    )
+    assert heights == [0] * 10
 
 
 def test_problems_and_pipeline_views(page: Page, filled: Catalog) -> None:

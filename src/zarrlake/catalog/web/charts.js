@@ -330,7 +330,9 @@ function drawQuality(target, bins, unscored = 0) {
   const chart = Plot.plot({
     width: 460, height: 250, marginLeft: 50, marginTop: 32,
     x: { label: "quality score", domain: [0, 1], ticks: 10 },
-    y: { label: "observations", grid: true, ticks: Math.min(6, Math.max(1, ...bins.map((b) => b.count))) },
+    // At least 0..1: with every bin empty Plot's domain would be 0..0 (bars drawn full height).
+    y: { label: "observations", grid: true, domain: [0, Math.max(1, ...bins.map((b) => b.count))],
+      ticks: Math.min(6, Math.max(1, ...bins.map((b) => b.count))) },
     marks: [
       Plot.rectY(bins, { x1: "low", x2: "high", y: "count", fill: "#0b6e99", insetLeft: 1, insetRight: 1,
         title: (d) => `${d.low.toFixed(1)}–${d.high.toFixed(1)}: ${d.count}` }),
@@ -351,7 +353,8 @@ function drawStatus(counts) {
   const rows = Object.entries(counts).map(([status, count]) => ({ status, count }));
   const chart = Plot.plot({
     width: 460, height: 220, marginLeft: 80, marginRight: 50,
-    x: { label: "observations", grid: true },
+    x: { label: "observations", grid: true, domain: [0, Math.max(1, ...rows.map((r) => r.count))],
+      ticks: Math.min(6, Math.max(1, ...rows.map((r) => r.count))) },
     y: { label: null, domain: rows.map((r) => r.status) },
     color: { domain: STATUSES, range: STATUS_COLOURS },
     marks: [
