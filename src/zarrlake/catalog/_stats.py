@@ -546,9 +546,11 @@ def _row_coverage(catalog: Catalog, length: int, period: str, where: Any) -> Any
 
 
 def chart_data(catalog: Catalog, query: SearchQuery) -> dict[str, Any]:
-    """Return ``{per_month: [{month, observations, bytes}], quality: [{low, high, count}]}``.
+    """Return the months, quality bins and unscored count of a search's observations.
 
-    Both over the rows the query matches (all missions of it together).
+    ``{per_month: [{month, observations, bytes}], quality: [{low, high, count}],
+    unscored}``, all over the rows the query matches (all missions of it together); ``unscored``
+    counts those without a quality score (in no bin).
     """
     months: dict[str, list[int]] = {}
     for row in coverage(catalog, query, "month"):
@@ -558,4 +560,5 @@ def chart_data(catalog: Catalog, query: SearchQuery) -> dict[str, Any]:
     per_month = [
         {"month": m, "observations": n, "bytes": b} for m, (n, b) in sorted(months.items())
     ]
-    return {"per_month": per_month, "quality": status_quality(catalog, query)["quality"]}
+    scores = status_quality(catalog, query)
+    return {"per_month": per_month, "quality": scores["quality"], "unscored": scores["unscored"]}

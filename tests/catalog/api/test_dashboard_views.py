@@ -537,6 +537,19 @@ def test_earth_map_small_boxes_on_top_and_points_clickable(page: Page, filled: C
         page.go_back()
         page.wait_for_selector("[data-testid=footprint]")
         page.wait_for_load_state("networkidle")
+    # On a phone the map is scaled down to fit; a point's marker is not (and has a dark
+    # edge: on boxes of its own mission's colour it must still stand out).
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto("/#/sky?mission=GEO&projection=mollweide")
+    page.wait_for_load_state("networkidle")
+    selector = f"[data-testid=footprint][data-id='{ids['point']}']"
+    page.wait_for_selector(selector)
+    width, height, stroke = page.eval_on_selector(
+        selector,
+        "d => { const r = d.getBoundingClientRect();"
+        " return [r.width, r.height, d.closest('g').getAttribute('stroke')]; }",
+    )
+    assert min(width, height) >= 10 and stroke == "#1b2733", (width, height, stroke)
 
 
 def test_a_search_error_replaces_the_results_at_the_top(page: Page) -> None:
@@ -730,6 +743,30 @@ def test_phone_sky_map_points_can_be_tapped(page: Page, filled: Catalog) -> None
     page.wait_for_function(f"location.hash === '#/datasets/{lone}'", timeout=5000)
 
 
+def test_a_touch_screen_s_first_tap_on_the_sky_map_opens_the_point(
+    browser: Browser, live_url: str, filled: Catalog
+) -> None:
+    (lone,) = filled.upsert_observations(
+        [{"file_path": "/x/lone.fits", "mission_id": "LONE", "ra": 200.0, "dec": 40.0}]
+    ).ids
+    phone = browser.new_context(
+        base_url=live_url, viewport={"width": 390, "height": 844}, has_touch=True, is_mobile=True
+    )
+    try:
+        page = phone.new_page()
+        page.goto("/#/sky?mission=LONE")
+        page.wait_for_selector("[data-testid=sky-point]")
+        page.wait_for_load_state("networkidle")
+        page.locator("[data-testid=sky-point]").scroll_into_view_if_needed()
+        box = page.locator("[data-testid=sky-point]").bounding_box()
+        assert box is not None
+        # The first tap: a page whose hover text changes under a finger must still open.
+        page.touchscreen.tap(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        page.wait_for_function(f"location.hash === '#/datasets/{lone}'", timeout=5000)
+    finally:
+        phone.close()
+
+
 def test_sky_map_12h_label_inside_the_map(page: Page) -> None:
     for projection in ("aitoff", "mollweide"):
         page.goto(f"/#/sky?projection={projection}")
@@ -797,6 +834,9 @@ def test_mission_bars_follow_the_period_and_counts_are_whole(page: Page, filled:
     ).all_text_contents()
     assert ticks and all(re.fullmatch(r"\d+", t) for t in ticks), ticks
     assert page.inner_text("#chart-time-caption") == "Observations per year"
+    # None of the three has a quality score: the quality chart says so.
+    note = page.wait_for_selector("[data-testid=chart-quality] [data-testid=quality-unscored]")
+    assert note.inner_text().startswith("3 observation(s) without a quality score")
     snap(page, "missions-decades")
 
 

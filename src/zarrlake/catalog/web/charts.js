@@ -116,10 +116,14 @@ async function showSky(params) {
       circle.setAttribute("data-id", String(points[index].id));
     });
     const point = (event) => points[Number(event.target.getAttribute("data-index"))];
-    chart.addEventListener("click", (event) => {
+    const open = (event) => {
       const hit = event.target.matches("circle[data-id]") ? event.target : nearestPoint(chart, event, 16);
       if (hit) location.hash = `#/datasets/${hit.dataset.id}`;
-    });
+    };
+    // A finger opens on lifting: a touch browser skips the click of a first tap whose hover
+    // changed the page (the hover line below), so the first tap on a point did nothing.
+    chart.addEventListener("pointerup", (event) => { if (event.pointerType !== "mouse") open(event); });
+    chart.addEventListener("click", (event) => { if (!event.pointerType || event.pointerType === "mouse") open(event); });
     chart.addEventListener("mouseover", (event) => {
       if (!event.target.matches("circle[data-index]")) return;
       const d = point(event);
@@ -196,6 +200,8 @@ async function drawEarth(earth, current) {
     const lon = east < west ? (west + east + 360) / 2 : (west + east) / 2;
     return { ...f, lon: lon > 180 ? lon - 360 : lon, lat: (south + north) / 2 };
   });
+  const shown = $("#earth-map").clientWidth || 960;
+  const markerRadius = Math.min(18, 6 * Math.max(1, 960 / Math.max(300, shown)));
   const chart = Plot.plot({
     width: 960, height: 500,
     projection: { type: "equal-earth", domain: { type: "Sphere" }, inset: 4 },
@@ -207,7 +213,10 @@ async function drawEarth(earth, current) {
       Plot.geo(shapes, { fill: (d) => d.properties.mission, fillOpacity: 0.25,
         stroke: (d) => d.properties.mission, strokeWidth: 1.2,
         href: (d) => `#/datasets/${d.properties.id}`, title: (d) => `${d.properties.id} ${d.properties.mission}` }),
-      Plot.dot(markers, { x: "lon", y: "lat", r: 6, fill: "mission", fillOpacity: 0.6, stroke: "mission", strokeWidth: 2,
+      // Opaque, dark-edged and as large on a phone as on a laptop (the map is scaled to fit):
+      // a point must stand out on boxes of its own mission's colour.
+      Plot.dot(markers, { x: "lon", y: "lat", r: markerRadius, fill: "mission", fillOpacity: 1,
+        stroke: "#1b2733", strokeWidth: 1.5 * markerRadius / 6,
         href: (d) => `#/datasets/${d.id}`, title: (d) => `${d.id} ${d.mission} (a point)` }),
     ],
   });
@@ -419,7 +428,7 @@ async function showMissions(mission) {
       });
       $(target).replaceChildren(widen(tag(chart, "rect", "bar", "rect"), "bar"));
     }
-    drawQuality($("#chart-quality"), stats.quality);
+    drawQuality($("#chart-quality"), stats.quality, stats.unscored);
   } catch (error) {
     if (current()) showError(error);
   }
