@@ -186,8 +186,19 @@ def _sqlite_names(connection: Any) -> set[str]:
     return {row[0] for row in rows}
 
 
-def _literal(value: str) -> str:
-    """Escape ``LIKE``'s wildcards and its escape character (the backslash)."""
+def like_literal(value: str) -> str:
+    """Return ``value`` with ``LIKE``'s wildcards and its escape (the backslash) escaped.
+
+    Parameters
+    ----------
+    value
+        Text to match literally (the backslash is the escape).
+
+    Returns
+    -------
+    str
+        The escaped text.
+    """
     return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
@@ -237,8 +248,8 @@ def text_condition(
     folded = s.fold(value) or ""
     lowered = value.lower()
     exact = or_(
-        obs.target_key.like(f"%{_literal(folded)}%", escape="\\"),
-        _lowered_path(connection).like(f"%{_literal(lowered)}%", escape="\\"),
+        obs.target_key.like(f"%{like_literal(folded)}%", escape="\\"),
+        _lowered_path(connection).like(f"%{like_literal(lowered)}%", escape="\\"),
     )
     short = min(len(folded), len(lowered)) < MIN_CHARACTERS
     if not use_index or short or not text_indexed(connection):

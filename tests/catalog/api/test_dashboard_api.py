@@ -427,3 +427,23 @@ def test_time_ranges_at_the_ends_of_the_calendar(
     assert sum(r["observations"] for r in years) == len(expected)
     page = client.get("/datasets", params={**params, "limit": 1000}).json()
     assert {r["file_path"] for r in page["items"]} == expected
+
+
+def test_problem_text_filter_matches_wildcards_literally(
+    client: TestClient, filled: Catalog
+) -> None:
+    filled.upsert_observations(
+        [
+            {"file_path": "/x/run_1.nc", "mission_id": "HELIO", "extraction_error": "truncated"},
+            {"file_path": "/x/runX1.nc", "mission_id": "HELIO", "extraction_error": "truncated"},
+            {"file_path": "/x/100%.nc", "mission_id": "HELIO", "extraction_error": "truncated"},
+        ]
+    )
+
+    def found(text: str) -> list[str]:
+        items = client.get("/dashboard/problems", params={"q": text}).json()["items"]
+        return sorted(i["file_path"] for i in items)
+
+    assert found("run_1") == ["/x/run_1.nc"]
+    assert found("0%") == ["/x/100%.nc"]
+    assert found("TRUNCATED") == sorted(["/x/100%.nc", "/x/run_1.nc", "/x/runX1.nc"])

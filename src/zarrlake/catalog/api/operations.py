@@ -25,6 +25,7 @@ from zarrlake.catalog import schema as s
 from zarrlake.catalog._engine import read_connection
 from zarrlake.catalog._repository import Catalog
 from zarrlake.catalog._search import related
+from zarrlake.catalog._text import like_literal
 from zarrlake.catalog._writes import batches
 from zarrlake.catalog.api.datasets import CatalogDep, DatasetId, ok
 from zarrlake.catalog.api.errors import responses
@@ -52,12 +53,12 @@ def _problems(
     if mission:
         narrowing.append(func.lower(obs.mission_id) == mission.lower())
     if text:
-        held = f"%{text.lower()}%"
+        held = f"%{like_literal(text.lower())}%"  # % and _ are literal, as in search
         narrowing.append(
             or_(
-                func.lower(obs.file_path).like(held),
-                func.lower(obs.extraction_error).like(held),
-                func.lower(cast(obs.issues, Text)).like(held),
+                func.lower(obs.file_path).like(held, escape="\\"),
+                func.lower(obs.extraction_error).like(held, escape="\\"),
+                func.lower(cast(obs.issues, Text)).like(held, escape="\\"),
             )
         )
     columns = (
