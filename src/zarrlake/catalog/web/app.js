@@ -311,27 +311,10 @@ async function showDataset(id, params) {
 }
 
 // The lineage graph: every dataset up to depth links away and every link between any two
-// of them (GET /dashboard/lineage). A service without that endpoint (404) has
-// /datasets/{id}/related, which gives each dataset once, with the one link that reached it.
-async function lineage(record, depth, signal) {
-  if (!state.oldService) {
-    try {
-      return await api(`dashboard/lineage/${record.id}?depth=${depth}`, signal);
-    } catch (error) {
-      // The record was just read, so a 404 here is a service without the endpoint.
-      if (error.status !== 404) throw error;
-      state.oldService = true;  // asked once per page load
-    }
-  }
-  const { related } = await api(`datasets/${record.id}/related?depth=${depth}`, signal);
-  const node = (d, level, direction) => ({ id: d.id, file_path: d.file_path, mission_id: d.mission_id,
-    processing_status: d.processing_status, depth: level, direction });
-  return {
-    root: record.id,
-    nodes: [node(record, 0, "self"), ...related.map((e) => node(e.dataset, e.depth, e.direction))],
-    edges: related.map((e) => ({ id: e.relationship_id, type: e.relationship_type,
-      parent: e.direction === "parent" ? e.dataset.id : e.via, child: e.direction === "parent" ? e.via : e.dataset.id })),
-  };
+// of them (GET /dashboard/lineage; /datasets/{id}/related gives each dataset once, with
+// the one link that reached it, and would leave links between shown datasets out).
+function lineage(record, depth, signal) {
+  return api(`dashboard/lineage/${record.id}?depth=${depth}`, signal);
 }
 
 // Columns: parents to the left, children to the right. A node's column is its longest chain
