@@ -164,9 +164,11 @@ def search_conditions(
     if start is not None:
         # Whole seconds, rounded up: a span the database computed in floating point may
         # fall a few microseconds short, and any wider bound is still correct.
-        span = math.ceil(catalog.max_span_seconds(q.mission_id, connection) + 1e-3)
-        if timedelta(seconds=span) < start - datetime.min:  # else every start is early enough
-            parts.append(obs.observation_timestamp >= start - timedelta(seconds=span))
+        span = timedelta(
+            seconds=math.ceil(catalog.max_span_seconds(q.mission_id, connection) + 1e-3)
+        )
+        if span < start - datetime.min:  # else every start is early enough
+            parts.append(obs.observation_timestamp >= start - span)
         parts.append(func.coalesce(obs.observation_end, obs.observation_timestamp) >= start)
     if q.text:  # % and _ are literal; through the free text index where there is one
         parts.append(text_condition(connection, q.text, most=text_candidates))

@@ -298,15 +298,12 @@ def _existing_rows() -> Any:
 
 
 @functools.cache
-def _new_rows(dialect: str) -> Any:
+def _new_rows(dialect_name: str) -> Any:
     """Return the INSERT of empty summary rows, skipping a row another writer added."""
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
+    from sqlalchemy.dialects import postgresql, sqlite
 
-        return pg_insert(mission_summaries).on_conflict_do_nothing()
-    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-    return sqlite_insert(mission_summaries).on_conflict_do_nothing()
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
+    return dialect.insert(mission_summaries).on_conflict_do_nothing()
 
 
 def _recompute_bounds(connection: Any, mission: str) -> None:

@@ -193,11 +193,9 @@ def _graph(catalog: Catalog, dataset_id: int, depth: int) -> dict[str, Any]:
     edges: list[dict[str, Any]] = []
     with read_connection(catalog.engine) as connection:
         for part in batches(list(nodes)):
-            query = (
-                select(rel.id, rel.parent_dataset_id, rel.child_dataset_id, rel.relationship_type)
-                .where(rel.parent_dataset_id.in_(part))
-                .order_by(rel.id)
-            )
+            query = select(
+                rel.id, rel.parent_dataset_id, rel.child_dataset_id, rel.relationship_type
+            ).where(rel.parent_dataset_id.in_(part))
             edges.extend(
                 {"id": i, "parent": parent, "child": child, "type": kind}
                 for i, parent, child, kind in connection.execute(query)

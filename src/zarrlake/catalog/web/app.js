@@ -345,11 +345,9 @@ const ARC_LANE = 16;  // the height of each lane of links that skip a column
 
 function drawLineage(graph) {
   const { width: boxWidth, height: boxHeight, gapX, gapY, pad } = LINEAGE_BOX;
-  const nodes = new Map();  // one box per dataset (a dataset both parent and child: its parent box)
-  for (const n of graph.nodes) if (!nodes.has(n.id) || n.id === graph.root) nodes.set(n.id, n);
-  const columnOf = columnsOf({ ...graph, nodes: [...nodes.values()] });
+  const columnOf = columnsOf(graph);  // the service names each dataset once
   const levels = new Map();
-  for (const n of nodes.values()) {
+  for (const n of graph.nodes) {
     const column = columnOf.get(n.id);
     levels.set(column, [...(levels.get(column) || []), n]);
   }
@@ -358,7 +356,6 @@ function drawLineage(graph) {
   // A link that skips a column arcs over the boxes between its ends, each in a lane of
   // its own above them (the shortest lowest): it never crosses a box nor its label one.
   const skips = graph.edges
-    .filter((e) => nodes.has(e.parent) && nodes.has(e.child))
     .map((e) => ({ e, span: Math.abs(columnOf.get(e.child) - columnOf.get(e.parent)) }))
     .filter((s) => s.span > 1)
     .sort((a, b) => a.span - b.span || a.e.id - b.e.id);
@@ -381,7 +378,7 @@ function drawLineage(graph) {
     entries.forEach((dataset, ri) => {
       const x = pad + ci * (boxWidth + gapX);
       const y = pad + above + offset + ri * (boxHeight + gapY);
-      boxes.set(dataset.id, { x, y, left: 0, right: 0, current: dataset.id === graph.root });
+      boxes.set(dataset.id, { x, y, left: 0, right: 0 });
       const group = svg("a", { href: `#/datasets/${dataset.id}`, "data-testid": "lineage-node", "data-id": String(dataset.id) });
       group.append(svg("rect", { x, y, width: boxWidth, height: boxHeight, rx: 6,
         class: dataset.id === graph.root ? "node current" : "node" }));
@@ -425,7 +422,7 @@ function drawLineage(graph) {
     label.textContent = link.type;
     canvas.append(edge, label);
   }
-  const note = nodes.size === 1
+  const note = graph.nodes.length === 1
     ? [el("p", { class: "muted", "data-testid": "no-lineage", text: "No links to other datasets." })] : [];
   $("#lineage").replaceChildren(canvas, ...note);
   for (const text of fit) fitText(text, boxWidth - 16);

@@ -89,7 +89,7 @@ async function showSky(params) {
     // The map is 960 wide, drawn at the page's width: on a phone a point of radius 3.5 would
     // be a pixel or two. The radius grows as the map shrinks (a few CSS pixels at least), and
     // a tap opens the nearest point within reach (below).
-    const shrink = Math.max(1, 960 / Math.max(1, $("#sky-map").clientWidth || 960));
+    const shrink = mapShrink($("#sky-map"));
     const radius = Math.min(12, (sky.sampled ? 2 : 3.5) * Math.min(shrink, 2.5));
     const decs = [-60, -30, 30, 60].map((dec) => ({ lon: 0, lat: dec, text: `${dec > 0 ? "+" : ""}${dec}°` }));
     const chart = Plot.plot({
@@ -140,6 +140,11 @@ async function showSky(params) {
     $("#earth").hidden = true;
     showError(error);
   }
+}
+
+// How many times smaller than drawn (960 wide) a map is shown: a phone's marks grow by it.
+function mapShrink(container) {
+  return Math.max(1, 960 / Math.max(300, container.clientWidth || 960));
 }
 
 // The drawn point nearest a click, within reach CSS pixels (a finger is not a mouse).
@@ -200,8 +205,7 @@ async function drawEarth(earth, current) {
     const lon = east < west ? (west + east + 360) / 2 : (west + east) / 2;
     return { ...f, lon: lon > 180 ? lon - 360 : lon, lat: (south + north) / 2 };
   });
-  const shown = $("#earth-map").clientWidth || 960;
-  const markerRadius = Math.min(18, 6 * Math.max(1, 960 / Math.max(300, shown)));
+  const markerRadius = Math.min(18, 6 * mapShrink($("#earth-map")));
   const chart = Plot.plot({
     width: 960, height: 500,
     projection: { type: "equal-earth", domain: { type: "Sphere" }, inset: 4 },
@@ -335,13 +339,18 @@ function brush(chart, params) {
   d3.select(plot).append("g").attr("class", "brush").attr("data-testid", "coverage-brush").call(brushing);
 }
 
+// A count axis: whole-number ticks, and at least 0..1 (with every count 0, Plot's domain
+// would be 0..0 and the bars drawn full height).
+function countScale(counts) {
+  const peak = Math.max(1, ...counts);
+  return { grid: true, domain: [0, peak], ticks: Math.min(6, peak) };
+}
+
 function drawQuality(target, bins, unscored = 0) {
   const chart = Plot.plot({
     width: 460, height: 250, marginLeft: 50, marginTop: 32,
     x: { label: "quality score", domain: [0, 1], ticks: 10 },
-    // At least 0..1: with every bin empty Plot's domain would be 0..0 (bars drawn full height).
-    y: { label: "observations", grid: true, domain: [0, Math.max(1, ...bins.map((b) => b.count))],
-      ticks: Math.min(6, Math.max(1, ...bins.map((b) => b.count))) },
+    y: { label: "observations", ...countScale(bins.map((b) => b.count)) },
     marks: [
       Plot.rectY(bins, { x1: "low", x2: "high", y: "count", fill: "#0b6e99", insetLeft: 1, insetRight: 1,
         title: (d) => `${d.low.toFixed(1)}–${d.high.toFixed(1)}: ${d.count}` }),
@@ -362,8 +371,7 @@ function drawStatus(counts) {
   const rows = Object.entries(counts).map(([status, count]) => ({ status, count }));
   const chart = Plot.plot({
     width: 460, height: 220, marginLeft: 80, marginRight: 50,
-    x: { label: "observations", grid: true, domain: [0, Math.max(1, ...rows.map((r) => r.count))],
-      ticks: Math.min(6, Math.max(1, ...rows.map((r) => r.count))) },
+    x: { label: "observations", ...countScale(rows.map((r) => r.count)) },
     y: { label: null, domain: rows.map((r) => r.status) },
     color: { domain: STATUSES, range: STATUS_COLOURS },
     marks: [
